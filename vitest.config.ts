@@ -1,0 +1,24 @@
+// Tests run against the TypeScript sources; the public subpaths resolve to them, as in tsconfig.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^ecom9-gate\/express$/, replacement: here('./adapters/express.ts') },
+      { find: /^ecom9-gate\/koa$/, replacement: here('./adapters/koa.ts') },
+      { find: /^ecom9-gate\/fastify$/, replacement: here('./adapters/fastify.ts') },
+      { find: /^ecom9-gate\/emulator$/, replacement: here('./src/emulator/index.ts') },
+      { find: /^ecom9-gate\/redis$/, replacement: here('./src/redis/index.ts') },
+      { find: /^ecom9-gate$/, replacement: here('./src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks',
+  },
+});
