@@ -1,0 +1,138 @@
+// Express adapter: turns a request into guard inputs and a Decision into a response. No logic of its own.
+import express from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { Decision, Gate } from '../src/index';
+import {
+  chargeGuard,
+  denialResponse,
+  ecom9State,
+  entitlementGuard,
+  meterGuard,
+  tierGuard,
+  type AccountResolver,
+  type ChargeOptions,
+  type Ecom9State,
+  type Guard,
+  type MeterOptions,
+} from '../src/middleware/guards';
+import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import type { TierCheckOptions } from '../src/gate/tier-rule';
+import type { EntitlementCheckOptions } from '../src/gate/access';
+import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
+
+declare global {
+  // biome-ignore lint/style/noNamespace: Express types are augmented through this global namespace.
+  namespace Express {
+    interface Request {
+      /** Set by every ecom9 middleware on the route. */
+      ecom9: Ecom9State;
+    }
+  }
+}
+
+export type ExpressDeniedHandler = (req: Request, res: Response, decision: Decision, next: NextFunction) => void;
+
+export interface ExpressGateOptions {
+  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
+  accountRefId: AccountResolver<Request>;
+  /** Answers a denial differently; the default sends application/problem+json. */
+  onDenied?: ExpressDeniedHandler;
+}
+
+type PerRoute = { onDenied?: ExpressDeniedHandler };
+
+function sendDenial(res: Response, decision: Decision): void {
+  const { status, headers, body } = denialResponse(decision);
+  res.status(status).set(headers).send(JSON.stringify(body));
+}
+
+const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+
+export function expressGate(gate: Gate, options: ExpressGateOptions) {
+  if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: expressGate option "accountRefId" must be a function');
+  const report = (err: unknown) => gate.reportError(err);
+  const resolver = options.accountRefId;
+
+  const guarded = (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler => (req, res, next) => {
+    const apply = ({ ref, decision }: { ref: string | undefined; decision: Decision }) => {
+      req.ecom9 = { ...req.ecom9, ...ecom9State(ref, decision) };
+      if (decision.allowed) next();
+      else if (onDenied) onDenied(req, res, decision, next);
+      else sendDenial(res, decision);
+    };
+    try {
+      const out = guard(req);
+      if (out instanceof Promise) out.then(apply).catch(next);
+      else apply(out);
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  return {
+    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>
+      guarded(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
+
+    requireEntitlement: (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {}) =>
+      guarded(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+
+    chargeCredits(opts: ChargeOptions<Request> & PerRoute): RequestHandler {
+      const charge = chargeGuard(gate, resolver, report, opts);
+      const onDenied = opts.onDenied ?? options.onDenied;
+      return (req, res, next) => {
+        charge(req, { idempotencyKey: req.get('idempotency-key'), route: routeOf(req) })
+          .then(({ ref, decision, credits }) => {
+            req.ecom9 = { ...req.ecom9, ...ecom9State(ref, decision, credits) };
+            if (decision.allowed) next();
+            else if (onDenied) onDenied(req, res, decision, next);
+            else sendDenial(res, decision);
+          })
+          .catch(next);
+      };
+    },
+
+    meterUsage(opts: MeterOptions<Request, Response>): RequestHandler {
+      const meter = meterGuard(gate, resolver, report, opts);
+      return (req, res, next) => {
+        let seen = false;
+        const done = (aborted: boolean) => {
+          if (seen) return;
+          seen = true;
+          const idempotencyKey = req.get('idempotency-key');
+          meter(req, res, { status: res.statusCode, aborted, knownRef: req.ecom9?.accountRefId, idempotencyKey, route: routeOf(req) });
+        };
+        res.once('finish', () => done(false));
+        res.once('close', () => done(!res.writableFinished));
+        next();
+      };
+    },
+
+    /** A Router for ecom9's webhooks: mount it before any body parser, e.g. `app.use('/webhooks/ecom9', ecom9.webhookRouter())`. */
+    webhookRouter(opts: WebhookRouterOptions = {}): Router {
+      webhookHandlers(gate, opts);
+      const router = express.Router();
+      router.use(express.raw({ type: () => true, limit: MAX_WEBHOOK_BYTES }));
+      router.all('/', (req, res, next) => {
+        if (req.method !== 'POST') {
+          res.status(405).set('allow', 'POST').json({ received: false, error: 'method_not_allowed' });
+          return;
+        }
+        if (!Buffer.isBuffer(req.body)) return next(webhookBodyError());
+        gate
+          .handleWebhook({ rawBody: req.body, headers: req.headers })
+          .then(({ status, body }) => void res.status(status).json(body))
+          .catch(next);
+      });
+      const tooLarge: ErrorRequestHandler = (err, _req, res, next) => {
+        if ((err as { type?: string }).type === 'entity.too.large') {
+          res.status(413).json({ received: false, error: 'payload_too_large' });
+        } else next(err);
+      };
+      router.use(tooLarge);
+      return router;
+    },
+  };
+}
+
+export type ExpressGate = ReturnType<typeof expressGate>;
+export type { Ecom9State };

@@ -1,0 +1,163 @@
+// Fastify adapter: a plugin (fastify-plugin) that decorates app.ecom9 with hook factories and
+// request.ecom9 with the state, and serves webhooks on `webhookPath` with a raw-body parser scoped to it.
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { Decision, Gate } from '../src/index';
+import type { EntitlementCheckOptions } from '../src/gate/access';
+import type { TierCheckOptions } from '../src/gate/tier-rule';
+import {
+  chargeGuard,
+  denialResponse,
+  ecom9State,
+  entitlementGuard,
+  meterGuard,
+  tierGuard,
+  type AccountResolver,
+  type ChargeOptions,
+  type Ecom9State,
+  type Guard,
+  type MeterOptions,
+} from '../src/middleware/guards';
+import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
+
+export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => unknown;
+
+export interface FastifyGateOptions {
+  gate: Gate;
+  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
+  accountRefId: AccountResolver<FastifyRequest>;
+  /** Answers a denial differently; the default sends application/problem+json. */
+  onDenied?: FastifyDeniedHandler;
+  /** Serve ecom9's webhooks here (POST), with a raw-body parser scoped to this route. */
+  webhookPath?: string;
+  webhookHandlers?: WebhookRouterOptions['handlers'];
+}
+
+type PerRoute = { onDenied?: FastifyDeniedHandler };
+
+function sendDenial(reply: FastifyReply, decision: Decision): void {
+  const { status, headers, body } = denialResponse(decision);
+  void reply.code(status).headers(headers).send(JSON.stringify(body));
+}
+
+const routeOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptions.url ?? req.url}`;
+const idempotencyKeyOf = (req: FastifyRequest): string | undefined => {
+  const v = req.headers['idempotency-key'];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+};
+
+function helpers(gate: Gate, options: FastifyGateOptions) {
+  const report = (err: unknown) => gate.reportError(err);
+  const resolver = options.accountRefId;
+
+  const apply = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, decision: Decision, onDenied?: FastifyDeniedHandler) => {
+    if (decision.allowed) return done();
+    if (!onDenied) return sendDenial(reply, decision);
+    Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
+  };
+
+  // Callback-style hooks: a warm cache answers without a single promise.
+  const guarded = (guard: Guard<FastifyRequest>, onDenied = options.onDenied): preHandlerHookHandler =>
+    function ecom9Guard(request, reply, done) {
+      const settle = ({ ref, decision }: { ref: string | undefined; decision: Decision }) => {
+        request.ecom9 = { ...request.ecom9, ...ecom9State(ref, decision) };
+        apply(request, reply, done, decision, onDenied);
+      };
+      try {
+        const out = guard(request);
+        if (out instanceof Promise) out.then(settle, done);
+        else settle(out);
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+
+  return {
+    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>
+      guarded(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
+
+    requireEntitlement: (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {}) =>
+      guarded(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+
+    chargeCredits(opts: ChargeOptions<FastifyRequest> & PerRoute): preHandlerHookHandler {
+      const charge = chargeGuard(gate, resolver, report, opts);
+      const onDenied = opts.onDenied ?? options.onDenied;
+      return function ecom9Charge(request, reply, done) {
+        charge(request, { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) }).then(({ ref, decision, credits }) => {
+          request.ecom9 = { ...request.ecom9, ...ecom9State(ref, decision, credits) };
+          apply(request, reply, done, decision, onDenied);
+        }, done);
+      };
+    },
+
+    /** An onRequest (or preHandler) hook: meters the request once its response is finished. */
+    meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
+      const meter = meterGuard(gate, resolver, report, opts);
+      return function ecom9Meter(request, reply, done) {
+        let seen = false;
+        const finish = (aborted: boolean) => {
+          if (seen) return;
+          seen = true;
+          meter(request, reply, {
+            status: reply.raw.statusCode,
+            aborted,
+            knownRef: request.ecom9?.accountRefId,
+            idempotencyKey: idempotencyKeyOf(request),
+            route: routeOf(request),
+          });
+        };
+        reply.raw.once('finish', () => finish(false));
+        reply.raw.once('close', () => finish(!reply.raw.writableFinished));
+        done();
+      };
+    },
+  };
+}
+
+export type FastifyEcom9 = ReturnType<typeof helpers>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by every ecom9 hook on the route. */
+    ecom9: Ecom9State;
+  }
+  interface FastifyInstance {
+    ecom9: FastifyEcom9;
+  }
+}
+
+function registerWebhook(app: FastifyInstance, gate: Gate, path: string): void {
+  void app.register(async (scope) => {
+    // Scoped to this route: the raw bytes are what is signed, whatever parsers the app has.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
+    scope.setErrorHandler((err: { statusCode?: number }, _req, reply) => {
+      if (err.statusCode === 413) return reply.code(413).send({ received: false, error: 'payload_too_large' });
+      return reply.send(err);
+    });
+    scope.all(path, async (request, reply) => {
+      if (request.method !== 'POST') return reply.code(405).header('allow', 'POST').send({ received: false, error: 'method_not_allowed' });
+      if (!Buffer.isBuffer(request.body)) throw webhookBodyError();
+      const { status, body } = await gate.handleWebhook({ rawBody: request.body, headers: request.headers });
+      return reply.code(status).send(body);
+    });
+  });
+}
+
+const plugin: FastifyPluginCallback<FastifyGateOptions> = (app, options, done) => {
+  if (!options?.gate || typeof options.gate.tierCheck !== 'function') return done(new TypeError('ecom9-gate: fastifyGate option "gate" must be a gate from createGate()'));
+  if (typeof options.accountRefId !== 'function') return done(new TypeError('ecom9-gate: fastifyGate option "accountRefId" must be a function'));
+  // Declared up front (null until a hook sets it) so every request has the same shape.
+  app.decorateRequest('ecom9', null as unknown as Ecom9State);
+  app.decorate('ecom9', helpers(options.gate, options));
+  if (options.webhookPath !== undefined) {
+    webhookHandlers(options.gate, { ...(options.webhookHandlers ? { handlers: options.webhookHandlers } : {}) });
+    registerWebhook(app, options.gate, options.webhookPath);
+  }
+  done();
+};
+
+export const fastifyGate = fp(plugin, { fastify: '5.x', name: 'ecom9-gate' });
+export default fastifyGate;
+export type { Ecom9State };

@@ -1,0 +1,136 @@
+// Koa adapter: middleware built once, state in ctx.state.ecom9, denials as problem+json, errors thrown.
+import type { Context, Middleware, Next } from 'koa';
+import type { Decision, Gate } from '../src/index';
+import type { EntitlementCheckOptions } from '../src/gate/access';
+import type { TierCheckOptions } from '../src/gate/tier-rule';
+import {
+  chargeGuard,
+  denialResponse,
+  ecom9State,
+  entitlementGuard,
+  meterGuard,
+  tierGuard,
+  type AccountResolver,
+  type ChargeOptions,
+  type Ecom9State,
+  type Guard,
+  type MeterOptions,
+} from '../src/middleware/guards';
+import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import { readRawBody } from '../src/middleware/raw-body';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** Set by every ecom9 middleware on the route. */
+    ecom9: Ecom9State;
+  }
+}
+
+export type KoaDeniedHandler = (ctx: Context, decision: Decision, next: Next) => unknown;
+
+export interface KoaGateOptions {
+  /** The ecom9 account ref of a request, e.g. `(ctx) => ctx.state.user?.orgId`. Nothing resolved answers 401. */
+  accountRefId: AccountResolver<Context>;
+  /** Answers a denial differently; the default sends application/problem+json. */
+  onDenied?: KoaDeniedHandler;
+}
+
+type PerRoute = { onDenied?: KoaDeniedHandler };
+
+function sendDenial(ctx: Context, decision: Decision): void {
+  const { status, headers, body } = denialResponse(decision);
+  ctx.status = status;
+  ctx.set(headers);
+  ctx.body = JSON.stringify(body);
+  ctx.type = headers['content-type'] as string;
+}
+
+// koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
+const routeOf = (ctx: Context): string => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
+
+export function koaGate(gate: Gate, options: KoaGateOptions) {
+  if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: koaGate option "accountRefId" must be a function');
+  const report = (err: unknown) => gate.reportError(err);
+  const resolver = options.accountRefId;
+
+  const act = (ctx: Context, next: Next, decision: Decision, onDenied: KoaDeniedHandler | undefined): unknown => {
+    if (decision.allowed) return next();
+    if (onDenied) return onDenied(ctx, decision, next);
+    sendDenial(ctx, decision);
+    return undefined;
+  };
+
+  const guarded = (guard: Guard<Context>, onDenied = options.onDenied): Middleware => (ctx, next) => {
+    const out = guard(ctx);
+    if (out instanceof Promise) {
+      return out.then(({ ref, decision }) => {
+        ctx.state.ecom9 = { ...ctx.state.ecom9, ...ecom9State(ref, decision) };
+        return act(ctx, next, decision, onDenied);
+      });
+    }
+    ctx.state.ecom9 = { ...ctx.state.ecom9, ...ecom9State(out.ref, out.decision) };
+    return act(ctx, next, out.decision, onDenied) as Promise<void>;
+  };
+
+  return {
+    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>
+      guarded(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
+
+    requireEntitlement: (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {}) =>
+      guarded(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+
+    chargeCredits(opts: ChargeOptions<Context> & PerRoute): Middleware {
+      const charge = chargeGuard(gate, resolver, report, opts);
+      const onDenied = opts.onDenied ?? options.onDenied;
+      return async (ctx, next) => {
+        const { ref, decision, credits } = await charge(ctx, { idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
+        ctx.state.ecom9 = { ...ctx.state.ecom9, ...ecom9State(ref, decision, credits) };
+        await act(ctx, next, decision, onDenied);
+      };
+    },
+
+    meterUsage(opts: MeterOptions<Context, Context>): Middleware {
+      const meter = meterGuard(gate, resolver, report, opts);
+      return (ctx, next) => {
+        let seen = false;
+        const done = (aborted: boolean) => {
+          if (seen) return;
+          seen = true;
+          const idempotencyKey = ctx.get('idempotency-key') || undefined;
+          meter(ctx, ctx, { status: ctx.res.statusCode, aborted, knownRef: ctx.state.ecom9?.accountRefId, idempotencyKey, route: routeOf(ctx) });
+        };
+        ctx.res.once('finish', () => done(false));
+        ctx.res.once('close', () => done(!ctx.res.writableFinished));
+        return next();
+      };
+    },
+
+    /** Middleware that answers ecom9's webhooks on `path`; put it before any body parser. */
+    webhookRouter(opts: WebhookRouterOptions & { path: string }): Middleware {
+      if (typeof opts?.path !== 'string' || !opts.path.startsWith('/')) throw new TypeError('ecom9-gate: koa webhookRouter needs a "path" starting with /');
+      webhookHandlers(gate, opts);
+      return async (ctx, next) => {
+        if (ctx.path !== opts.path) return next();
+        if (ctx.method !== 'POST') {
+          ctx.status = 405;
+          ctx.set('allow', 'POST');
+          ctx.body = { received: false, error: 'method_not_allowed' };
+          return;
+        }
+        if ((ctx.request as { body?: unknown }).body !== undefined) throw webhookBodyError();
+        const raw = await readRawBody(ctx.req);
+        if (raw.tooLarge) {
+          ctx.status = 413;
+          ctx.body = { received: false, error: 'payload_too_large' };
+          return;
+        }
+        const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: ctx.req.headers });
+        ctx.status = status;
+        ctx.body = body;
+      };
+    },
+  };
+}
+
+export type KoaGate = ReturnType<typeof koaGate>;
+export type { Ecom9State };

@@ -1,0 +1,29 @@
+// Account refs go into URL paths and query strings, so they are checked before any request: a ref
+// that URL resolution would turn into another endpoint ('.', '..', any %2e spelling), that is empty,
+// over-long or holds control characters never leaves the process.
+import { ValidationError } from './errors';
+
+export const MAX_ACCOUNT_REF_LENGTH = 256;
+
+// NUL to US, DEL, and the C1 controls.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Why a ref is refused, or undefined when it is fine. Never echoes the ref. */
+export function accountRefProblem(ref: string): string | undefined {
+  if (typeof ref !== 'string' || ref.length === 0) return 'must be a non-empty string';
+  if (ref.length > MAX_ACCOUNT_REF_LENGTH) return `must be at most ${MAX_ACCOUNT_REF_LENGTH} characters`;
+  if (CONTROL.test(ref)) return 'must not contain control characters';
+  if (/^(\.|%2e){1,2}$/i.test(ref)) return 'must not be a dot segment (".", "..")';
+  return undefined;
+}
+
+export function assertAccountRef(ref: string): void {
+  const problem = accountRefProblem(ref);
+  if (problem) throw new ValidationError(`account_ref_id ${problem}`, { account_ref_id: [problem] });
+}
+
+/** One path segment, percent-encoded. */
+export function pathSegment(ref: string): string {
+  assertAccountRef(ref);
+  return encodeURIComponent(ref);
+}

@@ -1,0 +1,160 @@
+// zod schemas of every ecom9 response, keeping the API's snake_case and its money as decimal strings.
+// Unknown extra fields pass through: ecom9 may add fields without breaking us.
+import { z } from 'zod';
+
+const money = z.union([z.string(), z.number().transform(String)]);
+
+export const tierSchema = z.looseObject({
+  label_name: z.string(),
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  price: money.nullish(),
+  billing_cycle: z.string().nullish(),
+  features: z.string().nullish(),
+  is_popular: z.boolean().nullish(),
+  product_manage_id: z.string().nullish(),
+});
+export type Tier = z.infer<typeof tierSchema>;
+
+export const subscriptionSchema = z.looseObject({
+  is_active: z.boolean(),
+  created_at: z.string().nullish(),
+  updated_at: z.string().nullish(),
+  subscription_tier: tierSchema,
+});
+export type Subscription = z.infer<typeof subscriptionSchema>;
+
+const singleStatus = z.looseObject({
+  account_ref_id: z.string(),
+  customer_email: z.string().nullish(),
+  is_active: z.boolean(),
+  created_at: z.string().nullish(),
+  updated_at: z.string().nullish(),
+  subscription_tier: tierSchema,
+});
+
+const multiStatus = z.looseObject({
+  account_ref_id: z.string(),
+  customer_email: z.string().nullish(),
+  subscriptions: z.array(subscriptionSchema),
+  total_subscriptions: z.number().int().nonnegative().optional(),
+});
+
+/** Account status, normalised to a list whichever of its two shapes ecom9 sent. */
+export interface AccountStatus {
+  account_ref_id: string;
+  customer_email: string | null;
+  /** True when any subscription is active. */
+  is_active: boolean;
+  subscriptions: Subscription[];
+  total_subscriptions: number;
+}
+
+/** Accepts either shape; a body with `subscriptions` is the list shape, anything else the single one. */
+export const accountStatusSchema = z.unknown().transform((raw, ctx): AccountStatus => {
+  const isList = typeof raw === 'object' && raw !== null && 'subscriptions' in raw;
+  const parsed = isList ? multiStatus.safeParse(raw) : singleStatus.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  const s = parsed.data;
+  const subscriptions: Subscription[] =
+    'subscriptions' in s
+      ? (s.subscriptions as Subscription[])
+      : [{ is_active: s.is_active, created_at: s.created_at, updated_at: s.updated_at, subscription_tier: s.subscription_tier }];
+  const total = (s as { total_subscriptions?: number }).total_subscriptions;
+  return {
+    account_ref_id: s.account_ref_id,
+    customer_email: (s.customer_email as string | null | undefined) ?? null,
+    is_active: subscriptions.some((x) => x.is_active),
+    subscriptions,
+    total_subscriptions: typeof total === 'number' ? total : subscriptions.length,
+  };
+});
+
+export const transactionSchema = z.looseObject({
+  transaction_uuid: z.string(),
+  account_ref_id: z.string(),
+  status: z.string(),
+  amount: money,
+  currency: z.string(),
+  customer_email: z.string().nullish(),
+  created_at: z.string(),
+  updated_at: z.string().nullish(),
+});
+export type Transaction = z.infer<typeof transactionSchema>;
+
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    count: z.number().int().nonnegative(),
+    next: z.string().nullish().transform((v) => v ?? null),
+    previous: z.string().nullish().transform((v) => v ?? null),
+    results: z.array(item),
+  });
+}
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export const productSchema = z.looseObject({
+  manage_id: z.string(),
+  label_name: z.string().nullish(),
+  type: z.string(),
+});
+export type Product = z.infer<typeof productSchema>;
+export const productListSchema = z.object({ results: z.array(productSchema), count: z.number().int().nonnegative() });
+
+export const invoiceSchema = z.looseObject({
+  hosted_invoice_url: z.string(),
+  stripe_invoice_id: z.string().nullish(),
+  email_sent: z.boolean().nullish(),
+  return_url: z.string().nullish(),
+});
+export type Invoice = z.infer<typeof invoiceSchema>;
+
+export const publicUrlSchema = z.looseObject({ public_url: z.string() });
+export const fixSubscriptionSchema = z.looseObject({ url: z.string().nullable() });
+
+export const entitlementSchema = z.looseObject({
+  account_ref_id: z.string(),
+  product_code: z.string(),
+  entitlement_code: z.string(),
+  has_access: z.boolean(),
+});
+export type EntitlementCheck = z.infer<typeof entitlementSchema>;
+
+export const balanceSchema = z.looseObject({
+  account_ref_id: z.string(),
+  product_code: z.string(),
+  meter_code: z.string(),
+  balance: z.number(),
+});
+export type CreditBalance = z.infer<typeof balanceSchema>;
+
+export const debitSchema = z.looseObject({
+  approved: z.boolean(),
+  debited: z.number().optional(),
+  remaining_balance: z.number(),
+  error_code: z.string().optional(),
+});
+export type DebitResult = z.infer<typeof debitSchema>;
+
+export const usageRecordSchema = z.looseObject({
+  accepted: z.boolean(),
+  recorded_quantity: z.number().optional(),
+  idempotent: z.boolean().optional(),
+  error_code: z.string().optional(),
+});
+export type UsageRecordResult = z.infer<typeof usageRecordSchema>;
+
+export const usageSummarySchema = z.looseObject({
+  account_ref_id: z.string(),
+  product_code: z.string(),
+  meter_code: z.string(),
+  total_usage: z.number(),
+});
+export type UsageSummary = z.infer<typeof usageSummarySchema>;

@@ -1,0 +1,154 @@
+// One pooled undici connection set to ecom9, a timeout per attempt, and retries with exponential
+// backoff and jitter: on connection errors, 429 (honouring Retry-After) and 5xx, and for a POST only
+// when an event_key makes it idempotent. The API key goes in a header and nowhere else.
+import { Pool, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { EndpointName } from '../endpoints';
+import { ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from './errors';
+
+export interface TransportOptions {
+  apiKey: string;
+  baseUrl: string;
+  authScheme: 'bearer' | 'x-api-key';
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  connections: number;
+  dispatcher?: Dispatcher | undefined;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** Per-call overrides, accepted as the last argument of every client method. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxRetries?: number;
+}
+
+export interface RequestSpec<T> {
+  endpoint: EndpointName;
+  method: 'GET' | 'POST';
+  /** Relative to the base URL, already percent-encoded. */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** May this request be sent twice? GETs yes; POSTs only with an event_key. */
+  idempotent: boolean;
+  schema: z.ZodType<T>;
+  /** What an empty 2xx body means, where ecom9 sends one. */
+  empty?: T;
+  /** 4xx statuses whose body is still a result (a refused debit), not an error. */
+  resultOn4xx?: boolean;
+}
+
+const USER_AGENT = 'ecom9-gate (node)';
+
+export class Transport {
+  private readonly base: URL;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly auth: Record<string, string>;
+
+  constructor(private readonly o: TransportOptions) {
+    this.base = new URL(o.baseUrl.endsWith('/') ? o.baseUrl : `${o.baseUrl}/`);
+    this.ownsDispatcher = o.dispatcher === undefined;
+    this.dispatcher = o.dispatcher ?? new Pool(this.base.origin, { connections: o.connections, keepAliveTimeout: 10_000 });
+    this.auth = o.authScheme === 'x-api-key' ? { 'x-api-key': o.apiKey } : { authorization: `Bearer ${o.apiKey}` };
+  }
+
+  url(path: string, query?: Record<string, string | number | undefined>): URL {
+    const u = new URL(path, this.base);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
+  }
+
+  async call<T>(spec: RequestSpec<T>, opts: CallOptions = {}): Promise<T> {
+    const maxRetries = spec.idempotent ? (opts.maxRetries ?? this.o.maxRetries) : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt(spec, opts);
+      } catch (err) {
+        const wait = this.retryDelay(err, attempt, maxRetries);
+        if (wait === undefined || opts.signal?.aborted) throw err;
+        await this.o.sleep(wait);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** How long to wait before the next attempt, or undefined when the error is final. */
+  private retryDelay(err: unknown, attempt: number, maxRetries: number): number | undefined {
+    if (attempt >= maxRetries || !(err instanceof Ecom9Error)) return undefined;
+    const retryable = err instanceof ConnectionError || err instanceof TimeoutError || err.status === 429 || (err.status !== undefined && err.status >= 500);
+    if (!retryable) return undefined;
+    const asked = (err as { retryAfterMs?: number }).retryAfterMs;
+    if (asked !== undefined) return asked <= Math.max(this.o.retryMaxMs, 1_000) ? asked : undefined;
+    const cap = Math.min(this.o.retryMaxMs, this.o.retryBaseMs * 2 ** attempt);
+    return Math.round(cap / 2 + Math.random() * (cap / 2));
+  }
+
+  private async attempt<T>(spec: RequestSpec<T>, opts: CallOptions): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? this.o.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const url = this.url(spec.path, spec.query);
+    let status: number;
+    let headers: Record<string, string | string[] | undefined>;
+    let text: string;
+    try {
+      const res = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: spec.method,
+        headers: {
+          ...this.auth,
+          accept: 'application/json',
+          'user-agent': USER_AGENT,
+          ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: spec.body === undefined ? null : JSON.stringify(spec.body),
+        signal,
+      });
+      status = res.statusCode;
+      headers = res.headers;
+      text = await res.body.text();
+    } catch (cause) {
+      if (opts.signal?.aborted) throw cause;
+      if (timeout.aborted) throw new TimeoutError(`ecom9 ${spec.endpoint}: no answer within ${timeoutMs} ms`, { endpoint: spec.endpoint });
+      throw new ConnectionError(`ecom9 ${spec.endpoint}: connection failed (${(cause as { code?: string })?.code ?? (cause as Error)?.name ?? 'error'})`, { endpoint: spec.endpoint });
+    }
+    if (status >= 200 && status < 300 && text.trim() === '' && spec.empty !== undefined) return spec.empty;
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      if (status >= 200 && status < 300) throw new InvalidResponseError(`ecom9 ${spec.endpoint}: the body is not JSON`, { status, endpoint: spec.endpoint });
+    }
+    if ((status >= 200 && status < 300) || (spec.resultOn4xx && status >= 400 && status < 500 && status !== 429)) {
+      const parsed = spec.schema.safeParse(json);
+      if (parsed.success) return parsed.data;
+      if (status < 300) {
+        const where = parsed.error.issues.map((i) => i.path.join('.') || '(body)').slice(0, 5).join(', ');
+        throw new InvalidResponseError(`ecom9 ${spec.endpoint}: unexpected response shape at ${where}`, { status, endpoint: spec.endpoint, body: json });
+      }
+    }
+    throw errorForStatus(status, spec.endpoint, json, retryAfterMs(headers));
+  }
+}
+
+/** `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const ms = Number(first(headers['retry-after-ms']));
+  if (Number.isFinite(ms) && ms >= 0 && first(headers['retry-after-ms']) !== undefined) return ms;
+  const ra = first(headers['retry-after']);
+  if (ra === undefined) return undefined;
+  const seconds = Number(ra);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,48 @@
+// Fault injection for tests and demos: per endpoint and/or account, for a number of requests or for good.
+import type { EndpointName } from '../endpoints';
+
+export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
+
+export interface FaultSpec {
+  /** Default: every endpoint. */
+  endpoint?: EndpointName;
+  /** Default: any account. */
+  accountRefId?: string;
+  kind: FaultKind;
+  /** 'latency': how long to hold the request before answering. */
+  ms?: number;
+  /** 'status': the status to answer. @default 503 */
+  status?: number;
+  /** 'rate_limit': the Retry-After seconds. @default 1 */
+  retryAfter?: number;
+  /** 'drop': apply the request's effect first, then cut the connection mid-response. */
+  dropAfterProcessing?: boolean;
+  /** How many matching requests it affects. @default unlimited */
+  times?: number;
+}
+
+interface Active extends FaultSpec {
+  left: number;
+}
+
+export class Faults {
+  private list: Active[] = [];
+
+  add(f: FaultSpec): void {
+    if (f.times !== undefined && (!Number.isInteger(f.times) || f.times < 1)) throw new TypeError('fault "times" must be a positive integer');
+    this.list.push({ ...f, left: f.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+
+  /** The first fault that matches, used up by one. Faults apply in the order they were added. */
+  take(endpoint: EndpointName, accountRefId: string | undefined): FaultSpec | undefined {
+    const i = this.list.findIndex((f) => (!f.endpoint || f.endpoint === endpoint) && (!f.accountRefId || f.accountRefId === accountRefId));
+    if (i < 0) return undefined;
+    const f = this.list[i] as Active;
+    if (--f.left <= 0) this.list.splice(i, 1);
+    return f;
+  }
+}

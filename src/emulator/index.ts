@@ -1,0 +1,92 @@
+// ecom9-gate/emulator: a local ecom9 for tests, examples and development. In memory, every endpoint,
+// fixtures, a control surface, signed webhooks and fault injection.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { EndpointName } from '../endpoints';
+import { Faults, type FaultSpec } from './faults';
+import { demoFixtures, type Fixtures, type SubState } from './fixtures';
+import { createEmulatorServer, type CallRecord } from './server';
+import { EmulatorState, type LedgerRow, type UsageRow } from './state';
+import { buildWebhook, sendWebhook, type WebhookPayloadInput, type WebhookSendOptions } from './webhooks';
+
+export { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
+export type { FaultSpec, FaultKind } from './faults';
+export type { CallRecord } from './server';
+export type { LedgerRow, UsageRow } from './state';
+export type { WebhookPayloadInput, WebhookSendOptions } from './webhooks';
+
+export interface EmulatorOptions {
+  /** @default 'emu_test_key' (or the fixtures' apiKey) */
+  apiKey?: string;
+  /** An object or a JSON file path. @default demoFixtures */
+  fixtures?: Fixtures | string;
+  /** @default a fixed `whsec_` secret */
+  webhookSecret?: string;
+  /** Clock in ms for created_at, recorded_at and summaries. @default Date.now */
+  now?: () => number;
+}
+
+export const DEFAULT_EMULATOR_KEY = 'emu_test_key';
+export const DEFAULT_EMULATOR_WEBHOOK_SECRET = `whsec_${Buffer.from('ecom9-emulator-webhook-secret').toString('base64')}`;
+
+export function createEmulator(opts: EmulatorOptions = {}) {
+  const state = new EmulatorState(opts.fixtures ?? demoFixtures, opts.now ?? Date.now);
+  const fixtureKey = typeof opts.fixtures === 'object' ? opts.fixtures.apiKey : undefined;
+  const apiKey = opts.apiKey ?? fixtureKey ?? DEFAULT_EMULATOR_KEY;
+  const webhookSecret = opts.webhookSecret ?? DEFAULT_EMULATOR_WEBHOOK_SECRET;
+  const faults = new Faults();
+  const calls: CallRecord[] = [];
+  const server: Server = createEmulatorServer({ state, faults, apiKey: () => apiKey, calls });
+  let url = '';
+
+  return {
+    apiKey,
+    webhookSecret,
+    /** The base URL ('http://127.0.0.1:PORT/api/'), once listening. */
+    get url() {
+      return url;
+    },
+    async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      const a = server.address() as AddressInfo;
+      url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/api/`;
+      return url;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+
+    setAccount: (ref: string, a: { customerEmail?: string; subscriptions?: Array<{ subscription: string; tier: string; state?: SubState }> }) => void state.setAccount(ref, a),
+    setSubscription: (ref: string, subscription: string, tier: string, s: SubState) => state.setSubscription(ref, subscription, tier, s),
+    removeAccount: (ref: string) => state.removeAccount(ref),
+    setEntitlement: (ref: string, product: string, entitlement: string, hasAccess: boolean) => state.setEntitlement(ref, product, entitlement, hasAccess),
+    setCredits: (ref: string, product: string, meter: string, balance: number) => state.setCredits(ref, product, meter, balance),
+    credits: (ref: string, product: string, meter: string) => state.credits(ref, product, meter),
+    usageTotal: (ref: string, product: string, meter: string) => state.usageTotal(ref, product, meter),
+    addTransactions: (ref: string, n: number) => state.addTransactions(ref, n),
+    /** One row per effective debit (a repeated event_key adds none). */
+    get ledger(): readonly LedgerRow[] {
+      return state.ledger;
+    },
+    get usageEvents(): readonly UsageRow[] {
+      return state.usageEvents;
+    },
+
+    get calls(): readonly CallRecord[] {
+      return calls;
+    },
+    callCount(endpoint?: EndpointName, accountRefId?: string): number {
+      return calls.filter((c) => (!endpoint || c.endpoint === endpoint) && (!accountRefId || c.accountRefId === accountRefId)).length;
+    },
+    resetCalls: () => void (calls.length = 0),
+
+    inject: (f: FaultSpec) => faults.add(f),
+    clearFaults: () => faults.clear(),
+
+    buildWebhook: (p: WebhookPayloadInput, o?: WebhookSendOptions) => buildWebhook(state, webhookSecret, p, o),
+    sendWebhook: (url: string, p: WebhookPayloadInput, o?: WebhookSendOptions) => sendWebhook(state, webhookSecret, url, p, o),
+  };
+}
+
+export type Emulator = ReturnType<typeof createEmulator>;

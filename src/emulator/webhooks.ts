@@ -1,0 +1,58 @@
+// Webhooks from the emulator, signed the Standard Webhooks way, as ecom9 would send them on a change.
+import { randomUUID } from 'node:crypto';
+import { webhookHeaders } from '../webhooks/signature';
+import type { EmulatorState } from './state';
+
+export interface WebhookPayloadInput {
+  event: string;
+  account_ref_id: string;
+  transaction_id?: string;
+  subscription_id?: string;
+  is_active?: boolean;
+  label_name?: string | null;
+  timestamp?: string;
+  [extra: string]: unknown;
+}
+
+export interface WebhookSendOptions {
+  /** Sign with another secret (a forged delivery). */
+  secret?: string;
+  id?: string;
+  /** Unix seconds (a stale delivery). */
+  timestamp?: number;
+  /** Send this signature header instead. */
+  signature?: string;
+}
+
+/** The full payload, filling in what the account's current state says. */
+export function webhookPayload(state: EmulatorState, p: WebhookPayloadInput): Record<string, unknown> {
+  const acc = state.accounts.get(p.account_ref_id);
+  const latest = acc?.subscriptions.slice().sort((a, b) => b.updatedAt - a.updatedAt)[0];
+  const txId = p.transaction_id ?? randomUUID();
+  return {
+    ...p,
+    event: p.event,
+    transaction_id: txId,
+    account_ref_id: p.account_ref_id,
+    subscription_id: p.subscription_id ?? `sub_${txId.replaceAll('-', '').slice(0, 14)}`,
+    is_active: p.is_active ?? latest?.state === 'active',
+    label_name: p.label_name ?? latest?.tier ?? null,
+    timestamp: p.timestamp ?? new Date(state.now()).toISOString(),
+  };
+}
+
+export function buildWebhook(state: EmulatorState, secret: string, p: WebhookPayloadInput, o: WebhookSendOptions = {}): { body: string; headers: Record<string, string> } {
+  const payload = webhookPayload(state, p);
+  const body = JSON.stringify(payload);
+  const id = o.id ?? `msg_${String(payload.transaction_id)}`;
+  const timestamp = o.timestamp ?? Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...webhookHeaders({ secret: o.secret ?? secret, id, timestamp, body }) };
+  if (o.signature !== undefined) headers['webhook-signature'] = o.signature;
+  return { body, headers };
+}
+
+export async function sendWebhook(state: EmulatorState, secret: string, url: string, p: WebhookPayloadInput, o?: WebhookSendOptions): Promise<{ status: number; body: string }> {
+  const { body, headers } = buildWebhook(state, secret, p, o);
+  const res = await fetch(url, { method: 'POST', headers, body });
+  return { status: res.status, body: await res.text() };
+}

@@ -1,0 +1,180 @@
+// Tier and entitlement decisions: a cached fact from ecom9, matched locally, turned into a Decision.
+// A prepared check is compiled once per middleware; its `peek` answers a warm cache synchronously.
+import { NotFoundError, RateLimitError, type AccountStatus, type Ecom9Client } from '../client';
+import { allow, deny, withSource, type Decision } from './decision';
+import { factKey, type Fact, type FactCache, type Lookup } from './fact-cache';
+import { explainRef } from './account-ref';
+import type { StatsRecorder } from './stats';
+import { compileTierRule, matchTier, type TierCheckOptions, type TierRule } from './tier-rule';
+import type { LinkResolver } from './links';
+
+export type FailMode = 'closed' | 'open';
+
+/** A check compiled once (per middleware) and run per request. */
+export interface PreparedCheck {
+  /** The decision from a fresh cache entry, synchronously, or undefined when ecom9 must be asked. */
+  peek(accountRefId: string): Decision | undefined;
+  check(accountRefId: string): Promise<Decision>;
+}
+
+export interface EntitlementCheckOptions {
+  product: string;
+  entitlement: string;
+  failMode?: FailMode;
+}
+
+interface AccessDeps {
+  client: Ecom9Client;
+  cache: FactCache;
+  stats: StatsRecorder;
+  links: LinkResolver;
+  failMode: FailMode;
+  tierOrder: readonly string[] | undefined;
+}
+
+type StatusFact = AccountStatus | null;
+
+/** Retry-After for a fail-closed 503: what ecom9 asked for, else a short default. */
+const DEFAULT_RETRY_AFTER_S = 5;
+
+export class Access {
+  constructor(private readonly d: AccessDeps) {}
+
+  // Rules are interned by content so that decisions memoised on a fact are shared by every caller
+  // with the same requirement; past the cap (rules built from request data) they are not memoised.
+  private readonly rules = new Map<string, TierRule>();
+  private readonly entitlementKeys = new Map<string, { product: string; entitlement: string }>();
+
+  tierCheck(opts: TierCheckOptions): PreparedCheck {
+    const rule = this.internTier(opts);
+    const sub = rule.subscription ?? '';
+    return {
+      peek: (ref) => this.d.cache.peek<StatusFact>(factKey(ref, 's', sub))?.memo.get(rule) as Decision | undefined,
+      check: (ref) => this.checkTier(ref, rule),
+    };
+  }
+
+  entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck {
+    const { product, entitlement } = opts;
+    if (typeof product !== 'string' || product === '') throw new TypeError('ecom9-gate: "product" must be a non-empty product code');
+    if (typeof entitlement !== 'string' || entitlement === '') throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
+    const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
+    return {
+      peek: (ref) => this.d.cache.peek<boolean>(factKey(ref, 'e', product, entitlement))?.memo.get(memoKey) as Decision | undefined,
+      check: (ref) => this.checkEntitlement(ref, memoKey, opts.failMode),
+    };
+  }
+
+  private async checkTier(ref: string, rule: TierRule): Promise<Decision> {
+    const bad = explainRef(ref);
+    if (bad) return deny('account_unresolved', 'cache', { detail: bad });
+    const sub = rule.subscription;
+    const lookup = await this.d.cache.lookup<StatusFact>(ref, factKey(ref, 's', sub ?? ''), () => this.loadStatus(ref, sub));
+    if (lookup.kind === 'failed') return this.unavailable(ref, lookup.error, rule.failMode, { requiredTiers: rule.required });
+    const memo = lookup.fact.memo.get(rule) as Decision | undefined;
+    if (memo) return reSourced(memo, lookup);
+    let decision = this.decideTier(ref, lookup.fact, rule);
+    let complete = true;
+    if (!decision.allowed && (rule.upgradeLink || rule.paymentLink) && lookup.kind === 'fresh') {
+      const enriched = await this.d.links.enrichTierDenial(ref, decision, lookup.fact.value, rule);
+      decision = enriched.decision;
+      complete = enriched.complete;
+    }
+    // A decision missing a link that could not be fetched is not memoised, so the link is tried again.
+    if (complete && this.rules.get(ruleKey(rule)) === rule) lookup.fact.memo.set(rule, Object.freeze(decision));
+    return reSourced(decision, lookup);
+  }
+
+  private internTier(opts: TierCheckOptions): TierRule {
+    const rule = compileTierRule(opts, this.d.tierOrder);
+    return intern(this.rules, ruleKey(rule), () => rule);
+  }
+
+  private decideTier(ref: string, fact: Fact<StatusFact>, rule: TierRule): Decision {
+    const status = fact.value;
+    const facts = { accountRefId: ref, requiredTiers: rule.required, ...(rule.subscription ? { subscription: rule.subscription } : {}) };
+    if (status === null) {
+      return deny('tier_required', 'cache', { ...facts, activeTiers: [], detail: 'ecom9 knows no subscription for this account.' });
+    }
+    const match = matchTier(status.subscriptions, rule);
+    if (match.allowed) return allow('cache', { ...facts, activeTiers: match.activeTiers });
+    return deny('tier_required', 'cache', {
+      ...facts,
+      activeTiers: match.activeTiers,
+      detail: `This needs an active ${rule.required.join(' or ')} subscription.`,
+    });
+  }
+
+  private async checkEntitlement(ref: string, key: { product: string; entitlement: string }, failMode: FailMode | undefined): Promise<Decision> {
+    const bad = explainRef(ref);
+    if (bad) return deny('account_unresolved', 'cache', { detail: bad });
+    const { product, entitlement } = key;
+    const lookup = await this.d.cache.lookup<boolean>(ref, factKey(ref, 'e', product, entitlement), async () => {
+      try {
+        const r = await this.d.client.entitlements.check({ accountRefId: ref, productCode: product, entitlementCode: entitlement });
+        return { value: r.has_access, denies: !r.has_access };
+      } catch (e) {
+        if (e instanceof NotFoundError) return { value: false, denies: true };
+        throw e;
+      }
+    });
+    if (lookup.kind === 'failed') return this.unavailable(ref, lookup.error, failMode, { product, entitlement });
+    let memo = lookup.fact.memo.get(key) as Decision | undefined;
+    if (!memo) {
+      const facts = { accountRefId: ref, product, entitlement };
+      memo = Object.freeze(
+        lookup.fact.value
+          ? allow('cache', facts)
+          : deny('entitlement_required', 'cache', { ...facts, detail: `This needs the ${entitlement} entitlement of ${product}.` }),
+      );
+      if (this.entitlementKeys.get(`${product}\u0000${entitlement}`) === key) lookup.fact.memo.set(key, memo);
+    }
+    return reSourced(memo, lookup);
+  }
+
+  private async loadStatus(ref: string, subscription: string | undefined): Promise<{ value: StatusFact; denies: boolean }> {
+    try {
+      const status = await this.d.client.accounts.status(subscription ? { accountRefId: ref, subscription } : { accountRefId: ref });
+      return { value: status, denies: !status.subscriptions.some((s) => s.is_active) };
+    } catch (e) {
+      // Unknown account, or no such subscription: a definite "no", cached like any denial.
+      if (e instanceof NotFoundError) return { value: null, denies: true };
+      throw e;
+    }
+  }
+
+  /** ecom9 failed and nothing stale is young enough: failMode decides. */
+  unavailable(ref: string, error: unknown, perCall: FailMode | undefined, facts: Partial<Decision>): Decision {
+    if ((perCall ?? this.d.failMode) === 'open') {
+      this.d.stats.inc('failOpenAllowed');
+      return { ...facts, accountRefId: ref, allowed: true, code: 'upstream_unavailable', status: 200, source: 'fallback' };
+    }
+    this.d.stats.inc('failClosedDenied');
+    const wait = error instanceof RateLimitError && error.retryAfterMs !== undefined ? Math.ceil(error.retryAfterMs / 1000) : DEFAULT_RETRY_AFTER_S;
+    return deny('upstream_unavailable', 'upstream', {
+      ...facts,
+      accountRefId: ref,
+      retryAfterSeconds: Math.max(1, wait),
+      detail: 'The billing service could not be reached; try again shortly.',
+    });
+  }
+}
+
+const MAX_INTERNED = 1_000;
+
+function intern<T>(map: Map<string, T>, key: string, make: () => T): T {
+  const found = map.get(key);
+  if (found !== undefined) return found;
+  const made = make();
+  if (map.size < MAX_INTERNED) map.set(key, made);
+  return made;
+}
+
+function ruleKey(r: TierRule): string {
+  return `${r.required.join(',')}|${r.subscription ?? ''}|${r.failMode ?? ''}|${r.upgradeLink ? 'u' : ''}${r.paymentLink ? 'p' : ''}`;
+}
+
+function reSourced<T>(d: Decision, lookup: Exclude<Lookup<T>, { kind: 'failed' }>): Decision {
+  if (lookup.kind === 'stale') return withSource(d, 'stale', lookup.ageMs);
+  return lookup.source === 'cache' ? d : withSource(d, 'upstream');
+}

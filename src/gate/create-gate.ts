@@ -1,0 +1,164 @@
+// createGate: the one object an app makes. It validates options once, owns the client, the cache,
+// the usage recorder and the webhook processor, and hands adapters prepared checks.
+import { createClient, type Ecom9Client } from '../client';
+import { UsageRecorder, type UsageInput } from '../usage/recorder';
+import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
+import { memoryReplayGuard } from '../webhooks/replay';
+import { Access, type EntitlementCheckOptions, type FailMode, type PreparedCheck } from './access';
+import { CatalogCache } from './catalog';
+import { Credits, type CreditDecision, type DebitInput } from './credits';
+import type { Decision } from './decision';
+import { FactCache } from './fact-cache';
+import { LinkResolver } from './links';
+import { parseGateOptions } from './options';
+import type { GateOptions, InvalidationBus, Logger } from './public-options';
+import { StatsRecorder, type GateStats } from './stats';
+import type { TierCheckOptions } from './tier-rule';
+
+export interface Gate {
+  /** The typed ecom9 client the gate uses (one pooled connection set). */
+  readonly client: Ecom9Client;
+  /** The gate-wide failMode (a check may override it). */
+  readonly failMode: FailMode;
+  /** Is the account on one of the tiers? `{ tiers: 'pro' }`, `{ tiers: ['pro', 'enterprise'], subscription }`, `{ atLeast: 'pro' }`. */
+  checkTier(accountRefId: string, opts: TierCheckOptions): Promise<Decision>;
+  /** Does the account hold the entitlement of the product? */
+  checkEntitlement(accountRefId: string, opts: EntitlementCheckOptions): Promise<Decision>;
+  /** A tier check compiled once, for middleware: `peek` answers a warm cache synchronously. */
+  tierCheck(opts: TierCheckOptions): PreparedCheck;
+  entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck;
+  /** Debits prepaid credits now (never cached); the same eventKey is never charged twice. */
+  debitCredits(input: DebitInput): Promise<CreditDecision>;
+  /** Queues a postpaid usage event and returns at once; delivered in the background with retries. */
+  recordUsage(input: UsageInput): { queued: boolean; eventKey: string };
+  /** Verifies and applies one webhook delivery; returns what to answer. */
+  handleWebhook(input: WebhookInput): Promise<WebhookResult>;
+  /** Runs `handler` for webhook events of that name ('*': events no named handler takes). Returns an unsubscribe function. */
+  onWebhook(event: string, handler: WebhookHandler): () => void;
+  /** Called by each adapter's webhookRouter(): warns once when webhooks are not verified. */
+  prepareWebhooks(): void;
+  /** Reports an error the way the gate does (onError, else the logger): for adapters and user code. */
+  reportError(err: unknown): void;
+  /** Drops every cached entry of the account here (and, with a bus, in every instance). */
+  invalidate(accountRefId: string): void;
+  stats(): GateStats;
+  /** Resolves when every usage event queued so far is delivered or given up on. */
+  flush(): Promise<void>;
+  /** Flushes usage, stops the bus and closes the client's connections. */
+  close(): Promise<void>;
+}
+
+const CLOSE_TIMEOUT_MS = 10_000;
+
+export function createGate(options?: GateOptions): Gate {
+  const o = parseGateOptions(options);
+  const now = (o.now as (() => number) | undefined) ?? Date.now;
+  const logger: Logger = (o.logger as Logger | undefined) ?? console;
+  const onError = o.onError as ((err: unknown) => void) | undefined;
+  const report = (err: unknown): void => {
+    try {
+      if (onError) onError(err);
+      else logger.warn(`[ecom9-gate] ${err instanceof Error ? err.message : String(err)}`);
+    } catch {
+      // A throwing onError must not take the request or the sender down with it.
+    }
+  };
+  const stats = new StatsRecorder();
+  const client = createClient({
+    apiKey: o.apiKey,
+    baseUrl: o.baseUrl,
+    authScheme: o.authScheme,
+    timeoutMs: o.http.timeoutMs,
+    maxRetries: o.http.maxRetries,
+    retryBaseMs: o.http.retryBaseMs,
+    retryMaxMs: o.http.retryMaxMs,
+    connections: o.http.connections,
+  });
+  const cache = new FactCache({ ...o.cache, now, stats });
+  const catalog = new CatalogCache(client, now);
+  const links = new LinkResolver(client, cache, catalog, stats, report);
+  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder });
+  const credits = new Credits(client, access, stats, report);
+  const usage = new UsageRecorder(client, o.usage, stats, report);
+  const bus = o.bus as InvalidationBus | undefined;
+
+  const dropLocal = (ref: string): void => {
+    cache.invalidate(ref);
+    stats.inc('invalidations');
+    stats.publish('invalidation', () => ({ accountRefId: ref }));
+  };
+  const invalidate = (ref: string): void => {
+    // Applied here at once; the bus carries it to the other instances.
+    dropLocal(ref);
+    if (bus) {
+      Promise.resolve()
+        .then(() => bus.publish(ref))
+        .catch((err: unknown) => {
+          stats.inc('busErrors');
+          report(err);
+        });
+    }
+  };
+  bus?.subscribe({ invalidate: dropLocal, clear: () => cache.clear(), report, stats });
+
+  const handlers = new Map<string, Set<WebhookHandler>>();
+  const secrets = o.webhookSecret === undefined ? [] : Array.isArray(o.webhookSecret) ? o.webhookSecret : [o.webhookSecret];
+  const webhooks = new WebhookProcessor({
+    secrets,
+    verify: o.webhooks.verify as WebhookVerifier | undefined,
+    toleranceSeconds: o.webhooks.toleranceSeconds,
+    replay: bus?.replayGuard ?? memoryReplayGuard({ max: o.webhooks.dedupeMax, ttlMs: o.webhooks.dedupeTtlMs, now }),
+    handlers,
+    invalidate,
+    stats,
+    now,
+    report,
+  });
+  let warnedUnverified = false;
+  const tierChecks = new WeakMap<object, PreparedCheck>();
+  const entitlementChecks = new WeakMap<object, PreparedCheck>();
+
+  return {
+    client,
+    failMode: o.failMode,
+    checkTier: (ref, opts) => prepared(tierChecks, opts, () => access.tierCheck(opts)).check(ref),
+    checkEntitlement: (ref, opts) => prepared(entitlementChecks, opts, () => access.entitlementCheck(opts)).check(ref),
+    tierCheck: (opts) => access.tierCheck(opts),
+    entitlementCheck: (opts) => access.entitlementCheck(opts),
+    debitCredits: (input) => credits.debit(input),
+    recordUsage: (input) => usage.record(input),
+    handleWebhook: (input) => webhooks.handle(input),
+    onWebhook(event, handler) {
+      if (typeof handler !== 'function') throw new TypeError('ecom9-gate: onWebhook(event, handler) needs a function');
+      let set = handlers.get(event);
+      if (!set) handlers.set(event, (set = new Set()));
+      set.add(handler);
+      return () => void set.delete(handler);
+    },
+    prepareWebhooks() {
+      if (!webhooks.verifies && !warnedUnverified) {
+        warnedUnverified = true;
+        logger.warn(
+          '[ecom9-gate] webhooks are not verified: set webhookSecret (or ECOM9_WEBHOOK_SECRET). ' +
+            'Unverified webhooks can only drop cached entries, never grant access.',
+        );
+      }
+    },
+    reportError: report,
+    invalidate,
+    stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
+    flush: () => usage.flush(),
+    async close() {
+      await usage.close(CLOSE_TIMEOUT_MS);
+      await bus?.close?.();
+      await client.close();
+    },
+  };
+}
+
+/** Compiles a check once per options object, so a call site that reuses its options pays nothing. */
+function prepared<O extends object>(memo: WeakMap<object, PreparedCheck>, opts: O, make: () => PreparedCheck): PreparedCheck {
+  let check = memo.get(opts);
+  if (!check) memo.set(opts, (check = make()));
+  return check;
+}

@@ -1,0 +1,128 @@
+// The Decision: what the gate concluded about one request. Adapters only translate it into a response.
+
+/** Where a decision's facts came from. `fallback` is a fail-open allow taken while ecom9 was unreachable. */
+export type DecisionSource = 'cache' | 'upstream' | 'stale' | 'fallback';
+
+export type DenialCode =
+  | 'account_unresolved'
+  | 'tier_required'
+  | 'entitlement_required'
+  | 'insufficient_credits'
+  | 'payment_required'
+  | 'upstream_unavailable'
+  | 'misconfigured';
+
+export type DecisionCode = 'allowed' | DenialCode;
+
+export interface Decision {
+  readonly allowed: boolean;
+  /** `allowed`, or why not. A fail-open allow keeps `upstream_unavailable` so it stays visible. */
+  readonly code: DecisionCode;
+  /** The HTTP status an adapter answers with: 200 when allowed. */
+  readonly status: number;
+  readonly source: DecisionSource;
+  readonly accountRefId?: string;
+  readonly detail?: string;
+  /** Tier checks: the tiers that would have been accepted, and the account's active ones. */
+  readonly requiredTiers?: readonly string[];
+  readonly activeTiers?: readonly string[];
+  readonly subscription?: string;
+  /** Entitlement checks. */
+  readonly product?: string;
+  readonly entitlement?: string;
+  /** Credit debits. */
+  readonly meter?: string;
+  readonly requested?: number;
+  readonly debited?: number;
+  readonly remainingBalance?: number;
+  readonly eventKey?: string;
+  /** Links a client can act on: checkout for a higher tier, pay a past-due invoice, top up credits. */
+  readonly upgradeUrl?: string;
+  readonly paymentUrl?: string;
+  readonly topUpUrl?: string;
+  /** 503 only: seconds after which trying again makes sense. */
+  readonly retryAfterSeconds?: number;
+  /** How old the facts behind a stale decision were, in ms. */
+  readonly ageMs?: number;
+}
+
+const STATUS: Record<DecisionCode, number> = {
+  allowed: 200,
+  account_unresolved: 401,
+  tier_required: 403,
+  entitlement_required: 403,
+  insufficient_credits: 402,
+  payment_required: 402,
+  upstream_unavailable: 503,
+  misconfigured: 500,
+};
+
+const TITLE: Record<DenialCode, string> = {
+  account_unresolved: 'Account not identified',
+  tier_required: 'Subscription tier required',
+  entitlement_required: 'Entitlement required',
+  insufficient_credits: 'Insufficient credits',
+  payment_required: 'Payment required',
+  upstream_unavailable: 'Billing service unavailable',
+  misconfigured: 'Billing misconfigured',
+};
+
+type DecisionFacts = Omit<Decision, 'allowed' | 'code' | 'status' | 'source'>;
+
+export function allow(source: DecisionSource, facts: DecisionFacts = {}): Decision {
+  return { allowed: true, code: 'allowed', status: 200, source, ...facts };
+}
+
+export function deny(code: DenialCode, source: DecisionSource, facts: DecisionFacts = {}): Decision {
+  return { allowed: false, code, status: STATUS[code], source, ...facts };
+}
+
+/** The same decision, as seen by a later reader (a cache hit, or a stale answer of a given age). */
+export function withSource(d: Decision, source: DecisionSource, ageMs?: number): Decision {
+  return ageMs === undefined ? { ...d, source } : { ...d, source, ageMs };
+}
+
+/** An RFC 9457 problem document for a denial, with the members a client needs to act on it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: DenialCode;
+  [member: string]: unknown;
+}
+
+// A URN rather than an invented web address: RFC 9457 only asks for a URI that identifies the type.
+export const PROBLEM_TYPE_BASE = 'urn:ecom9-gate:problem:';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Builds the problem+json body for a denied decision; shared by every adapter. */
+export function toProblem(d: Decision): Problem {
+  const code = d.code === 'allowed' ? 'upstream_unavailable' : d.code;
+  const p: Problem = {
+    type: PROBLEM_TYPE_BASE + code,
+    title: TITLE[code],
+    status: d.status,
+    detail: d.detail ?? TITLE[code],
+    code,
+  };
+  if (d.requiredTiers) p.required_tiers = d.requiredTiers;
+  if (d.subscription) p.subscription = d.subscription;
+  if (d.product) p.product = d.product;
+  if (d.entitlement) p.entitlement = d.entitlement;
+  if (d.meter) p.meter = d.meter;
+  if (d.remainingBalance !== undefined) p.remaining_balance = d.remainingBalance;
+  if (d.requested !== undefined) p.requested = d.requested;
+  if (d.upgradeUrl) p.upgrade_url = d.upgradeUrl;
+  if (d.paymentUrl) p.payment_url = d.paymentUrl;
+  if (d.topUpUrl) p.top_up_url = d.topUpUrl;
+  if (d.retryAfterSeconds !== undefined) p.retry_after = d.retryAfterSeconds;
+  return p;
+}
+
+/** Response headers that go with a denial (Retry-After on 503). */
+export function problemHeaders(d: Decision): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+  if (d.retryAfterSeconds !== undefined) h['retry-after'] = String(d.retryAfterSeconds);
+  return h;
+}

@@ -1,0 +1,95 @@
+// Counters behind gate.stats(), and the same events on node:diagnostics_channel so users can feed
+// OpenTelemetry or Prometheus without this package depending on either.
+import diagnostics from 'node:diagnostics_channel';
+
+export const CHANNELS = {
+  /** Every counter increment of stats(): `{ name, by }`. */
+  counter: 'ecom9-gate:counter',
+  /** An account's entries dropped: `{ accountRefId }`. */
+  invalidation: 'ecom9-gate:invalidation',
+  /** A verified webhook applied: `{ event, accountRefId, transactionId }`. */
+  webhook: 'ecom9-gate:webhook',
+} as const;
+
+export interface GateStats {
+  /** Checks answered from a fresh cache entry. */
+  cacheHits: number;
+  /** Checks that had to ask ecom9 (each made or joined one upstream call). */
+  cacheMisses: number;
+  /** Misses that joined a call already in flight for the same key instead of making their own. */
+  coalesced: number;
+  /** Answers served from an expired entry because ecom9 failed (within staleIfErrorMs). */
+  staleServed: number;
+  /** Calls to ecom9 that failed after the client's retries. */
+  upstreamErrors: number;
+  /** Requests allowed only because failMode was 'open' and ecom9 was unreachable. */
+  failOpenAllowed: number;
+  /** Requests denied with 503 because failMode was 'closed' and ecom9 was unreachable. */
+  failClosedDenied: number;
+  /** Accounts whose entries were dropped (webhook, bus or a direct invalidate call). */
+  invalidations: number;
+  /** Invalidations that could not be published on, or were missed from, the bus. */
+  busErrors: number;
+  debits: number;
+  debitsDenied: number;
+  usageQueued: number;
+  usageSent: number;
+  usageRetried: number;
+  usageFailed: number;
+  usageDropped: number;
+  /** Usage events not yet delivered or given up on (a gauge, not a counter). */
+  usagePending: number;
+  webhooksReceived: number;
+  webhooksRejected: number;
+  webhooksDuplicate: number;
+  /** Entries now in the cache (a gauge). */
+  cacheSize: number;
+}
+
+export type CounterName = Exclude<keyof GateStats, 'usagePending' | 'cacheSize'>;
+
+export class StatsRecorder {
+  private readonly counters: Record<CounterName, number> = {
+    cacheHits: 0,
+    cacheMisses: 0,
+    coalesced: 0,
+    staleServed: 0,
+    upstreamErrors: 0,
+    failOpenAllowed: 0,
+    failClosedDenied: 0,
+    invalidations: 0,
+    busErrors: 0,
+    debits: 0,
+    debitsDenied: 0,
+    usageQueued: 0,
+    usageSent: 0,
+    usageRetried: 0,
+    usageFailed: 0,
+    usageDropped: 0,
+    webhooksReceived: 0,
+    webhooksRejected: 0,
+    webhooksDuplicate: 0,
+  };
+
+  private readonly channels = {
+    counter: diagnostics.channel(CHANNELS.counter),
+    invalidation: diagnostics.channel(CHANNELS.invalidation),
+    webhook: diagnostics.channel(CHANNELS.webhook),
+  };
+
+  inc(name: CounterName, by = 1): void {
+    this.counters[name] += by;
+    const ch = this.channels.counter;
+    if (ch.hasSubscribers) ch.publish({ name, by });
+  }
+
+  /** Publishes only when someone listens, so an unobserved gate pays one property read. */
+  publish(channel: keyof typeof CHANNELS, message: () => object): void {
+    const ch = this.channels[channel];
+    if (ch.hasSubscribers) ch.publish(message());
+  }
+
+  snapshot(gauges: Pick<GateStats, 'usagePending' | 'cacheSize'>): GateStats {
+    return { ...this.counters, ...gauges };
+  }
+}

@@ -1,0 +1,211 @@
+// What the three adapters share: account resolution, the checks behind each middleware, the credit
+// event key, the metering rule and the denial response. An adapter only reads its request, calls a
+// guard and writes the guard's answer in its framework's terms.
+import { createHash } from 'node:crypto';
+import type { EntitlementCheckOptions, FailMode } from '../gate/access';
+import type { Gate } from '../gate/create-gate';
+import type { CreditDecision } from '../gate/credits';
+import { deny, problemHeaders, toProblem, type Decision } from '../gate/decision';
+import type { TierCheckOptions } from '../gate/tier-rule';
+
+/** Finds the ecom9 account ref of a request (sync or async). Nothing (or a non-string) means 401. */
+export type AccountResolver<Req> = (req: Req) => unknown;
+
+/** What a gated handler can read. */
+export interface Ecom9State {
+  accountRefId: string | undefined;
+  decision: Decision | undefined;
+  credits?: { debited: number; remainingBalance: number | undefined; eventKey: string };
+}
+
+export interface DenialResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ReturnType<typeof toProblem>;
+}
+
+/** The problem+json answer for a denial. */
+export function denialResponse(d: Decision): DenialResponse {
+  return { status: d.status, headers: problemHeaders(d), body: toProblem(d) };
+}
+
+const UNRESOLVED = Object.freeze(deny('account_unresolved', 'cache', { detail: 'The request does not identify an account.' }));
+const RESOLVER_FAILED = Object.freeze(deny('account_unresolved', 'cache', { detail: 'The account could not be resolved.' }));
+
+export type MaybePromise<T> = T | Promise<T>;
+
+function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+/** A resolved account ref, or the denial that stands in for it. */
+export type Resolution = { ref: string; denial?: undefined } | { ref?: undefined; denial: Decision };
+
+/**
+ * Runs the user's resolver, never letting it crash the app: a throw or a rejection is reported
+ * and becomes a 401, as does a value that is not a non-empty string.
+ */
+export function resolveAccount<Req>(resolver: AccountResolver<Req>, req: Req, report: (err: unknown) => void): MaybePromise<Resolution> {
+  let out: unknown;
+  try {
+    out = resolver(req);
+  } catch (err) {
+    report(err);
+    return { denial: RESOLVER_FAILED };
+  }
+  if (isPromise(out)) {
+    return out.then(asResolution, (err: unknown) => {
+      report(err);
+      return { denial: RESOLVER_FAILED };
+    });
+  }
+  return asResolution(out);
+}
+
+function asResolution(v: unknown): Resolution {
+  return typeof v === 'string' && v.length > 0 ? { ref: v } : { denial: UNRESOLVED };
+}
+
+/** A check of one account: synchronous when the cache is warm and the resolver is synchronous. */
+export type Guard<Req> = (req: Req) => MaybePromise<{ ref: string | undefined; decision: Decision }>;
+
+export function makeCheckGuard<Req>(
+  check: { peek(ref: string): Decision | undefined; check(ref: string): Promise<Decision> },
+  resolver: AccountResolver<Req>,
+  report: (err: unknown) => void,
+): Guard<Req> {
+  const decide = (r: Resolution): MaybePromise<{ ref: string | undefined; decision: Decision }> => {
+    if (r.denial) return { ref: undefined, decision: r.denial };
+    const warm = check.peek(r.ref);
+    if (warm !== undefined) return { ref: r.ref, decision: warm };
+    return check.check(r.ref).then((decision) => ({ ref: r.ref, decision }));
+  };
+  return (req) => {
+    const r = resolveAccount(resolver, req, report);
+    return isPromise(r) ? r.then(decide) : decide(r);
+  };
+}
+
+export function tierGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, tiers: string | readonly string[] | undefined, opts: Omit<TierCheckOptions, 'tiers'> = {}): Guard<Req> {
+  return makeCheckGuard(gate.tierCheck({ ...opts, ...(tiers === undefined ? {} : { tiers }) }), resolver, report);
+}
+
+export function entitlementGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: EntitlementCheckOptions): Guard<Req> {
+  return makeCheckGuard(gate.entitlementCheck(opts), resolver, report);
+}
+
+export interface ChargeOptions<Req> {
+  product: string;
+  meter: string;
+  /** Credits per request, or a function of the request. */
+  quantity: number | ((req: Req) => number | Promise<number>);
+  /** The idempotency key; by default from the Idempotency-Key header (scoped to account and route), else a fresh UUID. */
+  eventKey?: (req: Req) => string | undefined;
+  /** A top-up URL for the 402, or a function of the request. */
+  topUpUrl?: string | ((req: Req) => string | undefined);
+  metadata?: (req: Req) => Record<string, unknown> | undefined;
+  failMode?: FailMode;
+}
+
+/** What the adapter reads from its request for a charge. */
+export interface ChargeRequest {
+  idempotencyKey: string | undefined;
+  /** Method and route pattern (not the raw URL), so the same key on another route is another charge. */
+  route: string;
+}
+
+/** A debit-before-handler guard. */
+export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: ChargeOptions<Req>) {
+  if (typeof opts.quantity !== 'function' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
+    throw new TypeError('ecom9-gate: chargeCredits "quantity" must be a positive integer or a function');
+  }
+  if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: chargeCredits needs "product" and "meter"');
+  return async (req: Req, meta: ChargeRequest): Promise<{ ref: string | undefined; decision: Decision; credits?: CreditDecision }> => {
+    const r = await resolveAccount(resolver, req, report);
+    if (r.denial) return { ref: undefined, decision: r.denial };
+    const quantity = typeof opts.quantity === 'function' ? await opts.quantity(req) : opts.quantity;
+    const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(r.ref, meta.route, meta.idempotencyKey) : undefined);
+    const metadata = opts.metadata?.(req);
+    const credits = await gate.debitCredits({
+      accountRefId: r.ref,
+      product: opts.product,
+      meter: opts.meter,
+      quantity,
+      ...(eventKey ? { eventKey } : {}),
+      ...(metadata ? { metadata } : {}),
+      ...(opts.failMode ? { failMode: opts.failMode } : {}),
+    });
+    let decision: Decision = credits;
+    if (!credits.allowed && credits.code === 'insufficient_credits' && opts.topUpUrl) {
+      const url = typeof opts.topUpUrl === 'function' ? opts.topUpUrl(req) : opts.topUpUrl;
+      if (url) decision = { ...credits, topUpUrl: url };
+    }
+    return { ref: r.ref, decision, credits };
+  };
+}
+
+/**
+ * The debit's event key for a client Idempotency-Key: hashed with the account and route, so two
+ * accounts (or two routes) sending the same key are never taken for one retried request.
+ */
+export function scopedEventKey(ref: string, route: string, idempotencyKey: string): string {
+  return 'idem_' + createHash('sha256').update(`${ref}\u0000${route}\u0000${idempotencyKey}`).digest('base64url');
+}
+
+export function ecom9State(ref: string | undefined, decision: Decision | undefined, credits?: CreditDecision): Ecom9State {
+  const s: Ecom9State = { accountRefId: ref, decision };
+  if (credits) s.credits = { debited: credits.debited, remainingBalance: credits.remainingBalance, eventKey: credits.eventKey };
+  return s;
+}
+
+export interface MeterOptions<Req, Res> {
+  product: string;
+  meter: string;
+  /** Units per request, or a function of the finished request and response. @default 1 */
+  quantity?: number | ((req: Req, res: Res) => number);
+  /** Which finished responses count. @default status < 400 */
+  when?: (status: number, req: Req, res: Res) => boolean;
+  /** Meter requests whose client went away before the response was finished. @default false */
+  meterAborted?: boolean;
+  metadata?: (req: Req, res: Res) => Record<string, unknown> | undefined;
+}
+
+const successful = (status: number): boolean => status < 400;
+
+/**
+ * Records one usage event for a finished response, off the request path. With an Idempotency-Key
+ * the event key is scoped like a debit's, so a client's retry of the same request is counted once.
+ */
+export function meterGuard<Req, Res>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: MeterOptions<Req, Res>) {
+  if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: meterUsage needs "product" and "meter"');
+  if (typeof opts.quantity === 'number' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
+    throw new TypeError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
+  }
+  const when = opts.when ?? successful;
+  return (req: Req, res: Res, finished: { status: number; aborted: boolean; knownRef: string | undefined } & ChargeRequest): void => {
+    if (finished.aborted && !opts.meterAborted) return;
+    try {
+      if (!when(finished.status, req, res)) return;
+      const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
+      if (quantity === 0) return;
+      const metadata = opts.metadata?.(req, res);
+      const record = (ref: string): void => {
+        gate.recordUsage({
+          accountRefId: ref,
+          product: opts.product,
+          meter: opts.meter,
+          quantity,
+          ...(finished.idempotencyKey ? { eventKey: scopedEventKey(ref, `meter ${finished.route}`, finished.idempotencyKey) } : {}),
+          ...(metadata ? { metadata } : {}),
+        });
+      };
+      if (finished.knownRef) return record(finished.knownRef);
+      const r = resolveAccount(resolver, req, report);
+      if (isPromise(r)) void r.then((x) => x.ref && record(x.ref)).catch(report);
+      else if (r.ref) record(r.ref);
+    } catch (err) {
+      // After the response, nothing can be answered: a bad quantity or predicate is reported.
+      report(err);
+    }
+  };
+}

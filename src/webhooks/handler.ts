@@ -1,0 +1,165 @@
+// The framework-free webhook endpoint: raw bytes and headers in, status and body out. Verified
+// (Standard Webhooks, or a custom verify), validated, de-duplicated by transaction id, then the
+// account's cache entries are dropped and user handlers run. A webhook only ever invalidates:
+// the next request asks ecom9, so a forged event can never grant access.
+import { z } from 'zod';
+import { explainRef } from '../gate/account-ref';
+import type { StatsRecorder } from '../gate/stats';
+import { secretKey, verifySignature, type SignatureFailure } from './signature';
+import type { ReplayGuard } from './replay';
+
+/** Largest webhook body accepted, in bytes. */
+export const MAX_WEBHOOK_BYTES = 64 * 1024;
+
+export const webhookPayloadSchema = z
+  .object({
+    event: z.string().min(1).max(200),
+    transaction_id: z.string().min(1).max(200),
+    account_ref_id: z.string().refine((ref) => explainRef(ref) === undefined, 'is not a valid account ref'),
+    subscription_id: z.string().nullish(),
+    is_active: z.boolean().nullish(),
+    label_name: z.string().nullish(),
+    timestamp: z.string().nullish(),
+  })
+  .passthrough();
+
+export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
+
+export type WebhookHeaders = Headers | Record<string, string | readonly string[] | undefined>;
+
+export interface WebhookInput {
+  rawBody: Buffer | Uint8Array | string;
+  headers: WebhookHeaders;
+  /** When the request arrived; the timestamp tolerance is measured from it. @default now */
+  receivedAt?: Date;
+}
+
+export interface WebhookResult {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A user handler for one event name (or '*', for events no named handler takes). */
+export type WebhookHandler = (event: WebhookPayload) => void | Promise<void>;
+
+/** A custom verifier for a scheme other than Standard Webhooks: true when the request is genuine. */
+export type WebhookVerifier = (input: { rawBody: Buffer; headers: WebhookHeaders }) => boolean | Promise<boolean>;
+
+export interface WebhookDeps {
+  secrets: readonly string[];
+  verify: WebhookVerifier | undefined;
+  toleranceSeconds: number;
+  replay: ReplayGuard;
+  handlers: Map<string, Set<WebhookHandler>>;
+  invalidate: (accountRefId: string) => void;
+  stats: StatsRecorder;
+  now: () => number;
+  report: (err: unknown) => void;
+}
+
+const REASONS: Record<SignatureFailure, string> = {
+  missing_headers: 'webhook-id, webhook-timestamp and webhook-signature headers are required',
+  bad_timestamp: 'webhook-timestamp is not a Unix time in seconds',
+  timestamp_out_of_tolerance: 'webhook-timestamp is outside the tolerance',
+  bad_signature: 'no signature matches',
+};
+
+export function header(headers: WebhookHeaders, name: string): string | undefined {
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const v = (headers as Record<string, string | readonly string[] | undefined>)[name];
+  return Array.isArray(v) ? v.join(' ') : (v as string | undefined);
+}
+
+export class WebhookProcessor {
+  private readonly keys: Buffer[];
+
+  constructor(private readonly d: WebhookDeps) {
+    this.keys = d.secrets.map(secretKey);
+  }
+
+  get verifies(): boolean {
+    return this.keys.length > 0 || this.d.verify !== undefined;
+  }
+
+  async handle(input: WebhookInput): Promise<WebhookResult> {
+    const { rawBody } = input;
+    if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
+      throw new TypeError(
+        'ecom9-gate: handleWebhook needs the raw request body (Buffer or string), but got a parsed object. ' +
+          'Mount the webhook router before any body parser (express.json(), koa-bodyparser, ...), or give it the raw bytes.',
+      );
+    }
+    this.d.stats.inc('webhooksReceived');
+    const type = header(input.headers, 'content-type');
+    if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+      return this.reject(415, 'unsupported_media_type', 'webhooks are JSON');
+    }
+    const body = typeof rawBody === 'string' ? Buffer.from(rawBody) : Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+    if (body.byteLength > MAX_WEBHOOK_BYTES) return this.reject(413, 'payload_too_large', `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`);
+    const failure = await this.verify(body, input);
+    if (failure) return this.reject(401, 'invalid_signature', failure);
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      return this.reject(400, 'malformed_json', 'the body is not JSON');
+    }
+    const parsed = webhookPayloadSchema.safeParse(json);
+    if (!parsed.success) {
+      const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].join(', ');
+      return this.reject(400, 'invalid_payload', `invalid fields: ${fields}`);
+    }
+    const event = parsed.data;
+    const id = event.transaction_id;
+    if (!(await this.d.replay.claim(id))) {
+      this.d.stats.inc('webhooksDuplicate');
+      return { status: 200, body: { received: true, duplicate: true } };
+    }
+    this.d.invalidate(event.account_ref_id);
+    this.d.stats.publish('webhook', () => ({ event: event.event, accountRefId: event.account_ref_id, transactionId: id }));
+    try {
+      await this.runHandlers(event);
+    } catch (err) {
+      // Not remembered as processed, so ecom9's retry runs the handlers again; the invalidation stands.
+      await this.d.replay.release(id);
+      this.d.report(err);
+      return { status: 500, body: { received: false, error: 'handler_failed' } };
+    }
+    return { status: 200, body: { received: true } };
+  }
+
+  private async verify(body: Buffer, input: WebhookInput): Promise<string | undefined> {
+    if (this.d.verify) {
+      try {
+        return (await this.d.verify({ rawBody: body, headers: input.headers })) ? undefined : 'rejected by the custom verifier';
+      } catch (err) {
+        this.d.report(err);
+        return 'the custom verifier threw';
+      }
+    }
+    if (this.keys.length === 0) return undefined;
+    const nowSeconds = Math.floor((input.receivedAt?.getTime() ?? this.d.now()) / 1000);
+    const failure = verifySignature({
+      secrets: this.keys,
+      id: header(input.headers, 'webhook-id'),
+      timestamp: header(input.headers, 'webhook-timestamp'),
+      signature: header(input.headers, 'webhook-signature'),
+      body,
+      nowSeconds,
+      toleranceSeconds: this.d.toleranceSeconds,
+    });
+    return failure ? REASONS[failure] : undefined;
+  }
+
+  private async runHandlers(event: WebhookPayload): Promise<void> {
+    const named = this.d.handlers.get(event.event);
+    const chosen = named && named.size > 0 ? named : this.d.handlers.get('*');
+    if (!chosen) return;
+    for (const h of chosen) await h(event);
+  }
+
+  private reject(status: number, error: string, detail: string): WebhookResult {
+    this.d.stats.inc('webhooksRejected');
+    return { status, body: { received: false, error, detail } };
+  }
+}

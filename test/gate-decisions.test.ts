@@ -1,0 +1,112 @@
+// Tier and entitlement decisions against the emulator: both status shapes, narrowing by subscription,
+// ranking with atLeast, unknown accounts as cached denials.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from 'ecom9-gate/emulator';
+import type { Gate } from 'ecom9-gate';
+import { gateFor, manualClock, startEmulator } from './support/env';
+
+let emu: Emulator;
+let gate: Gate;
+
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.close();
+});
+beforeEach(() => {
+  gate = gateFor(emu, { now: manualClock().now, tierOrder: ['starter', 'pro', 'enterprise'] });
+  emu.setAccount('one-sub', { customerEmail: 'one@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  emu.setAccount('two-subs', {
+    customerEmail: 'two@example.com',
+    subscriptions: [
+      { subscription: 'studio-suite', tier: 'starter', state: 'canceled' },
+      { subscription: 'studio-suite', tier: 'enterprise', state: 'active' },
+    ],
+  });
+  emu.resetCalls();
+});
+
+describe('checkTier', () => {
+  it('allows an account whose single active subscription has the tier', async () => {
+    const d = await gate.checkTier('one-sub', { tiers: 'pro' });
+    expect(d).toMatchObject({ allowed: true, code: 'allowed', status: 200, source: 'upstream', activeTiers: ['pro'] });
+  });
+
+  it('denies a tier the account does not have, naming what is required', async () => {
+    const d = await gate.checkTier('one-sub', { tiers: ['enterprise'] });
+    expect(d).toMatchObject({ allowed: false, code: 'tier_required', status: 403, requiredTiers: ['enterprise'], activeTiers: ['pro'] });
+  });
+
+  it('reads the multiple-subscriptions shape and ignores inactive ones', async () => {
+    expect((await gate.checkTier('two-subs', { tiers: 'enterprise' })).allowed).toBe(true);
+    expect((await gate.checkTier('two-subs', { tiers: 'starter' })).allowed).toBe(false);
+    // Both checks share one status fetch for the account.
+    expect(emu.callCount('accounts.status', 'two-subs')).toBe(1);
+  });
+
+  it('narrows to a named subscription with a server-side filter', async () => {
+    emu.setAccount('mixed', {
+      customerEmail: 'm@example.com',
+      subscriptions: [
+        { subscription: 'studio-suite', tier: 'starter' },
+        { subscription: 'pro-api', tier: 'pro' },
+      ],
+    });
+    expect((await gate.checkTier('mixed', { tiers: 'pro' })).allowed).toBe(true);
+    const narrowed = await gate.checkTier('mixed', { tiers: 'pro', subscription: 'studio-suite' });
+    expect(narrowed).toMatchObject({ allowed: false, code: 'tier_required', subscription: 'studio-suite' });
+    const call = emu.calls.find((c) => c.endpoint === 'accounts.status' && c.query.subscription === 'studio-suite');
+    expect(call).toBeDefined();
+    expect(call?.query.tier).toBeUndefined();
+  });
+
+  it('ranks tiers with atLeast', async () => {
+    expect((await gate.checkTier('one-sub', { atLeast: 'starter' })).allowed).toBe(true);
+    expect((await gate.checkTier('one-sub', { atLeast: 'pro' })).allowed).toBe(true);
+    const d = await gate.checkTier('one-sub', { atLeast: 'enterprise' });
+    expect(d).toMatchObject({ allowed: false, requiredTiers: ['enterprise'] });
+  });
+
+  it('refuses atLeast without tierOrder at set-up, naming the option', () => {
+    const plain = gateFor(emu);
+    expect(() => plain.tierCheck({ atLeast: 'pro' })).toThrow(/tierOrder/);
+  });
+
+  it('caches an unknown account as a denial instead of throwing', async () => {
+    const first = await gate.checkTier('nobody-here', { tiers: 'pro' });
+    const second = await gate.checkTier('nobody-here', { tiers: 'pro' });
+    expect(first).toMatchObject({ allowed: false, code: 'tier_required', source: 'upstream' });
+    expect(second).toMatchObject({ allowed: false, code: 'tier_required', source: 'cache' });
+    expect(emu.callCount('accounts.status', 'nobody-here')).toBe(1);
+  });
+
+  it('denies a malformed account ref locally without calling ecom9', async () => {
+    for (const ref of ['', '..', '%2e%2E', 'a\u0000b', 'x'.repeat(10_000)]) {
+      const d = await gate.checkTier(ref, { tiers: 'pro' });
+      expect(d).toMatchObject({ allowed: false, code: 'account_unresolved', status: 401 });
+    }
+    expect(emu.calls.length).toBe(0);
+  });
+});
+
+describe('checkEntitlement', () => {
+  it('allows, denies and caches entitlement answers', async () => {
+    emu.setAccount('ent', { customerEmail: 'e@example.com' });
+    emu.setEntitlement('ent', 'pro-api', 'api_access', true);
+    const yes = await gate.checkEntitlement('ent', { product: 'pro-api', entitlement: 'api_access' });
+    const no = await gate.checkEntitlement('ent', { product: 'pro-api', entitlement: 'bulk_export' });
+    const again = await gate.checkEntitlement('ent', { product: 'pro-api', entitlement: 'api_access' });
+    expect(yes).toMatchObject({ allowed: true, source: 'upstream' });
+    expect(no).toMatchObject({ allowed: false, code: 'entitlement_required', status: 403, product: 'pro-api', entitlement: 'bulk_export' });
+    expect(again).toMatchObject({ allowed: true, source: 'cache' });
+    expect(emu.callCount('entitlements.check', 'ent')).toBe(2);
+  });
+
+  it('treats an unknown account as a cached denial', async () => {
+    const d = await gate.checkEntitlement('ghost', { product: 'pro-api', entitlement: 'api_access' });
+    await gate.checkEntitlement('ghost', { product: 'pro-api', entitlement: 'api_access' });
+    expect(d).toMatchObject({ allowed: false, code: 'entitlement_required' });
+    expect(emu.callCount('entitlements.check', 'ghost')).toBe(1);
+  });
+});

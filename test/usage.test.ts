@@ -1,0 +1,92 @@
+// Usage recording: enqueue-and-return, delivery with retries under the same key, flush/close,
+// outages, the queue bound, and nothing given up on without a report and a count.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from 'ecom9-gate/emulator';
+import { UsageDeliveryError } from 'ecom9-gate';
+import { gateFor, startEmulator } from './support/env';
+
+let emu: Emulator;
+let reported: unknown[];
+
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.close();
+});
+beforeEach(() => {
+  emu.clearFaults();
+  reported = [];
+  emu.setAccount('user', { customerEmail: 'u@example.com' });
+  emu.resetCalls();
+});
+
+const event = (i: number) => ({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: 1, eventKey: `${Date.now()}-${Math.random()}-${i}` });
+
+describe('recordUsage', () => {
+  it('returns at once and delivers on flush', async () => {
+    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    const before = emu.usageTotal('user', 'api-access', 'api_calls');
+    emu.inject({ endpoint: 'usage.record', kind: 'latency', ms: 50 });
+    const r = gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: 3 });
+    expect(r.queued).toBe(true);
+    expect(gate.stats().usagePending).toBe(1);
+    await gate.flush();
+    expect(emu.usageTotal('user', 'api-access', 'api_calls') - before).toBe(3);
+    expect(gate.stats()).toMatchObject({ usageQueued: 1, usageSent: 1, usagePending: 0 });
+    await gate.close();
+  });
+
+  it('delivers events queued during an outage once ecom9 is back, each counted once', async () => {
+    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    const before = emu.usageTotal('user', 'api-access', 'api_calls');
+    emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503, times: 6 });
+    emu.inject({ endpoint: 'usage.record', kind: 'drop', dropAfterProcessing: true, times: 2 });
+    for (let i = 0; i < 10; i++) gate.recordUsage(event(i));
+    await gate.flush();
+    expect(emu.usageTotal('user', 'api-access', 'api_calls') - before).toBe(10);
+    const s = gate.stats();
+    expect(s.usageSent).toBe(10);
+    expect(s.usageRetried).toBeGreaterThanOrEqual(8);
+    expect(s.usageFailed).toBe(0);
+    expect(reported).toHaveLength(0);
+    await gate.close();
+  });
+
+  it('gives up after maxAttempts, and reports and counts the event', async () => {
+    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { maxAttempts: 3 } });
+    emu.inject({ endpoint: 'usage.record', kind: 'status', status: 500 });
+    gate.recordUsage(event(1));
+    await gate.flush();
+    expect(gate.stats()).toMatchObject({ usageFailed: 1, usageRetried: 2, usagePending: 0 });
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(UsageDeliveryError);
+    expect(emu.callCount('usage.record')).toBe(3);
+    await gate.close();
+  });
+
+  it('reports a product that is not postpaid instead of retrying it', async () => {
+    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    gate.recordUsage({ accountRefId: 'user', product: 'ai-images', meter: 'credits' });
+    await gate.flush();
+    expect(gate.stats()).toMatchObject({ usageFailed: 1, usageRetried: 0 });
+    expect(String((reported[0] as Error).message)).toMatch(/invalid_usage_model/);
+    await gate.close();
+  });
+
+  it('drops past maxQueue, and reports and counts it', async () => {
+    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { maxQueue: 2, concurrency: 1 } });
+    emu.inject({ endpoint: 'usage.record', kind: 'latency', ms: 30 });
+    const results = [0, 1, 2].map((i) => gate.recordUsage(event(i)).queued);
+    expect(results).toEqual([true, true, false]);
+    expect(gate.stats().usageDropped).toBe(1);
+    expect(reported).toHaveLength(1);
+    await gate.close();
+    expect(gate.stats().usageSent).toBe(2);
+  });
+
+  it('refuses a bad event with an error naming the field', () => {
+    const gate = gateFor(emu);
+    expect(() => gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: -1 })).toThrow(/quantity/);
+  });
+});

@@ -1,0 +1,163 @@
+// gate.handleWebhook without a framework: Standard Webhooks verification (the specification's own
+// vector and the standardwebhooks package's signatures), tolerance, rotation, replay, limits, handlers.
+import { randomUUID } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from 'ecom9-gate/emulator';
+import { signWebhook, type Gate } from 'ecom9-gate';
+import { gateFor, startEmulator } from './support/env';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const NEW_SECRET = `whsec_${Buffer.from('the-rotated-secret-0123456789abcdef').toString('base64')}`;
+
+let emu: Emulator;
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.close();
+});
+
+function signed(payload: object, opts: { secret?: string; id?: string; ts?: number } = {}) {
+  const body = JSON.stringify(payload);
+  const id = opts.id ?? `msg_${randomUUID()}`;
+  const ts = opts.ts ?? Math.floor(Date.now() / 1000);
+  return {
+    rawBody: Buffer.from(body),
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook({ secret: opts.secret ?? SECRET, id, timestamp: ts, body }) },
+  };
+}
+
+const event = (account = 'acc', extra: object = {}) => ({
+  event: 'subscription-cancelled',
+  transaction_id: randomUUID(),
+  account_ref_id: account,
+  subscription_id: 'sub_1',
+  is_active: false,
+  label_name: 'pro',
+  timestamp: new Date().toISOString(),
+  ...extra,
+});
+
+describe('handleWebhook', () => {
+  let gate: Gate;
+  beforeEach(() => {
+    emu.setAccount('acc', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+    gate = gateFor(emu, { webhookSecret: SECRET });
+  });
+
+  it('verifies the Standard Webhooks specification test vector', async () => {
+    const r = await gate.handleWebhook({
+      rawBody: '{"test": 2432232314}',
+      headers: { 'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'webhook-timestamp': '1614265330', 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' },
+      receivedAt: new Date(1614265330 * 1000),
+    });
+    // Genuine, so it passes verification; the payload is not an ecom9 event, so the schema refuses it.
+    expect(r).toMatchObject({ status: 400, body: { error: 'invalid_payload' } });
+  });
+
+  it('accepts a delivery signed by the standardwebhooks package', async () => {
+    const body = JSON.stringify(event());
+    const id = `msg_${randomUUID()}`;
+    const at = new Date();
+    const signature = new Webhook(SECRET).sign(id, at, body);
+    const r = await gate.handleWebhook({ rawBody: body, headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature } });
+    expect(r).toEqual({ status: 200, body: { received: true } });
+  });
+
+  it('invalidates the account so the next check asks ecom9', async () => {
+    expect((await gate.checkTier('acc', { tiers: 'pro' })).allowed).toBe(true);
+    emu.setSubscription('acc', 'studio-suite', 'pro', 'canceled');
+    expect((await gate.handleWebhook(signed(event()))).status).toBe(200);
+    expect((await gate.checkTier('acc', { tiers: 'pro' })).allowed).toBe(false);
+  });
+
+  it('rejects forged, unsigned and out-of-tolerance deliveries with 401 and touches nothing', async () => {
+    await gate.checkTier('acc', { tiers: 'pro' });
+    const forged = signed(event(), { secret: NEW_SECRET });
+    const unsigned = { rawBody: Buffer.from(JSON.stringify(event())), headers: { 'content-type': 'application/json' } };
+    const old = signed(event(), { ts: Math.floor(Date.now() / 1000) - 301 });
+    const future = signed(event(), { ts: Math.floor(Date.now() / 1000) + 301 });
+    const tampered = signed(event());
+    tampered.rawBody = Buffer.from(tampered.rawBody.toString().replace('"is_active":false', '"is_active":true'));
+    for (const input of [forged, unsigned, old, future, tampered]) expect((await gate.handleWebhook(input)).status).toBe(401);
+    expect(gate.stats()).toMatchObject({ invalidations: 0, webhooksRejected: 5 });
+    expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('cache');
+  });
+
+  it('verifies with any of several secrets during a rotation', async () => {
+    const rotating = gateFor(emu, { webhookSecret: [SECRET, NEW_SECRET] });
+    expect((await rotating.handleWebhook(signed(event(), { secret: SECRET }))).status).toBe(200);
+    expect((await rotating.handleWebhook(signed(event(), { secret: NEW_SECRET }))).status).toBe(200);
+    const rotated = gateFor(emu, { webhookSecret: NEW_SECRET });
+    expect((await rotated.handleWebhook(signed(event(), { secret: SECRET }))).status).toBe(401);
+  });
+
+  it('accepts a header with several signatures when one matches', async () => {
+    const input = signed(event());
+    input.headers['webhook-signature'] = `v1,${Buffer.alloc(32).toString('base64')} v1a,xyz ${input.headers['webhook-signature']}`;
+    expect((await gate.handleWebhook(input)).status).toBe(200);
+  });
+
+  it('acknowledges a replayed transaction without running handlers again', async () => {
+    let runs = 0;
+    gate.onWebhook('subscription-cancelled', () => void runs++);
+    const e = event();
+    expect(await gate.handleWebhook(signed(e))).toEqual({ status: 200, body: { received: true } });
+    expect(await gate.handleWebhook(signed(e))).toEqual({ status: 200, body: { received: true, duplicate: true } });
+    expect(runs).toBe(1);
+  });
+
+  it('answers 400 to malformed JSON and to a payload that fails the schema, touching nothing', async () => {
+    const bad = signed(event());
+    const body = '{"event": ';
+    bad.rawBody = Buffer.from(body);
+    bad.headers['webhook-signature'] = signWebhook({ secret: SECRET, id: bad.headers['webhook-id'], timestamp: bad.headers['webhook-timestamp'], body });
+    expect(await gate.handleWebhook(bad)).toMatchObject({ status: 400, body: { error: 'malformed_json' } });
+    expect(await gate.handleWebhook(signed({ event: 'x', account_ref_id: '..' }))).toMatchObject({ status: 400, body: { error: 'invalid_payload' } });
+    expect(gate.stats().invalidations).toBe(0);
+  });
+
+  it('answers 413 above 64 KiB and 415 to a body that is not JSON', async () => {
+    expect((await gate.handleWebhook(signed(event('acc', { pad: 'x'.repeat(70 * 1024) })))).status).toBe(413);
+    const text = signed(event());
+    text.headers['content-type'] = 'text/plain';
+    expect((await gate.handleWebhook(text)).status).toBe(415);
+  });
+
+  it('runs handlers by event name, and the catch-all for names without one', async () => {
+    const seen: string[] = [];
+    gate.onWebhook('subscription-cancelled', (e) => void seen.push(`named:${e.event}`));
+    gate.onWebhook('*', (e) => void seen.push(`any:${e.event}`));
+    await gate.handleWebhook(signed(event()));
+    await gate.handleWebhook(signed(event('acc', { event: 'brand-new-event' })));
+    expect(seen).toEqual(['named:subscription-cancelled', 'any:brand-new-event']);
+  });
+
+  it('answers 500 when a handler throws, after invalidating, and processes the retry', async () => {
+    let fail = true;
+    gate.onWebhook('subscription-cancelled', () => {
+      if (fail) throw new Error('handler down');
+    });
+    const e = event();
+    expect((await gate.handleWebhook(signed(e))).status).toBe(500);
+    expect(gate.stats().invalidations).toBe(1);
+    fail = false;
+    expect(await gate.handleWebhook(signed(e))).toEqual({ status: 200, body: { received: true } });
+  });
+
+  it('refuses a parsed body with an error that says how to mount', async () => {
+    await expect(gate.handleWebhook({ rawBody: { event: 'x' } as never, headers: {} })).rejects.toThrow(/before any body parser/);
+  });
+
+  it('without a secret, still invalidates, and warns once at start-up', async () => {
+    const warnings: string[] = [];
+    const open = gateFor(emu, { webhookSecret: undefined, logger: { warn: (m) => void warnings.push(m) } });
+    open.prepareWebhooks();
+    open.prepareWebhooks();
+    expect(warnings).toHaveLength(1);
+    const r = await open.handleWebhook({ rawBody: JSON.stringify(event()), headers: {} });
+    expect(r.status).toBe(200);
+    expect(open.stats().invalidations).toBe(1);
+  });
+});
