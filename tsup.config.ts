@@ -5,8 +5,12 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    express: 'adapters/express.ts',
+    koa: 'adapters/koa.ts',
+    fastify: 'adapters/fastify.ts',
     emulator: 'src/emulator/index.ts',
     'emulator-bin': 'src/emulator/bin.ts',
+    redis: 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
