@@ -50,7 +50,9 @@ export function redisBus(options: RedisBusOptions): RedisBus {
   let connected = false;
   let everReady = false;
   let troubleReported = false;
+  let closing = false;
   const trouble = (err: unknown) => {
+    if (closing) return;
     subscriber?.stats.inc('busErrors');
     if (troubleReported) return;
     troubleReported = true;
@@ -117,6 +119,7 @@ export function redisBus(options: RedisBusOptions): RedisBus {
       },
     },
     async close() {
+      closing = true;
       sub.disconnect();
       if (ownsPub) pub.disconnect();
     },

@@ -1,0 +1,61 @@
+// Real Redis for the multi-instance tests: the machine's server on 6379 (started when it is not
+// answering), and private servers on their own ports for tests that stop and restart Redis.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+
+async function answers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The shared Redis on 127.0.0.1:6379, started the way the machine's docs say when it is down. */
+export async function ensureRedis(): Promise<string> {
+  const url = 'redis://127.0.0.1:6379';
+  if (await answers(url)) return url;
+  spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log']);
+  for (let i = 0; i < 50; i++) {
+    if (await answers(url)) return url;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('Redis is not answering on 127.0.0.1:6379 and could not be started');
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A Redis of the test's own, on a free port, that the test can stop and start again. */
+export async function privateRedis() {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let proc: ChildProcess | undefined;
+  const start = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      if (await answers(url)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`private redis on ${port} did not start`);
+  };
+  const stop = async () => {
+    if (!proc || proc.exitCode !== null) return;
+    const p = proc;
+    p.kill('SIGKILL');
+    await new Promise((r) => p.once('exit', r));
+  };
+  await start();
+  return { url, start, stop };
+}
