@@ -21,7 +21,6 @@ import type { EntitlementCheckOptions } from '../src/gate/access';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 
 declare global {
-  // biome-ignore lint/style/noNamespace: Express types are augmented through this global namespace.
   namespace Express {
     interface Request {
       /** Set by every ecom9 middleware on the route. */

@@ -31,5 +31,6 @@ export {
   type WebhookHeaders,
 } from './webhooks/handler';
 export type { ReplayGuard } from './webhooks/replay';
+export { WebhookMountError } from './middleware/webhook-route';
 export { signWebhook, webhookHeaders } from './webhooks/signature';
 export * from './client';

@@ -6,6 +6,7 @@ import { ValidationError } from './errors';
 export const MAX_ACCOUNT_REF_LENGTH = 256;
 
 // NUL to US, DEL, and the C1 controls.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Why a ref is refused, or undefined when it is fine. Never echoes the ref. */

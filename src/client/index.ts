@@ -2,7 +2,7 @@
 // parameters in camelCase, responses validated and kept in the API's snake_case.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { assertAccountRef, pathSegment } from './account-ref';
 import { ValidationError } from './errors';
 import {
@@ -33,7 +33,20 @@ import {
 } from './schemas';
 import { Transport, type CallOptions } from './transport';
 
-export * from './errors';
+export {
+  ApiError,
+  AuthenticationError,
+  ConnectionError,
+  Ecom9Error,
+  InvalidResponseError,
+  isEcom9Error,
+  NotFoundError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  ValidationError,
+  type Ecom9ErrorInit,
+} from './errors';
 export type * from './schemas';
 export type { CallOptions } from './transport';
 export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from './account-ref';

@@ -2,6 +2,7 @@
 // endpoint from a parsed request to a status and a body.
 import { z } from 'zod';
 import type { EndpointName } from '../endpoints';
+import type { ProductFixture } from './fixtures';
 import type { EmuAccount, EmulatorState } from './state';
 
 export interface EmuRequest {
@@ -150,7 +151,7 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
     const subName = q.get('subscription_name');
     const tierName = q.get('tier_name');
     if (productName && (subName || tierName)) return bad({ product_name: 'Use product_name or subscription_name + tier_name, not both.' });
-    let product;
+    let product: ProductFixture | undefined;
     if (productName) product = state.products.get(productName);
     else {
       const need = requireQuery(q, ['subscription_name', 'tier_name', 'email']);
@@ -158,7 +159,7 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
       product = state.products.get(need.subscription_name as string);
       if (product && !product.tiers.some((t) => t.label_name === need.tier_name)) product = undefined;
     }
-    if (!product || !product.saas_only) return { status: 404, body: { error: 'Not found.' } };
+    if (!product?.saas_only) return { status: 404, body: { error: 'Not found.' } };
     const token = Buffer.from(JSON.stringify({ account_ref_id: ref, tier: tierName ?? null })).toString('base64url');
     return { status: 200, body: { public_url: `${req.origin}/p/${product.manage_id}?u=${token}` } };
   },

@@ -133,7 +133,7 @@ export class EmulatorState {
     if (prior) return prior;
     const p = this.products.get(product);
     let answer: DebitAnswer;
-    if (!p || p.usage_model !== 'prepaid_credits' || !p.meters.includes(meter)) {
+    if (p?.usage_model !== 'prepaid_credits' || !p.meters.includes(meter)) {
       answer = { approved: false, error_code: 'invalid_usage_model', remaining_balance: 0 };
     } else {
       const balance = this.credits(ref, product, meter);
@@ -150,7 +150,7 @@ export class EmulatorState {
 
   recordUsage(ref: string, product: string, meter: string, quantity: number, eventKey: string): { accepted: boolean; error_code?: string; recorded_quantity?: number; idempotent?: boolean } {
     const p = this.products.get(product);
-    if (!p || !p.usage_model || p.usage_model === 'prepaid_credits' || !p.meters.includes(meter)) return { accepted: false, error_code: 'invalid_usage_model' };
+    if (!p?.usage_model || p.usage_model === 'prepaid_credits' || !p.meters.includes(meter)) return { accepted: false, error_code: 'invalid_usage_model' };
     const key = k(ref, eventKey);
     const prior = this.usageByKey.get(key);
     if (prior) return { accepted: true, recorded_quantity: prior.quantity, idempotent: true };

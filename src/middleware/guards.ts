@@ -199,7 +199,10 @@ export function meterGuard<Req, Res>(gate: Gate, resolver: AccountResolver<Req>,
           ...(metadata ? { metadata } : {}),
         });
       };
-      if (finished.knownRef) return record(finished.knownRef);
+      if (finished.knownRef) {
+        record(finished.knownRef);
+        return;
+      }
       const r = resolveAccount(resolver, req, report);
       if (isPromise(r)) void r.then((x) => x.ref && record(x.ref)).catch(report);
       else if (r.ref) record(r.ref);

@@ -1,5 +1,6 @@
 // What the three webhook routers share besides gate.handleWebhook: registering the user's handlers,
 // the start-up warning, and the error for a body that a parser already consumed.
+import { Ecom9Error } from '../client/errors';
 import type { Gate } from '../gate/create-gate';
 import type { WebhookHandler } from '../webhooks/handler';
 
@@ -15,9 +16,9 @@ export function webhookHandlers(gate: Gate, opts: WebhookRouterOptions): void {
 }
 
 /** A parsed body cannot be verified (re-serialising it changes the bytes), so this says how to mount. */
-export class WebhookMountError extends Error {
-  override readonly name = 'WebhookMountError';
-  readonly code = 'ECOM9_WEBHOOK_BODY_CONSUMED';
+export class WebhookMountError extends Ecom9Error {
+  override name = 'WebhookMountError';
+  override readonly code = 'webhook_body_consumed';
 }
 
 export function webhookBodyError(): WebhookMountError {

@@ -1,0 +1,16 @@
+// Pins the public API: the sorted export names of each entry. A change here is a change to the
+// contract, made on purpose (update scripts/smoke/exports.json, which the tarball smoke test also uses).
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import * as core from 'ecom9-gate';
+import * as express from 'ecom9-gate/express';
+import * as koa from 'ecom9-gate/koa';
+import * as fastify from 'ecom9-gate/fastify';
+import * as emulator from 'ecom9-gate/emulator';
+import * as redis from 'ecom9-gate/redis';
+
+const pinned = JSON.parse(readFileSync(new URL('../scripts/smoke/exports.json', import.meta.url), 'utf8')) as Record<string, string[]>;
+
+it.each(Object.entries({ core, express, koa, fastify, emulator, redis }))('%s exports exactly the pinned names', (name, mod) => {
+  expect(Object.keys(mod).filter((k) => k !== 'default').sort()).toEqual(pinned[name]);
+});
