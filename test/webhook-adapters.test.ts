@@ -119,4 +119,20 @@ describe.each(FRAMEWORKS)('%s webhook router', (fw) => {
       expect(r.status).toBe(200);
     });
   }
+
+  it('verifies with either secret during a rotation, and refuses any other', async () => {
+    const next = `whsec_${Buffer.from(`next-secret-${fw}-0123456789`).toString('base64')}`;
+    const rotating = gateFor(emu, { webhookSecret: [next, emu.webhookSecret] });
+    const local = await startApp(fw, rotating);
+    try {
+      const url = `${local.url}/webhooks/ecom9`;
+      const old = await emu.sendWebhook(url, { event: 'subscription-updated', account_ref_id: acc });
+      const rotated = await emu.sendWebhook(url, { event: 'subscription-updated', account_ref_id: acc }, { secret: next });
+      const other = await emu.sendWebhook(url, { event: 'subscription-updated', account_ref_id: acc }, { secret: `whsec_${Buffer.from('someone-else').toString('base64')}` });
+      expect([old.status, rotated.status, other.status]).toEqual([200, 200, 401]);
+    } finally {
+      await local.close();
+      await rotating.close();
+    }
+  });
 });
