@@ -1,13 +1,7 @@
-// Starts the Koa example. Without ECOM9_API_KEY it starts the bundled emulator and uses that.
-import { createEmulator } from 'ecom9-gate/emulator';
+// Starts the Koa example (against the bundled emulator unless ECOM9_API_KEY is set).
+import { exampleGateOptions } from '../gate-options';
 import { buildApp } from './app';
 
-let options = {};
-if (!process.env.ECOM9_API_KEY) {
-  const emu = createEmulator();
-  const url = await emu.listen(0);
-  options = { apiKey: emu.apiKey, baseUrl: url, webhookSecret: emu.webhookSecret };
-  console.log(`ecom9 emulator on ${url}`);
-}
 const port = Number(process.env.PORT ?? 3000);
-buildApp(options).app.listen(port, () => console.log(`Koa example on http://127.0.0.1:${port}  (try: curl -H 'x-account-id: acme' localhost:${port}/reports)`));
+const { app } = buildApp(await exampleGateOptions());
+app.listen(port, () => console.log(`Koa example on http://127.0.0.1:${port}  (try: curl -H 'x-account-id: acme' localhost:${port}/reports)`));
