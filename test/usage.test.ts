@@ -90,3 +90,20 @@ describe('recordUsage', () => {
     expect(() => gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: -1 })).toThrow(/quantity/);
   });
 });
+
+describe('lifecycle', () => {
+  it('closes once, however often close() is called, and refuses events after it', async () => {
+    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    gate.recordUsage(event(1));
+    await Promise.all([gate.close(), gate.close()]);
+    await gate.close();
+    expect(gate.stats().usageSent).toBe(1);
+    expect(gate.recordUsage(event(2)).queued).toBe(false);
+    expect(gate.stats().usageDropped).toBe(1);
+  });
+
+  it('refuses an account ref that could never be delivered', () => {
+    const gate = gateFor(emu);
+    expect(() => gate.recordUsage({ accountRefId: '..', product: 'api-access', meter: 'api_calls' })).toThrow(/accountRefId/);
+  });
+});

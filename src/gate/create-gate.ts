@@ -115,6 +115,12 @@ export function createGate(options?: GateOptions): Gate {
     report,
   });
   let warnedUnverified = false;
+  let closing: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    await usage.close(CLOSE_TIMEOUT_MS);
+    await bus?.close?.();
+    await client.close();
+  };
   const tierChecks = new WeakMap<object, PreparedCheck>();
   const entitlementChecks = new WeakMap<object, PreparedCheck>();
 
@@ -148,10 +154,9 @@ export function createGate(options?: GateOptions): Gate {
     invalidate,
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
     flush: () => usage.flush(),
-    async close() {
-      await usage.close(CLOSE_TIMEOUT_MS);
-      await bus?.close?.();
-      await client.close();
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
 }

@@ -3,7 +3,7 @@
 // backing off between attempts. Nothing is dropped silently: what is given up on is reported and
 // counted, and with a spool it survives a crash.
 import { randomUUID } from 'node:crypto';
-import { AuthenticationError, NotFoundError, ValidationError, type Ecom9Client } from '../client';
+import { AuthenticationError, accountRefProblem, NotFoundError, ValidationError, type Ecom9Client } from '../client';
 import type { StatsRecorder } from '../gate/stats';
 import { Spool, usageEventSchema, type SpooledEvent } from './spool';
 
@@ -82,6 +82,8 @@ export class UsageRecorder {
       throw new TypeError(`ecom9-gate: recordUsage: invalid ${names}`);
     }
     const event = parsed.data;
+    const badRef = accountRefProblem(event.accountRefId);
+    if (badRef) throw new TypeError(`ecom9-gate: recordUsage: accountRefId ${badRef}`);
     if (this.closed || this.unsettled.size >= this.opts.maxQueue) {
       this.stats.inc('usageDropped');
       this.report(new UsageDeliveryError(this.closed ? 'usage recorder is closed' : `usage queue is full (${this.opts.maxQueue})`, event));
@@ -109,8 +111,15 @@ export class UsageRecorder {
     });
   }
 
+  private closing: Promise<void> | undefined;
+
   /** Flushes (for at most `timeoutMs`), then stops. Events still pending stay in the spool, or are reported. */
-  async close(timeoutMs: number): Promise<void> {
+  close(timeoutMs: number): Promise<void> {
+    this.closing ??= this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
     this.closed = true;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flush(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
