@@ -76,6 +76,19 @@ describe('when ecom9 fails', () => {
     expect(gate.stats()).toMatchObject({ staleServed: 1, failClosedDenied: 1 });
   });
 
+  it('serves stale without asking again for a second after a failure, then asks again', async () => {
+    await gate.checkTier('acc', { tiers: 'pro' });
+    clock.advance(61_000);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+    expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('stale');
+    const calls = emu.callCount('accounts.status', 'acc');
+    for (let i = 0; i < 20; i++) expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('stale');
+    expect(emu.callCount('accounts.status', 'acc')).toBe(calls);
+    clock.advance(1_001);
+    emu.clearFaults();
+    expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('upstream');
+  });
+
   it('fails closed with 503 when nothing is cached', async () => {
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 500 });
     const d = await gate.checkTier('acc', { tiers: 'pro' });

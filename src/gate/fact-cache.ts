@@ -11,6 +11,9 @@ export interface Fact<T = unknown> {
   readonly fetchedAt: number;
   readonly denies: boolean;
   readonly memo: Map<object, unknown>;
+  /** Set when the fact was served stale because ecom9 failed: until then it is served without asking again. */
+  coolUntil?: number;
+  lastError?: unknown;
 }
 
 /** Fetches a fact from ecom9. Throws on an upstream failure; a definite "no" is a value, not a throw. */
@@ -31,6 +34,10 @@ export interface FactCacheOptions {
 }
 
 const SEP = '\u0000';
+
+// After ecom9 fails, a stale fact is served without asking again for this long (or for as long as a
+// 429 asked), so an outage costs each key one slow attempt per second, not one per request.
+const STALE_COOLDOWN_MS = 1_000;
 
 /** Cache keys start with the account ref, so an invalidation can find them; refs never hold NUL. */
 export function factKey(accountRefId: string, ...parts: string[]): string {
@@ -89,6 +96,14 @@ export class FactCache {
   async lookup<T>(accountRefId: string, key: string, loader: Loader<T>): Promise<Lookup<T>> {
     const hit = this.peek<T>(key);
     if (hit !== undefined) return { kind: 'fresh', fact: hit, source: 'cache' };
+    const held = this.lru.peek(key, { allowStale: true }) as Fact<T> | undefined;
+    if (held?.coolUntil !== undefined && held.coolUntil > this.now()) {
+      const ageMs = this.now() - held.fetchedAt;
+      if (ageMs <= this.staleIfErrorMs) {
+        this.stats.inc('staleServed');
+        return { kind: 'stale', fact: held, ageMs, error: held.lastError };
+      }
+    }
     this.stats.inc('cacheMisses');
     try {
       for (let attempt = 0; attempt < MAX_REFETCH; attempt++) {
@@ -104,6 +119,9 @@ export class FactCache {
         const ageMs = this.now() - fact.fetchedAt;
         if (ageMs > this.staleIfErrorMs) return { kind: 'failed', error: status.fetchError };
         this.stats.inc('staleServed');
+        const asked = (status.fetchError as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 0;
+        fact.coolUntil = this.now() + Math.max(STALE_COOLDOWN_MS, asked);
+        fact.lastError = status.fetchError;
         return { kind: 'stale', fact, ageMs, error: status.fetchError };
       }
       // Invalidated on every attempt: answer from ecom9 directly, and cache nothing.
