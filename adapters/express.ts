@@ -1,23 +1,20 @@
 // Express adapter: turns a request into guard inputs and a Decision into a response. No logic of its own.
 import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { Decision, Gate } from '../src/index';
+import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
 import {
   chargeGuard,
   denialResponse,
   ecom9State,
   entitlementGuard,
-  meterGuard,
   tierGuard,
   type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
-  type MeterOptions,
 } from '../src/middleware/guards';
+import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
-import type { TierCheckOptions } from '../src/gate/tier-rule';
-import type { EntitlementCheckOptions } from '../src/gate/access';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 
 declare global {
@@ -44,6 +41,8 @@ function sendDenial(res: Response, decision: Decision): void {
   const { status, headers, body } = denialResponse(decision);
   res.status(status).set(headers).send(JSON.stringify(body));
 }
+
+const describe = (req: Request) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: req.get('idempotency-key'), route: routeOf(req) });
 
 const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
 
@@ -91,17 +90,9 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
     },
 
     meterUsage(opts: MeterOptions<Request, Response>): RequestHandler {
-      const meter = meterGuard(gate, resolver, report, opts);
+      const meter = meterGuard(gate, resolver, report, opts, describe);
       return (req, res, next) => {
-        let seen = false;
-        const done = (aborted: boolean) => {
-          if (seen) return;
-          seen = true;
-          const idempotencyKey = req.get('idempotency-key');
-          meter(req, res, { status: res.statusCode, aborted, knownRef: req.ecom9?.accountRefId, idempotencyKey, route: routeOf(req) });
-        };
-        res.once('finish', () => done(false));
-        res.once('close', () => done(!res.writableFinished));
+        meter(req, res, res);
         next();
       };
     },

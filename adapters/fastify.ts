@@ -2,22 +2,19 @@
 // request.ecom9 with the state, and serves webhooks on `webhookPath` with a raw-body parser scoped to it.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import type { Decision, Gate } from '../src/index';
-import type { EntitlementCheckOptions } from '../src/gate/access';
-import type { TierCheckOptions } from '../src/gate/tier-rule';
+import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
 import {
   chargeGuard,
   denialResponse,
   ecom9State,
   entitlementGuard,
-  meterGuard,
   tierGuard,
   type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
-  type MeterOptions,
 } from '../src/middleware/guards';
+import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 
@@ -46,6 +43,8 @@ const idempotencyKeyOf = (req: FastifyRequest): string | undefined => {
   const v = req.headers['idempotency-key'];
   return typeof v === 'string' && v !== '' ? v : undefined;
 };
+
+const describe = (req: FastifyRequest) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) });
 
 function helpers(gate: Gate, options: FastifyGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
@@ -93,22 +92,9 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
 
     /** An onRequest (or preHandler) hook: meters the request once its response is finished. */
     meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
-      const meter = meterGuard(gate, resolver, report, opts);
+      const meter = meterGuard(gate, resolver, report, opts, describe);
       return function ecom9Meter(request, reply, done) {
-        let seen = false;
-        const finish = (aborted: boolean) => {
-          if (seen) return;
-          seen = true;
-          meter(request, reply, {
-            status: reply.raw.statusCode,
-            aborted,
-            knownRef: request.ecom9?.accountRefId,
-            idempotencyKey: idempotencyKeyOf(request),
-            route: routeOf(request),
-          });
-        };
-        reply.raw.once('finish', () => finish(false));
-        reply.raw.once('close', () => finish(!reply.raw.writableFinished));
+        meter(request, reply, reply.raw);
         done();
       };
     },

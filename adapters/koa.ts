@@ -1,21 +1,18 @@
 // Koa adapter: middleware built once, state in ctx.state.ecom9, denials as problem+json, errors thrown.
 import type { Context, Middleware, Next } from 'koa';
-import type { Decision, Gate } from '../src/index';
-import type { EntitlementCheckOptions } from '../src/gate/access';
-import type { TierCheckOptions } from '../src/gate/tier-rule';
+import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
 import {
   chargeGuard,
   denialResponse,
   ecom9State,
   entitlementGuard,
-  meterGuard,
   tierGuard,
   type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
-  type MeterOptions,
 } from '../src/middleware/guards';
+import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
 import { readRawBody } from '../src/middleware/raw-body';
 
@@ -47,6 +44,8 @@ function sendDenial(ctx: Context, decision: Decision): void {
 
 // koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
 const routeOf = (ctx: Context): string => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
+
+const describe = (ctx: Context) => ({ knownRef: ctx.state.ecom9?.accountRefId, idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
 
 export function koaGate(gate: Gate, options: KoaGateOptions) {
   if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: koaGate option "accountRefId" must be a function');
@@ -90,17 +89,9 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
     },
 
     meterUsage(opts: MeterOptions<Context, Context>): Middleware {
-      const meter = meterGuard(gate, resolver, report, opts);
+      const meter = meterGuard(gate, resolver, report, opts, describe);
       return (ctx, next) => {
-        let seen = false;
-        const done = (aborted: boolean) => {
-          if (seen) return;
-          seen = true;
-          const idempotencyKey = ctx.get('idempotency-key') || undefined;
-          meter(ctx, ctx, { status: ctx.res.statusCode, aborted, knownRef: ctx.state.ecom9?.accountRefId, idempotencyKey, route: routeOf(ctx) });
-        };
-        ctx.res.once('finish', () => done(false));
-        ctx.res.once('close', () => done(!ctx.res.writableFinished));
+        meter(ctx, ctx, ctx.res);
         return next();
       };
     },

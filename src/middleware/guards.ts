@@ -34,7 +34,7 @@ const RESOLVER_FAILED = Object.freeze(deny('account_unresolved', 'cache', { deta
 
 export type MaybePromise<T> = T | Promise<T>;
 
-function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
+export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
@@ -156,59 +156,4 @@ export function ecom9State(ref: string | undefined, decision: Decision | undefin
   const s: Ecom9State = { accountRefId: ref, decision };
   if (credits) s.credits = { debited: credits.debited, remainingBalance: credits.remainingBalance, eventKey: credits.eventKey };
   return s;
-}
-
-export interface MeterOptions<Req, Res> {
-  product: string;
-  meter: string;
-  /** Units per request, or a function of the finished request and response. @default 1 */
-  quantity?: number | ((req: Req, res: Res) => number);
-  /** Which finished responses count. @default status < 400 */
-  when?: (status: number, req: Req, res: Res) => boolean;
-  /** Meter requests whose client went away before the response was finished. @default false */
-  meterAborted?: boolean;
-  metadata?: (req: Req, res: Res) => Record<string, unknown> | undefined;
-}
-
-const successful = (status: number): boolean => status < 400;
-
-/**
- * Records one usage event for a finished response, off the request path. With an Idempotency-Key
- * the event key is scoped like a debit's, so a client's retry of the same request is counted once.
- */
-export function meterGuard<Req, Res>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: MeterOptions<Req, Res>) {
-  if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: meterUsage needs "product" and "meter"');
-  if (typeof opts.quantity === 'number' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
-    throw new TypeError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
-  }
-  const when = opts.when ?? successful;
-  return (req: Req, res: Res, finished: { status: number; aborted: boolean; knownRef: string | undefined } & ChargeRequest): void => {
-    if (finished.aborted && !opts.meterAborted) return;
-    try {
-      if (!when(finished.status, req, res)) return;
-      const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
-      if (quantity === 0) return;
-      const metadata = opts.metadata?.(req, res);
-      const record = (ref: string): void => {
-        gate.recordUsage({
-          accountRefId: ref,
-          product: opts.product,
-          meter: opts.meter,
-          quantity,
-          ...(finished.idempotencyKey ? { eventKey: scopedEventKey(ref, `meter ${finished.route}`, finished.idempotencyKey) } : {}),
-          ...(metadata ? { metadata } : {}),
-        });
-      };
-      if (finished.knownRef) {
-        record(finished.knownRef);
-        return;
-      }
-      const r = resolveAccount(resolver, req, report);
-      if (isPromise(r)) void r.then((x) => x.ref && record(x.ref)).catch(report);
-      else if (r.ref) record(r.ref);
-    } catch (err) {
-      // After the response, nothing can be answered: a bad quantity or predicate is reported.
-      report(err);
-    }
-  };
 }
