@@ -168,3 +168,16 @@ describe('bounds and stats', () => {
     expect(gate.stats()).toMatchObject({ cacheMisses: 1, cacheHits: 1, cacheSize: 1 });
   });
 });
+
+describe('hit counting', () => {
+  it('counts one hit per answered check, whether peeked or looked up', async () => {
+    const pro = gate.tierCheck({ tiers: 'pro' });
+    const ent = gate.tierCheck({ tiers: 'enterprise' });
+    await pro.check('acc');
+    expect(pro.peek('acc')).toBeDefined();
+    // Same account, new requirement: the fact is cached but this decision is not memoised yet.
+    expect(ent.peek('acc')).toBeUndefined();
+    await ent.check('acc');
+    expect(gate.stats()).toMatchObject({ cacheMisses: 1, cacheHits: 2 });
+  });
+});

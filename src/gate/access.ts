@@ -49,7 +49,7 @@ export class Access {
     const rule = this.internTier(opts);
     const sub = rule.subscription ?? '';
     return {
-      peek: (ref) => this.d.cache.peek<StatusFact>(factKey(ref, 's', sub))?.memo.get(rule) as Decision | undefined,
+      peek: (ref) => this.d.cache.peekDecision<Decision>(factKey(ref, 's', sub), rule),
       check: (ref) => this.checkTier(ref, rule),
     };
   }
@@ -60,7 +60,7 @@ export class Access {
     if (typeof entitlement !== 'string' || entitlement === '') throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
     return {
-      peek: (ref) => this.d.cache.peek<boolean>(factKey(ref, 'e', product, entitlement))?.memo.get(memoKey) as Decision | undefined,
+      peek: (ref) => this.d.cache.peekDecision<Decision>(factKey(ref, 'e', product, entitlement), memoKey),
       check: (ref) => this.checkEntitlement(ref, memoKey, opts.failMode),
     };
   }
