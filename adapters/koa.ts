@@ -108,7 +108,8 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
           ctx.body = { received: false, error: 'method_not_allowed' };
           return;
         }
-        if ((ctx.request as { body?: unknown }).body !== undefined) throw webhookBodyError();
+        // A parser got here first (a parsed body, or a stream already read): the signed bytes are gone.
+        if ((ctx.request as { body?: unknown }).body !== undefined || ctx.req.readableEnded) throw webhookBodyError();
         const raw = await readRawBody(ctx.req);
         if (raw.tooLarge) {
           ctx.status = 413;
