@@ -99,6 +99,21 @@ describe('handleWebhook', () => {
     expect((await gate.handleWebhook(input)).status).toBe(200);
   });
 
+  it('refuses a signature altered where base64 decoding would not notice (padding bits, stray characters)', async () => {
+    const input = signed(event());
+    const sig = input.headers['webhook-signature'];
+    const b64 = sig.slice(3);
+    // 32 bytes in base64: the last character before '=' carries two unused bits; flipping them decodes the same.
+    const last = b64.length - 2;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const twin = alphabet[alphabet.indexOf(b64[last] as string) ^ 1] as string;
+    const variants = [`v1,${b64.slice(0, last)}${twin}=`, `v1,${b64.slice(0, 10)}!${b64.slice(10)}`, `v1,${b64.slice(0, -1)}`];
+    for (const v of variants) {
+      expect(Buffer.from(v.slice(3), 'base64').equals(Buffer.from(b64, 'base64')) || v.endsWith(b64.slice(0, -1))).toBe(true);
+      expect((await gate.handleWebhook({ ...input, headers: { ...input.headers, 'webhook-signature': v } })).status).toBe(401);
+    }
+  });
+
   it('acknowledges a replayed transaction without running handlers again', async () => {
     let runs = 0;
     gate.onWebhook('subscription-cancelled', () => void runs++);

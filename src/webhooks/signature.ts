@@ -53,7 +53,7 @@ export type SignatureFailure = 'missing_headers' | 'bad_timestamp' | 'timestamp_
 /**
  * Checks a Standard Webhooks signature against one or more secrets (several during a rotation).
  * Returns null when one of the header's signatures matches one of the secrets, else why not.
- * Comparison is constant-time on equal-length digests; lengths are checked first because
+ * Comparison is constant-time on equal-length values; lengths are checked first because
  * `timingSafeEqual` throws on a mismatch.
  */
 export function verifySignature(input: {
@@ -70,14 +70,16 @@ export function verifySignature(input: {
   if (!/^\d{1,12}$/.test(timestamp)) return 'bad_timestamp';
   const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (Math.abs(input.nowSeconds - Number(timestamp)) > tolerance) return 'timestamp_out_of_tolerance';
+  // Compared as canonical base64 text, not decoded bytes: Node's base64 decoder skips stray characters
+  // and ignores padding bits, so decoding first would accept altered signatures.
   const offered: Buffer[] = [];
   for (const part of signature.split(' ')) {
     const comma = part.indexOf(',');
     if (comma < 0 || part.slice(0, comma) !== 'v1') continue;
-    offered.push(Buffer.from(part.slice(comma + 1), 'base64'));
+    offered.push(Buffer.from(part.slice(comma + 1)));
   }
   for (const key of input.secrets) {
-    const expected = digest(key, id, timestamp, input.body);
+    const expected = Buffer.from(digest(key, id, timestamp, input.body).toString('base64'));
     for (const sig of offered) {
       if (sig.length === expected.length && timingSafeEqual(sig, expected)) return null;
     }
