@@ -82,7 +82,7 @@ describe('secrets never leak', () => {
     try {
       const paths: Array<[string, string]> = [['GET', '/tier'], ['GET', '/ent'], ['POST', '/images'], ['GET', '/metered'], ['GET', '/links']];
       for (const kind of ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const) {
-        emu.inject({ kind, ms: 100, dropAfterProcessing: kind === 'drop' });
+        emu.inject({ kind, ms: 100, retryAfter: 30, dropAfterProcessing: kind === 'drop' });
         for (const [method, path] of paths) {
           for (const account of ['acme', 'globex', 'nobody', 'throw']) {
             gate.invalidate(account);
