@@ -18,6 +18,8 @@ export interface CallRecord {
 }
 
 const MAX_BODY = 1024 * 1024;
+/** The call log keeps the most recent calls only, so a long-running emulator does not grow without bound. */
+export const MAX_CALL_LOG = 50_000;
 
 function send(res: ServerResponse, r: EmuResponse, headers: Record<string, string> = {}): void {
   if (r.body === undefined) {
@@ -77,6 +79,7 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
     const endpoint = 'endpoint' in route ? route.endpoint : 'unknown';
     const params = 'endpoint' in route ? route.params : {};
     const accountRefId = params.ref ?? query.get('account_ref_id') ?? (body as { account_ref_id?: unknown } | undefined)?.account_ref_id;
+    if (calls.length >= MAX_CALL_LOG) calls.splice(0, MAX_CALL_LOG / 10);
     calls.push({
       endpoint,
       method: req.method ?? 'GET',
