@@ -1,11 +1,11 @@
 // Tier and entitlement decisions: a cached fact from ecom9, matched locally, turned into a Decision.
 // A prepared check is compiled once per middleware; its `peek` answers a warm cache synchronously.
-import { NotFoundError, RateLimitError, type AccountStatus, type Ecom9Client } from '../client';
+import { NotFoundError, RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
-import { factKey, type Fact, type FactCache, type Lookup } from './fact-cache';
+import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
 import { explainRef } from './account-ref';
 import type { StatsRecorder } from './stats';
-import { compileTierRule, matchTier, type TierCheckOptions, type TierRule } from './tier-rule';
+import { compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
 
 export type FailMode = 'closed' | 'open';
@@ -32,7 +32,7 @@ interface AccessDeps {
   tierOrder: readonly string[] | undefined;
 }
 
-type StatusFact = AccountStatus | null;
+type StatusFact = StatusFacts | null;
 
 /** Retry-After for a fail-closed 503: what ecom9 asked for, else a short default. */
 const DEFAULT_RETRY_AFTER_S = 5;
@@ -47,10 +47,11 @@ export class Access {
 
   tierCheck(opts: TierCheckOptions): PreparedCheck {
     const rule = this.internTier(opts);
-    const sub = rule.subscription ?? '';
+    const suffix = keySuffix('s', rule.subscription ?? '');
+    const cache = this.d.cache;
     return {
-      peek: (ref) => this.d.cache.peekDecision<Decision>(factKey(ref, 's', sub), rule),
-      check: (ref) => this.checkTier(ref, rule),
+      peek: (ref) => cache.peekDecision<Decision>(ref + suffix, rule),
+      check: (ref) => this.checkTier(ref, rule, suffix),
     };
   }
 
@@ -59,21 +60,24 @@ export class Access {
     if (typeof product !== 'string' || product === '') throw new TypeError('ecom9-gate: "product" must be a non-empty product code');
     if (typeof entitlement !== 'string' || entitlement === '') throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
+    const suffix = keySuffix('e', product, entitlement);
+    const cache = this.d.cache;
     return {
-      peek: (ref) => this.d.cache.peekDecision<Decision>(factKey(ref, 'e', product, entitlement), memoKey),
-      check: (ref) => this.checkEntitlement(ref, memoKey, opts.failMode),
+      peek: (ref) => cache.peekDecision<Decision>(ref + suffix, memoKey),
+      check: (ref) => this.checkEntitlement(ref, memoKey, suffix, opts.failMode),
     };
   }
 
-  private async checkTier(ref: string, rule: TierRule): Promise<Decision> {
+  private async checkTier(ref: string, rule: TierRule, suffix: string): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
     const sub = rule.subscription;
-    const lookup = await this.d.cache.lookup<StatusFact>(ref, factKey(ref, 's', sub ?? ''), () => this.loadStatus(ref, sub));
+    const lookup = await this.d.cache.lookup<StatusFact>(ref, suffix, () => this.loadStatus(ref, sub));
     if (lookup.kind === 'failed') return this.unavailable(ref, lookup.error, rule.failMode, { requiredTiers: rule.required });
-    const memo = lookup.fact.memo.get(rule) as Decision | undefined;
+    const memo = lookup.fact.decision<Decision>(rule);
     if (memo) return reSourced(memo, lookup);
-    let decision = this.decideTier(ref, lookup.fact, rule);
+    const plain = this.decideTier(lookup.fact, rule);
+    let decision = plain;
     let complete = true;
     if (!decision.allowed && (rule.upgradeLink || rule.paymentLink) && lookup.kind === 'fresh') {
       const enriched = await this.d.links.enrichTierDenial(ref, decision, lookup.fact.value, rule);
@@ -81,7 +85,7 @@ export class Access {
       complete = enriched.complete;
     }
     // A decision missing a link that could not be fetched is not memoised, so the link is tried again.
-    if (complete && this.rules.get(ruleKey(rule)) === rule) lookup.fact.memo.set(rule, Object.freeze(decision));
+    if (complete && this.rules.get(ruleKey(rule)) === rule) lookup.fact.remember(rule, decision === plain ? decision : Object.freeze(decision));
     return reSourced(decision, lookup);
   }
 
@@ -90,26 +94,34 @@ export class Access {
     return intern(this.rules, ruleKey(rule), () => rule);
   }
 
-  private decideTier(ref: string, fact: Fact<StatusFact>, rule: TierRule): Decision {
+  /**
+   * The decision for a fact, shared by every account with the same outcome (it names no account), so
+   * 100,000 cached accounts on pro hold one Decision between them, not 100,000.
+   */
+  private decideTier(fact: Fact<StatusFact>, rule: TierRule): Decision {
     const status = fact.value;
-    const facts = { accountRefId: ref, requiredTiers: rule.required, ...(rule.subscription ? { subscription: rule.subscription } : {}) };
-    if (status === null) {
-      return deny('tier_required', 'cache', { ...facts, activeTiers: [], detail: 'ecom9 knows no subscription for this account.' });
-    }
-    const match = matchTier(status.subscriptions, rule);
-    if (match.allowed) return allow('cache', { ...facts, activeTiers: match.activeTiers });
-    return deny('tier_required', 'cache', {
-      ...facts,
-      activeTiers: match.activeTiers,
-      detail: `This needs an active ${rule.required.join(' or ')} subscription.`,
+    const match = status === null ? undefined : matchTier(status.subscriptions, rule);
+    const active = match?.activeTiers ?? [];
+    const allowed = match?.allowed === true;
+    return this.shared(`t|${ruleKey(rule)}|${allowed}|${status === null ? '?' : active.join(',')}`, () => {
+      const facts = { requiredTiers: rule.required, activeTiers: active, ...(rule.subscription ? { subscription: rule.subscription } : {}) };
+      if (allowed) return allow('cache', facts);
+      const detail = status === null ? 'ecom9 knows no subscription for this account.' : `This needs an active ${rule.required.join(' or ')} subscription.`;
+      return deny('tier_required', 'cache', { ...facts, detail });
     });
   }
 
-  private async checkEntitlement(ref: string, key: { product: string; entitlement: string }, failMode: FailMode | undefined): Promise<Decision> {
+  private readonly decisions = new Map<string, Decision>();
+
+  private shared(key: string, make: () => Decision): Decision {
+    return intern(this.decisions, key, () => Object.freeze(make()));
+  }
+
+  private async checkEntitlement(ref: string, key: { product: string; entitlement: string }, suffix: string, failMode: FailMode | undefined): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
     const { product, entitlement } = key;
-    const lookup = await this.d.cache.lookup<boolean>(ref, factKey(ref, 'e', product, entitlement), async () => {
+    const lookup = await this.d.cache.lookup<boolean>(ref, suffix, async () => {
       try {
         const r = await this.d.client.entitlements.check({ accountRefId: ref, productCode: product, entitlementCode: entitlement });
         return { value: r.has_access, denies: !r.has_access };
@@ -119,15 +131,14 @@ export class Access {
       }
     });
     if (lookup.kind === 'failed') return this.unavailable(ref, lookup.error, failMode, { product, entitlement });
-    let memo = lookup.fact.memo.get(key) as Decision | undefined;
+    let memo = lookup.fact.decision<Decision>(key);
     if (!memo) {
-      const facts = { accountRefId: ref, product, entitlement };
-      memo = Object.freeze(
-        lookup.fact.value
-          ? allow('cache', facts)
-          : deny('entitlement_required', 'cache', { ...facts, detail: `This needs the ${entitlement} entitlement of ${product}.` }),
+      const facts = { product, entitlement };
+      const has = lookup.fact.value;
+      memo = this.shared(`e|${product}|${entitlement}|${has}`, () =>
+        has ? allow('cache', facts) : deny('entitlement_required', 'cache', { ...facts, detail: `This needs the ${entitlement} entitlement of ${product}.` }),
       );
-      if (this.entitlementKeys.get(`${product}\u0000${entitlement}`) === key) lookup.fact.memo.set(key, memo);
+      if (this.entitlementKeys.get(`${product}\u0000${entitlement}`) === key) lookup.fact.remember(key, memo);
     }
     return reSourced(memo, lookup);
   }
@@ -135,7 +146,7 @@ export class Access {
   private async loadStatus(ref: string, subscription: string | undefined): Promise<{ value: StatusFact; denies: boolean }> {
     try {
       const status = await this.d.client.accounts.status(subscription ? { accountRefId: ref, subscription } : { accountRefId: ref });
-      return { value: status, denies: !status.subscriptions.some((s) => s.is_active) };
+      return { value: compactStatus(status), denies: !status.is_active };
     } catch (e) {
       // Unknown account, or no such subscription: a definite "no", cached like any denial.
       if (e instanceof NotFoundError) return { value: null, denies: true };

@@ -74,7 +74,7 @@ export function createGate(options?: GateOptions): Gate {
     retryMaxMs: o.http.retryMaxMs,
     connections: o.http.connections,
   });
-  const cache = new FactCache({ ...o.cache, now, stats });
+  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder });
@@ -121,14 +121,14 @@ export function createGate(options?: GateOptions): Gate {
     await bus?.close?.();
     await client.close();
   };
-  const tierChecks = new WeakMap<object, PreparedCheck>();
-  const entitlementChecks = new WeakMap<object, PreparedCheck>();
+  const tierChecks = new PreparedChecks((opts: TierCheckOptions) => access.tierCheck(opts));
+  const entitlementChecks = new PreparedChecks((opts: EntitlementCheckOptions) => access.entitlementCheck(opts));
 
   return {
     client,
     failMode: o.failMode,
-    checkTier: (ref, opts) => prepared(tierChecks, opts, () => access.tierCheck(opts)).check(ref),
-    checkEntitlement: (ref, opts) => prepared(entitlementChecks, opts, () => access.entitlementCheck(opts)).check(ref),
+    checkTier: (ref, opts) => answer(tierChecks.get(opts), ref),
+    checkEntitlement: (ref, opts) => answer(entitlementChecks.get(opts), ref),
     tierCheck: (opts) => access.tierCheck(opts),
     entitlementCheck: (opts) => access.entitlementCheck(opts),
     debitCredits: (input) => credits.debit(input),
@@ -161,9 +161,29 @@ export function createGate(options?: GateOptions): Gate {
   };
 }
 
-/** Compiles a check once per options object, so a call site that reuses its options pays nothing. */
-function prepared<O extends object>(memo: WeakMap<object, PreparedCheck>, opts: O, make: () => PreparedCheck): PreparedCheck {
-  let check = memo.get(opts);
-  if (!check) memo.set(opts, (check = make()));
-  return check;
+/** A warm cache answers without entering the async machinery of a miss. */
+function answer(check: PreparedCheck, ref: string): Promise<Decision> {
+  const warm = check.peek(ref);
+  return warm === undefined ? check.check(ref) : Promise.resolve(warm);
+}
+
+/**
+ * Compiles a check once per options object, so a call site that reuses its options pays nothing.
+ * The last one is kept at hand: a hot loop over one call site skips even the WeakMap.
+ */
+class PreparedChecks {
+  private readonly byOptions = new WeakMap<object, PreparedCheck>();
+  private lastOptions: object | undefined;
+  private last: PreparedCheck | undefined;
+
+  constructor(private readonly make: (opts: never) => PreparedCheck) {}
+
+  get(opts: object): PreparedCheck {
+    if (opts === this.lastOptions) return this.last as PreparedCheck;
+    let check = this.byOptions.get(opts);
+    if (!check) this.byOptions.set(opts, (check = this.make(opts as never)));
+    this.lastOptions = opts;
+    this.last = check;
+    return check;
+  }
 }

@@ -5,15 +5,35 @@
 import { LRUCache } from 'lru-cache';
 import type { StatsRecorder } from './stats';
 
-/** One cached fact. `memo` holds decisions already derived from it, so a warm hit allocates nothing. */
-export interface Fact<T = unknown> {
-  readonly value: T;
-  readonly fetchedAt: number;
-  readonly denies: boolean;
-  readonly memo: Map<object, unknown>;
+/**
+ * One cached fact, and the decisions already derived from it by requirement, so a warm hit allocates
+ * nothing. Most accounts meet one or two requirements, so the first decision lives in two fields and
+ * only more take a Map: at 100,000 cached accounts a Map each would cost more than the facts.
+ */
+export class Fact<T = unknown> {
   /** Set when the fact was served stale because ecom9 failed: until then it is served without asking again. */
-  coolUntil?: number;
-  lastError?: unknown;
+  coolUntil: number | undefined = undefined;
+  lastError: unknown = undefined;
+  private k0: object | undefined = undefined;
+  private v0: unknown = undefined;
+  private rest: Map<object, unknown> | undefined = undefined;
+
+  constructor(
+    readonly value: T,
+    readonly denies: boolean,
+    readonly fetchedAt: number,
+  ) {}
+
+  decision<D>(k: object): D | undefined {
+    return (this.k0 === k ? this.v0 : this.rest?.get(k)) as D | undefined;
+  }
+
+  remember(k: object, v: unknown): void {
+    if (this.k0 === undefined || this.k0 === k) {
+      this.k0 = k;
+      this.v0 = v;
+    } else (this.rest ??= new Map()).set(k, v);
+  }
 }
 
 /** Fetches a fact from ecom9. Throws on an upstream failure; a definite "no" is a value, not a throw. */
@@ -30,6 +50,8 @@ export interface FactCacheOptions {
   denyTtlMs: number;
   staleIfErrorMs: number;
   now: () => number;
+  /** True when `now` is a test clock: then lru-cache reads it on every check instead of memoising it. */
+  clockInjected: boolean;
   stats: StatsRecorder;
 }
 
@@ -39,10 +61,14 @@ const SEP = '\u0000';
 // 429 asked), so an outage costs each key one slow attempt per second, not one per request.
 const STALE_COOLDOWN_MS = 1_000;
 
-/** Cache keys start with the account ref, so an invalidation can find them; refs never hold NUL. */
-export function factKey(accountRefId: string, ...parts: string[]): string {
-  return accountRefId + SEP + parts.join(SEP);
+/** The part of a cache key after the account ref; compute it once per check, not per request. */
+export function keySuffix(...parts: string[]): string {
+  return SEP + parts.join(SEP);
 }
+
+// Distinct key suffixes remembered for invalidation. They come from the app's requirements and the
+// catalogue, so a real app has a handful; past this many, an invalidation clears the whole cache.
+const MAX_SUFFIXES = 10_000;
 
 // A fetch joined by a waiter can be aborted by an invalidation; the waiter then asks again, a bounded
 // number of times, so what it gets is never older than the invalidation.
@@ -50,7 +76,10 @@ const MAX_REFETCH = 3;
 
 export class FactCache {
   private readonly lru: LRUCache<string, Fact, Loader>;
-  private readonly byAccount = new Map<string, Set<string>>();
+  // Every key is `ref + suffix`, and suffixes are few: an invalidation deletes `ref + s` for each of
+  // them, instead of keeping an index of keys per account (which cost more memory than a fact).
+  private readonly suffixes = new Set<string>();
+  private suffixOverflow = false;
   private readonly staleIfErrorMs: number;
   private readonly now: () => number;
   private readonly stats: StatsRecorder;
@@ -67,16 +96,13 @@ export class FactCache {
       noDeleteOnStaleGet: true,
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
-      // The clock is read on every check (no 1 ms memo), so an injected test clock is exact.
-      ttlResolution: 0,
-      perf: { now: () => this.now() },
+      // With a test clock, lru-cache reads it on every check (no 1 ms memo) so TTLs are exact; with
+      // the real clock it keeps its own memoised performance.now(), which the warm path depends on.
+      ...(opts.clockInjected ? { ttlResolution: 0, perf: { now: () => this.now() } } : {}),
       fetchMethod: async (_key, _stale, { options, context }) => {
         const loaded = await context();
         options.ttl = Math.max(loaded.denies ? denyTtlMs : ttlMs, 1);
-        return { value: loaded.value, denies: loaded.denies, fetchedAt: this.now(), memo: new Map() };
-      },
-      dispose: (_value, key, reason) => {
-        if (reason === 'evict' || reason === 'delete' || reason === 'expire') this.unindex(key);
+        return new Fact(loaded.value, loaded.denies, this.now());
       },
     });
   }
@@ -90,13 +116,15 @@ export class FactCache {
    * only when it answers, so a check that goes on to `lookup` is not counted twice.
    */
   peekDecision<D>(key: string, memoKey: object): D | undefined {
-    const d = (this.lru.get(key) as Fact | undefined)?.memo.get(memoKey) as D | undefined;
-    if (d !== undefined) this.stats.inc('cacheHits');
+    const d = this.lru.get(key)?.decision<D>(memoKey);
+    if (d !== undefined) this.stats.hit();
     return d;
   }
 
   /** A fact from the cache, from ecom9, or, when ecom9 fails, a stale one within staleIfErrorMs. */
-  async lookup<T>(accountRefId: string, key: string, loader: Loader<T>): Promise<Lookup<T>> {
+  async lookup<T>(accountRefId: string, suffix: string, loader: Loader<T>): Promise<Lookup<T>> {
+    this.remember(suffix);
+    const key = accountRefId + suffix;
     const hit = this.lru.get(key) as Fact<T> | undefined;
     if (hit !== undefined) {
       this.stats.inc('cacheHits');
@@ -113,8 +141,6 @@ export class FactCache {
     this.stats.inc('cacheMisses');
     try {
       for (let attempt = 0; attempt < MAX_REFETCH; attempt++) {
-        // Indexed before each fetch, so an invalidation that lands while it is in flight aborts it.
-        this.index(accountRefId, key);
         const status: LRUCache.Status<string, Fact, Loader> = {};
         const fact = (await this.lru.fetch(key, { context: loader as Loader, status })) as Fact<T> | undefined;
         if (attempt === 0 && status.fetch === 'inflight') this.stats.inc('coalesced');
@@ -132,47 +158,36 @@ export class FactCache {
       }
       // Invalidated on every attempt: answer from ecom9 directly, and cache nothing.
       const loaded = await loader();
-      return { kind: 'fresh', fact: { ...loaded, fetchedAt: this.now(), memo: new Map() }, source: 'upstream' };
+      return { kind: 'fresh', fact: new Fact(loaded.value, loaded.denies, this.now()), source: 'upstream' };
     } catch (error) {
       return this.failed(error);
-    } finally {
-      if (this.lru.peek(key, { allowStale: true }) === undefined) this.unindex(key);
     }
   }
 
   /** Drops every entry of the account; a fetch in flight for it is aborted and never written back. */
   invalidate(accountRefId: string): number {
-    const keys = this.byAccount.get(accountRefId);
-    if (keys === undefined) return 0;
-    this.byAccount.delete(accountRefId);
-    for (const key of keys) this.lru.delete(key);
-    return keys.size;
+    if (this.suffixOverflow) {
+      const n = this.lru.size;
+      this.lru.clear();
+      return n;
+    }
+    let n = 0;
+    for (const suffix of this.suffixes) if (this.lru.delete(accountRefId + suffix)) n++;
+    return n;
   }
 
   clear(): void {
-    this.byAccount.clear();
     this.lru.clear();
+  }
+
+  private remember(suffix: string): void {
+    if (this.suffixes.has(suffix)) return;
+    if (this.suffixes.size < MAX_SUFFIXES) this.suffixes.add(suffix);
+    else this.suffixOverflow = true;
   }
 
   private failed(error: unknown): Lookup<never> {
     this.stats.inc('upstreamErrors');
     return { kind: 'failed', error };
-  }
-
-  private index(accountRefId: string, key: string): void {
-    let keys = this.byAccount.get(accountRefId);
-    if (keys === undefined) {
-      keys = new Set();
-      this.byAccount.set(accountRefId, keys);
-    }
-    keys.add(key);
-  }
-
-  private unindex(key: string): void {
-    const accountRefId = key.slice(0, key.indexOf(SEP));
-    const keys = this.byAccount.get(accountRefId);
-    if (keys === undefined) return;
-    keys.delete(key);
-    if (keys.size === 0) this.byAccount.delete(accountRefId);
   }
 }

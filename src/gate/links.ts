@@ -1,12 +1,12 @@
 // Links a denied client can act on, fetched only when a route asks for them and cached like any
 // other fact of the account (so a webhook drops them too): the checkout URL for the required tier,
 // and the hosted payment URL of a past-due subscription.
-import type { AccountStatus, Ecom9Client } from '../client';
+import type { Ecom9Client } from '../client';
 import type { CatalogCache } from './catalog';
 import { deny, type Decision } from './decision';
-import { factKey, type FactCache } from './fact-cache';
+import { keySuffix, type FactCache } from './fact-cache';
 import type { StatsRecorder } from './stats';
-import type { TierRule } from './tier-rule';
+import type { StatusFacts, TierRule } from './tier-rule';
 import { matchTier } from './tier-rule';
 
 export class LinkResolver {
@@ -25,15 +25,15 @@ export class LinkResolver {
   async enrichTierDenial(
     ref: string,
     denial: Decision,
-    status: AccountStatus | null,
+    status: StatusFacts | null,
     rule: TierRule,
   ): Promise<{ decision: Decision; complete: boolean }> {
     let complete = true;
     if (status && rule.paymentLink) {
       const lapsed = matchTier(status.subscriptions, rule).lapsed;
       if (lapsed) {
-        const tier = lapsed.subscription_tier.label_name;
-        const sub = rule.subscription ?? (await this.subscriptionFor(tier, lapsed.subscription_tier.product_manage_id));
+        const tier = lapsed.tier;
+        const sub = rule.subscription ?? (await this.subscriptionFor(tier, lapsed.productManageId));
         const url = sub === undefined ? undefined : await this.cached(ref, ['pay', sub, tier], async () => {
           const r = await this.client.subscriptions.fix({ accountRefId: ref, subscriptionName: sub, tierName: tier });
           return r.url;
@@ -77,7 +77,7 @@ export class LinkResolver {
 
   /** A link from the cache or ecom9; null when ecom9 has none (404 or empty), undefined on failure. */
   private async cached(ref: string, parts: string[], load: () => Promise<string | null>): Promise<string | null | undefined> {
-    const lookup = await this.cache.lookup<string | null>(ref, factKey(ref, ...parts), async () => {
+    const lookup = await this.cache.lookup<string | null>(ref, keySuffix(...parts), async () => {
       try {
         const url = await load();
         return { value: url, denies: url === null };

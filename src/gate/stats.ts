@@ -83,6 +83,14 @@ export class StatsRecorder {
     if (ch.hasSubscribers) ch.publish({ name, by });
   }
 
+  /** `inc('cacheHits')` for the warm path: a plain field, no lookup by name. */
+  hit(): void {
+    this.hits++;
+    if (this.channels.counter.hasSubscribers) this.channels.counter.publish({ name: 'cacheHits', by: 1 });
+  }
+
+  private hits = 0;
+
   /** Publishes only when someone listens, so an unobserved gate pays one property read. */
   publish(channel: keyof typeof CHANNELS, message: () => object): void {
     const ch = this.channels[channel];
@@ -90,6 +98,6 @@ export class StatsRecorder {
   }
 
   snapshot(gauges: Pick<GateStats, 'usagePending' | 'cacheSize'>): GateStats {
-    return { ...this.counters, ...gauges };
+    return { ...this.counters, cacheHits: this.counters.cacheHits + this.hits, ...gauges };
   }
 }

@@ -62,7 +62,8 @@ function rank(order: readonly string[], tier: string): number {
 /** The part of a subscription entry the gate reads. */
 export interface SubscriptionFacts {
   readonly is_active: boolean;
-  readonly subscription_tier: { readonly label_name: string; readonly product_manage_id?: string | null };
+  readonly tier: string;
+  readonly productManageId: string | null;
 }
 
 export interface TierMatch {
@@ -77,7 +78,7 @@ export function matchTier(subscriptions: readonly SubscriptionFacts[], rule: Tie
   let allowed = false;
   let lapsed: SubscriptionFacts | undefined;
   for (const s of subscriptions) {
-    const label = s.subscription_tier.label_name;
+    const label = s.tier;
     if (s.is_active) {
       activeTiers.push(label);
       if (rule.accepted.has(label)) allowed = true;
@@ -86,4 +87,29 @@ export function matchTier(subscriptions: readonly SubscriptionFacts[], rule: Tie
     }
   }
   return { allowed, activeTiers, lapsed };
+}
+
+/** What the cache keeps of an account status: only what tier decisions and links read. */
+export interface StatusFacts {
+  readonly customer_email: string | null;
+  readonly subscriptions: readonly SubscriptionFacts[];
+}
+
+// The subscription lists repeat across accounts (thousands on "pro, active"): one frozen copy of each
+// distinct list, not one per account. Bounded, past which lists are simply not shared.
+const sharedLists = new Map<string, readonly SubscriptionFacts[]>();
+
+export function compactStatus(status: {
+  customer_email: string | null;
+  subscriptions: ReadonlyArray<{ is_active: boolean; subscription_tier: { label_name: string; product_manage_id?: string | null } }>;
+}): StatusFacts {
+  const key = status.subscriptions.map((s) => `${s.is_active ? 1 : 0}${s.subscription_tier.label_name}\u0000${s.subscription_tier.product_manage_id ?? ''}`).join('\u0001');
+  let subscriptions = sharedLists.get(key);
+  if (subscriptions === undefined) {
+    subscriptions = Object.freeze(
+      status.subscriptions.map((s) => Object.freeze({ is_active: s.is_active, tier: s.subscription_tier.label_name, productManageId: s.subscription_tier.product_manage_id ?? null })),
+    );
+    if (sharedLists.size < 10_000) sharedLists.set(key, subscriptions);
+  }
+  return { customer_email: status.customer_email, subscriptions };
 }

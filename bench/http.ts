@@ -1,0 +1,45 @@
+// Per framework: the bare route against the same route behind requireTier, requireEntitlement and
+// meterUsage on a warm cache, alternating sides, median ratio of the rounds. Afterwards, every
+// metered request must have become exactly one usage event.
+import { createClient } from '../src/client/index';
+import { child, compare, load, quick, stop } from './lib';
+
+export interface HttpResult {
+  framework: string;
+  route: string;
+  bareRps: number;
+  gatedRps: number;
+  ratio: number;
+  errors: number;
+  eventsLost?: number;
+}
+
+export async function httpBench(emu: { url: string; apiKey: string }): Promise<HttpResult[]> {
+  const seconds = quick ? 1 : 3;
+  const rounds = quick ? 3 : 3;
+  const client = createClient({ apiKey: emu.apiKey, baseUrl: emu.url });
+  const results: HttpResult[] = [];
+  for (const framework of ['express', 'koa', 'fastify']) {
+    const { proc, info } = await child('./server.ts', { FRAMEWORK: framework, EMU_URL: emu.url, EMU_KEY: emu.apiKey });
+    const url = info.url as string;
+    const h = { 'x-account': 'acme' };
+    // A short warm-up so the JIT has seen both paths before anything is measured.
+    await load(`${url}/bare`, 1, h);
+    await load(`${url}/tier`, 1, h);
+    for (const route of ['tier', 'ent', 'meter']) {
+      const usageBefore = route === 'meter' ? (await client.usage.summary({ accountRefId: 'acme', productCode: 'api-access', meterCode: 'api_calls' })).total_usage : 0;
+      const r = await compare(() => load(`${url}/bare`, seconds, h), () => load(`${url}/${route}`, seconds, h), rounds);
+      const result: HttpResult = { framework, route, bareRps: r.a, gatedRps: r.b, ratio: r.ratio, errors: r.errors };
+      if (route === 'meter') {
+        await fetch(info.control as string); // flush: resolves once every queued event is delivered
+        const after = (await client.usage.summary({ accountRefId: 'acme', productCode: 'api-access', meterCode: 'api_calls' })).total_usage;
+        result.eventsLost = r.okB - (after - usageBefore);
+      }
+      results.push(result);
+      console.log(`  ${framework.padEnd(8)} ${route.padEnd(6)} bare ${r.a.toFixed(0).padStart(6)} req/s, gated ${r.b.toFixed(0).padStart(6)} req/s, ratio ${r.ratio.toFixed(3)}${result.eventsLost !== undefined ? `, events lost ${result.eventsLost}` : ''}`);
+    }
+    await stop(proc);
+  }
+  await client.close();
+  return results;
+}

@@ -1,0 +1,77 @@
+// Shared pieces of the benchmarks: child processes that print their URL, an autocannon run, medians.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const quick = process.argv.includes('--quick');
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Starts `bench/<file>` under tsx and resolves with the first JSON line it prints. */
+export async function child(file: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; info: Record<string, string> }> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(new URL(file, import.meta.url))], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const info = await new Promise<Record<string, string>>((resolve, reject) => {
+    let buf = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+  return { proc, info };
+}
+
+export function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return Promise.resolve();
+  proc.kill('SIGTERM');
+  return new Promise((r) => proc.once('exit', () => r()));
+}
+
+export interface Load {
+  rps: number;
+  ok: number;
+  errors: number;
+}
+
+/** One autocannon run: 50 connections for `seconds`. */
+export async function load(url: string, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
+  const r = await autocannon({ url, connections: 50, duration: seconds, headers });
+  return { rps: r.requests.average, ok: r['2xx'], errors: r.errors + r.timeouts + r.non2xx };
+}
+
+/**
+ * Alternates the two sides `rounds` times (flipping which goes first) and returns the median of the
+ * per-round ratios `b / a`, with the medians of each side.
+ */
+export async function compare(a: () => Promise<Load>, b: () => Promise<Load>, rounds: number) {
+  const ratios: number[] = [];
+  const as: number[] = [];
+  const bs: number[] = [];
+  let okB = 0;
+  let errors = 0;
+  for (let i = 0; i < rounds; i++) {
+    let x: Load;
+    let y: Load;
+    if (i % 2 === 0) {
+      x = await a();
+      y = await b();
+    } else {
+      y = await b();
+      x = await a();
+    }
+    as.push(x.rps);
+    bs.push(y.rps);
+    okB += y.ok;
+    errors += x.errors + y.errors;
+    ratios.push(y.rps / x.rps);
+  }
+  return { ratio: median(ratios), a: median(as), b: median(bs), okB, errors };
+}

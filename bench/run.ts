@@ -1,0 +1,51 @@
+// `npm run bench` (`-- --quick` for a short smoke run): every figure of the benchmark issue, measured
+// in one run and printed as a table against its target. Results are also written to .tmp/bench.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { burstBench } from './burst';
+import { coreBench } from './core';
+import { httpBench } from './http';
+import { child, quick, stop } from './lib';
+
+const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+console.log(`ecom9-gate benchmarks${quick ? ' (quick)' : ''}: ${os.cpus().length} cores, ${cpu}, Node ${process.version}`);
+
+const emu = await child('./emulator-proc.ts', {});
+const emuInfo = { url: emu.info.url as string, apiKey: emu.info.apiKey as string };
+
+console.log('HTTP, warm cache, 50 connections (autocannon):');
+const http = await httpBench(emuInfo);
+console.log('core:');
+const core = await coreBench(emuInfo);
+await stop(emu.proc);
+console.log(
+  `  LRUCache.get ${core.lruNs.toFixed(1)} ns, prepared peek ${core.peekNs.toFixed(1)} ns, await gate.checkTier ${core.checkTierNs.toFixed(1)} ns (awaiting a settled promise alone: ${core.awaitFloorNs.toFixed(1)} ns)`,
+);
+console.log('cold burst:');
+const burst = await burstBench();
+console.log(`  ${burst.requests} concurrent requests, ${burst.ok} allowed, ${burst.upstreamCalls} upstream call(s)`);
+console.log('memory:');
+const accounts = quick ? 20_000 : 100_000;
+const memEmu = await child('./emulator-proc.ts', { BENCH_ACCOUNTS: String(accounts + 1) });
+const mem = await child('./memory.ts', { EMU_URL: memEmu.info.url as string, EMU_KEY: memEmu.info.apiKey as string, ACCOUNTS: String(accounts) }, ['--expose-gc']);
+await stop(mem.proc);
+await stop(memEmu.proc);
+console.log(`  ${mem.info.accounts} accounts cached: ${mem.info.bytesPerDecision} bytes per cached decision`);
+
+const target: Record<string, number> = { express: 0.97, koa: 0.95, fastify: 0.9 };
+const rows: Array<[string, string, string, boolean]> = [];
+for (const r of http) {
+  const goal = r.route === 'meter' ? 0.95 : (target[r.framework] as number);
+  const lost = r.eventsLost ?? 0;
+  rows.push([`${r.framework} ${r.route === 'meter' ? 'meterUsage' : r.route === 'tier' ? "requireTier('pro')" : 'requireEntitlement'} / bare`, `${r.ratio.toFixed(3)}${r.eventsLost !== undefined ? `, ${lost} lost` : ''}`, `≥ ${goal}${r.eventsLost !== undefined ? ', 0 lost' : ''}`, r.ratio >= goal && lost === 0]);
+}
+rows.push(['cold burst: upstream calls for 1,000 concurrent requests', String(burst.upstreamCalls), '= 1', burst.upstreamCalls === 1]);
+rows.push([`memory: bytes per cached decision (${mem.info.accounts} accounts)`, String(mem.info.bytesPerDecision), '≤ 512', Number(mem.info.bytesPerDecision) <= 512]);
+rows.push(['core: warm check (prepared peek, what the middlewares run) / LRUCache.get', core.peekRatio.toFixed(2), '≤ 3', core.peekRatio <= 3]);
+rows.push(['core: await gate.checkTier / LRUCache.get', core.checkTierRatio.toFixed(2), '≤ 3', core.checkTierRatio <= 3]);
+rows.push(['core: await gate.checkTier less the await of a settled promise / LRUCache.get', core.checkTierBeyondAwaitRatio.toFixed(2), '≤ 3', core.checkTierBeyondAwaitRatio <= 3]);
+
+console.log('\n| figure | measured | target | met |\n| --- | --- | --- | --- |');
+for (const [name, got, goal, met] of rows) console.log(`| ${name} | ${got} | ${goal} | ${met ? 'yes' : 'NO'} |`);
+mkdirSync('.tmp', { recursive: true });
+writeFileSync('.tmp/bench.json', JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, burst, memory: mem.info }, null, 2));
