@@ -51,7 +51,7 @@ export async function load(url: string, seconds: number, headers: Record<string,
  * Alternates the two sides `rounds` times (flipping which goes first) and returns the median of the
  * per-round ratios `b / a`, with the medians of each side.
  */
-export async function compare(a: () => Promise<Load>, b: () => Promise<Load>, rounds: number) {
+export async function compare(a: () => Promise<Load>, b: () => Promise<Load>, rounds: number, afterB?: () => Promise<unknown>) {
   const ratios: number[] = [];
   const as: number[] = [];
   const bs: number[] = [];
@@ -60,11 +60,14 @@ export async function compare(a: () => Promise<Load>, b: () => Promise<Load>, ro
   for (let i = 0; i < rounds; i++) {
     let x: Load;
     let y: Load;
+    // afterB lets side b finish its background work (delivering usage) before side a runs again.
     if (i % 2 === 0) {
       x = await a();
       y = await b();
+      await afterB?.();
     } else {
       y = await b();
+      await afterB?.();
       x = await a();
     }
     as.push(x.rps);

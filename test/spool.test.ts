@@ -18,9 +18,9 @@ afterAll(async () => {
   await emu.close();
 });
 
-function child(spool: string) {
+function child(spool: string, env: Record<string, string> = {}) {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures/spool-child.ts')], {
-    env: { ...process.env, EMU_URL: emu.url, EMU_KEY: emu.apiKey, SPOOL: spool },
+    env: { ...process.env, EMU_URL: emu.url, EMU_KEY: emu.apiKey, SPOOL: spool, ...env },
   }) as ChildProcessWithoutNullStreams;
   let buffered = '';
   const waiters: Array<() => void> = [];
@@ -67,5 +67,29 @@ describe('usage spool', () => {
     await restarted.close();
     // Everything delivered: the journal holds nothing pending any more.
     expect(readFileSync(spool, 'utf8')).toBe('');
+  }, 30_000);
+
+  it('replays summed (unkeyed) events killed before their window closed, and after it closed, once each', async () => {
+    emu.setAccount('summed', { customerEmail: 's@example.com' });
+    const spool = join(mkdtempSync(join(tmpdir(), 'ecom9-spool-')), 'usage.jsonl');
+    // Window open: 4 raw events are in the journal, nothing sent yet.
+    const first = child(spool, { AGG_MS: '600000', ACCOUNT: 'summed' });
+    await first.send('anon 4');
+    first.proc.kill('SIGKILL');
+    await once(first.proc, 'exit');
+    // Window closed: the aggregate of 3 replaced its parts in the journal, and hangs in flight.
+    emu.inject({ endpoint: 'usage.record', accountRefId: 'summed', kind: 'latency', ms: 60_000 });
+    const second = child(spool, { AGG_MS: '600000', ACCOUNT: 'summed' });
+    await second.send('anon 3');
+    await second.send('seal');
+    await new Promise((r) => setTimeout(r, 300));
+    second.proc.kill('SIGKILL');
+    await once(second.proc, 'exit');
+    emu.clearFaults();
+    expect(emu.usageTotal('summed', 'api-access', 'api_calls')).toBe(0);
+    const restarted = gateFor(emu, { usage: { spoolPath: spool } });
+    await restarted.flush();
+    await restarted.close();
+    expect(emu.usageTotal('summed', 'api-access', 'api_calls')).toBe(7);
   }, 30_000);
 });

@@ -1,6 +1,6 @@
 // Usage recording: enqueue-and-return, delivery with retries under the same key, flush/close,
 // outages, the queue bound, and nothing given up on without a report and a count.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { UsageDeliveryError } from 'ecom9-gate';
 import { gateFor, startEmulator } from './support/env';
@@ -105,5 +105,48 @@ describe('lifecycle', () => {
   it('refuses an account ref that could never be delivered', () => {
     const gate = gateFor(emu);
     expect(() => gate.recordUsage({ accountRefId: '..', product: 'api-access', meter: 'api_calls' })).toThrow(/accountRefId/);
+  });
+});
+
+describe('aggregation', () => {
+  it('sums unkeyed events per account, product and meter into one call per window', async () => {
+    const gate = gateFor(emu);
+    emu.setAccount('agg-a', { customerEmail: 'a@example.com' });
+    emu.setAccount('agg-b', { customerEmail: 'b@example.com' });
+    for (let i = 0; i < 100; i++) gate.recordUsage({ accountRefId: i % 2 ? 'agg-a' : 'agg-b', product: 'api-access', meter: 'api_calls', quantity: 2 });
+    expect(gate.stats().usagePending).toBe(100);
+    await gate.flush();
+    expect(emu.callCount('usage.record')).toBe(2);
+    expect(emu.usageTotal('agg-a', 'api-access', 'api_calls')).toBe(100);
+    expect(emu.usageTotal('agg-b', 'api-access', 'api_calls')).toBe(100);
+    expect(gate.stats()).toMatchObject({ usageQueued: 100, usageSent: 100, usagePending: 0 });
+    await gate.close();
+  });
+
+  it('sends keyed events and events with metadata on their own', async () => {
+    const gate = gateFor(emu);
+    gate.recordUsage({ ...event(1) });
+    gate.recordUsage({ ...event(2) });
+    gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', metadata: { path: '/x' } });
+    gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', metadata: { path: '/y' } });
+    await gate.flush();
+    expect(emu.callCount('usage.record')).toBe(4);
+    await gate.close();
+  });
+
+  it('seals the window on its own after aggregateMs', async () => {
+    const gate = gateFor(emu, { usage: { aggregateMs: 20 } });
+    const before = emu.usageTotal('user', 'api-access', 'api_calls');
+    gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls' });
+    await vi.waitFor(() => expect(emu.usageTotal('user', 'api-access', 'api_calls') - before).toBe(1), { timeout: 2_000, interval: 10 });
+    await gate.close();
+  });
+
+  it('with aggregateMs 0, sends every event on its own', async () => {
+    const gate = gateFor(emu, { usage: { aggregateMs: 0 } });
+    for (let i = 0; i < 5; i++) gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls' });
+    await gate.flush();
+    expect(emu.callCount('usage.record')).toBe(5);
+    await gate.close();
   });
 });

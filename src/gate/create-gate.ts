@@ -31,6 +31,11 @@ export interface Gate {
   debitCredits(input: DebitInput): Promise<CreditDecision>;
   /** Queues a postpaid usage event and returns at once; delivered in the background with retries. */
   recordUsage(input: UsageInput): { queued: boolean; eventKey: string };
+  /**
+   * meterUsage's path into the recorder, for adapters: product and meter were checked when the
+   * middleware was built. @internal
+   */
+  recordMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): boolean;
   /** Verifies and applies one webhook delivery; returns what to answer. */
   handleWebhook(input: WebhookInput): Promise<WebhookResult>;
   /** Runs `handler` for webhook events of that name ('*': events no named handler takes). Returns an unsubscribe function. */
@@ -133,6 +138,7 @@ export function createGate(options?: GateOptions): Gate {
     entitlementCheck: (opts) => access.entitlementCheck(opts),
     debitCredits: (input) => credits.debit(input),
     recordUsage: (input) => usage.record(input),
+    recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => webhooks.handle(input),
     onWebhook(event, handler) {
       if (typeof handler !== 'function') throw new TypeError('ecom9-gate: onWebhook(event, handler) needs a function');

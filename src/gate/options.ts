@@ -27,6 +27,7 @@ const httpSchema = z
 const usageSchema = z
   .object({
     spoolPath: z.string().min(1).optional(),
+    aggregateMs: positiveMs.default(1_000),
     maxQueue: z.number().int().positive().default(10_000),
     concurrency: z.number().int().positive().max(256).default(4),
     maxAttempts: z.number().int().positive().default(8),

@@ -66,6 +66,12 @@ export interface GateOptions {
   usage?: {
     /** A JSON-lines journal: usage queued when the process dies is sent on the next start. */
     spoolPath?: string;
+    /**
+     * Events without an eventKey (and without metadata) are summed per account, product and meter over
+     * this window and sent as one event; keyed events are always sent on their own. 0 sends every
+     * event on its own. @default 1_000
+     */
+    aggregateMs?: number;
     /** Events held at most; more are dropped, reported and counted. @default 10_000 */
     maxQueue?: number;
     /** Events in flight at once. @default 4 */

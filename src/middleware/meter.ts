@@ -62,14 +62,8 @@ export function meterGuard<Req, Res>(
       const meta = describe(req, res);
       const metadata = opts.metadata?.(req, res);
       const record = (ref: string): void => {
-        gate.recordUsage({
-          accountRefId: ref,
-          product: opts.product,
-          meter: opts.meter,
-          quantity,
-          ...(meta.idempotencyKey ? { eventKey: scopedEventKey(ref, `meter ${meta.route}`, meta.idempotencyKey) } : {}),
-          ...(metadata ? { metadata } : {}),
-        });
+        const eventKey = meta.idempotencyKey ? scopedEventKey(ref, `meter ${meta.route}`, meta.idempotencyKey) : undefined;
+        gate.recordMetered(ref, opts.product, opts.meter, quantity, eventKey, metadata);
       };
       if (meta.knownRef) {
         record(meta.knownRef);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError, accountRefProblem, NotFoundError, ValidationError, type Ecom9Client } from '../client';
 import type { StatsRecorder } from '../gate/stats';
+import { Aggregator } from './aggregator';
 import { Spool, usageEventSchema, type SpooledEvent } from './spool';
 
 export interface UsageInput {
@@ -20,6 +21,7 @@ export interface UsageInput {
 
 export interface UsageOptions {
   spoolPath?: string | undefined;
+  aggregateMs: number;
   maxQueue: number;
   concurrency: number;
   maxAttempts: number;
@@ -42,6 +44,8 @@ export class UsageDeliveryError extends Error {
 interface Queued {
   readonly event: SpooledEvent;
   readonly seq: number;
+  /** How many recorded events it carries: 1, or more for an aggregate. */
+  readonly count: number;
   attempts: number;
 }
 
@@ -55,6 +59,9 @@ export class UsageRecorder {
   private nextSeq = 0;
   private closed = false;
   private readonly spool: Spool | undefined;
+  private readonly aggregator: Aggregator;
+  /** Recorded events not yet delivered or given up on, whether waiting in a bucket or queued. */
+  private pendingEvents = 0;
 
   constructor(
     private readonly client: Ecom9Client,
@@ -62,16 +69,21 @@ export class UsageRecorder {
     private readonly stats: StatsRecorder,
     private readonly report: (err: unknown) => void,
   ) {
+    this.aggregator = new Aggregator(opts.aggregateMs, opts.spoolPath !== undefined, () => this.seal());
     if (opts.spoolPath) {
       const { spool, pending } = Spool.open(opts.spoolPath);
       this.spool = spool;
-      for (const event of pending) this.enqueue(event, false);
+      for (const event of pending) {
+        this.pendingEvents++;
+        this.stats.inc('usageQueued');
+        this.enqueue(event, 1);
+      }
       this.pump();
     }
   }
 
   get pending(): number {
-    return this.unsettled.size;
+    return this.pendingEvents;
   }
 
   /** Validates and enqueues one event; returns at once. `queued` is false when it was refused. */
@@ -84,18 +96,52 @@ export class UsageRecorder {
     const event = parsed.data;
     const badRef = accountRefProblem(event.accountRefId);
     if (badRef) throw new TypeError(`ecom9-gate: recordUsage: accountRefId ${badRef}`);
-    if (this.closed || this.unsettled.size >= this.opts.maxQueue) {
+    return { queued: this.accept(event, input.eventKey === undefined && input.metadata === undefined), eventKey: event.eventKey };
+  }
+
+  /**
+   * The metering middleware's path: its product, meter and resolver were checked when it was built,
+   * so only the per-request parts are checked here, without a schema.
+   */
+  recordMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey: string | undefined, metadata: Record<string, unknown> | undefined): boolean {
+    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
+    if (accountRefProblem(accountRefId)) return false;
+    const aggregatable = eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0;
+    // An aggregated event only needs a key of its own when it is journaled.
+    const key = eventKey ?? (aggregatable && !this.spool ? '' : randomUUID());
+    return this.accept({ accountRefId, product, meter, quantity, eventKey: key, ...(metadata ? { metadata } : {}) }, aggregatable);
+  }
+
+  private accept(event: SpooledEvent, aggregatable: boolean): boolean {
+    if (this.closed || this.pendingEvents >= this.opts.maxQueue) {
       this.stats.inc('usageDropped');
       this.report(new UsageDeliveryError(this.closed ? 'usage recorder is closed' : `usage queue is full (${this.opts.maxQueue})`, event));
-      return { queued: false, eventKey: event.eventKey };
+      return false;
     }
-    this.enqueue(event, true);
+    this.pendingEvents++;
+    this.stats.inc('usageQueued');
+    this.spool?.add(event);
+    if (aggregatable && this.opts.aggregateMs > 0) {
+      this.aggregator.add(event.accountRefId, event.product, event.meter, event.quantity, this.spool ? event : undefined);
+      return true;
+    }
+    this.enqueue(event, 1);
     this.pump();
-    return { queued: true, eventKey: event.eventKey };
+    return true;
+  }
+
+  /** Turns the open buckets into queued aggregate events. */
+  private seal(): void {
+    for (const s of this.aggregator.seal()) {
+      if (s.raw) this.spool?.aggregate(s.event, s.raw);
+      this.enqueue(s.event, s.count);
+    }
+    this.pump();
   }
 
   /** Resolves once every event queued before the call is delivered or given up on. */
   flush(): Promise<void> {
+    if (this.aggregator.open) this.seal();
     const upTo = this.nextSeq;
     if (this.settledBefore(upTo)) return Promise.resolve();
     // Retry timers are unref'd so they never hold a process open; a flush in progress does.
@@ -126,25 +172,25 @@ export class UsageRecorder {
     clearTimeout(timer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.aggregator.stop();
     const left = [...this.unsettled.values()];
     if (this.spool) this.spool.close(left.map((q) => q.event));
     else {
       for (const q of left) {
-        this.stats.inc('usageDropped');
+        this.stats.inc('usageDropped', q.count);
         this.report(new UsageDeliveryError('usage event still undelivered at close()', q.event));
       }
     }
+    this.pendingEvents = 0;
     this.unsettled.clear();
     this.ready.length = 0;
     for (const w of this.flushWaiters.splice(0)) w.resolve();
   }
 
-  private enqueue(event: SpooledEvent, journal: boolean): void {
-    if (journal) this.spool?.add(event);
-    const q: Queued = { event, seq: this.nextSeq++, attempts: 0 };
+  private enqueue(event: SpooledEvent, count: number): void {
+    const q: Queued = { event, seq: this.nextSeq++, count, attempts: 0 };
     this.unsettled.set(q.seq, q);
     this.ready.push(q);
-    this.stats.inc('usageQueued');
   }
 
   private pump(): void {
@@ -168,7 +214,7 @@ export class UsageRecorder {
         { maxRetries: 0 },
       );
       if (r.accepted) {
-        this.stats.inc('usageSent');
+        this.stats.inc('usageSent', q.count);
         this.settle(q);
       } else this.giveUp(q, `ecom9 refused the event: ${r.error_code ?? 'not accepted'}`);
     } catch (err) {
@@ -196,14 +242,15 @@ export class UsageRecorder {
   }
 
   private giveUp(q: Queued, why: string, cause?: unknown): void {
-    this.stats.inc('usageFailed');
+    this.stats.inc('usageFailed', q.count);
     this.report(new UsageDeliveryError(`ecom9-gate: usage event ${q.event.eventKey}: ${why}`, q.event, cause === undefined ? undefined : { cause }));
     this.settle(q);
   }
 
   private settle(q: Queued): void {
     if (!this.unsettled.delete(q.seq)) return;
-    this.spool?.done(q.event.eventKey, () => [...this.unsettled.values()].map((u) => u.event));
+    this.pendingEvents -= q.count;
+    this.spool?.done(q.event.eventKey, () => [...[...this.unsettled.values()].map((u) => u.event), ...this.aggregator.openRaw()]);
     if (this.flushWaiters.length === 0) return;
     for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
       const w = this.flushWaiters[i] as { upTo: number; resolve: () => void };

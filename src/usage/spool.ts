@@ -16,7 +16,13 @@ export const usageEventSchema = z.object({
 
 export type SpooledEvent = z.infer<typeof usageEventSchema>;
 
-const lineSchema = z.union([z.object({ add: usageEventSchema }), z.object({ done: z.string().min(1) })]);
+// add: one event to send; done: delivered or given up on; agg: one event that replaces several
+// journaled ones (written as one line, so a crash leaves either the aggregate or its parts, never both).
+const lineSchema = z.union([
+  z.object({ add: usageEventSchema }),
+  z.object({ done: z.string().min(1) }),
+  z.object({ agg: usageEventSchema, of: z.array(z.string().min(1)) }),
+]);
 
 // Done-marks past which the journal is rewritten with only its pending events.
 const COMPACT_AFTER = 10_000;
@@ -50,7 +56,10 @@ export class Spool {
           continue;
         }
         if ('add' in parsed) pending.set(parsed.add.eventKey, parsed.add);
-        else pending.delete(parsed.done);
+        else if ('agg' in parsed) {
+          for (const k of parsed.of) pending.delete(k);
+          pending.set(parsed.agg.eventKey, parsed.agg);
+        } else pending.delete(parsed.done);
       }
     } else {
       mkdirSync(dirname(path), { recursive: true });
@@ -63,6 +72,11 @@ export class Spool {
   /** Written synchronously: once `recordUsage` returns, the event survives a crash of the process. */
   add(event: SpooledEvent): void {
     writeSync(this.fd, `${JSON.stringify({ add: event })}\n`);
+  }
+
+  /** Replaces journaled events by their aggregate, in one line. */
+  aggregate(event: SpooledEvent, of: SpooledEvent[]): void {
+    writeSync(this.fd, `${JSON.stringify({ agg: event, of: of.map((e) => e.eventKey) })}\n`);
   }
 
   done(eventKey: string, pendingNow: () => SpooledEvent[]): void {
