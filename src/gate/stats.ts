@@ -78,7 +78,7 @@ export class StatsRecorder {
   };
 
   inc(name: CounterName, by = 1): void {
-    this.counters[name] += by;
+    this.counters[name] = this.counters[name] + by;
     const ch = this.channels.counter;
     if (ch.hasSubscribers) ch.publish({ name, by });
   }

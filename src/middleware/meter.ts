@@ -24,16 +24,13 @@ export interface FinishedRequest extends ChargeRequest {
   knownRef: string | undefined;
 }
 
-/** Calls back once: when the response is finished (false), or when the connection closed first (true). */
+/**
+ * Calls back once the response is done: `aborted` is false when it was finished, true when the
+ * connection closed first. A response always emits 'close' last (after 'finish' when there is one),
+ * so one listener per request does.
+ */
 export function whenFinished(res: ServerResponse, cb: (aborted: boolean) => void): void {
-  let seen = false;
-  const once = (aborted: boolean) => {
-    if (seen) return;
-    seen = true;
-    cb(aborted);
-  };
-  res.once('finish', () => once(false));
-  res.once('close', () => once(!res.writableFinished));
+  res.once('close', () => cb(!res.writableFinished));
 }
 
 /**
