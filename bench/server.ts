@@ -70,3 +70,4 @@ const control = createServer((_req, res) => {
 await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
 process.stdout.write(`${JSON.stringify({ url, control: `http://127.0.0.1:${(control.address() as AddressInfo).port}` })}\n`);
 process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
