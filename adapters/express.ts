@@ -5,7 +5,7 @@ import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '
 import {
   chargeGuard,
   denialResponse,
-  ecom9State,
+  mergeState,
   entitlementGuard,
   tierGuard,
   type AccountResolver,
@@ -46,25 +46,29 @@ const describe = (req: Request) => ({ knownRef: req.ecom9?.accountRefId, idempot
 
 const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
 
+/** Records the state for the handler, then lets the request through or answers the denial. */
+function settle(req: Request, res: Response, next: NextFunction, state: Ecom9State, onDenied: ExpressDeniedHandler | undefined): void {
+  req.ecom9 = mergeState(req.ecom9, state);
+  const decision = state.decision as Decision;
+  if (decision.allowed) next();
+  else if (onDenied) onDenied(req, res, decision, next);
+  else sendDenial(res, decision);
+}
+
 export function expressGate(gate: Gate, options: ExpressGateOptions) {
   if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: expressGate option "accountRefId" must be a function');
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
   const guarded = (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler => (req, res, next) => {
-    const apply = ({ ref, decision }: { ref: string | undefined; decision: Decision }) => {
-      req.ecom9 = { ...req.ecom9, ...ecom9State(ref, decision) };
-      if (decision.allowed) next();
-      else if (onDenied) onDenied(req, res, decision, next);
-      else sendDenial(res, decision);
-    };
+    let out: Ecom9State | Promise<Ecom9State>;
     try {
-      const out = guard(req);
-      if (out instanceof Promise) out.then(apply).catch(next);
-      else apply(out);
+      out = guard(req);
     } catch (err) {
-      next(err);
+      return next(err);
     }
+    if (out instanceof Promise) out.then((state) => settle(req, res, next, state, onDenied)).catch(next);
+    else settle(req, res, next, out, onDenied);
   };
 
   return {
@@ -79,12 +83,7 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
       const onDenied = opts.onDenied ?? options.onDenied;
       return (req, res, next) => {
         charge(req, { idempotencyKey: req.get('idempotency-key'), route: routeOf(req) })
-          .then(({ ref, decision, credits }) => {
-            req.ecom9 = { ...req.ecom9, ...ecom9State(ref, decision, credits) };
-            if (decision.allowed) next();
-            else if (onDenied) onDenied(req, res, decision, next);
-            else sendDenial(res, decision);
-          })
+          .then((state) => settle(req, res, next, state, onDenied))
           .catch(next);
       };
     },

@@ -6,7 +6,7 @@ import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '
 import {
   chargeGuard,
   denialResponse,
-  ecom9State,
+  mergeState,
   entitlementGuard,
   tierGuard,
   type AccountResolver,
@@ -46,30 +46,30 @@ const idempotencyKeyOf = (req: FastifyRequest): string | undefined => {
 
 const describe = (req: FastifyRequest) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) });
 
+/** Records the state for the handler, then passes on or answers the denial. */
+function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
+  request.ecom9 = mergeState(request.ecom9, state);
+  const decision = state.decision as Decision;
+  if (decision.allowed) return done();
+  if (!onDenied) return sendDenial(reply, decision);
+  Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
+}
+
 function helpers(gate: Gate, options: FastifyGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
-  const apply = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, decision: Decision, onDenied?: FastifyDeniedHandler) => {
-    if (decision.allowed) return done();
-    if (!onDenied) return sendDenial(reply, decision);
-    Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
-  };
-
   // Callback-style hooks: a warm cache answers without a single promise.
   const guarded = (guard: Guard<FastifyRequest>, onDenied = options.onDenied): preHandlerHookHandler =>
     function ecom9Guard(request, reply, done) {
-      const settle = ({ ref, decision }: { ref: string | undefined; decision: Decision }) => {
-        request.ecom9 = { ...request.ecom9, ...ecom9State(ref, decision) };
-        apply(request, reply, done, decision, onDenied);
-      };
+      let out: Ecom9State | Promise<Ecom9State>;
       try {
-        const out = guard(request);
-        if (out instanceof Promise) out.then(settle, done);
-        else settle(out);
+        out = guard(request);
       } catch (err) {
-        done(err as Error);
+        return done(err as Error);
       }
+      if (out instanceof Promise) out.then((state) => settle(request, reply, done, state, onDenied), done);
+      else settle(request, reply, done, out, onDenied);
     };
 
   return {
@@ -83,10 +83,7 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
       const charge = chargeGuard(gate, resolver, report, opts);
       const onDenied = opts.onDenied ?? options.onDenied;
       return function ecom9Charge(request, reply, done) {
-        charge(request, { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) }).then(({ ref, decision, credits }) => {
-          request.ecom9 = { ...request.ecom9, ...ecom9State(ref, decision, credits) };
-          apply(request, reply, done, decision, onDenied);
-        }, done);
+        charge(request, { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) }).then((state) => settle(request, reply, done, state, onDenied), done);
       };
     },
 

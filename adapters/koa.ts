@@ -4,7 +4,7 @@ import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '
 import {
   chargeGuard,
   denialResponse,
-  ecom9State,
+  mergeState,
   entitlementGuard,
   tierGuard,
   type AccountResolver,
@@ -47,28 +47,25 @@ const routeOf = (ctx: Context): string => `${ctx.method} ${(ctx as { _matchedRou
 
 const describe = (ctx: Context) => ({ knownRef: ctx.state.ecom9?.accountRefId, idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
 
+/** Records the state for the handler, then passes on or answers the denial. */
+function settle(ctx: Context, next: Next, state: Ecom9State, onDenied: KoaDeniedHandler | undefined): unknown {
+  ctx.state.ecom9 = mergeState(ctx.state.ecom9, state);
+  const decision = state.decision as Decision;
+  if (decision.allowed) return next();
+  if (onDenied) return onDenied(ctx, decision, next);
+  sendDenial(ctx, decision);
+  return undefined;
+}
+
 export function koaGate(gate: Gate, options: KoaGateOptions) {
   if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: koaGate option "accountRefId" must be a function');
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
-  const act = (ctx: Context, next: Next, decision: Decision, onDenied: KoaDeniedHandler | undefined): unknown => {
-    if (decision.allowed) return next();
-    if (onDenied) return onDenied(ctx, decision, next);
-    sendDenial(ctx, decision);
-    return undefined;
-  };
-
   const guarded = (guard: Guard<Context>, onDenied = options.onDenied): Middleware => (ctx, next) => {
     const out = guard(ctx);
-    if (out instanceof Promise) {
-      return out.then(({ ref, decision }) => {
-        ctx.state.ecom9 = { ...ctx.state.ecom9, ...ecom9State(ref, decision) };
-        return act(ctx, next, decision, onDenied);
-      });
-    }
-    ctx.state.ecom9 = { ...ctx.state.ecom9, ...ecom9State(out.ref, out.decision) };
-    return act(ctx, next, out.decision, onDenied) as Promise<void>;
+    if (out instanceof Promise) return out.then((state) => settle(ctx, next, state, onDenied));
+    return settle(ctx, next, out, onDenied) as Promise<void>;
   };
 
   return {
@@ -82,9 +79,8 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
       const charge = chargeGuard(gate, resolver, report, opts);
       const onDenied = opts.onDenied ?? options.onDenied;
       return async (ctx, next) => {
-        const { ref, decision, credits } = await charge(ctx, { idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
-        ctx.state.ecom9 = { ...ctx.state.ecom9, ...ecom9State(ref, decision, credits) };
-        await act(ctx, next, decision, onDenied);
+        const state = await charge(ctx, { idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
+        await settle(ctx, next, state, onDenied);
       };
     },
 

@@ -38,8 +38,8 @@ export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
-/** A resolved account ref, or the denial that stands in for it. */
-export type Resolution = { ref: string; denial?: undefined } | { ref?: undefined; denial: Decision };
+/** A resolved account ref (a string), or the denial that stands in for it. */
+export type Resolution = string | Decision;
 
 /**
  * Runs the user's resolver, never letting it crash the app: a throw or a rejection is reported
@@ -51,39 +51,47 @@ export function resolveAccount<Req>(resolver: AccountResolver<Req>, req: Req, re
     out = resolver(req);
   } catch (err) {
     report(err);
-    return { denial: RESOLVER_FAILED };
+    return RESOLVER_FAILED;
   }
   if (isPromise(out)) {
     return out.then(asResolution, (err: unknown) => {
       report(err);
-      return { denial: RESOLVER_FAILED };
+      return RESOLVER_FAILED;
     });
   }
   return asResolution(out);
 }
 
 function asResolution(v: unknown): Resolution {
-  return typeof v === 'string' && v.length > 0 ? { ref: v } : { denial: UNRESOLVED };
+  return typeof v === 'string' && v.length > 0 ? v : UNRESOLVED;
 }
 
-/** A check of one account: synchronous when the cache is warm and the resolver is synchronous. */
-export type Guard<Req> = (req: Req) => MaybePromise<{ ref: string | undefined; decision: Decision }>;
+/**
+ * A check of one account, answering with the handler state: synchronously when the resolver is
+ * synchronous and the cache warm, and then with a single allocation (the state itself).
+ */
+export type Guard<Req> = (req: Req) => MaybePromise<Ecom9State>;
 
 export function makeCheckGuard<Req>(
   check: { peek(ref: string): Decision | undefined; check(ref: string): Promise<Decision> },
   resolver: AccountResolver<Req>,
   report: (err: unknown) => void,
 ): Guard<Req> {
-  const decide = (r: Resolution): MaybePromise<{ ref: string | undefined; decision: Decision }> => {
-    if (r.denial) return { ref: undefined, decision: r.denial };
-    const warm = check.peek(r.ref);
-    if (warm !== undefined) return { ref: r.ref, decision: warm };
-    return check.check(r.ref).then((decision) => ({ ref: r.ref, decision }));
+  const decide = (r: Resolution): MaybePromise<Ecom9State> => {
+    if (typeof r !== 'string') return { accountRefId: undefined, decision: r };
+    const warm = check.peek(r);
+    if (warm !== undefined) return { accountRefId: r, decision: warm };
+    return check.check(r).then((decision) => ({ accountRefId: r, decision }));
   };
   return (req) => {
     const r = resolveAccount(resolver, req, report);
     return isPromise(r) ? r.then(decide) : decide(r);
   };
+}
+
+/** Adds a middleware's state to what earlier ecom9 middlewares on the route left (our own object). */
+export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State): Ecom9State {
+  return prev ? Object.assign(prev, next) : next;
 }
 
 export function tierGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, tiers: string | readonly string[] | undefined, opts: Omit<TierCheckOptions, 'tiers'> = {}): Guard<Req> {
@@ -120,14 +128,14 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
     throw new TypeError('ecom9-gate: chargeCredits "quantity" must be a positive integer or a function');
   }
   if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: chargeCredits needs "product" and "meter"');
-  return async (req: Req, meta: ChargeRequest): Promise<{ ref: string | undefined; decision: Decision; credits?: CreditDecision }> => {
-    const r = await resolveAccount(resolver, req, report);
-    if (r.denial) return { ref: undefined, decision: r.denial };
+  return async (req: Req, meta: ChargeRequest): Promise<Ecom9State> => {
+    const ref = await resolveAccount(resolver, req, report);
+    if (typeof ref !== 'string') return { accountRefId: undefined, decision: ref };
     const quantity = typeof opts.quantity === 'function' ? await opts.quantity(req) : opts.quantity;
-    const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(r.ref, meta.route, meta.idempotencyKey) : undefined);
+    const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(ref, meta.route, meta.idempotencyKey) : undefined);
     const metadata = opts.metadata?.(req);
     const credits = await gate.debitCredits({
-      accountRefId: r.ref,
+      accountRefId: ref,
       product: opts.product,
       meter: opts.meter,
       quantity,
@@ -140,7 +148,7 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
       const url = typeof opts.topUpUrl === 'function' ? opts.topUpUrl(req) : opts.topUpUrl;
       if (url) decision = { ...credits, topUpUrl: url };
     }
-    return { ref: r.ref, decision, credits };
+    return ecom9State(ref, decision, credits);
   };
 }
 

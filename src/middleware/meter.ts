@@ -67,8 +67,8 @@ export function meterGuard<Req, Res>(
         return;
       }
       const r = resolveAccount(resolver, req, report);
-      if (isPromise(r)) void r.then((x) => x.ref && record(x.ref)).catch(report);
-      else if (r.ref) record(r.ref);
+      if (isPromise(r)) void r.then((x) => typeof x === 'string' && record(x)).catch(report);
+      else if (typeof r === 'string') record(r);
     } catch (err) {
       // After the response, nothing can be answered: a bad quantity or predicate is reported.
       report(err);
