@@ -35,6 +35,10 @@ console.log(`  ${mem.info.accounts} accounts cached: ${mem.info.bytesPerDecision
 const target: Record<string, number> = { express: 0.97, koa: 0.95, fastify: 0.9 };
 const rows: Array<[string, string, string, boolean]> = [];
 for (const r of http) {
+  if (r.route === 'noop') {
+    rows.push([`${r.framework} any no-op middleware / bare (reference)`, r.ratio.toFixed(3), '-', true]);
+    continue;
+  }
   const goal = r.route === 'meter' ? 0.95 : (target[r.framework] as number);
   const lost = r.eventsLost ?? 0;
   rows.push([`${r.framework} ${r.route === 'meter' ? 'meterUsage' : r.route === 'tier' ? "requireTier('pro')" : 'requireEntitlement'} / bare`, `${r.ratio.toFixed(3)}${r.eventsLost !== undefined ? `, ${lost} lost` : ''}`, `≥ ${goal}${r.eventsLost !== undefined ? ', 0 lost' : ''}`, r.ratio >= goal && lost === 0]);

@@ -27,6 +27,8 @@ if (fw === 'express') {
   const app = express();
   const e = expressGate(gate, { accountRefId: (req) => req.headers['x-account'] });
   app.get('/bare', (_req, res) => void res.json(body));
+  // Any middleware at all, for reference: what a route pays for one more layer in this framework.
+  app.get('/noop', (_req, _res, next) => next(), (_req, res) => void res.json(body));
   app.get('/tier', e.requireTier('pro'), (_req, res) => void res.json(body));
   app.get('/ent', e.requireEntitlement('pro-api', 'api_access'), (_req, res) => void res.json(body));
   app.get('/meter', e.meterUsage(meter), (_req, res) => void res.json(body));
@@ -38,6 +40,7 @@ if (fw === 'express') {
   const k = koaGate(gate, { accountRefId: (ctx) => ctx.headers['x-account'] });
   const router = new Router();
   router.get('/bare', (ctx) => void (ctx.body = body));
+  router.get('/noop', (_ctx, next) => next(), (ctx) => void (ctx.body = body));
   router.get('/tier', k.requireTier('pro'), (ctx) => void (ctx.body = body));
   router.get('/ent', k.requireEntitlement('pro-api', 'api_access'), (ctx) => void (ctx.body = body));
   router.get('/meter', k.meterUsage(meter), (ctx) => void (ctx.body = body));
@@ -49,6 +52,7 @@ if (fw === 'express') {
   const app = Fastify();
   await app.register(fastifyGate, { gate, accountRefId: (req) => req.headers['x-account'] });
   app.get('/bare', async () => body);
+  app.get('/noop', { preHandler: (_req, _reply, done) => done() }, async () => body);
   app.get('/tier', { preHandler: app.ecom9.requireTier('pro') }, async () => body);
   app.get('/ent', { preHandler: app.ecom9.requireEntitlement('pro-api', 'api_access') }, async () => body);
   app.get('/meter', { onRequest: app.ecom9.meterUsage(meter) }, async () => body);
