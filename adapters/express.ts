@@ -60,16 +60,18 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
-  const guarded = (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler => (req, res, next) => {
-    let out: Ecom9State | Promise<Ecom9State>;
-    try {
-      out = guard(req);
-    } catch (err) {
-      return next(err);
-    }
-    if (out instanceof Promise) out.then((state) => settle(req, res, next, state, onDenied)).catch(next);
-    else settle(req, res, next, out, onDenied);
-  };
+  const guarded =
+    (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler =>
+    (req, res, next) => {
+      let out: Ecom9State | Promise<Ecom9State>;
+      try {
+        out = guard(req);
+      } catch (err) {
+        return next(err);
+      }
+      if (out instanceof Promise) out.then((state) => settle(req, res, next, state, onDenied)).catch(next);
+      else settle(req, res, next, out, onDenied);
+    };
 
   return {
     requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>

@@ -50,9 +50,9 @@ const describe = (req: FastifyRequest) => ({ knownRef: req.ecom9?.accountRefId, 
 function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
   request.ecom9 = mergeState(request.ecom9, state);
   const decision = state.decision as Decision;
-  if (decision.allowed) return done();
-  if (!onDenied) return sendDenial(reply, decision);
-  Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
+  if (decision.allowed) done();
+  else if (!onDenied) sendDenial(reply, decision);
+  else Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
 }
 
 function helpers(gate: Gate, options: FastifyGateOptions) {
@@ -83,7 +83,10 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
       const charge = chargeGuard(gate, resolver, report, opts);
       const onDenied = opts.onDenied ?? options.onDenied;
       return function ecom9Charge(request, reply, done) {
-        charge(request, { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) }).then((state) => settle(request, reply, done, state, onDenied), done);
+        charge(request, { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) }).then(
+          (state) => settle(request, reply, done, state, onDenied),
+          done,
+        );
       };
     },
 
@@ -129,7 +132,8 @@ function registerWebhook(app: FastifyInstance, gate: Gate, path: string): void {
 }
 
 const plugin: FastifyPluginCallback<FastifyGateOptions> = (app, options, done) => {
-  if (!options?.gate || typeof options.gate.tierCheck !== 'function') return done(new TypeError('ecom9-gate: fastifyGate option "gate" must be a gate from createGate()'));
+  if (!options?.gate || typeof options.gate.tierCheck !== 'function')
+    return done(new TypeError('ecom9-gate: fastifyGate option "gate" must be a gate from createGate()'));
   if (typeof options.accountRefId !== 'function') return done(new TypeError('ecom9-gate: fastifyGate option "accountRefId" must be a function'));
   // Declared up front (null until a hook sets it) so every request has the same shape.
   app.decorateRequest('ecom9', null as unknown as Ecom9State);

@@ -62,11 +62,13 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
-  const guarded = (guard: Guard<Context>, onDenied = options.onDenied): Middleware => (ctx, next) => {
-    const out = guard(ctx);
-    if (out instanceof Promise) return out.then((state) => settle(ctx, next, state, onDenied));
-    return settle(ctx, next, out, onDenied) as Promise<void>;
-  };
+  const guarded =
+    (guard: Guard<Context>, onDenied = options.onDenied): Middleware =>
+    (ctx, next) => {
+      const out = guard(ctx);
+      if (out instanceof Promise) return out.then((state) => settle(ctx, next, state, onDenied));
+      return settle(ctx, next, out, onDenied) as Promise<void>;
+    };
 
   return {
     requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>

@@ -20,7 +20,12 @@ export async function burstBench() {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tier`;
   const dispatcher = new Agent({ connections: 1_000 });
   const statuses = await Promise.all(Array.from({ length: 1_000 }, () => fetch(url, { dispatcher }).then((r) => r.status)));
-  const result = { requests: statuses.length, ok: statuses.filter((s) => s === 200).length, upstreamCalls: emu.callCount('accounts.status', 'burst'), coalesced: gate.stats().coalesced };
+  const result = {
+    requests: statuses.length,
+    ok: statuses.filter((s) => s === 200).length,
+    upstreamCalls: emu.callCount('accounts.status', 'burst'),
+    coalesced: gate.stats().coalesced,
+  };
   server.close();
   await dispatcher.close();
   await gate.close();

@@ -35,7 +35,9 @@ for (const n of SIZES) {
     for (const i of group) i.lines.length = 0;
   }
   samples.sort((a, b) => a - b);
-  console.log(`${String(n).padStart(9)} | ${String(samples.length).padStart(7)} | ${pct(samples, 50).toFixed(2).padStart(6)} | ${pct(samples, 99).toFixed(2).padStart(6)} | ${(samples.at(-1) as number).toFixed(2).padStart(6)}`);
+  console.log(
+    `${String(n).padStart(9)} | ${String(samples.length).padStart(7)} | ${pct(samples, 50).toFixed(2).padStart(6)} | ${pct(samples, 99).toFixed(2).padStart(6)} | ${(samples.at(-1) as number).toFixed(2).padStart(6)}`,
+  );
   await Promise.all(group.map((i) => i.stop()));
 }
 await emu.close();

@@ -15,7 +15,11 @@ export interface HttpResult {
   eventsQueued?: number;
 }
 
-export async function httpBench(emu: { url: string; apiKey: string }, routes = ['noop', 'tier', 'ent', 'meter'], frameworks = ['express', 'koa', 'fastify']): Promise<HttpResult[]> {
+export async function httpBench(
+  emu: { url: string; apiKey: string },
+  routes = ['noop', 'tier', 'ent', 'meter'],
+  frameworks = ['express', 'koa', 'fastify'],
+): Promise<HttpResult[]> {
   // Express's own run-to-run noise is a few per cent: five rounds of 2 s, median of the ratios.
   const seconds = quick ? 1 : 2;
   const rounds = quick ? 3 : 5;
@@ -34,7 +38,12 @@ export async function httpBench(emu: { url: string; apiKey: string }, routes = [
       const flush = async () => (await (await fetch(info.control as string)).json()) as { usageQueued: number; usageFailed: number; usageDropped: number };
       const usageBefore = route === 'meter' ? await summary() : 0;
       const queuedBefore = route === 'meter' ? (await flush()).usageQueued : 0;
-      const r = await compare(() => load(`${url}/bare`, seconds, h), () => load(`${url}/${route}`, seconds, h), rounds, route === 'meter' ? flush : undefined);
+      const r = await compare(
+        () => load(`${url}/bare`, seconds, h),
+        () => load(`${url}/${route}`, seconds, h),
+        rounds,
+        route === 'meter' ? flush : undefined,
+      );
       const result: HttpResult = { framework, route, bareRps: r.a, gatedRps: r.b, ratio: r.ratio, errors: r.errors };
       if (route === 'meter') {
         const stats = await flush();
@@ -47,7 +56,9 @@ export async function httpBench(emu: { url: string; apiKey: string }, routes = [
         if (queued < r.okB) result.eventsLost += r.okB - queued;
       }
       results.push(result);
-      console.log(`  ${framework.padEnd(8)} ${route.padEnd(6)} bare ${r.a.toFixed(0).padStart(6)} req/s, gated ${r.b.toFixed(0).padStart(6)} req/s, ratio ${r.ratio.toFixed(3)}${result.eventsLost !== undefined ? `, events lost ${result.eventsLost}` : ''}`);
+      console.log(
+        `  ${framework.padEnd(8)} ${route.padEnd(6)} bare ${r.a.toFixed(0).padStart(6)} req/s, gated ${r.b.toFixed(0).padStart(6)} req/s, ratio ${r.ratio.toFixed(3)}${result.eventsLost !== undefined ? `, events lost ${result.eventsLost}` : ''}`,
+      );
     }
     await stop(proc);
   }

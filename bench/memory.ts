@@ -13,7 +13,12 @@ const settle = async () => {
   return process.memoryUsage().heapUsed;
 };
 
-const gate = createGate({ apiKey: process.env.EMU_KEY as string, baseUrl: process.env.EMU_URL as string, cache: { max: N * 2, ttlMs: 3_600_000 }, logger: { warn: () => {} } });
+const gate = createGate({
+  apiKey: process.env.EMU_KEY as string,
+  baseUrl: process.env.EMU_URL as string,
+  cache: { max: N * 2, ttlMs: 3_600_000 },
+  logger: { warn: () => {} },
+});
 const check = gate.tierCheck({ tiers: 'pro' });
 await check.check('m-0'); // the first call builds the pool, the catalogue of rules, the JIT's code
 const before = await settle();

@@ -27,7 +27,9 @@ console.log(`  ${burst.requests} concurrent requests, ${burst.ok} allowed, ${bur
 console.log('memory:');
 const accounts = quick ? 20_000 : 100_000;
 const memEmu = await child('./emulator-proc.ts', { BENCH_ACCOUNTS: String(accounts + 1) });
-const mem = await child('./memory.ts', { EMU_URL: memEmu.info.url as string, EMU_KEY: memEmu.info.apiKey as string, ACCOUNTS: String(accounts) }, ['--expose-gc']);
+const mem = await child('./memory.ts', { EMU_URL: memEmu.info.url as string, EMU_KEY: memEmu.info.apiKey as string, ACCOUNTS: String(accounts) }, [
+  '--expose-gc',
+]);
 await stop(mem.proc);
 await stop(memEmu.proc);
 console.log(`  ${mem.info.accounts} accounts cached: ${mem.info.bytesPerDecision} bytes per cached decision`);
@@ -41,13 +43,28 @@ for (const r of http) {
   }
   const goal = r.route === 'meter' ? 0.95 : (target[r.framework] as number);
   const lost = r.eventsLost ?? 0;
-  rows.push([`${r.framework} ${r.route === 'meter' ? 'meterUsage' : r.route === 'tier' ? "requireTier('pro')" : 'requireEntitlement'} / bare`, `${r.ratio.toFixed(3)}${r.eventsLost !== undefined ? `, ${lost} lost` : ''}`, `≥ ${goal}${r.eventsLost !== undefined ? ', 0 lost' : ''}`, r.ratio >= goal && lost === 0]);
+  rows.push([
+    `${r.framework} ${r.route === 'meter' ? 'meterUsage' : r.route === 'tier' ? "requireTier('pro')" : 'requireEntitlement'} / bare`,
+    `${r.ratio.toFixed(3)}${r.eventsLost !== undefined ? `, ${lost} lost` : ''}`,
+    `≥ ${goal}${r.eventsLost !== undefined ? ', 0 lost' : ''}`,
+    r.ratio >= goal && lost === 0,
+  ]);
 }
 rows.push(['cold burst: upstream calls for 1,000 concurrent requests', String(burst.upstreamCalls), '= 1', burst.upstreamCalls === 1]);
-rows.push([`memory: bytes per cached decision (${mem.info.accounts} accounts)`, String(mem.info.bytesPerDecision), '≤ 512', Number(mem.info.bytesPerDecision) <= 512]);
+rows.push([
+  `memory: bytes per cached decision (${mem.info.accounts} accounts)`,
+  String(mem.info.bytesPerDecision),
+  '≤ 512',
+  Number(mem.info.bytesPerDecision) <= 512,
+]);
 rows.push(['core: warm check (prepared peek, what the middlewares run) / LRUCache.get', core.peekRatio.toFixed(2), '≤ 3', core.peekRatio <= 3]);
 rows.push(['core: await gate.checkTier / LRUCache.get', core.checkTierRatio.toFixed(2), '≤ 3', core.checkTierRatio <= 3]);
-rows.push(['core: await gate.checkTier less the await of a settled promise / LRUCache.get', core.checkTierBeyondAwaitRatio.toFixed(2), '≤ 3', core.checkTierBeyondAwaitRatio <= 3]);
+rows.push([
+  'core: await gate.checkTier less the await of a settled promise / LRUCache.get',
+  core.checkTierBeyondAwaitRatio.toFixed(2),
+  '≤ 3',
+  core.checkTierBeyondAwaitRatio <= 3,
+]);
 
 console.log('\n| figure | measured | target | met |\n| --- | --- | --- | --- |');
 for (const [name, got, goal, met] of rows) console.log(`| ${name} | ${got} | ${goal} | ${met ? 'yes' : 'NO'} |`);

@@ -28,7 +28,11 @@ if (fw === 'express') {
   const e = expressGate(gate, { accountRefId: (req) => req.headers['x-account'] });
   app.get('/bare', (_req, res) => void res.json(body));
   // Any middleware at all, for reference: what a route pays for one more layer in this framework.
-  app.get('/noop', (_req, _res, next) => next(), (_req, res) => void res.json(body));
+  app.get(
+    '/noop',
+    (_req, _res, next) => next(),
+    (_req, res) => void res.json(body),
+  );
   app.get('/tier', e.requireTier('pro'), (_req, res) => void res.json(body));
   app.get('/ent', e.requireEntitlement('pro-api', 'api_access'), (_req, res) => void res.json(body));
   app.get('/meter', e.meterUsage(meter), (_req, res) => void res.json(body));
@@ -40,7 +44,11 @@ if (fw === 'express') {
   const k = koaGate(gate, { accountRefId: (ctx) => ctx.headers['x-account'] });
   const router = new Router();
   router.get('/bare', (ctx) => void (ctx.body = body));
-  router.get('/noop', (_ctx, next) => next(), (ctx) => void (ctx.body = body));
+  router.get(
+    '/noop',
+    (_ctx, next) => next(),
+    (ctx) => void (ctx.body = body),
+  );
   router.get('/tier', k.requireTier('pro'), (ctx) => void (ctx.body = body));
   router.get('/ent', k.requireEntitlement('pro-api', 'api_access'), (ctx) => void (ctx.body = body));
   router.get('/meter', k.meterUsage(meter), (ctx) => void (ctx.body = body));

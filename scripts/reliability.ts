@@ -15,7 +15,7 @@ const EVENTS = quick ? 2_000 : 10_000;
 const REFS = quick ? 100_000 : 1_000_000;
 
 let seed = 42;
-const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 const KINDS: FaultSpec['kind'][] = ['status', 'rate_limit', 'drop', 'malformed', 'bad_schema', 'latency'];
 const randomFault = (endpoint: FaultSpec['endpoint']): FaultSpec => ({
   endpoint,
@@ -55,7 +55,9 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
   const rows = emu.ledger.filter((l) => l.accountRefId === 'rel-debit');
   const keys = new Set(rows.map((r) => r.eventKey));
   const expectedBalance = 10_000_000 - 7 * rows.filter((r) => r.approved).length;
-  console.log(`debits: ${DEBITS} requests, ${faulted} with a fault injected, ${answered} approved; ledger rows ${rows.length}, distinct keys ${keys.size}; double charges: ${rows.length - keys.size}; balance consistent: ${emu.credits('rel-debit', 'ai-images', 'credits') === expectedBalance}`);
+  console.log(
+    `debits: ${DEBITS} requests, ${faulted} with a fault injected, ${answered} approved; ledger rows ${rows.length}, distinct keys ${keys.size}; double charges: ${rows.length - keys.size}; balance consistent: ${emu.credits('rel-debit', 'ai-images', 'credits') === expectedBalance}`,
+  );
   await gate.close();
 }
 
@@ -98,7 +100,9 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
     peak = Math.max(peak, gate.stats().cacheSize);
   }
   const mem = process.memoryUsage().heapUsed;
-  console.log(`cache: ${REFS} distinct refs in ${((performance.now() - t0) / 1000).toFixed(1)} s, max ${max}, peak size ${peak}, heap ${(mem / 1e6).toFixed(0)} MB`);
+  console.log(
+    `cache: ${REFS} distinct refs in ${((performance.now() - t0) / 1000).toFixed(1)} s, max ${max}, peak size ${peak}, heap ${(mem / 1e6).toFixed(0)} MB`,
+  );
   await gate.close();
 }
 await emu.close();

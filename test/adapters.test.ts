@@ -25,8 +25,7 @@ function seed() {
 
 const get = (url: string, account?: string, extra: Record<string, string> = {}) =>
   fetch(url, { headers: { ...(account ? { 'x-account': account } : {}), ...extra } });
-const post = (url: string, account: string, extra: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', headers: { 'x-account': account, ...extra } });
+const post = (url: string, account: string, extra: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { 'x-account': account, ...extra } });
 
 describe.each(FRAMEWORKS)('%s adapter', (fw) => {
   let gate: Gate;
@@ -67,7 +66,13 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     const res = await get(`${app.url}/tier`, 'free-co');
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await res.json()).toMatchObject({ status: 403, code: 'tier_required', title: expect.any(String), type: expect.stringContaining('tier_required'), required_tiers: ['pro'] });
+    expect(await res.json()).toMatchObject({
+      status: 403,
+      code: 'tier_required',
+      title: expect.any(String),
+      type: expect.stringContaining('tier_required'),
+      required_tiers: ['pro'],
+    });
   });
 
   it('narrows to a subscription', async () => {
@@ -125,7 +130,12 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
   it('answers 402 with the balance, the quantity asked and the top-up link when short', async () => {
     const res = await post(`${app.url}/images/50`, 'pro-co');
     expect(res.status).toBe(402);
-    expect(await res.json()).toMatchObject({ code: 'insufficient_credits', remaining_balance: 12, requested: 50, top_up_url: 'https://billing.example.com/top-up' });
+    expect(await res.json()).toMatchObject({
+      code: 'insufficient_credits',
+      remaining_balance: 12,
+      requested: 50,
+      top_up_url: 'https://billing.example.com/top-up',
+    });
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12);
   });
 

@@ -97,13 +97,24 @@ describe('every endpoint', () => {
   });
 
   it('invoices.create returns the hosted URL', async () => {
-    const inv = await client.invoices.create({ productManageId: 'Onb0ard1ng00', amount: 49.99, customerEmail: 'c@example.com', sendToCustomer: true, returnUrl: 'https://x.example/thanks' });
+    const inv = await client.invoices.create({
+      productManageId: 'Onb0ard1ng00',
+      amount: 49.99,
+      customerEmail: 'c@example.com',
+      sendToCustomer: true,
+      returnUrl: 'https://x.example/thanks',
+    });
     expect(inv).toMatchObject({ hosted_invoice_url: expect.stringMatching(/^http/), email_sent: true, return_url: 'https://x.example/thanks' });
   });
 
   it('links.resolvePublicUrl by product and by subscription + tier; 404 for non-SaaS', async () => {
     expect((await client.links.resolvePublicUrl({ accountRefId: 'acme', productName: 'onboarding' })).public_url).toMatch(/\/p\//);
-    const sub = await client.links.resolvePublicUrl({ accountRefId: 'acme', subscriptionName: 'studio-suite', tierName: 'enterprise', email: 'ops@acme.example' });
+    const sub = await client.links.resolvePublicUrl({
+      accountRefId: 'acme',
+      subscriptionName: 'studio-suite',
+      tierName: 'enterprise',
+      email: 'ops@acme.example',
+    });
     expect(sub.public_url).toMatch(/\?u=/);
     await expect(client.links.resolvePublicUrl({ accountRefId: 'acme', productName: 'ai-images' })).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -122,22 +133,50 @@ describe('every endpoint', () => {
 
   it('credits.debit: approved, insufficient, invalid model, idempotent', async () => {
     emu.setCredits('globex', 'ai-images', 'credits', 3);
-    expect(await client.credits.debit({ accountRefId: 'globex', productCode: 'ai-images', meterCode: 'credits', quantity: 2, eventKey: 'd1' })).toEqual({ approved: true, debited: 2, remaining_balance: 1 });
-    expect(await client.credits.debit({ accountRefId: 'globex', productCode: 'ai-images', meterCode: 'credits', quantity: 2, eventKey: 'd1' })).toEqual({ approved: true, debited: 2, remaining_balance: 1 });
-    expect(await client.credits.debit({ accountRefId: 'globex', productCode: 'ai-images', meterCode: 'credits', quantity: 2, eventKey: 'd2' })).toEqual({ approved: false, error_code: 'insufficient_credits', remaining_balance: 1 });
-    expect((await client.credits.debit({ accountRefId: 'globex', productCode: 'api-access', meterCode: 'api_calls', quantity: 1, eventKey: 'd3' })).error_code).toBe('invalid_usage_model');
+    expect(await client.credits.debit({ accountRefId: 'globex', productCode: 'ai-images', meterCode: 'credits', quantity: 2, eventKey: 'd1' })).toEqual({
+      approved: true,
+      debited: 2,
+      remaining_balance: 1,
+    });
+    expect(await client.credits.debit({ accountRefId: 'globex', productCode: 'ai-images', meterCode: 'credits', quantity: 2, eventKey: 'd1' })).toEqual({
+      approved: true,
+      debited: 2,
+      remaining_balance: 1,
+    });
+    expect(await client.credits.debit({ accountRefId: 'globex', productCode: 'ai-images', meterCode: 'credits', quantity: 2, eventKey: 'd2' })).toEqual({
+      approved: false,
+      error_code: 'insufficient_credits',
+      remaining_balance: 1,
+    });
+    expect(
+      (await client.credits.debit({ accountRefId: 'globex', productCode: 'api-access', meterCode: 'api_calls', quantity: 1, eventKey: 'd3' })).error_code,
+    ).toBe('invalid_usage_model');
   });
 
   it('usage.record (idempotent by key) and usage.summary with inclusive windows', async () => {
     emu.setAccount('meter-co', { customerEmail: 'm@example.com' });
-    expect(await client.usage.record({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', quantity: 3, eventKey: 'u1' })).toEqual({ accepted: true, recorded_quantity: 3, idempotent: false });
-    expect(await client.usage.record({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', quantity: 3, eventKey: 'u1' })).toEqual({ accepted: true, recorded_quantity: 3, idempotent: true });
+    expect(await client.usage.record({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', quantity: 3, eventKey: 'u1' })).toEqual({
+      accepted: true,
+      recorded_quantity: 3,
+      idempotent: false,
+    });
+    expect(await client.usage.record({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', quantity: 3, eventKey: 'u1' })).toEqual({
+      accepted: true,
+      recorded_quantity: 3,
+      idempotent: true,
+    });
     const at = emu.usageEvents.find((e) => e.eventKey === 'u1')?.at as number;
     const exact = new Date(at);
     expect((await client.usage.summary({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls' })).total_usage).toBe(3);
-    expect((await client.usage.summary({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', start: exact, end: exact })).total_usage).toBe(3);
-    expect((await client.usage.summary({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', start: new Date(at + 1) })).total_usage).toBe(0);
-    expect((await client.usage.record({ accountRefId: 'meter-co', productCode: 'ai-images', meterCode: 'credits', quantity: 1, eventKey: 'u2' })).error_code).toBe('invalid_usage_model');
+    expect(
+      (await client.usage.summary({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', start: exact, end: exact })).total_usage,
+    ).toBe(3);
+    expect(
+      (await client.usage.summary({ accountRefId: 'meter-co', productCode: 'api-access', meterCode: 'api_calls', start: new Date(at + 1) })).total_usage,
+    ).toBe(0);
+    expect(
+      (await client.usage.record({ accountRefId: 'meter-co', productCode: 'ai-images', meterCode: 'credits', quantity: 1, eventKey: 'u2' })).error_code,
+    ).toBe('invalid_usage_model');
   });
 });
 

@@ -20,7 +20,8 @@ afterAll(async () => {
   await emu.close();
 });
 
-const api = (path: string, init: RequestInit = {}) => fetch(new URL(path, emu.url), { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(new URL(path, emu.url), { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
 const post = (path: string, body: unknown) => api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('auth and errors', () => {
@@ -98,7 +99,13 @@ describe('endpoints', () => {
     t = Date.parse('2026-04-01T00:00:00Z');
     await send('c');
     const sum = async (q: string) =>
-      ((await (await fetch(new URL(`usage/summary/?account_ref_id=acme&product_code=api-access&meter_code=api_calls${q}`, clocked.url), { headers: { 'x-api-key': clocked.apiKey } })).json()) as { total_usage: number }).total_usage;
+      (
+        (await (
+          await fetch(new URL(`usage/summary/?account_ref_id=acme&product_code=api-access&meter_code=api_calls${q}`, clocked.url), {
+            headers: { 'x-api-key': clocked.apiKey },
+          })
+        ).json()) as { total_usage: number }
+      ).total_usage;
     expect(await sum('&start=2026-03-01T00:00:00Z&end=2026-03-31T23:59:59Z')).toBe(2);
     expect(await sum('')).toBe(3);
     expect(await sum('&start=2026-04-01T00:00:00Z')).toBe(1);
@@ -118,14 +125,27 @@ describe('endpoints', () => {
 
   it('answers status in the single and the multiple shape', async () => {
     expect(await (await api('account/acme/status/')).json()).toHaveProperty('subscription_tier.label_name', 'pro');
-    emu.setAccount('two', { customerEmail: 't@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }, { subscription: 'pro-api', tier: 'pro' }] });
+    emu.setAccount('two', {
+      customerEmail: 't@example.com',
+      subscriptions: [
+        { subscription: 'studio-suite', tier: 'pro' },
+        { subscription: 'pro-api', tier: 'pro' },
+      ],
+    });
     expect(await (await api('account/two/status/')).json()).toMatchObject({ total_subscriptions: 2, subscriptions: expect.any(Array) });
     expect(await (await api('account/two/status/?subscription=pro-api')).json()).toHaveProperty('subscription_tier.product_manage_id', 'A1pIpr0dKey0');
   });
 
   it('loads fixtures from a JSON file', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'emu-')), 'fixtures.json');
-    writeFileSync(file, JSON.stringify({ apiKey: 'file-key', products: [{ manage_id: 'm1', label_name: 'solo', type: 'subscription', tiers: [{ label_name: 'gold', name: 'Gold' }] }], accounts: [{ account_ref_id: 'f1', customer_email: 'f@example.com', subscriptions: [{ subscription: 'solo', tier: 'gold' }] }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiKey: 'file-key',
+        products: [{ manage_id: 'm1', label_name: 'solo', type: 'subscription', tiers: [{ label_name: 'gold', name: 'Gold' }] }],
+        accounts: [{ account_ref_id: 'f1', customer_email: 'f@example.com', subscriptions: [{ subscription: 'solo', tier: 'gold' }] }],
+      }),
+    );
     const fromFile = createEmulator({ fixtures: file, apiKey: 'file-key' });
     await fromFile.listen(0);
     const res = await fetch(new URL('account/f1/status/', fromFile.url), { headers: { 'x-api-key': 'file-key' } });

@@ -12,5 +12,9 @@ import * as redis from 'ecom9-gate/redis';
 const pinned = JSON.parse(readFileSync(new URL('../scripts/smoke/exports.json', import.meta.url), 'utf8')) as Record<string, string[]>;
 
 it.each(Object.entries({ core, express, koa, fastify, emulator, redis }))('%s exports exactly the pinned names', (name, mod) => {
-  expect(Object.keys(mod).filter((k) => k !== 'default').sort()).toEqual(pinned[name]);
+  expect(
+    Object.keys(mod)
+      .filter((k) => k !== 'default')
+      .sort(),
+  ).toEqual(pinned[name]);
 });

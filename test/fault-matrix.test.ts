@@ -142,7 +142,7 @@ describe.each(FAULTS)('$name', ({ fault }) => {
 describe('random faults at volume', () => {
   const kinds: Kind[] = ['status', 'rate_limit', 'drop', 'malformed', 'bad_schema', 'latency'];
   let seed = 20261124;
-  const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const randomFault = (endpoint: FaultSpec['endpoint']): FaultSpec => {
     const kind = kinds[Math.floor(rand() * kinds.length)] as Kind;
     return { endpoint, kind, times: 1, ms: 300, status: 500 + Math.floor(rand() * 4), retryAfter: 0, dropAfterProcessing: rand() < 0.5 };

@@ -25,7 +25,10 @@ describe('webhook verification and parsing', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(fc.string(), fc.uint8Array({ maxLength: 512 }), fc.json()),
-        fc.record({ 'webhook-id': headerValue, 'webhook-timestamp': headerValue, 'webhook-signature': headerValue, 'content-type': headerValue }, { requiredKeys: [] }),
+        fc.record(
+          { 'webhook-id': headerValue, 'webhook-timestamp': headerValue, 'webhook-signature': headerValue, 'content-type': headerValue },
+          { requiredKeys: [] },
+        ),
         async (body, headers) => {
           const r = await g.handleWebhook({ rawBody: typeof body === 'string' ? body : Buffer.from(body), headers, receivedAt: new Date(NOW * 1000) });
           expect(r.status).toBeGreaterThanOrEqual(400);
@@ -76,17 +79,24 @@ describe('webhook verification and parsing', () => {
       { requiredKeys: [] },
     );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(event, fc.json().map((j) => JSON.parse(j) as unknown)), fc.nat(), async (payload, n) => {
-        const body = JSON.stringify(payload) ?? 'null';
-        const id = `msg_${n}_${randomUUID()}`;
-        const r = await g.handleWebhook({
-          rawBody: body,
-          headers: { 'webhook-id': id, 'webhook-timestamp': String(NOW), 'webhook-signature': signWebhook({ secret: SECRET, id, timestamp: NOW, body }) },
-          receivedAt: new Date(NOW * 1000),
-        });
-        expect([200, 400]).toContain(r.status);
-        if (r.status === 200 && r.body.duplicate !== true) accepted++;
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          event,
+          fc.json().map((j) => JSON.parse(j) as unknown),
+        ),
+        fc.nat(),
+        async (payload, n) => {
+          const body = JSON.stringify(payload) ?? 'null';
+          const id = `msg_${n}_${randomUUID()}`;
+          const r = await g.handleWebhook({
+            rawBody: body,
+            headers: { 'webhook-id': id, 'webhook-timestamp': String(NOW), 'webhook-signature': signWebhook({ secret: SECRET, id, timestamp: NOW, body }) },
+            receivedAt: new Date(NOW * 1000),
+          });
+          expect([200, 400]).toContain(r.status);
+          if (r.status === 200 && r.body.duplicate !== true) accepted++;
+        },
+      ),
       { numRuns: RUNS, seed: 3 },
     );
     // Only accepted events invalidate (a repeated transaction id is a duplicate and does not).

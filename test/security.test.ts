@@ -80,7 +80,13 @@ describe('secrets never leak', () => {
     });
     const app: RunningApp = await startApp('express', gate);
     try {
-      const paths: Array<[string, string]> = [['GET', '/tier'], ['GET', '/ent'], ['POST', '/images'], ['GET', '/metered'], ['GET', '/links']];
+      const paths: Array<[string, string]> = [
+        ['GET', '/tier'],
+        ['GET', '/ent'],
+        ['POST', '/images'],
+        ['GET', '/metered'],
+        ['GET', '/links'],
+      ];
       for (const kind of ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const) {
         emu.inject({ kind, ms: 100, retryAfter: 30, dropAfterProcessing: kind === 'drop' });
         for (const [method, path] of paths) {

@@ -54,7 +54,9 @@ describe('usage spool', () => {
     proc.kill('SIGKILL');
     await once(proc, 'exit');
     emu.clearFaults();
-    const pendingLines = readFileSync(spool, 'utf8').split('\n').filter((l) => l.includes('"add"')).length;
+    const pendingLines = readFileSync(spool, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"add"')).length;
     expect(pendingLines).toBeGreaterThanOrEqual(5);
     expect(emu.usageTotal('spooler', 'api-access', 'api_calls')).toBe(7);
 

@@ -21,7 +21,13 @@ beforeEach(() => {
   emu.resetCalls();
 });
 
-const event = (i: number) => ({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: 1, eventKey: `${Date.now()}-${Math.random()}-${i}` });
+const event = (i: number) => ({
+  accountRefId: 'user',
+  product: 'api-access',
+  meter: 'api_calls',
+  quantity: 1,
+  eventKey: `${Date.now()}-${Math.random()}-${i}`,
+});
 
 describe('recordUsage', () => {
   it('returns at once and delivers on flush', async () => {

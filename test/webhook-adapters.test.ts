@@ -128,7 +128,11 @@ describe.each(FRAMEWORKS)('%s webhook router', (fw) => {
       const url = `${local.url}/webhooks/ecom9`;
       const old = await emu.sendWebhook(url, { event: 'subscription-updated', account_ref_id: acc });
       const rotated = await emu.sendWebhook(url, { event: 'subscription-updated', account_ref_id: acc }, { secret: next });
-      const other = await emu.sendWebhook(url, { event: 'subscription-updated', account_ref_id: acc }, { secret: `whsec_${Buffer.from('someone-else').toString('base64')}` });
+      const other = await emu.sendWebhook(
+        url,
+        { event: 'subscription-updated', account_ref_id: acc },
+        { secret: `whsec_${Buffer.from('someone-else').toString('base64')}` },
+      );
       expect([old.status, rotated.status, other.status]).toEqual([200, 200, 401]);
     } finally {
       await local.close();

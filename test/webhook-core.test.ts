@@ -24,7 +24,12 @@ function signed(payload: object, opts: { secret?: string; id?: string; ts?: numb
   const ts = opts.ts ?? Math.floor(Date.now() / 1000);
   return {
     rawBody: Buffer.from(body),
-    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook({ secret: opts.secret ?? SECRET, id, timestamp: ts, body }) },
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': signWebhook({ secret: opts.secret ?? SECRET, id, timestamp: ts, body }),
+    },
   };
 }
 
@@ -49,7 +54,11 @@ describe('handleWebhook', () => {
   it('verifies the Standard Webhooks specification test vector', async () => {
     const r = await gate.handleWebhook({
       rawBody: '{"test": 2432232314}',
-      headers: { 'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek', 'webhook-timestamp': '1614265330', 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' },
+      headers: {
+        'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        'webhook-timestamp': '1614265330',
+        'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+      },
       receivedAt: new Date(1614265330 * 1000),
     });
     // Genuine, so it passes verification; the payload is not an ecom9 event, so the schema refuses it.
@@ -61,7 +70,10 @@ describe('handleWebhook', () => {
     const id = `msg_${randomUUID()}`;
     const at = new Date();
     const signature = new Webhook(SECRET).sign(id, at, body);
-    const r = await gate.handleWebhook({ rawBody: body, headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature } });
+    const r = await gate.handleWebhook({
+      rawBody: body,
+      headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': signature },
+    });
     expect(r).toEqual({ status: 200, body: { received: true } });
   });
 

@@ -6,8 +6,22 @@ const core = require('ecom9-gate');
 const loaded = Object.keys(require.cache).filter((p) => /node_modules[\\/](express|koa|fastify|fastify-plugin|ioredis)[\\/]/.test(p));
 assert.deepEqual(loaded, [], 'requiring ecom9-gate loaded a framework');
 const expected = require('./exports.json');
-const mods = { core, express: require('ecom9-gate/express'), koa: require('ecom9-gate/koa'), fastify: require('ecom9-gate/fastify'), emulator: require('ecom9-gate/emulator'), redis: require('ecom9-gate/redis') };
-for (const [name, mod] of Object.entries(mods)) assert.deepEqual(Object.keys(mod).filter((k) => k !== 'default' && k !== '__esModule').sort(), expected[name], `CJS exports of ${name}`);
+const mods = {
+  core,
+  express: require('ecom9-gate/express'),
+  koa: require('ecom9-gate/koa'),
+  fastify: require('ecom9-gate/fastify'),
+  emulator: require('ecom9-gate/emulator'),
+  redis: require('ecom9-gate/redis'),
+};
+for (const [name, mod] of Object.entries(mods))
+  assert.deepEqual(
+    Object.keys(mod)
+      .filter((k) => k !== 'default' && k !== '__esModule')
+      .sort(),
+    expected[name],
+    `CJS exports of ${name}`,
+  );
 
 const express = require('express');
 (async () => {
@@ -19,7 +33,10 @@ const express = require('express');
   app.use(express.json());
   app.use('/hook', e.webhookRouter()); // after a parser: the adapter must throw WebhookMountError
   let caught;
-  app.use((err, _req, res, _next) => { caught = err; res.status(500).end(); });
+  app.use((err, _req, res, _next) => {
+    caught = err;
+    res.status(500).end();
+  });
   const server = app.listen(0);
   await new Promise((r) => server.once('listening', r));
   await fetch(`http://127.0.0.1:${server.address().port}/hook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

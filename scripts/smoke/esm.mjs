@@ -9,7 +9,14 @@ import * as redis from 'ecom9-gate/redis';
 import expected from './exports.json' with { type: 'json' };
 
 const got = { core, express, koa, fastify, emulator, redis };
-for (const [name, mod] of Object.entries(got)) assert.deepEqual(Object.keys(mod).filter((k) => k !== 'default').sort(), expected[name], `ESM exports of ${name}`);
+for (const [name, mod] of Object.entries(got))
+  assert.deepEqual(
+    Object.keys(mod)
+      .filter((k) => k !== 'default')
+      .sort(),
+    expected[name],
+    `ESM exports of ${name}`,
+  );
 const emu = emulator.createEmulator();
 await emu.listen(0);
 const gate = core.createGate({ apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn() {} } });

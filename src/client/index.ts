@@ -110,7 +110,17 @@ export function createClient(opts: ClientOptions) {
   const tierPage = pageSchema(tierSchema);
 
   const transactionsList = (p: { accountRefId: string; page?: number; pageSize?: number; status?: string }, o?: CallOptions): Promise<Page<Transaction>> =>
-    t.call({ endpoint: 'transactions.list', method: 'GET', path: `transactions/${pathSegment(p.accountRefId)}/`, query: { page: p.page, page_size: p.pageSize, status: p.status }, idempotent: true, schema: txPage }, o);
+    t.call(
+      {
+        endpoint: 'transactions.list',
+        method: 'GET',
+        path: `transactions/${pathSegment(p.accountRefId)}/`,
+        query: { page: p.page, page_size: p.pageSize, status: p.status },
+        idempotent: true,
+        schema: txPage,
+      },
+      o,
+    );
   const tiersList = (p: { page?: number; pageSize?: number } = {}, o?: CallOptions): Promise<Page<Tier>> =>
     t.call({ endpoint: 'tiers.list', method: 'GET', path: 'tiers/', query: { page: p.page, page_size: p.pageSize }, idempotent: true, schema: tierPage }, o);
 
@@ -134,7 +144,17 @@ export function createClient(opts: ClientOptions) {
         if (p.tier !== undefined && p.subscription === undefined) {
           throw new ValidationError('tier requires subscription', { subscription: ['is required whenever tier is provided'] });
         }
-        return t.call({ endpoint: 'accounts.status', method: 'GET', path: `account/${pathSegment(p.accountRefId)}/status/`, query: { subscription: p.subscription, tier: p.tier }, idempotent: true, schema: accountStatusSchema as z.ZodType<AccountStatus> }, o);
+        return t.call(
+          {
+            endpoint: 'accounts.status',
+            method: 'GET',
+            path: `account/${pathSegment(p.accountRefId)}/status/`,
+            query: { subscription: p.subscription, tier: p.tier },
+            idempotent: true,
+            schema: accountStatusSchema as z.ZodType<AccountStatus>,
+          },
+          o,
+        );
       },
     },
     products: {
@@ -143,10 +163,29 @@ export function createClient(opts: ClientOptions) {
     },
     invoices: {
       /** Never retried: it has no idempotency key, so a retry could bill twice. */
-      create(p: { productManageId: string; amount: number; customerEmail: string; currency?: string; description?: string; sendToCustomer?: boolean; returnUrl?: string }, o?: CallOptions): Promise<Invoice> {
+      create(
+        p: {
+          productManageId: string;
+          amount: number;
+          customerEmail: string;
+          currency?: string;
+          description?: string;
+          sendToCustomer?: boolean;
+          returnUrl?: string;
+        },
+        o?: CallOptions,
+      ): Promise<Invoice> {
         required('product_manage_id', p.productManageId);
         required('customer_email', p.customerEmail);
-        const body = { product_manage_id: p.productManageId, amount: p.amount, customer_email: p.customerEmail, currency: p.currency, description: p.description, send_to_customer: p.sendToCustomer, return_url: p.returnUrl };
+        const body = {
+          product_manage_id: p.productManageId,
+          amount: p.amount,
+          customer_email: p.customerEmail,
+          currency: p.currency,
+          description: p.description,
+          send_to_customer: p.sendToCustomer,
+          return_url: p.returnUrl,
+        };
         return t.call({ endpoint: 'invoices.create', method: 'POST', path: 'invoices/create/', body, idempotent: false, schema: invoiceSchema }, o);
       },
     },
@@ -155,11 +194,15 @@ export function createClient(opts: ClientOptions) {
       iterate: (p: { pageSize?: number } = {}, o?: CallOptions) => pages((page) => tiersList({ ...p, page }, o)),
     },
     links: {
-      resolvePublicUrl(p: { accountRefId: string; productName: string } | { accountRefId: string; subscriptionName: string; tierName: string; email: string }, o?: CallOptions): Promise<{ public_url: string }> {
+      resolvePublicUrl(
+        p: { accountRefId: string; productName: string } | { accountRefId: string; subscriptionName: string; tierName: string; email: string },
+        o?: CallOptions,
+      ): Promise<{ public_url: string }> {
         assertAccountRef(p.accountRefId);
-        const query = 'productName' in p
-          ? { account_ref_id: p.accountRefId, product_name: p.productName }
-          : { account_ref_id: p.accountRefId, subscription_name: p.subscriptionName, tier_name: p.tierName, email: p.email };
+        const query =
+          'productName' in p
+            ? { account_ref_id: p.accountRefId, product_name: p.productName }
+            : { account_ref_id: p.accountRefId, subscription_name: p.subscriptionName, tier_name: p.tierName, email: p.email };
         return t.call({ endpoint: 'links.resolvePublicUrl', method: 'GET', path: 'resolve/public-url/', query, idempotent: true, schema: publicUrlSchema }, o);
       },
     },
@@ -167,26 +210,68 @@ export function createClient(opts: ClientOptions) {
       /** The hosted payment URL of a past-due subscription; `{ url: null }` when there is nothing to pay. */
       fix(p: { accountRefId: string; subscriptionName: string; tierName: string }, o?: CallOptions): Promise<{ url: string | null }> {
         assertAccountRef(p.accountRefId);
-        return t.call({ endpoint: 'subscriptions.fix', method: 'GET', path: 'fix-subscription/', query: { account_ref_id: p.accountRefId, subscription_name: p.subscriptionName, tier_name: p.tierName }, idempotent: true, schema: fixSubscriptionSchema, empty: { url: null } }, o);
+        return t.call(
+          {
+            endpoint: 'subscriptions.fix',
+            method: 'GET',
+            path: 'fix-subscription/',
+            query: { account_ref_id: p.accountRefId, subscription_name: p.subscriptionName, tier_name: p.tierName },
+            idempotent: true,
+            schema: fixSubscriptionSchema,
+            empty: { url: null },
+          },
+          o,
+        );
       },
     },
     entitlements: {
       check(p: { accountRefId: string; productCode: string; entitlementCode: string }, o?: CallOptions): Promise<EntitlementCheck> {
         assertAccountRef(p.accountRefId);
-        return t.call({ endpoint: 'entitlements.check', method: 'GET', path: 'entitlements/check/', query: { account_ref_id: p.accountRefId, product_code: p.productCode, entitlement_code: p.entitlementCode }, idempotent: true, schema: entitlementSchema }, o);
+        return t.call(
+          {
+            endpoint: 'entitlements.check',
+            method: 'GET',
+            path: 'entitlements/check/',
+            query: { account_ref_id: p.accountRefId, product_code: p.productCode, entitlement_code: p.entitlementCode },
+            idempotent: true,
+            schema: entitlementSchema,
+          },
+          o,
+        );
       },
     },
     credits: {
       balance(p: { accountRefId: string; productCode: string; meterCode: string }, o?: CallOptions): Promise<CreditBalance> {
         assertAccountRef(p.accountRefId);
-        return t.call({ endpoint: 'credits.balance', method: 'GET', path: 'usage/credits/balance/', query: { account_ref_id: p.accountRefId, product_code: p.productCode, meter_code: p.meterCode }, idempotent: true, schema: balanceSchema }, o);
+        return t.call(
+          {
+            endpoint: 'credits.balance',
+            method: 'GET',
+            path: 'usage/credits/balance/',
+            query: { account_ref_id: p.accountRefId, product_code: p.productCode, meter_code: p.meterCode },
+            idempotent: true,
+            schema: balanceSchema,
+          },
+          o,
+        );
       },
       /** Retried only because the event_key makes a repeat harmless: ecom9 never debits one key twice. */
       debit(p: UsageEventInput, o?: CallOptions): Promise<DebitResult> {
         assertAccountRef(p.accountRefId);
         positiveInt('quantity', p.quantity);
         required('event_key', p.eventKey);
-        return t.call({ endpoint: 'credits.debit', method: 'POST', path: 'usage/credits/debit/', body: eventBody(p), idempotent: true, schema: debitSchema, resultOn4xx: true }, o);
+        return t.call(
+          {
+            endpoint: 'credits.debit',
+            method: 'POST',
+            path: 'usage/credits/debit/',
+            body: eventBody(p),
+            idempotent: true,
+            schema: debitSchema,
+            resultOn4xx: true,
+          },
+          o,
+        );
       },
     },
     usage: {
@@ -194,11 +279,35 @@ export function createClient(opts: ClientOptions) {
         assertAccountRef(p.accountRefId);
         positiveInt('quantity', p.quantity);
         required('event_key', p.eventKey);
-        return t.call({ endpoint: 'usage.record', method: 'POST', path: 'usage/events/', body: eventBody(p), idempotent: true, schema: usageRecordSchema, resultOn4xx: true }, o);
+        return t.call(
+          {
+            endpoint: 'usage.record',
+            method: 'POST',
+            path: 'usage/events/',
+            body: eventBody(p),
+            idempotent: true,
+            schema: usageRecordSchema,
+            resultOn4xx: true,
+          },
+          o,
+        );
       },
-      summary(p: { accountRefId: string; productCode: string; meterCode: string; start?: Date | string; end?: Date | string }, o?: CallOptions): Promise<UsageSummary> {
+      summary(
+        p: { accountRefId: string; productCode: string; meterCode: string; start?: Date | string; end?: Date | string },
+        o?: CallOptions,
+      ): Promise<UsageSummary> {
         assertAccountRef(p.accountRefId);
-        return t.call({ endpoint: 'usage.summary', method: 'GET', path: 'usage/summary/', query: { account_ref_id: p.accountRefId, product_code: p.productCode, meter_code: p.meterCode, start: iso(p.start), end: iso(p.end) }, idempotent: true, schema: usageSummarySchema }, o);
+        return t.call(
+          {
+            endpoint: 'usage.summary',
+            method: 'GET',
+            path: 'usage/summary/',
+            query: { account_ref_id: p.accountRefId, product_code: p.productCode, meter_code: p.meterCode, start: iso(p.start), end: iso(p.end) },
+            idempotent: true,
+            schema: usageSummarySchema,
+          },
+          o,
+        );
       },
     },
     /** Closes the pooled connections (unless you passed your own dispatcher). */
@@ -207,7 +316,14 @@ export function createClient(opts: ClientOptions) {
 }
 
 function eventBody(p: UsageEventInput) {
-  return { account_ref_id: p.accountRefId, product_code: p.productCode, meter_code: p.meterCode, quantity: p.quantity, event_key: p.eventKey, ...(p.metadata ? { metadata: p.metadata } : {}) };
+  return {
+    account_ref_id: p.accountRefId,
+    product_code: p.productCode,
+    meter_code: p.meterCode,
+    quantity: p.quantity,
+    event_key: p.eventKey,
+    ...(p.metadata ? { metadata: p.metadata } : {}),
+  };
 }
 
 export type Ecom9Client = ReturnType<typeof createClient>;

@@ -88,8 +88,14 @@ export type Transaction = z.infer<typeof transactionSchema>;
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({
     count: z.number().int().nonnegative(),
-    next: z.string().nullish().transform((v) => v ?? null),
-    previous: z.string().nullish().transform((v) => v ?? null),
+    next: z
+      .string()
+      .nullish()
+      .transform((v) => v ?? null),
+    previous: z
+      .string()
+      .nullish()
+      .transform((v) => v ?? null),
     results: z.array(item),
   });
 }

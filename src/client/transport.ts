@@ -119,7 +119,9 @@ export class Transport {
     } catch (cause) {
       if (opts.signal?.aborted) throw cause;
       if (timeout.aborted) throw new TimeoutError(`ecom9 ${spec.endpoint}: no answer within ${timeoutMs} ms`, { endpoint: spec.endpoint });
-      throw new ConnectionError(`ecom9 ${spec.endpoint}: connection failed (${(cause as { code?: string })?.code ?? (cause as Error)?.name ?? 'error'})`, { endpoint: spec.endpoint });
+      throw new ConnectionError(`ecom9 ${spec.endpoint}: connection failed (${(cause as { code?: string })?.code ?? (cause as Error)?.name ?? 'error'})`, {
+        endpoint: spec.endpoint,
+      });
     }
     if (status >= 200 && status < 300 && text.trim() === '' && spec.empty !== undefined) return spec.empty;
     let json: unknown;
@@ -132,7 +134,10 @@ export class Transport {
       const parsed = spec.schema.safeParse(json);
       if (parsed.success) return parsed.data;
       if (status < 300) {
-        const where = parsed.error.issues.map((i) => i.path.join('.') || '(body)').slice(0, 5).join(', ');
+        const where = parsed.error.issues
+          .map((i) => i.path.join('.') || '(body)')
+          .slice(0, 5)
+          .join(', ');
         throw new InvalidResponseError(`ecom9 ${spec.endpoint}: unexpected response shape at ${where}`, { status, endpoint: spec.endpoint, body: json });
       }
     }

@@ -59,14 +59,27 @@ export function loadFixtures(source: Fixtures | string): ParsedFixtures {
 const studioTiers = [
   { label_name: 'starter', name: 'Studio Starter', description: 'For trying things out', price: '0.00', features: 'Reports, 1 seat' },
   { label_name: 'pro', name: 'Studio Pro', description: 'For growing teams', price: '29.00', features: 'Reports, exports, 10 seats', is_popular: true },
-  { label_name: 'enterprise', name: 'Studio Enterprise', description: 'For large organisations', price: '299.00', features: 'Everything, SSO, unlimited seats' },
+  {
+    label_name: 'enterprise',
+    name: 'Studio Enterprise',
+    description: 'For large organisations',
+    price: '299.00',
+    features: 'Everything, SSO, unlimited seats',
+  },
 ];
 
 /** The demo world: a subscription with three tiers, an API product, prepaid image credits, metered API calls. */
 export const demoFixtures: Fixtures = {
   products: [
     { manage_id: 'P6ZmR29aTyQb', label_name: 'studio-suite', type: 'subscription', saas_only: true, tiers: studioTiers },
-    { manage_id: 'A1pIpr0dKey0', label_name: 'pro-api', type: 'subscription', saas_only: true, entitlements: ['api_access', 'bulk_export'], tiers: [{ label_name: 'pro', name: 'API Pro', price: '49.00' }] },
+    {
+      manage_id: 'A1pIpr0dKey0',
+      label_name: 'pro-api',
+      type: 'subscription',
+      saas_only: true,
+      entitlements: ['api_access', 'bulk_export'],
+      tiers: [{ label_name: 'pro', name: 'API Pro', price: '49.00' }],
+    },
     { manage_id: 'AIm4g3sCr3d1', label_name: 'ai-images', type: 'single', usage_model: 'prepaid_credits', meters: ['credits'] },
     { manage_id: 'ApiC4llsM3tr', label_name: 'api-access', type: 'single', usage_model: 'metered_postpaid', meters: ['api_calls'] },
     { manage_id: 'Onb0ard1ng00', label_name: 'onboarding', type: 'single', saas_only: true },

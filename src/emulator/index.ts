@@ -57,7 +57,8 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
 
-    setAccount: (ref: string, a: { customerEmail?: string; subscriptions?: Array<{ subscription: string; tier: string; state?: SubState }> }) => void state.setAccount(ref, a),
+    setAccount: (ref: string, a: { customerEmail?: string; subscriptions?: Array<{ subscription: string; tier: string; state?: SubState }> }) =>
+      void state.setAccount(ref, a),
     setSubscription: (ref: string, subscription: string, tier: string, s: SubState) => state.setSubscription(ref, subscription, tier, s),
     removeAccount: (ref: string) => state.removeAccount(ref),
     setEntitlement: (ref: string, product: string, entitlement: string, hasAccess: boolean) => state.setEntitlement(ref, product, entitlement, hasAccess),

@@ -52,7 +52,12 @@ function paginate<T>(req: EmuRequest, items: T[]): EmuResponse {
   };
   return {
     status: 200,
-    body: { count: items.length, next: page < pages ? link(page + 1) : null, previous: page > 1 ? link(page - 1) : null, results: items.slice((page - 1) * size, page * size) },
+    body: {
+      count: items.length,
+      next: page < pages ? link(page + 1) : null,
+      previous: page > 1 ? link(page - 1) : null,
+      results: items.slice((page - 1) * size, page * size),
+    },
   };
 }
 
@@ -79,7 +84,12 @@ function status(state: EmulatorState, req: EmuRequest, acc: EmuAccount): EmuResp
   if (tier && !sub) return bad({ subscription: 'This field is required when tier is provided.' });
   const subs = acc.subscriptions.filter((s) => (!sub || s.subscription === sub) && (!tier || s.tier === tier));
   if ((sub || tier) && subs.length === 0) return NOT_FOUND;
-  const entries = subs.map((s) => ({ is_active: s.state === 'active', created_at: iso(s.createdAt), updated_at: iso(s.updatedAt), subscription_tier: tierBody(state, s.subscription, s.tier) }));
+  const entries = subs.map((s) => ({
+    is_active: s.state === 'active',
+    created_at: iso(s.createdAt),
+    updated_at: iso(s.updatedAt),
+    subscription_tier: tierBody(state, s.subscription, s.tier),
+  }));
   if (entries.length === 1) return { status: 200, body: { account_ref_id: acc.ref, customer_email: acc.email, ...entries[0] } };
   return { status: 200, body: { account_ref_id: acc.ref, customer_email: acc.email, subscriptions: entries, total_subscriptions: entries.length } };
 }
@@ -129,7 +139,9 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
     return acc ? status(state, req, acc) : NOT_FOUND;
   },
   'products.list'(state) {
-    const results = [...state.products.values()].sort((a, b) => a.label_name.localeCompare(b.label_name)).map((p) => ({ manage_id: p.manage_id, label_name: p.label_name, type: p.type }));
+    const results = [...state.products.values()]
+      .sort((a, b) => a.label_name.localeCompare(b.label_name))
+      .map((p) => ({ manage_id: p.manage_id, label_name: p.label_name, type: p.type }));
     return { status: 200, body: { results, count: results.length } };
   },
   'invoices.create'(state, req) {
@@ -137,7 +149,15 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
     if (!parsed.success) return zodFields(parsed.error);
     if (!state.productById(parsed.data.product_manage_id)) return { status: 404, body: { error: 'Product not found' } };
     const id = `in_${Math.random().toString(36).slice(2, 14)}`;
-    return { status: 200, body: { hosted_invoice_url: `${req.origin}/invoice/${id}`, stripe_invoice_id: id, email_sent: parsed.data.send_to_customer ?? false, return_url: parsed.data.return_url ?? null } };
+    return {
+      status: 200,
+      body: {
+        hosted_invoice_url: `${req.origin}/invoice/${id}`,
+        stripe_invoice_id: id,
+        email_sent: parsed.data.send_to_customer ?? false,
+        return_url: parsed.data.return_url ?? null,
+      },
+    };
   },
   'tiers.list'(state, req) {
     const tiers = [...state.products.values()].flatMap((p) => p.tiers.map((t) => ({ ...t, product_manage_id: p.manage_id })));
@@ -177,13 +197,24 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
     if (isResponse(need)) return need;
     const { account_ref_id: ref, product_code: product, entitlement_code: ent } = need as Record<string, string>;
     if (!state.accounts.has(ref as string)) return NOT_FOUND;
-    return { status: 200, body: { account_ref_id: ref, product_code: product, entitlement_code: ent, has_access: state.hasEntitlement(ref as string, product as string, ent as string) } };
+    return {
+      status: 200,
+      body: {
+        account_ref_id: ref,
+        product_code: product,
+        entitlement_code: ent,
+        has_access: state.hasEntitlement(ref as string, product as string, ent as string),
+      },
+    };
   },
   'credits.balance'(state, req) {
     const need = requireQuery(req.query, ['account_ref_id', 'product_code', 'meter_code']);
     if (isResponse(need)) return need;
     const { account_ref_id: ref, product_code: product, meter_code: meter } = need as Record<string, string>;
-    return { status: 200, body: { account_ref_id: ref, product_code: product, meter_code: meter, balance: state.credits(ref as string, product as string, meter as string) } };
+    return {
+      status: 200,
+      body: { account_ref_id: ref, product_code: product, meter_code: meter, balance: state.credits(ref as string, product as string, meter as string) },
+    };
   },
   'credits.debit'(state, req) {
     const parsed = eventBody.safeParse(req.body);
@@ -205,7 +236,15 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
     if (typeof start === 'object') return start;
     if (typeof end === 'object') return end;
     const { account_ref_id: ref, product_code: product, meter_code: meter } = need as Record<string, string>;
-    return { status: 200, body: { account_ref_id: ref, product_code: product, meter_code: meter, total_usage: state.usageTotal(ref as string, product as string, meter as string, start, end) } };
+    return {
+      status: 200,
+      body: {
+        account_ref_id: ref,
+        product_code: product,
+        meter_code: meter,
+        total_usage: state.usageTotal(ref as string, product as string, meter as string, start, end),
+      },
+    };
   },
 };
 

@@ -90,7 +90,10 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
       at: state.now(),
     });
     if (!('endpoint' in route)) {
-      return send(res, route.status === 405 ? { status: 405, body: { detail: `Method "${req.method}" not allowed.` } } : { status: 404, body: { error: 'Not found.' } });
+      return send(
+        res,
+        route.status === 405 ? { status: 405, body: { detail: `Method "${req.method}" not allowed.` } } : { status: 404, body: { error: 'Not found.' } },
+      );
     }
     const auth = req.headers.authorization;
     const key = auth?.startsWith('Bearer ') ? auth.slice(7) : (req.headers['x-api-key'] as string | undefined);

@@ -82,7 +82,13 @@ export class EmulatorState {
       ref,
       email: a.customerEmail ?? prior?.email ?? '',
       createdAt: prior?.createdAt ?? t,
-      subscriptions: (a.subscriptions ?? []).map((s) => ({ subscription: s.subscription, tier: s.tier, state: s.state ?? 'active', createdAt: t, updatedAt: t })),
+      subscriptions: (a.subscriptions ?? []).map((s) => ({
+        subscription: s.subscription,
+        tier: s.tier,
+        state: s.state ?? 'active',
+        createdAt: t,
+        updatedAt: t,
+      })),
       entitlements: prior?.entitlements ?? new Set(),
       transactions: prior?.transactions ?? [],
     };
@@ -148,7 +154,13 @@ export class EmulatorState {
     return answer;
   }
 
-  recordUsage(ref: string, product: string, meter: string, quantity: number, eventKey: string): { accepted: boolean; error_code?: string; recorded_quantity?: number; idempotent?: boolean } {
+  recordUsage(
+    ref: string,
+    product: string,
+    meter: string,
+    quantity: number,
+    eventKey: string,
+  ): { accepted: boolean; error_code?: string; recorded_quantity?: number; idempotent?: boolean } {
     const p = this.products.get(product);
     if (!p?.usage_model || p.usage_model === 'prepaid_credits' || !p.meters.includes(meter)) return { accepted: false, error_code: 'invalid_usage_model' };
     const key = k(ref, eventKey);

@@ -41,7 +41,12 @@ export function webhookPayload(state: EmulatorState, p: WebhookPayloadInput): Re
   };
 }
 
-export function buildWebhook(state: EmulatorState, secret: string, p: WebhookPayloadInput, o: WebhookSendOptions = {}): { body: string; headers: Record<string, string> } {
+export function buildWebhook(
+  state: EmulatorState,
+  secret: string,
+  p: WebhookPayloadInput,
+  o: WebhookSendOptions = {},
+): { body: string; headers: Record<string, string> } {
   const payload = webhookPayload(state, p);
   const body = JSON.stringify(payload);
   const id = o.id ?? `msg_${String(payload.transaction_id)}`;
@@ -51,7 +56,13 @@ export function buildWebhook(state: EmulatorState, secret: string, p: WebhookPay
   return { body, headers };
 }
 
-export async function sendWebhook(state: EmulatorState, secret: string, url: string, p: WebhookPayloadInput, o?: WebhookSendOptions): Promise<{ status: number; body: string }> {
+export async function sendWebhook(
+  state: EmulatorState,
+  secret: string,
+  url: string,
+  p: WebhookPayloadInput,
+  o?: WebhookSendOptions,
+): Promise<{ status: number; body: string }> {
   const { body, headers } = buildWebhook(state, secret, p, o);
   const res = await fetch(url, { method: 'POST', headers, body });
   return { status: res.status, body: await res.text() };

@@ -117,7 +117,12 @@ export class Access {
     return intern(this.decisions, key, () => Object.freeze(make()));
   }
 
-  private async checkEntitlement(ref: string, key: { product: string; entitlement: string }, suffix: string, failMode: FailMode | undefined): Promise<Decision> {
+  private async checkEntitlement(
+    ref: string,
+    key: { product: string; entitlement: string },
+    suffix: string,
+    failMode: FailMode | undefined,
+  ): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
     const { product, entitlement } = key;

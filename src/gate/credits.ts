@@ -60,7 +60,11 @@ export class Credits {
       this.stats.inc('debitsDenied');
       if (r.error_code === 'insufficient_credits' || r.error_code === undefined) {
         return {
-          ...deny('insufficient_credits', 'upstream', { ...base, remainingBalance, detail: `This costs ${quantity} ${meter}; the balance is ${remainingBalance}.` }),
+          ...deny('insufficient_credits', 'upstream', {
+            ...base,
+            remainingBalance,
+            detail: `This costs ${quantity} ${meter}; the balance is ${remainingBalance}.`,
+          }),
           debited: 0,
           eventKey,
         };

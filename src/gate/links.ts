@@ -22,22 +22,20 @@ export class LinkResolver {
    * Adds the links the rule asks for to a tier denial. `complete` is false when a link could not be
    * fetched, so the caller does not memoise a decision that lacks it.
    */
-  async enrichTierDenial(
-    ref: string,
-    denial: Decision,
-    status: StatusFacts | null,
-    rule: TierRule,
-  ): Promise<{ decision: Decision; complete: boolean }> {
+  async enrichTierDenial(ref: string, denial: Decision, status: StatusFacts | null, rule: TierRule): Promise<{ decision: Decision; complete: boolean }> {
     let complete = true;
     if (status && rule.paymentLink) {
       const lapsed = matchTier(status.subscriptions, rule).lapsed;
       if (lapsed) {
         const tier = lapsed.tier;
         const sub = rule.subscription ?? (await this.subscriptionFor(tier, lapsed.productManageId));
-        const url = sub === undefined ? undefined : await this.cached(ref, ['pay', sub, tier], async () => {
-          const r = await this.client.subscriptions.fix({ accountRefId: ref, subscriptionName: sub, tierName: tier });
-          return r.url;
-        });
+        const url =
+          sub === undefined
+            ? undefined
+            : await this.cached(ref, ['pay', sub, tier], async () => {
+                const r = await this.client.subscriptions.fix({ accountRefId: ref, subscriptionName: sub, tierName: tier });
+                return r.url;
+              });
         if (url === undefined) complete = false;
         else if (url !== null) {
           return {
@@ -55,10 +53,13 @@ export class LinkResolver {
       const tier = rule.required[0] as string;
       const sub = rule.subscription ?? (await this.subscriptionFor(tier, undefined));
       const email = status.customer_email;
-      const url = sub === undefined ? undefined : await this.cached(ref, ['up', sub, tier], async () => {
-        const r = await this.client.links.resolvePublicUrl({ accountRefId: ref, subscriptionName: sub, tierName: tier, email });
-        return r.public_url;
-      });
+      const url =
+        sub === undefined
+          ? undefined
+          : await this.cached(ref, ['up', sub, tier], async () => {
+              const r = await this.client.links.resolvePublicUrl({ accountRefId: ref, subscriptionName: sub, tierName: tier, email });
+              return r.public_url;
+            });
       if (url === undefined) complete = false;
       else if (url !== null) return { decision: { ...denial, upgradeUrl: url }, complete };
     }

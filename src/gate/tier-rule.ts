@@ -103,11 +103,15 @@ export function compactStatus(status: {
   customer_email: string | null;
   subscriptions: ReadonlyArray<{ is_active: boolean; subscription_tier: { label_name: string; product_manage_id?: string | null } }>;
 }): StatusFacts {
-  const key = status.subscriptions.map((s) => `${s.is_active ? 1 : 0}${s.subscription_tier.label_name}\u0000${s.subscription_tier.product_manage_id ?? ''}`).join('\u0001');
+  const key = status.subscriptions
+    .map((s) => `${s.is_active ? 1 : 0}${s.subscription_tier.label_name}\u0000${s.subscription_tier.product_manage_id ?? ''}`)
+    .join('\u0001');
   let subscriptions = sharedLists.get(key);
   if (subscriptions === undefined) {
     subscriptions = Object.freeze(
-      status.subscriptions.map((s) => Object.freeze({ is_active: s.is_active, tier: s.subscription_tier.label_name, productManageId: s.subscription_tier.product_manage_id ?? null })),
+      status.subscriptions.map((s) =>
+        Object.freeze({ is_active: s.is_active, tier: s.subscription_tier.label_name, productManageId: s.subscription_tier.product_manage_id ?? null }),
+      ),
     );
     if (sharedLists.size < 10_000) sharedLists.set(key, subscriptions);
   }

@@ -94,7 +94,13 @@ export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State
   return prev ? Object.assign(prev, next) : next;
 }
 
-export function tierGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, tiers: string | readonly string[] | undefined, opts: Omit<TierCheckOptions, 'tiers'> = {}): Guard<Req> {
+export function tierGuard<Req>(
+  gate: Gate,
+  resolver: AccountResolver<Req>,
+  report: (err: unknown) => void,
+  tiers: string | readonly string[] | undefined,
+  opts: Omit<TierCheckOptions, 'tiers'> = {},
+): Guard<Req> {
   return makeCheckGuard(gate.tierCheck({ ...opts, ...(tiers === undefined ? {} : { tiers }) }), resolver, report);
 }
 

@@ -103,7 +103,14 @@ export class UsageRecorder {
    * The metering middleware's path: its product, meter and resolver were checked when it was built,
    * so only the per-request parts are checked here, without a schema.
    */
-  recordMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey: string | undefined, metadata: Record<string, unknown> | undefined): boolean {
+  recordMetered(
+    accountRefId: string,
+    product: string,
+    meter: string,
+    quantity: number,
+    eventKey: string | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): boolean {
     if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
     if (accountRefProblem(accountRefId)) return false;
     const aggregatable = eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0;
@@ -209,7 +216,14 @@ export class UsageRecorder {
     const e = q.event;
     try {
       const r = await this.client.usage.record(
-        { accountRefId: e.accountRefId, productCode: e.product, meterCode: e.meter, quantity: e.quantity, eventKey: e.eventKey, ...(e.metadata ? { metadata: e.metadata } : {}) },
+        {
+          accountRefId: e.accountRefId,
+          productCode: e.product,
+          meterCode: e.meter,
+          quantity: e.quantity,
+          eventKey: e.eventKey,
+          ...(e.metadata ? { metadata: e.metadata } : {}),
+        },
         // The recorder owns the retry schedule (longer than a request's), so the client makes one attempt.
         { maxRetries: 0 },
       );

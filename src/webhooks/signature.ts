@@ -24,12 +24,7 @@ function digest(key: Buffer, id: string, timestamp: string, body: Buffer | strin
 }
 
 /** The `webhook-signature` header value for one payload: `v1,<base64>`. */
-export function signWebhook(input: {
-  secret: string;
-  id: string;
-  timestamp: number | string;
-  body: Buffer | string;
-}): string {
+export function signWebhook(input: { secret: string; id: string; timestamp: number | string; body: Buffer | string }): string {
   const mac = digest(secretKey(input.secret), input.id, String(input.timestamp), input.body);
   return `v1,${mac.toString('base64')}`;
 }

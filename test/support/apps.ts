@@ -53,12 +53,24 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
     app.get('/links', e.requireTier('enterprise', { upgradeLink: true, paymentLink: true }), (_q, res) => void res.json({ ok: true }));
     app.get('/pay', e.requireTier('pro', { paymentLink: true }), (_q, res) => void res.json({ ok: true }));
     app.get('/ent', e.requireEntitlement('pro-api', 'api_access'), (_q, res) => void res.json({ ok: true }));
-    app.get('/custom', e.requireTier('enterprise', { onDenied: (_q, res, d) => void res.status(418).json(teapot(d)) }), (_q, res) => void res.json({ ok: true }));
+    app.get(
+      '/custom',
+      e.requireTier('enterprise', { onDenied: (_q, res, d) => void res.status(418).json(teapot(d)) }),
+      (_q, res) => void res.json({ ok: true }),
+    );
     app.post('/images', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
-    app.post('/images/:n', e.chargeCredits({ ...charge, quantity: (req) => Number(req.params.n) }), (req, res) => void res.json({ credits: req.ecom9.credits }));
+    app.post(
+      '/images/:n',
+      e.chargeCredits({ ...charge, quantity: (req) => Number(req.params.n) }),
+      (req, res) => void res.json({ credits: req.ecom9.credits }),
+    );
     app.get('/metered', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-fail', e.meterUsage(meter), (_q, res) => void res.status(500).json({ ok: false }));
-    app.get('/metered-weighted', e.meterUsage({ ...meter, quantity: (_q, res) => Number(res.getHeader('x-units')) }), (_q, res) => void res.set('x-units', '7').json({ ok: true }));
+    app.get(
+      '/metered-weighted',
+      e.meterUsage({ ...meter, quantity: (_q, res) => Number(res.getHeader('x-units')) }),
+      (_q, res) => void res.set('x-units', '7').json({ ok: true }),
+    );
     app.get('/metered-slow', e.meterUsage(meter), (_q, res) => void setTimeout(() => res.json({ ok: true }), 300));
     // A body parser before a second webhook mount: that mount must refuse to verify a parsed body.
     app.use(express.json());
@@ -79,12 +91,24 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
     router.get('/links', k.requireTier('enterprise', { upgradeLink: true, paymentLink: true }), (ctx) => void (ctx.body = { ok: true }));
     router.get('/pay', k.requireTier('pro', { paymentLink: true }), (ctx) => void (ctx.body = { ok: true }));
     router.get('/ent', k.requireEntitlement('pro-api', 'api_access'), (ctx) => void (ctx.body = { ok: true }));
-    router.get('/custom', k.requireTier('enterprise', { onDenied: (ctx, d) => ((ctx.status = 418), (ctx.body = teapot(d))) }), (ctx) => void (ctx.body = { ok: true }));
+    router.get(
+      '/custom',
+      k.requireTier('enterprise', { onDenied: (ctx, d) => ((ctx.status = 418), (ctx.body = teapot(d))) }),
+      (ctx) => void (ctx.body = { ok: true }),
+    );
     router.post('/images', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
-    router.post('/images/:n', k.chargeCredits({ ...charge, quantity: (ctx) => Number((ctx as unknown as { params: { n: string } }).params.n) }), (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }));
+    router.post(
+      '/images/:n',
+      k.chargeCredits({ ...charge, quantity: (ctx) => Number((ctx as unknown as { params: { n: string } }).params.n) }),
+      (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }),
+    );
     router.get('/metered', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-fail', k.meterUsage(meter), (ctx) => ((ctx.status = 500), (ctx.body = { ok: false })));
-    router.get('/metered-weighted', k.meterUsage({ ...meter, quantity: (ctx) => Number(ctx.response.get('x-units')) }), (ctx) => (ctx.set('x-units', '7'), (ctx.body = { ok: true })));
+    router.get(
+      '/metered-weighted',
+      k.meterUsage({ ...meter, quantity: (ctx) => Number(ctx.response.get('x-units')) }),
+      (ctx) => (ctx.set('x-units', '7'), (ctx.body = { ok: true })),
+    );
     router.get('/metered-slow', k.meterUsage(meter), async (ctx) => {
       await new Promise((r) => setTimeout(r, 300));
       ctx.body = { ok: true };
@@ -127,10 +151,14 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
   app.get('/ent', { preHandler: f.requireEntitlement('pro-api', 'api_access') }, async () => ({ ok: true }));
   app.get('/custom', { preHandler: f.requireTier('enterprise', { onDenied: (_q, reply, d) => reply.code(418).send(teapot(d)) }) }, async () => ({ ok: true }));
   app.post('/images', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
-  app.post('/images/:n', { preHandler: f.chargeCredits({ ...charge, quantity: (req) => Number((req.params as { n: string }).n) }) }, async (req) => ({ credits: req.ecom9.credits }));
+  app.post('/images/:n', { preHandler: f.chargeCredits({ ...charge, quantity: (req) => Number((req.params as { n: string }).n) }) }, async (req) => ({
+    credits: req.ecom9.credits,
+  }));
   app.get('/metered', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
   app.get('/metered-fail', { onRequest: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));
-  app.get('/metered-weighted', { onRequest: f.meterUsage({ ...meter, quantity: (_q, reply) => Number(reply.getHeader('x-units')) }) }, async (_q, reply) => reply.header('x-units', '7').send({ ok: true }));
+  app.get('/metered-weighted', { onRequest: f.meterUsage({ ...meter, quantity: (_q, reply) => Number(reply.getHeader('x-units')) }) }, async (_q, reply) =>
+    reply.header('x-units', '7').send({ ok: true }),
+  );
   app.get('/metered-slow', { onRequest: f.meterUsage(meter) }, async () => {
     await new Promise((r) => setTimeout(r, 300));
     return { ok: true };
@@ -138,4 +166,3 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, close: () => app.close() };
 }
-

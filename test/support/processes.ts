@@ -13,7 +13,9 @@ export interface Instance {
 }
 
 export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/bus-child.ts', import.meta.url))], { env: { ...process.env, ...env } }) as ChildProcessWithoutNullStreams;
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/bus-child.ts', import.meta.url))], {
+    env: { ...process.env, ...env },
+  }) as ChildProcessWithoutNullStreams;
   const lines: Array<Record<string, unknown>> = [];
   const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
   let buf = '';
@@ -31,7 +33,7 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
         continue;
       }
       lines.push(line);
-      for (const w of waiters) if (w.match(line)) (waiters.delete(w), w.resolve(line));
+      for (const w of waiters) if (w.match(line)) waiters.delete(w), w.resolve(line);
     }
   });
   const waitFor = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000, past = false) => {

@@ -21,7 +21,23 @@ async function answers(url: string): Promise<boolean> {
 export async function ensureRedis(): Promise<string> {
   const url = 'redis://127.0.0.1:6379';
   if (await answers(url)) return url;
-  spawnSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log']);
+  spawnSync('redis-server', [
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '-::1',
+    '--port',
+    '6379',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    '/var/lib/redis',
+    '--logfile',
+    '/var/log/redis/ci.log',
+  ]);
   for (let i = 0; i < 50; i++) {
     if (await answers(url)) return url;
     await new Promise((r) => setTimeout(r, 100));
