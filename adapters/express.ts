@@ -1,13 +1,12 @@
 // Express adapter: turns a request into guard inputs and a Decision into a response. No logic of its own.
 import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
+import type { Decision, Gate } from '../src/index';
 import {
   chargeGuard,
+  checkFactories,
   denialResponse,
   mergeState,
-  entitlementGuard,
-  tierGuard,
   type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
@@ -74,11 +73,7 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
     };
 
   return {
-    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>
-      guarded(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
-
-    requireEntitlement: (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {}) =>
-      guarded(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+    ...checkFactories(gate, resolver, report, guarded),
 
     chargeCredits(opts: ChargeOptions<Request> & PerRoute): RequestHandler {
       const charge = chargeGuard(gate, resolver, report, opts);

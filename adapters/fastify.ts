@@ -2,13 +2,12 @@
 // request.ecom9 with the state, and serves webhooks on `webhookPath` with a raw-body parser scoped to it.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
+import type { Decision, Gate } from '../src/index';
 import {
   chargeGuard,
+  checkFactories,
   denialResponse,
   mergeState,
-  entitlementGuard,
-  tierGuard,
   type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
@@ -73,11 +72,7 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
     };
 
   return {
-    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>
-      guarded(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
-
-    requireEntitlement: (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {}) =>
-      guarded(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+    ...checkFactories(gate, resolver, report, guarded),
 
     chargeCredits(opts: ChargeOptions<FastifyRequest> & PerRoute): preHandlerHookHandler {
       const charge = chargeGuard(gate, resolver, report, opts);

@@ -1,12 +1,11 @@
 // Koa adapter: middleware built once, state in ctx.state.ecom9, denials as problem+json, errors thrown.
 import type { Context, Middleware, Next } from 'koa';
-import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
+import type { Decision, Gate } from '../src/index';
 import {
   chargeGuard,
+  checkFactories,
   denialResponse,
   mergeState,
-  entitlementGuard,
-  tierGuard,
   type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
@@ -71,11 +70,7 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
     };
 
   return {
-    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}) =>
-      guarded(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
-
-    requireEntitlement: (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {}) =>
-      guarded(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+    ...checkFactories(gate, resolver, report, guarded),
 
     chargeCredits(opts: ChargeOptions<Context> & PerRoute): Middleware {
       const charge = chargeGuard(gate, resolver, report, opts);

@@ -94,6 +94,29 @@ export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State
   return prev ? Object.assign(prev, next) : next;
 }
 
+/**
+ * requireTier and requireEntitlement for an adapter: `wrap` turns a guard (and the route's onDenied)
+ * into the framework's middleware; everything else is the same in every framework.
+ */
+export function checkFactories<Req, Middleware, OnDenied>(
+  gate: Gate,
+  resolver: AccountResolver<Req>,
+  report: (err: unknown) => void,
+  wrap: (guard: Guard<Req>, onDenied: OnDenied | undefined) => Middleware,
+) {
+  return {
+    /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
+    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & { onDenied?: OnDenied } = {}): Middleware =>
+      wrap(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
+    /** Only accounts that hold `entitlement` of `product` pass. */
+    requireEntitlement: (
+      product: string,
+      entitlement: string,
+      opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & { onDenied?: OnDenied } = {},
+    ): Middleware => wrap(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
+  };
+}
+
 export function tierGuard<Req>(
   gate: Gate,
   resolver: AccountResolver<Req>,
