@@ -85,7 +85,10 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
       };
     },
 
-    /** An onRequest (or preHandler) hook: meters the request once its response is finished. */
+    /**
+     * Meters the request once its response is finished. As an `onResponse` hook it costs no listener;
+     * as an `onRequest` (or preHandler) hook it also sees aborted requests (for `meterAborted`).
+     */
     meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
       const meter = meterGuard(gate, resolver, report, opts, describe);
       return function ecom9Meter(request, reply, done) {

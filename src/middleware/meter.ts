@@ -74,5 +74,10 @@ export function meterGuard<Req, Res>(
       report(err);
     }
   };
-  return (req: Req, res: Res, raw: ServerResponse): void => whenFinished(raw, (aborted) => finished(req, res, raw, aborted));
+  // Run from a hook after the response (Fastify's onResponse) it records at once, with no listener;
+  // run before it (any middleware), it waits for the response to close.
+  return (req: Req, res: Res, raw: ServerResponse): void => {
+    if (raw.writableFinished) finished(req, res, raw, false);
+    else whenFinished(raw, (aborted) => finished(req, res, raw, aborted));
+  };
 }

@@ -154,9 +154,10 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
   app.post('/images/:n', { preHandler: f.chargeCredits({ ...charge, quantity: (req) => Number((req.params as { n: string }).n) }) }, async (req) => ({
     credits: req.ecom9.credits,
   }));
-  app.get('/metered', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
-  app.get('/metered-fail', { onRequest: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));
-  app.get('/metered-weighted', { onRequest: f.meterUsage({ ...meter, quantity: (_q, reply) => Number(reply.getHeader('x-units')) }) }, async (_q, reply) =>
+  // onResponse (no listener) for these; onRequest for the slow one, which must see an abort.
+  app.get('/metered', { onResponse: f.meterUsage(meter) }, async () => ({ ok: true }));
+  app.get('/metered-fail', { onResponse: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));
+  app.get('/metered-weighted', { onResponse: f.meterUsage({ ...meter, quantity: (_q, reply) => Number(reply.getHeader('x-units')) }) }, async (_q, reply) =>
     reply.header('x-units', '7').send({ ok: true }),
   );
   app.get('/metered-slow', { onRequest: f.meterUsage(meter) }, async () => {
