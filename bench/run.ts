@@ -3,7 +3,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { burstBench } from './burst';
-import { coreBench } from './core';
 import { httpBench } from './http';
 import { child, quick, stop } from './lib';
 
@@ -16,7 +15,12 @@ const emuInfo = { url: emu.info.url as string, apiKey: emu.info.apiKey as string
 console.log('HTTP, warm cache, 50 connections (autocannon):');
 const http = await httpBench(emuInfo);
 console.log('core:');
-const core = await coreBench(emuInfo);
+const coreProc = await child('./core-proc.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey }, ['--expose-gc']);
+await stop(coreProc.proc);
+const core = coreProc.info as unknown as Record<
+  'lruNs' | 'checkTierNs' | 'peekNs' | 'awaitFloorNs' | 'checkTierRatio' | 'peekRatio' | 'checkTierBeyondAwaitRatio',
+  number
+>;
 await stop(emu.proc);
 console.log(
   `  LRUCache.get ${core.lruNs.toFixed(1)} ns, prepared peek ${core.peekNs.toFixed(1)} ns, await gate.checkTier ${core.checkTierNs.toFixed(1)} ns (awaiting a settled promise alone: ${core.awaitFloorNs.toFixed(1)} ns)`,
