@@ -1,6 +1,6 @@
 // Tier and entitlement decisions against the emulator: both status shapes, narrowing by subscription,
-// ranking with atLeast, unknown accounts as cached denials.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// ranking with atLeast, unknown accounts as cached denials, and misconfigurations as 500s.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
 import { gateFor, manualClock, startEmulator } from './support/env';
@@ -109,4 +109,46 @@ describe('checkEntitlement', () => {
     expect(d).toMatchObject({ allowed: false, code: 'entitlement_required' });
     expect(emu.callCount('entitlements.check', 'ghost')).toBe(1);
   });
+});
+
+describe('misconfiguration', () => {
+  it('answers a wrong API key with a 500 reported once, never let through by failMode open', async () => {
+    const reported: unknown[] = [];
+    const wrong = gateFor(emu, { apiKey: 'not-the-key', failMode: 'open', onError: (e) => reported.push(e) });
+    const decisions = [
+      await wrong.checkTier('one-sub', { tiers: 'pro' }),
+      await wrong.checkTier('one-sub', { tiers: 'pro' }),
+      await wrong.checkEntitlement('one-sub', { product: 'pro-api', entitlement: 'api_access' }),
+      await wrong.debitCredits({ accountRefId: 'one-sub', product: 'ai-images', meter: 'credits', quantity: 1, failMode: 'open' }),
+    ];
+    for (const d of decisions) expect(d).toMatchObject({ allowed: false, code: 'misconfigured', status: 500 });
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toMatch(/API key/);
+    expect(String(reported[0])).not.toMatch(/not-the-key/);
+    expect(wrong.stats()).toMatchObject({ failOpenAllowed: 0, staleServed: 0 });
+    // Not cached: each check asked again.
+    expect(emu.callCount('accounts.status', 'one-sub')).toBe(2);
+  });
+
+  it('does not hide a refused API key behind a stale fact', async () => {
+    const clock = manualClock();
+    const g = gateFor(emu, { now: clock.now });
+    await g.checkTier('one-sub', { tiers: 'pro' });
+    clock.advance(61_000);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 401, times: 1 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(g.stats().staleServed).toBe(0);
+  });
+
+  it("answers a 404 without ecom9's error body with a 500, not a cached denial", async () => {
+    const reported: unknown[] = [];
+    const g = gateFor(emu, { onError: (e) => reported.push(e) });
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 404, times: 2 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ allowed: true, source: 'upstream' });
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toMatch(/baseUrl/);
+  });
+  afterEach(() => emu.clearFaults());
 });

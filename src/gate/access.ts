@@ -1,9 +1,10 @@
 // Tier and entitlement decisions: a cached fact from ecom9, matched locally, turned into a Decision.
 // A prepared check is compiled once per middleware; its `peek` answers a warm cache synchronously.
-import { NotFoundError, RateLimitError, type Ecom9Client } from '../client';
+import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
 import { explainRef } from './account-ref';
+import { isUnknownToEcom9, misconfiguration } from './misconfig';
 import type { StatsRecorder } from './stats';
 import { compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
@@ -30,6 +31,7 @@ interface AccessDeps {
   links: LinkResolver;
   failMode: FailMode;
   tierOrder: readonly string[] | undefined;
+  report: (err: unknown) => void;
 }
 
 type StatusFact = StatusFacts | null;
@@ -131,7 +133,7 @@ export class Access {
         const r = await this.d.client.entitlements.check({ accountRefId: ref, productCode: product, entitlementCode: entitlement });
         return { value: r.has_access, denies: !r.has_access };
       } catch (e) {
-        if (e instanceof NotFoundError) return { value: false, denies: true };
+        if (isUnknownToEcom9(e)) return { value: false, denies: true };
         throw e;
       }
     });
@@ -154,13 +156,26 @@ export class Access {
       return { value: compactStatus(status), denies: !status.is_active };
     } catch (e) {
       // Unknown account, or no such subscription: a definite "no", cached like any denial.
-      if (e instanceof NotFoundError) return { value: null, denies: true };
+      if (isUnknownToEcom9(e)) return { value: null, denies: true };
       throw e;
     }
   }
 
-  /** ecom9 failed and nothing stale is young enough: failMode decides. */
+  private readonly misconfigReported = new Set<string>();
+
+  /**
+   * ecom9 failed and nothing stale is young enough: failMode decides. A failure that is the gate's
+   * own configuration is a 500 instead, reported once, and never let through by failMode 'open'.
+   */
   unavailable(ref: string, error: unknown, perCall: FailMode | undefined, facts: Partial<Decision>): Decision {
+    const why = misconfiguration(error);
+    if (why !== undefined) {
+      if (!this.misconfigReported.has(why)) {
+        this.misconfigReported.add(why);
+        this.d.report(new Error(`ecom9-gate: ${why}`, { cause: error }));
+      }
+      return deny('misconfigured', 'upstream', { ...facts, accountRefId: ref, detail: "The billing service refused this server's configuration." });
+    }
     if ((perCall ?? this.d.failMode) === 'open') {
       this.d.stats.inc('failOpenAllowed');
       return { ...facts, accountRefId: ref, allowed: true, code: 'upstream_unavailable', status: 200, source: 'fallback' };

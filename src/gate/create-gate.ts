@@ -10,6 +10,7 @@ import { Credits, type CreditDecision, type DebitInput } from './credits';
 import type { Decision } from './decision';
 import { FactCache } from './fact-cache';
 import { LinkResolver } from './links';
+import { misconfiguration } from './misconfig';
 import { parseGateOptions } from './options';
 import type { GateOptions, InvalidationBus, Logger } from './public-options';
 import { StatsRecorder, type GateStats } from './stats';
@@ -79,10 +80,11 @@ export function createGate(options?: GateOptions): Gate {
     retryMaxMs: o.http.retryMaxMs,
     connections: o.http.connections,
   });
-  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats });
+  const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
+  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
-  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder });
+  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
   const credits = new Credits(client, access, stats, report);
   const usage = new UsageRecorder(client, o.usage, stats, report);
   const bus = o.bus as InvalidationBus | undefined;
