@@ -45,6 +45,18 @@ describe('TTL', () => {
     expect(emu.callCount('accounts.status', 'free')).toBe(2);
   });
 
+  it('keeps a tier denial only for denyTtlMs even when the account is active on another tier', async () => {
+    emu.setAccount('starter', { customerEmail: 's@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
+    expect((await gate.checkTier('starter', { tiers: 'pro' })).code).toBe('tier_required');
+    clock.advance(4_000);
+    expect((await gate.checkTier('starter', { tiers: 'pro' })).source).toBe('cache');
+    // Upgraded without a webhook: the denial must not outlive denyTtlMs (5 s), though the fact allowed starter.
+    emu.setSubscription('starter', 'studio-suite', 'pro', 'active');
+    clock.advance(2_000);
+    expect(await gate.checkTier('starter', { tiers: 'pro' })).toMatchObject({ allowed: true, source: 'upstream' });
+    expect(emu.callCount('accounts.status', 'starter')).toBe(2);
+  });
+
   it('answers a warm check synchronously through a prepared check', async () => {
     const check = gate.tierCheck({ tiers: 'pro' });
     expect(check.peek('acc')).toBeUndefined();

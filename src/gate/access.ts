@@ -79,6 +79,8 @@ export class Access {
     const memo = lookup.fact.decision<Decision>(rule);
     if (memo) return reSourced(memo, lookup);
     const plain = this.decideTier(lookup.fact, rule);
+    // A denial lives only denyTtlMs, even when the fact behind it (active on another tier) allows others.
+    if (!plain.allowed && lookup.kind === 'fresh') this.d.cache.shortenToDenyTtl(ref, suffix, lookup.fact);
     let decision = plain;
     let complete = true;
     if (!decision.allowed && (rule.upgradeLink || rule.paymentLink) && lookup.kind === 'fresh') {
