@@ -1,5 +1,6 @@
 // Tier and entitlement decisions against the emulator: both status shapes, narrowing by subscription,
-// ranking with atLeast, unknown accounts as cached denials, and misconfigurations as 500s.
+// ranking with atLeast, unknown accounts as cached denials, misconfigurations as 500s, and options
+// that are bad or changed after use.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
@@ -151,4 +152,58 @@ describe('misconfiguration', () => {
     expect(String(reported[0])).toMatch(/baseUrl/);
   });
   afterEach(() => emu.clearFaults());
+});
+
+describe('options of a check', () => {
+  it('judges a reused options object by what it says now, not when first used', async () => {
+    const opts: { tiers: string | string[]; failMode?: 'open' | 'closed' } = { tiers: 'pro' };
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(true);
+    opts.tiers = 'enterprise';
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(false);
+    opts.tiers = ['starter', 'enterprise'];
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(false);
+    (opts.tiers as string[])[1] = 'pro';
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(true);
+    emu.setAccount('ent', { customerEmail: 'e@example.com' });
+    emu.setEntitlement('ent', 'pro-api', 'api_access', true);
+    const ent = { product: 'pro-api', entitlement: 'api_access' };
+    expect((await gate.checkEntitlement('ent', ent)).allowed).toBe(true);
+    ent.entitlement = 'bulk_export';
+    expect((await gate.checkEntitlement('ent', ent)).allowed).toBe(false);
+  });
+
+  it('rejects bad options instead of throwing synchronously', async () => {
+    const plain = gateFor(emu);
+    let tier: Promise<unknown> | undefined;
+    let ent: Promise<unknown> | undefined;
+    let none: Promise<unknown> | undefined;
+    expect(() => {
+      tier = plain.checkTier('one-sub', { atLeast: 'pro' });
+      ent = plain.checkEntitlement('one-sub', { product: '', entitlement: 'api_access' });
+      none = plain.checkTier('one-sub', undefined as never);
+    }).not.toThrow();
+    await expect(tier).rejects.toThrow(/tierOrder/);
+    await expect(ent).rejects.toThrow(/"product"/);
+    await expect(none).rejects.toThrow(/options/);
+    await expect(plain.checkTier('one-sub', { tiers: 'pro', failMode: 'opne' as never })).rejects.toThrow(/"failMode"/);
+    expect(emu.calls.length).toBe(0);
+  });
+
+  it('keeps tier lists apart whatever characters their labels hold', async () => {
+    emu.setAccount('odd', { customerEmail: 'o@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'a' }] });
+    expect((await gate.checkTier('odd', { tiers: ['a', 'b'] })).allowed).toBe(true);
+    expect((await gate.checkTier('odd', { tiers: 'a,b' })).allowed).toBe(false);
+    expect((await gate.checkTier('odd', { tiers: 'a|b' })).allowed).toBe(false);
+    await expect(gate.checkTier('odd', { tiers: 'a\u0000b' })).rejects.toThrow(/"tiers"/);
+    // Denials are shared between accounts with the same outcome, but never across different labels.
+    emu.setAccount('two', {
+      subscriptions: [
+        { subscription: 's1', tier: 'a' },
+        { subscription: 's2', tier: 'b' },
+      ],
+    });
+    emu.setAccount('one', { subscriptions: [{ subscription: 's1', tier: 'a,b' }] });
+    expect((await gate.checkTier('two', { tiers: 'c' })).activeTiers).toEqual(['a', 'b']);
+    expect((await gate.checkTier('one', { tiers: 'c' })).activeTiers).toEqual(['a,b']);
+  });
 });
