@@ -1,7 +1,8 @@
-// The cache contract: TTLs (allow and deny apart), coalesced misses, stale-if-error, failMode,
-// invalidation (including a fetch in flight), the max bound, and the stats that report all of it.
+// The cache contract: TTLs (allow and deny apart), coalesced misses (also when ecom9 fails or an
+// invalidation lands), stale-if-error, failMode, invalidation (including a fetch in flight), the max
+// bound, and the stats and diagnostics channels that report all of it.
 import diagnostics from 'node:diagnostics_channel';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { CHANNELS, type Gate } from 'ecom9-gate';
 import { gateFor, manualClock, startEmulator } from './support/env';
@@ -44,6 +45,18 @@ describe('TTL', () => {
     expect(emu.callCount('accounts.status', 'free')).toBe(2);
   });
 
+  it('keeps a tier denial only for denyTtlMs even when the account is active on another tier', async () => {
+    emu.setAccount('starter', { customerEmail: 's@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
+    expect((await gate.checkTier('starter', { tiers: 'pro' })).code).toBe('tier_required');
+    clock.advance(4_000);
+    expect((await gate.checkTier('starter', { tiers: 'pro' })).source).toBe('cache');
+    // Upgraded without a webhook: the denial must not outlive denyTtlMs (5 s), though the fact allowed starter.
+    emu.setSubscription('starter', 'studio-suite', 'pro', 'active');
+    clock.advance(2_000);
+    expect(await gate.checkTier('starter', { tiers: 'pro' })).toMatchObject({ allowed: true, source: 'upstream' });
+    expect(emu.callCount('accounts.status', 'starter')).toBe(2);
+  });
+
   it('answers a warm check synchronously through a prepared check', async () => {
     const check = gate.tierCheck({ tiers: 'pro' });
     expect(check.peek('acc')).toBeUndefined();
@@ -53,12 +66,32 @@ describe('TTL', () => {
 });
 
 describe('coalescing', () => {
-  it('makes one upstream call for 50 concurrent misses of one account', async () => {
+  it('makes one upstream call for 100 concurrent misses of one account', async () => {
     emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 100 });
-    const decisions = await Promise.all(Array.from({ length: 50 }, () => gate.checkTier('acc', { tiers: 'pro' })));
+    const decisions = await Promise.all(Array.from({ length: 100 }, () => gate.checkTier('acc', { tiers: 'pro' })));
     expect(decisions.every((d) => d.allowed)).toBe(true);
     expect(emu.callCount('accounts.status', 'acc')).toBe(1);
-    expect(gate.stats()).toMatchObject({ cacheMisses: 50, coalesced: 49 });
+    expect(gate.stats()).toMatchObject({ cacheMisses: 100, coalesced: 99 });
+  });
+
+  it('makes one upstream call (and its client retry) for 100 concurrent cold misses during an outage', async () => {
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+    const decisions = await Promise.all(Array.from({ length: 100 }, () => gate.checkTier('acc', { tiers: 'pro' })));
+    expect(decisions.every((d) => d.status === 503 && d.code === 'upstream_unavailable')).toBe(true);
+    // gateFor allows the client 1 retry: 1 call of 2 requests, not one call per check.
+    expect(emu.callCount('accounts.status', 'acc')).toBe(2);
+    expect(gate.stats()).toMatchObject({ cacheMisses: 100, coalesced: 99, upstreamErrors: 1, failClosedDenied: 100 });
+  });
+
+  it('does not fetch again when a full cache evicts fetches in flight', async () => {
+    const small = gateFor(emu, { now: clock.now, cache: { max: 10 } });
+    for (let i = 0; i < 30; i++) emu.setAccount(`evict-${i}`, { subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+    emu.resetCalls();
+    emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 30 });
+    const decisions = await Promise.all(Array.from({ length: 30 }, (_, i) => small.checkTier(`evict-${i}`, { tiers: 'pro' })));
+    expect(decisions.every((d) => d.allowed && d.source === 'upstream')).toBe(true);
+    expect(emu.callCount('accounts.status')).toBe(30);
+    expect(small.stats().cacheSize).toBe(10);
   });
 });
 
@@ -87,6 +120,38 @@ describe('when ecom9 fails', () => {
     clock.advance(1_001);
     emu.clearFaults();
     expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('upstream');
+  });
+
+  it('fails closed for every caller that joined a failed refresh of an expired entry', async () => {
+    await gate.checkTier('acc', { tiers: 'pro' });
+    clock.advance(3_600_000); // far past staleIfErrorMs; the expired fact is still held
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+    const decisions = await Promise.all(Array.from({ length: 3 }, () => gate.checkTier('acc', { tiers: 'pro' })));
+    for (const d of decisions) expect(d).toMatchObject({ allowed: false, code: 'upstream_unavailable', status: 503 });
+    expect(gate.stats()).toMatchObject({ coalesced: 2, upstreamErrors: 1, failClosedDenied: 3, staleServed: 0 });
+  });
+
+  it('serves every caller that joined a failed refresh by the stale rules', async () => {
+    await gate.checkTier('acc', { tiers: 'pro' });
+    clock.advance(120_000);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+    const decisions = await Promise.all(Array.from({ length: 3 }, () => gate.checkTier('acc', { tiers: 'pro' })));
+    for (const d of decisions) expect(d).toMatchObject({ allowed: true, source: 'stale', ageMs: 120_000 });
+    expect(gate.stats()).toMatchObject({ staleServed: 3, upstreamErrors: 1 });
+    // The cool-down covers them all: no caller asks again within the second.
+    const calls = emu.callCount('accounts.status', 'acc');
+    expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('stale');
+    expect(emu.callCount('accounts.status', 'acc')).toBe(calls);
+  });
+
+  it('lets a single tier check override the failMode', async () => {
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 502 });
+    const open = await gate.checkTier('acc', { tiers: 'pro', failMode: 'open' });
+    expect(open).toMatchObject({ allowed: true, code: 'upstream_unavailable', source: 'fallback' });
+    const closed = await gate.checkTier('acc', { tiers: 'pro' });
+    expect(closed).toMatchObject({ allowed: false, status: 503 });
+    const openGate = gateFor(emu, { now: clock.now, failMode: 'open' });
+    expect(await openGate.checkTier('acc', { tiers: 'pro', failMode: 'closed' })).toMatchObject({ allowed: false, status: 503 });
   });
 
   it('fails closed with 503 when nothing is cached', async () => {
@@ -137,7 +202,7 @@ describe('invalidate', () => {
   it('never writes back what a fetch in flight during the invalidation read', async () => {
     emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 150, times: 1 });
     const inflight = gate.checkTier('acc', { tiers: 'pro' });
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(emu.callCount('accounts.status', 'acc')).toBe(1));
     emu.setSubscription('acc', 'studio-suite', 'pro', 'canceled');
     gate.invalidate('acc');
     // The waiter asks again, so even it sees the cancellation...
@@ -145,6 +210,80 @@ describe('invalidate', () => {
     // ...and the pre-cancellation answer is not in the cache.
     const next = await gate.checkTier('acc', { tiers: 'pro' });
     expect(next).toMatchObject({ allowed: false, source: 'cache' });
+    // The emulator answers after its delay, so only the count shows the call was made again.
+    expect(emu.callCount('accounts.status', 'acc')).toBe(2);
+  });
+
+  it('reaches every caller waiting on a refresh of an expired entry', async () => {
+    await gate.checkTier('acc', { tiers: 'pro' });
+    clock.advance(61_000); // expired, still held for stale-if-error
+    emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 150, times: 1 });
+    const waiting = Array.from({ length: 3 }, () => gate.checkTier('acc', { tiers: 'pro' }));
+    await vi.waitFor(() => expect(emu.callCount('accounts.status', 'acc')).toBe(2));
+    emu.setSubscription('acc', 'studio-suite', 'pro', 'canceled');
+    gate.invalidate('acc');
+    for (const d of await Promise.all(waiting)) expect(d).toMatchObject({ allowed: false, code: 'tier_required' });
+    expect(await gate.checkTier('acc', { tiers: 'pro' })).toMatchObject({ allowed: false, source: 'cache' });
+    // The refresh was made again once, for all three.
+    expect(emu.callCount('accounts.status', 'acc')).toBe(3);
+  });
+
+  it('drops the upgrade and payment links too', async () => {
+    emu.setAccount('links', {
+      customerEmail: 'l@example.com',
+      subscriptions: [
+        { subscription: 'studio-suite', tier: 'starter' },
+        { subscription: 'studio-suite', tier: 'pro', state: 'past_due' },
+      ],
+    });
+    const upgrade = { tiers: 'enterprise', upgradeLink: true } as const;
+    const pay = { tiers: 'pro', paymentLink: true } as const;
+    const run = async () => {
+      expect(await gate.checkTier('links', upgrade)).toMatchObject({ code: 'tier_required', upgradeUrl: expect.any(String) });
+      expect(await gate.checkTier('links', pay)).toMatchObject({ code: 'payment_required', paymentUrl: expect.any(String) });
+    };
+    const counts = () => [emu.callCount('links.resolvePublicUrl', 'links'), emu.callCount('subscriptions.fix', 'links')];
+    await run();
+    expect(counts()).toEqual([1, 1]);
+    // A new status fact (past its deny TTL) whose decisions are not memoised yet: the links come from the cache.
+    clock.advance(6_000);
+    await run();
+    expect(counts()).toEqual([1, 1]);
+    gate.invalidate('links');
+    await run();
+    expect(counts()).toEqual([2, 2]);
+  });
+
+  it('does not clear other accounts once more requirements were seen than the cache holds', async () => {
+    // Past `max` (100 here) distinct key suffixes, an invalidation scans the keys instead of trying each.
+    // In batches of 50: fetches in flight take cache slots too, and must not evict acc's entry.
+    const many = async (ref: string, tag: string) => {
+      for (let i = 0; i < 101; i += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, 101 - i) }, (_, j) => gate.checkEntitlement(ref, { product: `${tag}${i + j}`, entitlement: 'x' })));
+      }
+    };
+    await gate.checkTier('acc', { tiers: 'pro' });
+    // Failed lookups (requirements built from request data, say) are not remembered at all...
+    emu.inject({ endpoint: 'entitlements.check', kind: 'status', status: 503 });
+    await many('attacker', 'failed');
+    emu.clearFaults();
+    gate.invalidate('someone-else');
+    expect(await gate.checkTier('acc', { tiers: 'pro' })).toMatchObject({ source: 'cache' });
+    // ...and once more are stored than the cache holds, an invalidation finds the account's keys by prefix.
+    await many('attacker', 'stored');
+    await gate.checkTier('acc', { tiers: 'pro' });
+    await gate.checkEntitlement('acc', { product: 'late', entitlement: 'x' });
+    gate.invalidate('someone-else');
+    expect(await gate.checkTier('acc', { tiers: 'pro' })).toMatchObject({ source: 'cache' });
+    expect(await gate.checkEntitlement('acc', { product: 'late', entitlement: 'x' })).toMatchObject({ source: 'cache' });
+    // The account's own entries all go, an expired one (the stale reserve) included.
+    clock.advance(61_000);
+    gate.invalidate('acc');
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+    expect(await gate.checkTier('acc', { tiers: 'pro' })).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+    emu.clearFaults();
+    expect(await gate.checkEntitlement('acc', { product: 'late', entitlement: 'x' })).toMatchObject({ source: 'upstream' });
+    expect(emu.callCount('entitlements.check', 'acc')).toBe(2);
   });
 });
 
@@ -154,18 +293,36 @@ describe('bounds and stats', () => {
     expect(gate.stats().cacheSize).toBe(100);
   });
 
-  it('publishes each counter on diagnostics_channel', async () => {
-    const seen: string[] = [];
-    const listener = (m: unknown) => seen.push((m as { name: string }).name);
-    diagnostics.subscribe(CHANNELS.counter, listener);
+  it('publishes counters, invalidations and webhooks on diagnostics_channel', async () => {
+    const seen: Array<[string, unknown]> = [];
+    const listeners = Object.values(CHANNELS).map((name) => {
+      const listener = (m: unknown) => seen.push([name, m]);
+      diagnostics.subscribe(name, listener);
+      return () => diagnostics.unsubscribe(name, listener);
+    });
     try {
       await gate.checkTier('acc', { tiers: 'pro' });
       await gate.checkTier('acc', { tiers: 'pro' });
+      gate.invalidate('acc');
+      const { body, headers } = emu.buildWebhook(
+        { event: 'subscription-cancelled', account_ref_id: 'acc', transaction_id: 'tx-diag' },
+        { timestamp: Math.floor(clock.now() / 1000) },
+      );
+      expect((await gate.handleWebhook({ rawBody: body, headers })).status).toBe(200);
     } finally {
-      diagnostics.unsubscribe(CHANNELS.counter, listener);
+      for (const off of listeners) off();
     }
-    expect(seen).toEqual(['cacheMisses', 'cacheHits']);
-    expect(gate.stats()).toMatchObject({ cacheMisses: 1, cacheHits: 1, cacheSize: 1 });
+    expect(seen).toEqual([
+      [CHANNELS.counter, { name: 'cacheMisses', by: 1 }],
+      [CHANNELS.counter, { name: 'cacheHits', by: 1 }],
+      [CHANNELS.counter, { name: 'invalidations', by: 1 }],
+      [CHANNELS.invalidation, { accountRefId: 'acc' }],
+      [CHANNELS.counter, { name: 'webhooksReceived', by: 1 }],
+      [CHANNELS.counter, { name: 'invalidations', by: 1 }],
+      [CHANNELS.invalidation, { accountRefId: 'acc' }],
+      [CHANNELS.webhook, { event: 'subscription-cancelled', accountRefId: 'acc', transactionId: 'tx-diag' }],
+    ]);
+    expect(gate.stats()).toMatchObject({ cacheMisses: 1, cacheHits: 1, invalidations: 2, webhooksReceived: 1, cacheSize: 0 });
   });
 });
 

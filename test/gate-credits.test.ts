@@ -77,6 +77,18 @@ describe('debitCredits', () => {
     expect(emu.credits('buyer', 'ai-images', 'credits')).toBe(12);
   });
 
+  it("answers a 404 without ecom9's error body with a 500 reported once, not as an empty balance", async () => {
+    emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 404, times: 2 });
+    for (let i = 0; i < 2; i++) {
+      const d = await gate.debitCredits({ accountRefId: 'buyer', product: 'ai-images', meter: 'credits', quantity: 1, failMode: 'open' });
+      expect(d).toMatchObject({ allowed: false, code: 'misconfigured', status: 500, debited: 0 });
+    }
+    expect(reported).toHaveLength(1);
+    // ecom9's own 404 (an unknown account) is still a business answer.
+    const ghost = await gate.debitCredits({ accountRefId: 'ghost', product: 'ai-images', meter: 'credits', quantity: 1 });
+    expect(ghost).toMatchObject({ code: 'insufficient_credits', status: 402, remainingBalance: 0 });
+  });
+
   it('refuses a bad quantity with an error that names it', async () => {
     await expect(gate.debitCredits({ accountRefId: 'buyer', product: 'ai-images', meter: 'credits', quantity: 1.5 })).rejects.toThrow(/quantity/);
     expect(emu.calls.length).toBe(0);

@@ -1,6 +1,7 @@
 // Tier and entitlement decisions against the emulator: both status shapes, narrowing by subscription,
-// ranking with atLeast, unknown accounts as cached denials.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// ranking with atLeast, unknown accounts as cached denials, misconfigurations as 500s, and options
+// that are bad or changed after use.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
 import { gateFor, manualClock, startEmulator } from './support/env';
@@ -108,5 +109,101 @@ describe('checkEntitlement', () => {
     await gate.checkEntitlement('ghost', { product: 'pro-api', entitlement: 'api_access' });
     expect(d).toMatchObject({ allowed: false, code: 'entitlement_required' });
     expect(emu.callCount('entitlements.check', 'ghost')).toBe(1);
+  });
+});
+
+describe('misconfiguration', () => {
+  it('answers a wrong API key with a 500 reported once, never let through by failMode open', async () => {
+    const reported: unknown[] = [];
+    const wrong = gateFor(emu, { apiKey: 'not-the-key', failMode: 'open', onError: (e) => reported.push(e) });
+    const decisions = [
+      await wrong.checkTier('one-sub', { tiers: 'pro' }),
+      await wrong.checkTier('one-sub', { tiers: 'pro' }),
+      await wrong.checkEntitlement('one-sub', { product: 'pro-api', entitlement: 'api_access' }),
+      await wrong.debitCredits({ accountRefId: 'one-sub', product: 'ai-images', meter: 'credits', quantity: 1, failMode: 'open' }),
+    ];
+    for (const d of decisions) expect(d).toMatchObject({ allowed: false, code: 'misconfigured', status: 500 });
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toMatch(/API key/);
+    expect(String(reported[0])).not.toMatch(/not-the-key/);
+    expect(wrong.stats()).toMatchObject({ failOpenAllowed: 0, staleServed: 0 });
+    // Not cached: each check asked again.
+    expect(emu.callCount('accounts.status', 'one-sub')).toBe(2);
+  });
+
+  it('does not hide a refused API key behind a stale fact', async () => {
+    const clock = manualClock();
+    const g = gateFor(emu, { now: clock.now });
+    await g.checkTier('one-sub', { tiers: 'pro' });
+    clock.advance(61_000);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 401, times: 1 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(g.stats().staleServed).toBe(0);
+  });
+
+  it("answers a 404 without ecom9's error body with a 500, not a cached denial", async () => {
+    const reported: unknown[] = [];
+    const g = gateFor(emu, { onError: (e) => reported.push(e) });
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 404, times: 2 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ allowed: true, source: 'upstream' });
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toMatch(/baseUrl/);
+  });
+  afterEach(() => emu.clearFaults());
+});
+
+describe('options of a check', () => {
+  it('judges a reused options object by what it says now, not when first used', async () => {
+    const opts: { tiers: string | string[]; failMode?: 'open' | 'closed' } = { tiers: 'pro' };
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(true);
+    opts.tiers = 'enterprise';
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(false);
+    opts.tiers = ['starter', 'enterprise'];
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(false);
+    (opts.tiers as string[])[1] = 'pro';
+    expect((await gate.checkTier('one-sub', opts)).allowed).toBe(true);
+    emu.setAccount('ent', { customerEmail: 'e@example.com' });
+    emu.setEntitlement('ent', 'pro-api', 'api_access', true);
+    const ent = { product: 'pro-api', entitlement: 'api_access' };
+    expect((await gate.checkEntitlement('ent', ent)).allowed).toBe(true);
+    ent.entitlement = 'bulk_export';
+    expect((await gate.checkEntitlement('ent', ent)).allowed).toBe(false);
+  });
+
+  it('rejects bad options instead of throwing synchronously', async () => {
+    const plain = gateFor(emu);
+    let tier: Promise<unknown> | undefined;
+    let ent: Promise<unknown> | undefined;
+    let none: Promise<unknown> | undefined;
+    expect(() => {
+      tier = plain.checkTier('one-sub', { atLeast: 'pro' });
+      ent = plain.checkEntitlement('one-sub', { product: '', entitlement: 'api_access' });
+      none = plain.checkTier('one-sub', undefined as never);
+    }).not.toThrow();
+    await expect(tier).rejects.toThrow(/tierOrder/);
+    await expect(ent).rejects.toThrow(/"product"/);
+    await expect(none).rejects.toThrow(/options/);
+    await expect(plain.checkTier('one-sub', { tiers: 'pro', failMode: 'opne' as never })).rejects.toThrow(/"failMode"/);
+    expect(emu.calls.length).toBe(0);
+  });
+
+  it('keeps tier lists apart whatever characters their labels hold', async () => {
+    emu.setAccount('odd', { customerEmail: 'o@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'a' }] });
+    expect((await gate.checkTier('odd', { tiers: ['a', 'b'] })).allowed).toBe(true);
+    expect((await gate.checkTier('odd', { tiers: 'a,b' })).allowed).toBe(false);
+    expect((await gate.checkTier('odd', { tiers: 'a|b' })).allowed).toBe(false);
+    await expect(gate.checkTier('odd', { tiers: 'a\u0000b' })).rejects.toThrow(/"tiers"/);
+    // Denials are shared between accounts with the same outcome, but never across different labels.
+    emu.setAccount('two', {
+      subscriptions: [
+        { subscription: 's1', tier: 'a' },
+        { subscription: 's2', tier: 'b' },
+      ],
+    });
+    emu.setAccount('one', { subscriptions: [{ subscription: 's1', tier: 'a,b' }] });
+    expect((await gate.checkTier('two', { tiers: 'c' })).activeTiers).toEqual(['a', 'b']);
+    expect((await gate.checkTier('one', { tiers: 'c' })).activeTiers).toEqual(['a,b']);
   });
 });

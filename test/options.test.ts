@@ -35,6 +35,8 @@ describe('createGate options', () => {
     expect(thrown(() => createGate({ apiKey: KEY, cache: { max: 0 } })).message).toMatch(/"cache.max"/);
     expect(thrown(() => createGate({ apiKey: KEY, baseUrl: 'ftp://x' })).message).toMatch(/"baseUrl"/);
     expect(thrown(() => createGate({ apiKey: KEY, onError: 'log' as never })).message).toMatch(/"onError"/);
+    // Only warn() is required, and the message says so.
+    expect(thrown(() => createGate({ apiKey: KEY, logger: { error() {} } as never })).message).toMatch(/"logger" expected an object with a warn\(\) method$/);
   });
 
   it('never echoes the key or the webhook secret in its errors', () => {

@@ -1,11 +1,12 @@
 // Tier and entitlement decisions: a cached fact from ecom9, matched locally, turned into a Decision.
 // A prepared check is compiled once per middleware; its `peek` answers a warm cache synchronously.
-import { NotFoundError, RateLimitError, type Ecom9Client } from '../client';
+import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
 import { explainRef } from './account-ref';
+import { isUnknownToEcom9, misconfiguration } from './misconfig';
 import type { StatsRecorder } from './stats';
-import { compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
+import { checkFailMode, compactStatus, compileTierRule, isLabel, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
 
 export type FailMode = 'closed' | 'open';
@@ -30,6 +31,7 @@ interface AccessDeps {
   links: LinkResolver;
   failMode: FailMode;
   tierOrder: readonly string[] | undefined;
+  report: (err: unknown) => void;
 }
 
 type StatusFact = StatusFacts | null;
@@ -56,15 +58,18 @@ export class Access {
   }
 
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck {
-    const { product, entitlement } = opts;
-    if (typeof product !== 'string' || product === '') throw new TypeError('ecom9-gate: "product" must be a non-empty product code');
-    if (typeof entitlement !== 'string' || entitlement === '') throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('ecom9-gate: an entitlement check needs an options object');
+    const { product, entitlement, failMode } = opts;
+    if (!isLabel(product)) throw new TypeError('ecom9-gate: "product" must be a non-empty product code');
+    if (!isLabel(entitlement)) throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
+    checkFailMode(failMode);
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
     const suffix = keySuffix('e', product, entitlement);
     const cache = this.d.cache;
+    // Everything, failMode included, is read once here: a later change to `opts` compiles a new check.
     return {
       peek: (ref) => cache.peekDecision<Decision>(ref + suffix, memoKey),
-      check: (ref) => this.checkEntitlement(ref, memoKey, suffix, opts.failMode),
+      check: (ref) => this.checkEntitlement(ref, memoKey, suffix, failMode),
     };
   }
 
@@ -77,6 +82,8 @@ export class Access {
     const memo = lookup.fact.decision<Decision>(rule);
     if (memo) return reSourced(memo, lookup);
     const plain = this.decideTier(lookup.fact, rule);
+    // A denial lives only denyTtlMs, even when the fact behind it (active on another tier) allows others.
+    if (!plain.allowed && lookup.kind === 'fresh') this.d.cache.shortenToDenyTtl(ref, suffix, lookup.fact);
     let decision = plain;
     let complete = true;
     if (!decision.allowed && (rule.upgradeLink || rule.paymentLink) && lookup.kind === 'fresh') {
@@ -103,7 +110,9 @@ export class Access {
     const match = status === null ? undefined : matchTier(status.subscriptions, rule);
     const active = match?.activeTiers ?? [];
     const allowed = match?.allowed === true;
-    return this.shared(`t|${ruleKey(rule)}|${allowed}|${status === null ? '?' : active.join(',')}`, () => {
+    // Active tiers are ecom9's labels, not checked like the app's: JSON keeps them apart.
+    const activeKey = status === null ? '?' : JSON.stringify(active);
+    return this.shared(`t${SEP}${ruleKey(rule)}${SEP}${allowed}${SEP}${activeKey}`, () => {
       const facts = { requiredTiers: rule.required, activeTiers: active, ...(rule.subscription ? { subscription: rule.subscription } : {}) };
       if (allowed) return allow('cache', facts);
       const detail = status === null ? 'ecom9 knows no subscription for this account.' : `This needs an active ${rule.required.join(' or ')} subscription.`;
@@ -131,7 +140,7 @@ export class Access {
         const r = await this.d.client.entitlements.check({ accountRefId: ref, productCode: product, entitlementCode: entitlement });
         return { value: r.has_access, denies: !r.has_access };
       } catch (e) {
-        if (e instanceof NotFoundError) return { value: false, denies: true };
+        if (isUnknownToEcom9(e)) return { value: false, denies: true };
         throw e;
       }
     });
@@ -140,7 +149,7 @@ export class Access {
     if (!memo) {
       const facts = { product, entitlement };
       const has = lookup.fact.value;
-      memo = this.shared(`e|${product}|${entitlement}|${has}`, () =>
+      memo = this.shared(`e${SEP}${product}${SEP}${entitlement}${SEP}${has}`, () =>
         has ? allow('cache', facts) : deny('entitlement_required', 'cache', { ...facts, detail: `This needs the ${entitlement} entitlement of ${product}.` }),
       );
       if (this.entitlementKeys.get(`${product}\u0000${entitlement}`) === key) lookup.fact.remember(key, memo);
@@ -154,13 +163,26 @@ export class Access {
       return { value: compactStatus(status), denies: !status.is_active };
     } catch (e) {
       // Unknown account, or no such subscription: a definite "no", cached like any denial.
-      if (e instanceof NotFoundError) return { value: null, denies: true };
+      if (isUnknownToEcom9(e)) return { value: null, denies: true };
       throw e;
     }
   }
 
-  /** ecom9 failed and nothing stale is young enough: failMode decides. */
+  private readonly misconfigReported = new Set<string>();
+
+  /**
+   * ecom9 failed and nothing stale is young enough: failMode decides. A failure that is the gate's
+   * own configuration is a 500 instead, reported once, and never let through by failMode 'open'.
+   */
   unavailable(ref: string, error: unknown, perCall: FailMode | undefined, facts: Partial<Decision>): Decision {
+    const why = misconfiguration(error);
+    if (why !== undefined) {
+      if (!this.misconfigReported.has(why)) {
+        this.misconfigReported.add(why);
+        this.d.report(new Error(`ecom9-gate: ${why}`, { cause: error }));
+      }
+      return deny('misconfigured', 'upstream', { ...facts, accountRefId: ref, detail: "The billing service refused this server's configuration." });
+    }
     if ((perCall ?? this.d.failMode) === 'open') {
       this.d.stats.inc('failOpenAllowed');
       return { ...facts, accountRefId: ref, allowed: true, code: 'upstream_unavailable', status: 200, source: 'fallback' };
@@ -176,6 +198,9 @@ export class Access {
   }
 }
 
+// The separator of interned keys: labels cannot contain it (isLabel), so the keys cannot collide.
+const SEP = '\u0000';
+
 const MAX_INTERNED = 1_000;
 
 function intern<T>(map: Map<string, T>, key: string, make: () => T): T {
@@ -187,7 +212,7 @@ function intern<T>(map: Map<string, T>, key: string, make: () => T): T {
 }
 
 function ruleKey(r: TierRule): string {
-  return `${r.required.join(',')}|${r.subscription ?? ''}|${r.failMode ?? ''}|${r.upgradeLink ? 'u' : ''}${r.paymentLink ? 'p' : ''}`;
+  return `${r.required.join(SEP)}${SEP}${SEP}${r.subscription ?? ''}${SEP}${r.failMode ?? ''}${SEP}${r.upgradeLink ? 'u' : ''}${r.paymentLink ? 'p' : ''}`;
 }
 
 function reSourced<T>(d: Decision, lookup: Exclude<Lookup<T>, { kind: 'failed' }>): Decision {

@@ -10,6 +10,7 @@ import { Credits, type CreditDecision, type DebitInput } from './credits';
 import type { Decision } from './decision';
 import { FactCache } from './fact-cache';
 import { LinkResolver } from './links';
+import { misconfiguration } from './misconfig';
 import { parseGateOptions } from './options';
 import type { GateOptions, InvalidationBus, Logger } from './public-options';
 import { StatsRecorder, type GateStats } from './stats';
@@ -79,10 +80,11 @@ export function createGate(options?: GateOptions): Gate {
     retryMaxMs: o.http.retryMaxMs,
     connections: o.http.connections,
   });
-  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats });
+  const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
+  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
-  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder });
+  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
   const credits = new Credits(client, access, stats, report);
   const usage = new UsageRecorder(client, o.usage, stats, report);
   const bus = o.bus as InvalidationBus | undefined;
@@ -126,14 +128,18 @@ export function createGate(options?: GateOptions): Gate {
     await bus?.close?.();
     await client.close();
   };
-  const tierChecks = new PreparedChecks((opts: TierCheckOptions) => access.tierCheck(opts));
-  const entitlementChecks = new PreparedChecks((opts: EntitlementCheckOptions) => access.entitlementCheck(opts));
+  const tierChecks = new PreparedChecks<TierCheckOptions, TierCheckOptions>((opts) => access.tierCheck(opts), takeTier, sameTier);
+  const entitlementChecks = new PreparedChecks<EntitlementCheckOptions, EntitlementCheckOptions>(
+    (opts) => access.entitlementCheck(opts),
+    takeEntitlement,
+    sameEntitlement,
+  );
 
   return {
     client,
     failMode: o.failMode,
-    checkTier: (ref, opts) => answer(tierChecks.get(opts), ref),
-    checkEntitlement: (ref, opts) => answer(entitlementChecks.get(opts), ref),
+    checkTier: (ref, opts) => answer(tierChecks, opts, ref),
+    checkEntitlement: (ref, opts) => answer(entitlementChecks, opts, ref),
     tierCheck: (opts) => access.tierCheck(opts),
     entitlementCheck: (opts) => access.entitlementCheck(opts),
     debitCredits: (input) => credits.debit(input),
@@ -167,29 +173,77 @@ export function createGate(options?: GateOptions): Gate {
   };
 }
 
-/** A warm cache answers without entering the async machinery of a miss. */
-function answer(check: PreparedCheck, ref: string): Promise<Decision> {
+/**
+ * A warm cache answers without entering the async machinery of a miss. Bad options reject (the
+ * method returns a Promise) rather than throw.
+ */
+function answer<O extends object, S>(checks: PreparedChecks<O, S>, opts: O, ref: string): Promise<Decision> {
+  let check: PreparedCheck;
+  try {
+    check = checks.get(opts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const warm = check.peek(ref);
   return warm === undefined ? check.check(ref) : Promise.resolve(warm);
 }
 
 /**
  * Compiles a check once per options object, so a call site that reuses its options pays nothing.
- * The last one is kept at hand: a hot loop over one call site skips even the WeakMap.
+ * The last one is kept at hand: a hot loop over one call site skips even the WeakMap. What a check
+ * was compiled from is kept too and compared on reuse (a few reads, no allocation), so an options
+ * object changed since compiles a new check instead of being judged by the old rule.
  */
-class PreparedChecks {
-  private readonly byOptions = new WeakMap<object, PreparedCheck>();
+class PreparedChecks<O extends object, S> {
+  private readonly byOptions = new WeakMap<object, Compiled<S>>();
   private lastOptions: object | undefined;
-  private last: PreparedCheck | undefined;
+  private last: Compiled<S> | undefined;
 
-  constructor(private readonly make: (opts: never) => PreparedCheck) {}
+  constructor(
+    private readonly make: (opts: O) => PreparedCheck,
+    private readonly take: (opts: O) => S,
+    private readonly same: (opts: O, was: S) => boolean,
+  ) {}
 
-  get(opts: object): PreparedCheck {
-    if (opts === this.lastOptions) return this.last as PreparedCheck;
-    let check = this.byOptions.get(opts);
-    if (!check) this.byOptions.set(opts, (check = this.make(opts as never)));
+  get(opts: O): PreparedCheck {
+    let c = opts === this.lastOptions ? this.last : this.byOptions.get(opts);
+    if (c === undefined || !this.same(opts, c.was)) {
+      const check = this.make(opts);
+      c = { check, was: this.take(opts) };
+      this.byOptions.set(opts, c);
+    }
     this.lastOptions = opts;
-    this.last = check;
-    return check;
+    this.last = c;
+    return c.check;
   }
+}
+
+interface Compiled<S> {
+  readonly check: PreparedCheck;
+  readonly was: S;
+}
+
+function takeTier(o: TierCheckOptions): TierCheckOptions {
+  const { tiers, atLeast, subscription, failMode, upgradeLink, paymentLink } = o;
+  return { tiers: typeof tiers === 'string' || tiers === undefined ? tiers : [...tiers], atLeast, subscription, failMode, upgradeLink, paymentLink };
+}
+
+function sameTier(o: TierCheckOptions, was: TierCheckOptions): boolean {
+  if (o.atLeast !== was.atLeast || o.subscription !== was.subscription || o.failMode !== was.failMode) return false;
+  if (o.upgradeLink !== was.upgradeLink || o.paymentLink !== was.paymentLink) return false;
+  const now = o.tiers;
+  const then = was.tiers;
+  if (typeof then !== 'object') return now === then;
+  if (typeof now !== 'object' || now === null || now.length !== then.length) return false;
+  for (let i = 0; i < then.length; i++) if (now[i] !== then[i]) return false;
+  return true;
+}
+
+function takeEntitlement(o: EntitlementCheckOptions): EntitlementCheckOptions {
+  const { product, entitlement, failMode } = o;
+  return failMode === undefined ? { product, entitlement } : { product, entitlement, failMode };
+}
+
+function sameEntitlement(o: EntitlementCheckOptions, was: EntitlementCheckOptions): boolean {
+  return o.product === was.product && o.entitlement === was.entitlement && o.failMode === was.failMode;
 }

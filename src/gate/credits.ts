@@ -2,10 +2,11 @@
 // retry can never charge twice. Business answers (approved or not) become Decisions; ecom9 failures
 // follow the call's failMode, which for money defaults to closed whatever the gate's default is.
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, ValidationError, type Ecom9Client } from '../client';
+import { ValidationError, type Ecom9Client } from '../client';
 import { explainRef } from './account-ref';
 import { allow, deny, type Decision } from './decision';
 import type { Access, FailMode } from './access';
+import { isUnknownToEcom9 } from './misconfig';
 import type { StatsRecorder } from './stats';
 
 export interface DebitInput {
@@ -71,7 +72,7 @@ export class Credits {
       }
       return this.misconfigured(base, eventKey, r.error_code);
     } catch (e) {
-      if (e instanceof NotFoundError) {
+      if (isUnknownToEcom9(e)) {
         this.stats.inc('debitsDenied');
         return {
           ...deny('insufficient_credits', 'upstream', { ...base, remainingBalance: 0, detail: 'ecom9 knows no credit balance for this account.' }),
@@ -80,6 +81,7 @@ export class Credits {
         };
       }
       if (e instanceof ValidationError && e.status === 400) return this.misconfigured(base, eventKey, 'validation_error', e);
+      // An outage follows failMode; a refused API key or a foreign 404 is a 500 (see Access.unavailable).
       return { ...this.access.unavailable(ref, e, input.failMode ?? 'closed', base), debited: 0, eventKey };
     }
   }

@@ -1,7 +1,7 @@
 // The gate's cache of facts from ecom9 (account status, entitlement answers, links), on lru-cache:
 // bounded by `max`, one TTL for facts that allow and another for facts that deny, concurrent misses
-// coalesced by `fetchMethod`, expired facts kept for stale-if-error, and every entry of an account
-// dropped at once by `invalidate`.
+// coalesced by `fetchMethod` (failures and invalidations included), expired facts kept for
+// stale-if-error, and every entry of an account dropped at once by `invalidate`.
 import { LRUCache } from 'lru-cache';
 import type { StatsRecorder } from './stats';
 
@@ -20,7 +20,8 @@ export class Fact<T = unknown> {
 
   constructor(
     readonly value: T,
-    readonly denies: boolean,
+    /** Cached with the deny TTL: it denied when fetched, or a denial was derived from it since. */
+    public denies: boolean,
     readonly fetchedAt: number,
   ) {}
 
@@ -53,6 +54,8 @@ export interface FactCacheOptions {
   /** True when `now` is a test clock: then lru-cache reads it on every check instead of memoising it. */
   clockInjected: boolean;
   stats: StatsRecorder;
+  /** Failures no stale fact may hide (a wrong API key is not an outage). */
+  noStaleFor?: (error: unknown) => boolean;
 }
 
 const SEP = '\u0000';
@@ -67,41 +70,93 @@ export function keySuffix(...parts: string[]): string {
 }
 
 // Distinct key suffixes remembered for invalidation. They come from the app's requirements and the
-// catalogue, so a real app has a handful; past this many, an invalidation clears the whole cache.
+// catalogue, so a real app has a handful. Past this many, or past as many as the cache holds entries
+// (then a scan of its keys costs less than trying each suffix), an invalidation scans the keys.
 const MAX_SUFFIXES = 10_000;
 
-// A fetch joined by a waiter can be aborted by an invalidation; the waiter then asks again, a bounded
-// number of times, so what it gets is never older than the invalidation.
+// A fetch aborted by an invalidation makes its waiters ask again, a bounded number of times, so what
+// they get is never older than the invalidation.
 const MAX_REFETCH = 3;
 
+/** What `lookup` hands `fetchMethod`: the loader, and the suffix to remember once a fact is stored. */
+interface FetchContext {
+  load: Loader;
+  suffix: string;
+}
+
+/**
+ * A loader's error, wrapped so that lru-cache rejects every caller waiting on the fetch with it (an
+ * unwrapped rejection would do too, but this tells it apart from an invalidation).
+ */
+class LoadFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** Thrown by `fetchMethod` when the entry was deleted while it was in flight: every waiter asks again. */
+const INVALIDATED = Object.freeze({ invalidated: true });
+
+// lru-cache 11 aborts a fetch in flight with Error('deleted') on delete/clear, 'replaced' on set and
+// 'evicted' when the cache is full. Only an eviction leaves the answer valid: lru-cache does not store
+// it (the slot is no longer the fetch), but its waiters may still have it.
+const isEviction = (reason: unknown): boolean => reason instanceof Error && reason.message === 'evicted';
+
 export class FactCache {
-  private readonly lru: LRUCache<string, Fact, Loader>;
+  private readonly lru: LRUCache<string, Fact, FetchContext>;
   // Every key is `ref + suffix`, and suffixes are few: an invalidation deletes `ref + s` for each of
-  // them, instead of keeping an index of keys per account (which cost more memory than a fact).
+  // them, instead of keeping an index of keys per account (which cost more memory than a fact). A
+  // suffix is remembered only once a fact is stored under it, so failed lookups cannot fill the set.
   private readonly suffixes = new Set<string>();
   private suffixOverflow = false;
+  private readonly maxSuffixes: number;
+  // Suffixes of fetches in flight (with how many), so an invalidation also aborts a fetch whose suffix
+  // is not remembered yet (the first fetch of a new requirement).
+  private readonly inFlight = new Map<string, number>();
   private readonly staleIfErrorMs: number;
+  private readonly denyTtlMs: number;
   private readonly now: () => number;
   private readonly stats: StatsRecorder;
+  private readonly noStaleFor: (error: unknown) => boolean;
 
   constructor(opts: FactCacheOptions) {
     this.staleIfErrorMs = opts.staleIfErrorMs;
     this.now = opts.now;
     this.stats = opts.stats;
+    this.noStaleFor = opts.noStaleFor ?? (() => false);
+    this.maxSuffixes = Math.min(MAX_SUFFIXES, opts.max);
     const { ttlMs, denyTtlMs } = opts;
-    this.lru = new LRUCache<string, Fact, Loader>({
+    this.denyTtlMs = Math.max(denyTtlMs, 1);
+    this.lru = new LRUCache<string, Fact, FetchContext>({
       max: opts.max,
       ttl: Math.max(ttlMs, 1),
       // Expired entries stay until evicted: they are the stale-if-error reserve.
       noDeleteOnStaleGet: true,
-      allowStaleOnFetchRejection: true,
+      // A failed refresh puts the expired fact back (the reserve) and rejects every waiter; `lookup`
+      // then applies the stale rules for each of them.
       noDeleteOnFetchRejection: true,
+      // A fetch runs to its end even when aborted: `fetchMethod` decides what an abort means.
+      ignoreFetchAbort: true,
       // With a test clock, lru-cache reads it on every check (no 1 ms memo) so TTLs are exact; with
       // the real clock it keeps its own memoised performance.now(), which the warm path depends on.
       ...(opts.clockInjected ? { ttlResolution: 0, perf: { now: () => this.now() } } : {}),
-      fetchMethod: async (_key, _stale, { options, context }) => {
-        const loaded = await context();
+      fetchMethod: async (_key, _stale, { options, signal, context }) => {
+        const { load, suffix } = context;
+        this.inFlight.set(suffix, (this.inFlight.get(suffix) ?? 0) + 1);
+        let loaded: Awaited<ReturnType<Loader>>;
+        try {
+          loaded = await load();
+        } catch (e) {
+          // Counted once per call, however many checks were waiting on it.
+          this.stats.inc('upstreamErrors');
+          throw new LoadFailure(e);
+        } finally {
+          const n = this.inFlight.get(suffix) ?? 1;
+          if (n > 1) this.inFlight.set(suffix, n - 1);
+          else this.inFlight.delete(suffix);
+        }
+        // Deleted (invalidated) while in flight: what was read may predate the invalidation.
+        if (signal.aborted && !isEviction(signal.reason)) throw INVALIDATED;
         options.ttl = Math.max(loaded.denies ? denyTtlMs : ttlMs, 1);
+        this.remember(suffix);
         return new Fact(loaded.value, loaded.denies, this.now());
       },
     });
@@ -123,7 +178,6 @@ export class FactCache {
 
   /** A fact from the cache, from ecom9, or, when ecom9 fails, a stale one within staleIfErrorMs. */
   async lookup<T>(accountRefId: string, suffix: string, loader: Loader<T>): Promise<Lookup<T>> {
-    this.remember(suffix);
     const key = accountRefId + suffix;
     const hit = this.lru.get(key) as Fact<T> | undefined;
     if (hit !== undefined) {
@@ -139,40 +193,51 @@ export class FactCache {
       }
     }
     this.stats.inc('cacheMisses');
-    try {
-      for (let attempt = 0; attempt < MAX_REFETCH; attempt++) {
-        const status: LRUCache.Status<string, Fact, Loader> = {};
-        const fact = (await this.lru.fetch(key, { context: loader as Loader, status })) as Fact<T> | undefined;
-        if (attempt === 0 && status.fetch === 'inflight') this.stats.inc('coalesced');
-        if (status.fetchAborted || (fact === undefined && status.fetchError === undefined)) continue;
-        if (fact === undefined) return this.failed(status.fetchError);
-        if (!status.returnedStale) return { kind: 'fresh', fact, source: 'upstream' };
-        this.stats.inc('upstreamErrors');
-        const ageMs = this.now() - fact.fetchedAt;
-        if (ageMs > this.staleIfErrorMs) return { kind: 'failed', error: status.fetchError };
-        this.stats.inc('staleServed');
-        const asked = (status.fetchError as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 0;
-        fact.coolUntil = this.now() + Math.max(STALE_COOLDOWN_MS, asked);
-        fact.lastError = status.fetchError;
-        return { kind: 'stale', fact, ageMs, error: status.fetchError };
+    const context: FetchContext = { load: loader as Loader, suffix };
+    for (let attempt = 0; attempt < MAX_REFETCH; attempt++) {
+      const status: LRUCache.Status<string, Fact, FetchContext> = {};
+      const fetching = this.lru.fetch(key, { context, status });
+      // lru-cache fills `status` synchronously, and only for this caller: read it before awaiting.
+      if (attempt === 0 && status.fetch === 'inflight') this.stats.inc('coalesced');
+      try {
+        const fact = (await fetching) as Fact<T> | undefined;
+        if (fact !== undefined) return { kind: 'fresh', fact, source: 'upstream' };
+      } catch (e) {
+        if (e instanceof LoadFailure) return this.afterFailure<T>(key, e.cause);
+        if (e !== INVALIDATED) return { kind: 'failed', error: e };
       }
-      // Invalidated on every attempt: answer from ecom9 directly, and cache nothing.
+    }
+    // Invalidated on every attempt: answer from ecom9 directly, and cache nothing.
+    try {
       const loaded = await loader();
       return { kind: 'fresh', fact: new Fact(loaded.value, loaded.denies, this.now()), source: 'upstream' };
     } catch (error) {
-      return this.failed(error);
+      this.stats.inc('upstreamErrors');
+      return { kind: 'failed', error };
     }
+  }
+
+  /**
+   * A denial was derived from a fact cached with the allow TTL (an account active on another tier):
+   * from now on the entry lives only denyTtlMs from its fetch, like any denial. Once per fact.
+   */
+  shortenToDenyTtl(accountRefId: string, suffix: string, fact: Fact): void {
+    if (fact.denies) return;
+    fact.denies = true;
+    const key = accountRefId + suffix;
+    // Only the very fact, fresh and not being refetched: setting over a fetch in flight would abort it.
+    if (this.lru.peek(key) !== fact) return;
+    const ageMs = this.now() - fact.fetchedAt;
+    this.lru.set(key, fact, { ttl: this.denyTtlMs, start: this.lru.perf.now() - ageMs });
   }
 
   /** Drops every entry of the account; a fetch in flight for it is aborted and never written back. */
   invalidate(accountRefId: string): number {
-    if (this.suffixOverflow) {
-      const n = this.lru.size;
-      this.lru.clear();
-      return n;
-    }
     let n = 0;
-    for (const suffix of this.suffixes) if (this.lru.delete(accountRefId + suffix)) n++;
+    if (this.suffixOverflow) n = this.dropByScan(accountRefId);
+    else for (const suffix of this.suffixes) if (this.lru.delete(accountRefId + suffix)) n++;
+    // lru-cache's keys() skips fetches in flight, and a first fetch's suffix is not remembered yet.
+    for (const suffix of this.inFlight.keys()) if (this.lru.delete(accountRefId + suffix)) n++;
     return n;
   }
 
@@ -181,13 +246,42 @@ export class FactCache {
   }
 
   private remember(suffix: string): void {
-    if (this.suffixes.has(suffix)) return;
-    if (this.suffixes.size < MAX_SUFFIXES) this.suffixes.add(suffix);
-    else this.suffixOverflow = true;
+    if (this.suffixOverflow || this.suffixes.has(suffix)) return;
+    if (this.suffixes.size < this.maxSuffixes) this.suffixes.add(suffix);
+    else {
+      // Too many to try one by one: from now on an invalidation scans the keys for the account's prefix.
+      this.suffixOverflow = true;
+      this.suffixes.clear();
+    }
   }
 
-  private failed(error: unknown): Lookup<never> {
-    this.stats.inc('upstreamErrors');
-    return { kind: 'failed', error };
+  /** Deletes every key of the account, found by its prefix (refs never contain NUL). */
+  private dropByScan(accountRefId: string): number {
+    const prefix = accountRefId + SEP;
+    const doomed: string[] = [];
+    // keys() yields expired entries only with allowStale on, and those are the stale reserve: drop them too.
+    const was = this.lru.allowStale;
+    this.lru.allowStale = true;
+    try {
+      for (const k of this.lru.keys()) if (k.startsWith(prefix)) doomed.push(k);
+    } finally {
+      this.lru.allowStale = was;
+    }
+    for (const k of doomed) this.lru.delete(k);
+    return doomed.length;
+  }
+
+  /** ecom9 failed (once for every waiter): a stale fact within staleIfErrorMs, else failed. */
+  private afterFailure<T>(key: string, error: unknown): Lookup<T> {
+    if (this.noStaleFor(error)) return { kind: 'failed', error };
+    const old = this.lru.peek(key, { allowStale: true }) as Fact<T> | undefined;
+    if (old === undefined) return { kind: 'failed', error };
+    const ageMs = this.now() - old.fetchedAt;
+    if (ageMs > this.staleIfErrorMs) return { kind: 'failed', error };
+    this.stats.inc('staleServed');
+    const asked = (error as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 0;
+    old.coolUntil = this.now() + Math.max(STALE_COOLDOWN_MS, asked);
+    old.lastError = error;
+    return { kind: 'stale', fact: old, ageMs, error };
   }
 }

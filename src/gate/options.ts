@@ -61,7 +61,7 @@ export const gateOptionsSchema = z
     onError: fn.optional(),
     logger: z
       .custom<object>((v) => typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function', {
-        message: 'expected an object with warn() and error()',
+        message: 'expected an object with a warn() method',
       })
       .optional(),
     now: fn.optional(),

@@ -26,11 +26,25 @@ export interface TierRule {
   readonly paymentLink: boolean;
 }
 
+/** A usable label: a non-empty string without NUL, the separator of cache and decision keys. */
+export function isLabel(v: unknown): v is string {
+  return typeof v === 'string' && v !== '' && !v.includes('\u0000');
+}
+
+export function checkFailMode(v: unknown): void {
+  if (v !== undefined && v !== 'closed' && v !== 'open') throw new TypeError("ecom9-gate: \"failMode\" must be 'closed' or 'open'");
+}
+
 export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly string[] | undefined): TierRule {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('ecom9-gate: a tier check needs an options object');
   const required: string[] = [];
-  const listed = opts.tiers === undefined ? [] : typeof opts.tiers === 'string' ? [opts.tiers] : [...opts.tiers];
+  const { tiers } = opts;
+  if (tiers !== undefined && typeof tiers !== 'string' && !Array.isArray(tiers)) {
+    throw new TypeError('ecom9-gate: "tiers" must be a tier label or an array of them');
+  }
+  const listed: readonly unknown[] = tiers === undefined ? [] : typeof tiers === 'string' ? [tiers] : tiers;
   for (const t of listed) {
-    if (typeof t !== 'string' || t.length === 0) throw new TypeError('ecom9-gate: "tiers" must be non-empty tier labels');
+    if (!isLabel(t)) throw new TypeError('ecom9-gate: "tiers" must be non-empty tier labels');
     required.push(t);
   }
   if (opts.atLeast !== undefined) {
@@ -41,9 +55,10 @@ export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly stri
   }
   if (required.length === 0) throw new TypeError('ecom9-gate: a tier check needs "tiers" or "atLeast"');
   if (tierOrder) required.sort((a, b) => rank(tierOrder, a) - rank(tierOrder, b));
-  if (opts.subscription !== undefined && (typeof opts.subscription !== 'string' || opts.subscription === '')) {
+  if (opts.subscription !== undefined && !isLabel(opts.subscription)) {
     throw new TypeError('ecom9-gate: "subscription" must be a non-empty subscription label');
   }
+  checkFailMode(opts.failMode);
   return {
     accepted: new Set(required),
     required,
