@@ -19,7 +19,7 @@ import {
   type ClientOptions,
   type Ecom9Client,
 } from 'ecom9-gate';
-import { startEmulator } from './support/env';
+import { gateFor, startEmulator } from './support/env';
 
 let emu: Emulator;
 let client: Ecom9Client;
@@ -200,6 +200,14 @@ describe('every endpoint', () => {
     expect(await status()).toMatchObject({ is_active: true, subscriptions: [] });
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body: { customer_email: 'x' }, times: 1 });
     await expect(status()).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
+  it('so the gate denies an account without a plan with tier_required, not upstream_unavailable', async () => {
+    const gate = gateFor(emu);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body: { account_ref_id: 'acme', subscription_tier: null } });
+    expect(await gate.checkTier('acme', { tiers: 'pro' })).toMatchObject({ allowed: false, code: 'tier_required', status: 403 });
+    expect(gate.stats().upstreamErrors).toBe(0);
+    await gate.close();
   });
 
   it('entitlements.check and credits.balance', async () => {
@@ -567,6 +575,15 @@ describe('account refs and paths', () => {
         expect((err as ValidationError).fields).toEqual({ account_ref_id: ['must be well-formed Unicode (no lone surrogates)'] });
       }
     }
+    expect(emu.calls).toHaveLength(0);
+    // Through the gate, even with failMode open: a 401 denial, not an "outage" that allows.
+    const gate = gateFor(emu, { failMode: 'open' });
+    for (const ref of ['\ud800', 'acme\ud800']) {
+      expect(await gate.checkTier(ref, { tiers: 'pro' })).toMatchObject({ allowed: false, code: 'account_unresolved', status: 401 });
+      expect(await gate.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' })).toMatchObject({ allowed: false, status: 401 });
+    }
+    expect(gate.stats()).toMatchObject({ upstreamErrors: 0, failOpenAllowed: 0 });
+    await gate.close();
     expect(emu.calls).toHaveLength(0);
     // A well-formed pair is an ordinary character.
     emu.setAccount('acme\ud83d\ude00', { customerEmail: 'e@example.com' });

@@ -90,6 +90,8 @@ export class Transport {
   /** The wait before a retry, cut short by the caller's signal (whatever the injected sleep does with it). */
   private backoff(ms: number, endpoint: EndpointName, signal: AbortSignal | undefined): Promise<void> {
     if (!signal) return this.o.sleep(ms);
+    // An abort that landed while the failed attempt was being read fires no event any more.
+    if (signal.aborted) return Promise.reject(aborted(endpoint, signal));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(aborted(endpoint, signal));
       signal.addEventListener('abort', onAbort, { once: true });
