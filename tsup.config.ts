@@ -1,23 +1,39 @@
 // One build for every public subpath. CJS splitting is on so that all CJS entries share one copy of
 // the core: one cache per gate, and `instanceof Ecom9Error` holds across subpaths.
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    express: 'adapters/express.ts',
-    koa: 'adapters/koa.ts',
-    fastify: 'adapters/fastify.ts',
-    emulator: 'src/emulator/index.ts',
-    'emulator-bin': 'src/emulator/bin.ts',
-    redis: 'src/redis/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
-  splitting: true,
+const shared: Options = {
   sourcemap: true,
-  clean: true,
   target: 'node20',
   platform: 'node',
   external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis'],
-});
+};
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: {
+      index: 'src/index.ts',
+      express: 'adapters/express.ts',
+      koa: 'adapters/koa.ts',
+      fastify: 'adapters/fastify.ts',
+      emulator: 'src/emulator/index.ts',
+      redis: 'src/redis/index.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    splitting: true,
+    // The configs build in parallel: spare the bin's output, whichever finishes first.
+    clean: ['!emulator-bin.js', '!emulator-bin.js.map'],
+  },
+  // The bin uses top-level await, which CJS cannot hold (the .cjs it used to ship crashed): ESM only,
+  // no types (nothing imports it). It bundles its own copy of the emulator.
+  {
+    ...shared,
+    entry: { 'emulator-bin': 'src/emulator/bin.ts' },
+    format: ['esm'],
+    dts: false,
+    splitting: false,
+    clean: false,
+  },
+]);

@@ -1,8 +1,10 @@
 // The typed client against the emulator over real HTTP: every endpoint, every error type, retries,
 // timeouts, pagination, path encoding, and the API key kept out of every error.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import {
+  ApiError,
   AuthenticationError,
   ConnectionError,
   createClient,
@@ -13,13 +15,22 @@ import {
   ServerError,
   TimeoutError,
   ValidationError,
+  isEcom9Error,
+  type ClientOptions,
   type Ecom9Client,
 } from 'ecom9-gate';
-import { startEmulator } from './support/env';
+import { gateFor, startEmulator } from './support/env';
 
 let emu: Emulator;
 let client: Ecom9Client;
 let waits: number[];
+// Every client a test makes is closed after it, so no undici pool outlives its test.
+let opened: Ecom9Client[] = [];
+const make = (o: Partial<ClientOptions> = {}): Ecom9Client => {
+  const c = createClient({ apiKey: emu.apiKey, baseUrl: emu.url, ...o });
+  opened.push(c);
+  return c;
+};
 
 beforeAll(async () => {
   emu = await startEmulator();
@@ -31,13 +42,11 @@ beforeEach(() => {
   emu.clearFaults();
   emu.resetCalls();
   waits = [];
-  client = createClient({
-    apiKey: emu.apiKey,
-    baseUrl: emu.url,
-    timeoutMs: 1_000,
-    maxRetries: 2,
-    sleep: async (ms) => void waits.push(ms),
-  });
+  client = make({ timeoutMs: 1_000, maxRetries: 2, sleep: async (ms) => void waits.push(ms) });
+});
+afterEach(async () => {
+  await Promise.all(opened.map((c) => c.close()));
+  opened = [];
 });
 
 describe('every endpoint', () => {
@@ -80,8 +89,25 @@ describe('every endpoint', () => {
     expect(filtered.subscriptions).toHaveLength(1);
   });
 
-  it('accounts.status refuses a tier without a subscription before sending', async () => {
-    expect(() => client.accounts.status({ accountRefId: 'acme', tier: 'pro' })).toThrow(ValidationError);
+  it('accounts.status refuses a tier without a subscription before sending, as a rejection (it used to throw synchronously)', async () => {
+    const caught = await client.accounts.status({ accountRefId: 'acme', tier: 'pro' }).catch((e: unknown) => e);
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect(emu.calls).toHaveLength(0);
+  });
+
+  it('refusals before sending reject, so .catch and Promise.allSettled see them (they used to be thrown synchronously)', async () => {
+    const base = { productCode: 'ai-images', meterCode: 'credits', eventKey: 'k' };
+    const results = await Promise.allSettled([
+      client.credits.debit({ ...base, accountRefId: 'acme', quantity: 0 }),
+      client.usage.record({ ...base, accountRefId: 'acme', quantity: 1.5 }),
+      client.credits.debit({ ...base, accountRefId: 'acme', quantity: 1, eventKey: '' }),
+      client.invoices.create({ productManageId: '', amount: 1, customerEmail: 'c@example.com' }),
+      client.transactions.list({ accountRefId: '..' }),
+      client.links.resolvePublicUrl({ accountRefId: '', productName: 'onboarding' }),
+      client.subscriptions.fix({ accountRefId: '.', subscriptionName: 's', tierName: 't' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(Array(7).fill('rejected'));
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
     expect(emu.calls).toHaveLength(0);
   });
 
@@ -94,6 +120,36 @@ describe('every endpoint', () => {
     const all = [];
     for await (const t of client.tiers.iterate({ pageSize: 2 })) all.push(t.label_name);
     expect(all).toHaveLength(page.count);
+  });
+
+  it('tiers.iterate keeps paging while fewer than count were seen when next is absent (it stopped after page 1)', async () => {
+    const tier = (label: string) => ({ label_name: label, name: label, price: '1.00' });
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 200, body: { count: 3, results: [tier('a')] }, times: 1 });
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 200, body: { count: 3, results: [tier('b'), tier('c')] }, times: 1 });
+    const all = [];
+    for await (const t of client.tiers.iterate({ pageSize: 100 })) all.push(t.label_name);
+    expect(all).toEqual(['a', 'b', 'c']);
+    expect(emu.calls.map((c) => c.query.page)).toEqual(['1', '2']);
+  });
+
+  it('tiers.iterate stops on next: null, on an empty page and on a 404 past the count, whatever count says', async () => {
+    const walk = async () => {
+      emu.resetCalls();
+      const all = [];
+      for await (const t of client.tiers.iterate()) all.push(t.label_name);
+      return [all.length, emu.callCount('tiers.list')];
+    };
+    const one = { label_name: 'a', name: 'A' };
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 200, body: { count: 9, next: null, results: [one] }, times: 1 });
+    expect(await walk()).toEqual([1, 1]);
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 200, body: { count: 9, results: [] }, times: 1 });
+    expect(await walk()).toEqual([0, 1]);
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 200, body: { count: 9, results: [one] }, times: 1 });
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 404, times: 1 });
+    expect(await walk()).toEqual([1, 2]);
+    // The list itself still reads an absent link as null.
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 200, body: { count: 1, results: [one] }, times: 1 });
+    expect(await client.tiers.list()).toEqual({ count: 1, next: null, previous: null, results: [one] });
   });
 
   it('invoices.create returns the hosted URL', async () => {
@@ -122,6 +178,36 @@ describe('every endpoint', () => {
   it('subscriptions.fix returns the payment URL, and { url: null } for an empty body', async () => {
     expect((await client.subscriptions.fix({ accountRefId: 'initech', subscriptionName: 'studio-suite', tierName: 'pro' })).url).toMatch(/\/pay\//);
     expect(await client.subscriptions.fix({ accountRefId: 'acme', subscriptionName: 'studio-suite', tierName: 'pro' })).toEqual({ url: null });
+  });
+
+  it('subscriptions.fix reads 204, {}, null and {url: null} as nothing to pay (they raised InvalidResponseError)', async () => {
+    const fix = () => client.subscriptions.fix({ accountRefId: 'acme', subscriptionName: 'studio-suite', tierName: 'pro' });
+    for (const answer of [{ status: 204 }, { status: 200, body: {} }, { status: 200, body: null }, { status: 200, body: { url: null } }]) {
+      emu.inject({ endpoint: 'subscriptions.fix', kind: 'status', ...answer, times: 1 });
+      expect(await fix()).toEqual({ url: null });
+    }
+    expect(emu.callCount('subscriptions.fix')).toBe(4);
+  });
+
+  it('accounts.status: the single shape with subscription_tier null or missing is an account without a plan (it failed its schema)', async () => {
+    const status = () => client.accounts.status({ accountRefId: 'acme' });
+    const bare = { account_ref_id: 'acme', customer_email: 'ops@acme.example' };
+    for (const body of [{ ...bare, is_active: false, subscription_tier: null }, bare, { ...bare, subscription_tier: null }]) {
+      emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body, times: 1 });
+      expect(await status()).toEqual({ ...bare, is_active: false, subscriptions: [], total_subscriptions: 0 });
+    }
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body: { ...bare, is_active: true }, times: 1 });
+    expect(await status()).toMatchObject({ is_active: true, subscriptions: [] });
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body: { customer_email: 'x' }, times: 1 });
+    await expect(status()).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
+  it('so the gate denies an account without a plan with tier_required, not upstream_unavailable', async () => {
+    const gate = gateFor(emu);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body: { account_ref_id: 'acme', subscription_tier: null } });
+    expect(await gate.checkTier('acme', { tiers: 'pro' })).toMatchObject({ allowed: false, code: 'tier_required', status: 403 });
+    expect(gate.stats().upstreamErrors).toBe(0);
+    await gate.close();
   });
 
   it('entitlements.check and credits.balance', async () => {
@@ -183,12 +269,12 @@ describe('every endpoint', () => {
 describe('errors', () => {
   it('401 with either auth scheme, as AuthenticationError', async () => {
     for (const authScheme of ['bearer', 'x-api-key'] as const) {
-      const bad = createClient({ apiKey: 'wrong-key', baseUrl: emu.url, authScheme });
+      const bad = make({ apiKey: 'wrong-key', authScheme });
       const err = await bad.products.list().catch((e) => e);
       expect(err).toBeInstanceOf(AuthenticationError);
       expect(err).toMatchObject({ status: 401, endpoint: 'products.list' });
     }
-    const ok = createClient({ apiKey: emu.apiKey, baseUrl: emu.url, authScheme: 'x-api-key' });
+    const ok = make({ authScheme: 'x-api-key' });
     expect((await ok.products.list()).count).toBeGreaterThan(0);
   });
 
@@ -201,13 +287,12 @@ describe('errors', () => {
   });
 
   it('waits out a 429 with Retry-After: 1, for real', async () => {
-    const real = createClient({ apiKey: emu.apiKey, baseUrl: emu.url });
+    const real = make();
     emu.inject({ endpoint: 'products.list', kind: 'rate_limit', retryAfter: 1, times: 1 });
     const t0 = Date.now();
     expect((await real.products.list()).count).toBeGreaterThan(0);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
     expect(emu.callCount('products.list')).toBe(2);
-    await real.close();
   });
 
   it('honours Retry-After between attempts, and surfaces RateLimitError when they run out', async () => {
@@ -237,12 +322,11 @@ describe('errors', () => {
 
   it('times out each attempt and reports TimeoutError within the bound', async () => {
     emu.inject({ endpoint: 'products.list', kind: 'latency', ms: 5_000 });
-    const quick = createClient({ apiKey: emu.apiKey, baseUrl: emu.url, timeoutMs: 150, maxRetries: 1, sleep: async () => {} });
+    const quick = make({ timeoutMs: 150, maxRetries: 1, sleep: async () => {} });
     const t0 = Date.now();
     await expect(quick.products.list()).rejects.toBeInstanceOf(TimeoutError);
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect(emu.callCount('products.list')).toBe(2);
-    await quick.close();
   });
 
   it('reports a dropped connection as ConnectionError, after retrying it', async () => {
@@ -274,22 +358,195 @@ describe('errors', () => {
     expect(emu.ledger.filter((l) => l.eventKey === 'drop-once')).toHaveLength(1);
   });
 
-  it('all errors are Ecom9Error, and none carries the API key', async () => {
+  it('answers an unexpected status (418) with ApiError, once, without retrying', async () => {
+    emu.inject({ endpoint: 'products.list', kind: 'status', status: 418 });
+    const err = await client.products.list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 418, code: 'api_error', endpoint: 'products.list' });
+    expect(emu.callCount('products.list')).toBe(1);
+    expect(waits).toEqual([]);
+  });
+
+  it('answers 403 with AuthenticationError, without retrying', async () => {
+    emu.inject({ endpoint: 'tiers.list', kind: 'status', status: 403 });
+    await expect(client.tiers.list()).rejects.toMatchObject({ name: 'AuthenticationError', status: 403 });
+    expect(emu.callCount('tiers.list')).toBe(1);
+    expect(waits).toEqual([]);
+  });
+
+  it('backoff doubles from retryBaseMs, never exceeds retryMaxMs, and is jittered (not always the cap)', async () => {
+    const bounded = make({ retryBaseMs: 500, retryMaxMs: 600, maxRetries: 4, sleep: async (ms) => void waits.push(ms) });
+    emu.inject({ endpoint: 'products.list', kind: 'status', status: 503 });
+    const rounds = 10;
+    for (let i = 0; i < rounds; i++) await expect(bounded.products.list()).rejects.toBeInstanceOf(ServerError);
+    expect(emu.callCount('products.list')).toBe(rounds * 5);
+    expect(waits).toHaveLength(rounds * 4);
+    for (let i = 0; i < waits.length; i++) {
+      const w = waits[i] as number;
+      // Attempt 0 waits within [base/2, base]; later ones within [max/2, max] once the doubling hits the cap.
+      if (i % 4 === 0) expect(w).toSatisfy((v: number) => v >= 250 && v <= 500);
+      else expect(w).toSatisfy((v: number) => v >= 300 && v <= 600);
+    }
+    expect(new Set(waits.filter((_, i) => i % 4 !== 0)).size).toBeGreaterThan(1);
+  });
+
+  it('a call after close() fails at once as a final error (it was retried as a ConnectionError)', async () => {
+    const closed = createClient({ apiKey: emu.apiKey, baseUrl: emu.url, sleep: async (ms) => void waits.push(ms) });
+    await closed.close();
+    const err = await closed.products.list().catch((e: unknown) => e);
+    expect(isEcom9Error(err)).toBe(true);
+    expect(err).not.toBeInstanceOf(ConnectionError);
+    expect(err).toMatchObject({ code: 'client_unusable', message: expect.stringMatching(/closed/) });
+    expect(waits).toEqual([]);
+    expect(emu.callCount()).toBe(0);
+  });
+
+  it('all errors are Ecom9Error, and none carries the API key, even through util.inspect', async () => {
     const key = 'sk_live_SECRET_never_print_0123456789';
-    const bad = createClient({ apiKey: key, baseUrl: emu.url, maxRetries: 0 });
+    const bad = make({ apiKey: key, maxRetries: 0 });
     const errors: unknown[] = [await bad.products.list().catch((e) => e)];
-    const good = createClient({ apiKey: emu.apiKey, baseUrl: emu.url, maxRetries: 0 });
+    const good = make({ maxRetries: 0 });
     for (const kind of ['status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const) {
       emu.inject({ kind, times: 1 });
       errors.push(await good.products.list().catch((e) => e));
     }
-    const unreachable = createClient({ apiKey: key, baseUrl: 'http://127.0.0.1:9/api/', maxRetries: 0 });
+    for (const status of [400, 404, 418]) {
+      emu.inject({ kind: 'status', status, times: 1 });
+      errors.push(await good.products.list().catch((e) => e));
+    }
+    const unreachable = make({ apiKey: key, baseUrl: 'http://127.0.0.1:9/api/', maxRetries: 0 });
     errors.push(await unreachable.products.list().catch((e) => e));
+    // A timeout, a refusal before sending, an abort and a closed client, each with the secret key.
+    // The timeout needs a request that passes auth, so an emulator that takes the secret key.
+    const keyed = await startEmulator({ apiKey: key });
+    keyed.inject({ endpoint: 'tiers.list', kind: 'latency', ms: 5_000, times: 1 });
+    errors.push(
+      await make({ apiKey: key, baseUrl: keyed.url, timeoutMs: 50, maxRetries: 0 })
+        .tiers.list()
+        .catch((e) => e),
+    );
+    await keyed.close();
+    errors.push(await bad.credits.debit({ accountRefId: 'acme', productCode: 'p', meterCode: 'm', quantity: 0, eventKey: 'k' }).catch((e) => e));
+    errors.push(await bad.accounts.status({ accountRefId: '\ud800' }).catch((e) => e));
+    errors.push(await bad.products.list({ signal: AbortSignal.abort() }).catch((e) => e));
+    const closed = createClient({ apiKey: key, baseUrl: emu.url });
+    await closed.close();
+    errors.push(await closed.products.list().catch((e) => e));
+    expect(errors.map((e) => (e as Error).name)).toEqual([
+      'AuthenticationError',
+      'ServerError',
+      'RateLimitError',
+      'ConnectionError',
+      'InvalidResponseError',
+      'InvalidResponseError',
+      'ValidationError',
+      'NotFoundError',
+      'ApiError',
+      'ConnectionError',
+      'TimeoutError',
+      'ValidationError',
+      'ValidationError',
+      'AbortError',
+      'ClientStateError',
+    ]);
     for (const e of errors) {
       expect(e).toBeInstanceOf(Ecom9Error);
-      const text = `${(e as Error).message} ${(e as Error).stack} ${JSON.stringify(e)} ${String((e as Error).cause ?? '')}`;
+      const text = [
+        (e as Error).message,
+        (e as Error).stack,
+        JSON.stringify(e),
+        String((e as Error).cause ?? ''),
+        inspect(e, { depth: 10, showHidden: true }),
+      ].join(' ');
       expect(text).not.toContain(key);
       expect(text).not.toContain(emu.apiKey);
+    }
+  });
+});
+
+describe('abort', () => {
+  it('an abort during the backoff wait ends the call at once, as an AbortError (it waited the backoff out)', async () => {
+    const stuck = make({ sleep: (ms) => new Promise<void>(() => void waits.push(ms)) });
+    emu.inject({ endpoint: 'products.list', kind: 'status', status: 503 });
+    const ac = new AbortController();
+    const call = stuck.products.list({ signal: ac.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(waits).toHaveLength(1));
+    ac.abort(new Error('user went away'));
+    const err = await call;
+    expect(isEcom9Error(err)).toBe(true);
+    expect(err).toMatchObject({ name: 'AbortError', code: 'aborted', endpoint: 'products.list', cause: ac.signal.reason });
+    expect(emu.callCount('products.list')).toBe(1);
+  });
+
+  it('the default sleep is cut short by an abort too (measured: it used to take the whole backoff)', async () => {
+    const slow = make({ retryBaseMs: 10_000, retryMaxMs: 10_000 });
+    emu.inject({ endpoint: 'products.list', kind: 'status', status: 503 });
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const call = slow.products.list({ signal: ac.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(emu.callCount('products.list')).toBe(1));
+    ac.abort();
+    expect(await call).toMatchObject({ name: 'AbortError', code: 'aborted' });
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('an abort during an attempt rejects with AbortError and is not retried; an aborted signal sends nothing', async () => {
+    emu.inject({ endpoint: 'tiers.list', kind: 'latency', ms: 5_000 });
+    const ac = new AbortController();
+    const call = client.tiers.list({}, { signal: ac.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(emu.callCount('tiers.list')).toBe(1));
+    ac.abort();
+    expect(await call).toMatchObject({ name: 'AbortError', code: 'aborted' });
+    expect(waits).toEqual([]);
+    emu.resetCalls();
+    await expect(client.products.list({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'aborted' });
+    expect(emu.callCount()).toBe(0);
+  });
+});
+
+describe('options', () => {
+  it('createClient names a bad option and never echoes its value (it accepted them, or failed later without naming them)', () => {
+    const key = 'sk_live_SECRET_never_print_0123456789';
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ timeoutMs: -1 }, '"timeoutMs"'],
+      [{ timeoutMs: Number.NaN }, '"timeoutMs"'],
+      [{ timeoutMs: 2 ** 31 }, '"timeoutMs"'],
+      [{ baseUrl: 'nope' }, '"baseUrl"'],
+      [{ baseUrl: 'ftp://x.example/' }, '"baseUrl"'],
+      [{ maxRetries: -1 }, '"maxRetries"'],
+      [{ retryBaseMs: 1.5 }, '"retryBaseMs"'],
+      [{ retryMaxMs: -5 }, '"retryMaxMs"'],
+      [{ connections: 0 }, '"connections"'],
+      [{ authScheme: 'basic' }, '"authScheme"'],
+      [{ sleep: 5 }, '"sleep"'],
+      [{ dispatcher: {} }, '"dispatcher"'],
+      [{ tmeoutMs: 5 }, 'unknown option "tmeoutMs"'],
+    ];
+    for (const [bad, named] of cases) {
+      let err: unknown;
+      try {
+        createClient({ apiKey: key, ...bad } as ClientOptions);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toContain(named);
+      expect((err as Error).message).not.toContain(key);
+    }
+    expect(() => createClient(undefined as never)).toThrow(/"apiKey"/);
+  });
+
+  it('refuses an API key that cannot be a header value, naming apiKey, never echoing it (undici refused each request, retried as ConnectionError)', () => {
+    for (const apiKey of ['', 'sk_line\nbreak_SECRET', 'sk with space SECRET', 'sk\ttab_SECRET', 'sk_ключ_SECRET', 'sk\u0000nul_SECRET']) {
+      let err: unknown;
+      try {
+        createClient({ apiKey, baseUrl: emu.url });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toMatch(/"apiKey"/);
+      expect((err as Error).message).not.toContain('SECRET');
     }
   });
 });
@@ -297,10 +554,40 @@ describe('errors', () => {
 describe('account refs and paths', () => {
   it('refuses empty, over-long, dot-segment and control-character refs before any request', async () => {
     for (const ref of ['', '.', '..', '%2e', '%2E%2e', '.%2e', 'a\u0000', 'tab\there', 'x'.repeat(257)]) {
-      expect(() => client.accounts.status({ accountRefId: ref })).toThrow(ValidationError);
-      expect(() => client.entitlements.check({ accountRefId: ref, productCode: 'p', entitlementCode: 'e' })).toThrow(ValidationError);
+      await expect(client.accounts.status({ accountRefId: ref })).rejects.toBeInstanceOf(ValidationError);
+      await expect(client.entitlements.check({ accountRefId: ref, productCode: 'p', entitlementCode: 'e' })).rejects.toBeInstanceOf(ValidationError);
     }
     expect(emu.calls).toHaveLength(0);
+  });
+
+  it('refuses refs with a lone surrogate (encodeURIComponent threw, read as an outage; a query sent U+FFFD, another account)', async () => {
+    emu.setAccount('acme\ufffd', { customerEmail: 'other@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+    emu.setEntitlement('acme\ufffd', 'pro-api', 'api_access', true);
+    for (const ref of ['\ud800', 'acme\ud800', 'acme\udfff', '\udc00acme', 'a\udbff\udbffb']) {
+      for (const call of [
+        client.accounts.status({ accountRefId: ref }),
+        client.transactions.list({ accountRefId: ref }),
+        client.entitlements.check({ accountRefId: ref, productCode: 'pro-api', entitlementCode: 'api_access' }),
+        client.credits.debit({ accountRefId: ref, productCode: 'ai-images', meterCode: 'credits', quantity: 1, eventKey: 'k' }),
+      ]) {
+        const err = await call.catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).fields).toEqual({ account_ref_id: ['must be well-formed Unicode (no lone surrogates)'] });
+      }
+    }
+    expect(emu.calls).toHaveLength(0);
+    // Through the gate, even with failMode open: a 401 denial, not an "outage" that allows.
+    const gate = gateFor(emu, { failMode: 'open' });
+    for (const ref of ['\ud800', 'acme\ud800']) {
+      expect(await gate.checkTier(ref, { tiers: 'pro' })).toMatchObject({ allowed: false, code: 'account_unresolved', status: 401 });
+      expect(await gate.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' })).toMatchObject({ allowed: false, status: 401 });
+    }
+    expect(gate.stats()).toMatchObject({ upstreamErrors: 0, failOpenAllowed: 0 });
+    await gate.close();
+    expect(emu.calls).toHaveLength(0);
+    // A well-formed pair is an ordinary character.
+    emu.setAccount('acme\ud83d\ude00', { customerEmail: 'e@example.com' });
+    expect((await client.accounts.status({ accountRefId: 'acme\ud83d\ude00' })).account_ref_id).toBe('acme\ud83d\ude00');
   });
 
   it('percent-encodes a ref into one path segment', async () => {

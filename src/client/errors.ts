@@ -101,6 +101,23 @@ export class InvalidResponseError extends Ecom9Error {
   override readonly code = 'invalid_response';
 }
 
+/**
+ * The caller's `signal` aborted the call (before sending, during an attempt or while waiting to
+ * retry). An Ecom9Error, so `isEcom9Error` still covers every rejection of the client, and named
+ * 'AbortError' like fetch's, so the usual `err.name === 'AbortError'` check works; the signal's
+ * reason is the `cause`. Never retried.
+ */
+export class AbortedError extends Ecom9Error {
+  override name = 'AbortError';
+  override readonly code = 'aborted';
+}
+
+/** The client was closed, or undici refused the request before sending it: final, never retried. */
+export class ClientStateError extends Ecom9Error {
+  override name = 'ClientStateError';
+  override readonly code = 'client_unusable';
+}
+
 export function isEcom9Error(e: unknown): e is Ecom9Error {
   return e instanceof Ecom9Error;
 }

@@ -1,10 +1,12 @@
 // The typed ecom9 client: every endpoint of the API reference, in the namespaces of the official SDKs,
-// parameters in camelCase, responses validated and kept in the API's snake_case.
+// parameters in camelCase, responses validated and kept in the API's snake_case. Every method is
+// async: a parameter refused before sending is a rejection, like any other failure.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { assertAccountRef, pathSegment } from './account-ref';
-import { ValidationError } from './errors';
+import { NotFoundError, ValidationError } from './errors';
+import { parseClientOptions } from './options';
 import {
   accountStatusSchema,
   balanceSchema,
@@ -12,8 +14,9 @@ import {
   entitlementSchema,
   fixSubscriptionSchema,
   invoiceSchema,
-  pageSchema,
+  normalisePage,
   productListSchema,
+  rawPageSchema,
   publicUrlSchema,
   tierSchema,
   transactionSchema,
@@ -26,6 +29,7 @@ import {
   type Invoice,
   type Page,
   type Product,
+  type RawPage,
   type Tier,
   type Transaction,
   type UsageRecordResult,
@@ -69,8 +73,8 @@ export interface ClientOptions {
   connections?: number;
   /** Your own undici dispatcher (not closed by `close()`). */
   dispatcher?: Dispatcher;
-  /** Waits between retries; injectable for tests. */
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 type Meta = Record<string, unknown>;
@@ -92,25 +96,21 @@ const required = (name: string, v: unknown) => {
 };
 const iso = (d: Date | string | undefined) => (d instanceof Date ? d.toISOString() : d);
 
+/** Throws a TypeError naming the bad option (never its value). */
 export function createClient(opts: ClientOptions) {
-  if (!opts || typeof opts.apiKey !== 'string' || opts.apiKey === '') throw new TypeError('ecom9-gate: createClient needs "apiKey"');
+  const o = parseClientOptions(opts);
   const t = new Transport({
-    apiKey: opts.apiKey,
-    baseUrl: opts.baseUrl ?? 'https://app.ecom9.com/api/',
-    authScheme: opts.authScheme ?? 'bearer',
-    timeoutMs: opts.timeoutMs ?? 5_000,
-    maxRetries: opts.maxRetries ?? 2,
-    retryBaseMs: opts.retryBaseMs ?? 500,
-    retryMaxMs: opts.retryMaxMs ?? 8_000,
-    connections: opts.connections ?? 64,
-    dispatcher: opts.dispatcher,
-    sleep: opts.sleep ?? ((ms) => sleep(ms)),
+    ...o,
+    sleep: o.sleep ?? ((ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined)),
   });
-  const txPage = pageSchema(transactionSchema);
-  const tierPage = pageSchema(tierSchema);
+  const txPage = rawPageSchema(transactionSchema);
+  const tierPage = rawPageSchema(tierSchema);
 
-  const transactionsList = (p: { accountRefId: string; page?: number; pageSize?: number; status?: string }, o?: CallOptions): Promise<Page<Transaction>> =>
-    t.call(
+  async function transactionsPage(
+    p: { accountRefId: string; page?: number; pageSize?: number; status?: string },
+    o?: CallOptions,
+  ): Promise<RawPage<Transaction>> {
+    return t.call(
       {
         endpoint: 'transactions.list',
         method: 'GET',
@@ -121,26 +121,42 @@ export function createClient(opts: ClientOptions) {
       },
       o,
     );
-  const tiersList = (p: { page?: number; pageSize?: number } = {}, o?: CallOptions): Promise<Page<Tier>> =>
+  }
+  const tiersPage = (p: { page?: number; pageSize?: number } = {}, o?: CallOptions): Promise<RawPage<Tier>> =>
     t.call({ endpoint: 'tiers.list', method: 'GET', path: 'tiers/', query: { page: p.page, page_size: p.pageSize }, idempotent: true, schema: tierPage }, o);
 
-  /** Walks every page by number until `next` is null. */
-  async function* pages<T>(fetchPage: (page: number) => Promise<Page<T>>): AsyncGenerator<T> {
+  /**
+   * Walks every page by number. An explicit `next: null` ends the walk; a page without `next` at all
+   * (the reference's /tiers/ example has none) ends it once `count` items were seen. An empty page
+   * always ends it, so a server that ignores `page` cannot loop us forever.
+   */
+  async function* pages<T>(fetchPage: (page: number) => Promise<RawPage<T>>): AsyncGenerator<T> {
+    let seen = 0;
     for (let page = 1; ; page++) {
-      const p = await fetchPage(page);
+      let p: RawPage<T>;
+      try {
+        p = await fetchPage(page);
+      } catch (err) {
+        // Counting, not following links: a count that shrank between pages ends in a 404.
+        if (page > 1 && err instanceof NotFoundError) return;
+        throw err;
+      }
       yield* p.results;
-      if (!p.next || p.results.length === 0) return;
+      seen += p.results.length;
+      if (p.results.length === 0 || p.next === null) return;
+      if (p.next === undefined && seen >= p.count) return;
     }
   }
 
   return {
     transactions: {
-      list: transactionsList,
-      iterate: (p: { accountRefId: string; pageSize?: number; status?: string }, o?: CallOptions) => pages((page) => transactionsList({ ...p, page }, o)),
+      list: async (p: { accountRefId: string; page?: number; pageSize?: number; status?: string }, o?: CallOptions): Promise<Page<Transaction>> =>
+        normalisePage(await transactionsPage(p, o)),
+      iterate: (p: { accountRefId: string; pageSize?: number; status?: string }, o?: CallOptions) => pages((page) => transactionsPage({ ...p, page }, o)),
     },
     accounts: {
       /** Live subscription state, normalised to a list. `tier` is only sent with `subscription`, as the endpoint requires. */
-      status(p: { accountRefId: string; subscription?: string; tier?: string }, o?: CallOptions): Promise<AccountStatus> {
+      async status(p: { accountRefId: string; subscription?: string; tier?: string }, o?: CallOptions): Promise<AccountStatus> {
         if (p.tier !== undefined && p.subscription === undefined) {
           throw new ValidationError('tier requires subscription', { subscription: ['is required whenever tier is provided'] });
         }
@@ -158,12 +174,12 @@ export function createClient(opts: ClientOptions) {
       },
     },
     products: {
-      list: (o?: CallOptions): Promise<{ results: Product[]; count: number }> =>
+      list: async (o?: CallOptions): Promise<{ results: Product[]; count: number }> =>
         t.call({ endpoint: 'products.list', method: 'GET', path: 'products/', idempotent: true, schema: productListSchema }, o),
     },
     invoices: {
       /** Never retried: it has no idempotency key, so a retry could bill twice. */
-      create(
+      async create(
         p: {
           productManageId: string;
           amount: number;
@@ -190,11 +206,11 @@ export function createClient(opts: ClientOptions) {
       },
     },
     tiers: {
-      list: tiersList,
-      iterate: (p: { pageSize?: number } = {}, o?: CallOptions) => pages((page) => tiersList({ ...p, page }, o)),
+      list: async (p: { page?: number; pageSize?: number } = {}, o?: CallOptions): Promise<Page<Tier>> => normalisePage(await tiersPage(p, o)),
+      iterate: (p: { pageSize?: number } = {}, o?: CallOptions) => pages((page) => tiersPage({ ...p, page }, o)),
     },
     links: {
-      resolvePublicUrl(
+      async resolvePublicUrl(
         p: { accountRefId: string; productName: string } | { accountRefId: string; subscriptionName: string; tierName: string; email: string },
         o?: CallOptions,
       ): Promise<{ public_url: string }> {
@@ -208,7 +224,7 @@ export function createClient(opts: ClientOptions) {
     },
     subscriptions: {
       /** The hosted payment URL of a past-due subscription; `{ url: null }` when there is nothing to pay. */
-      fix(p: { accountRefId: string; subscriptionName: string; tierName: string }, o?: CallOptions): Promise<{ url: string | null }> {
+      async fix(p: { accountRefId: string; subscriptionName: string; tierName: string }, o?: CallOptions): Promise<{ url: string | null }> {
         assertAccountRef(p.accountRefId);
         return t.call(
           {
@@ -225,7 +241,7 @@ export function createClient(opts: ClientOptions) {
       },
     },
     entitlements: {
-      check(p: { accountRefId: string; productCode: string; entitlementCode: string }, o?: CallOptions): Promise<EntitlementCheck> {
+      async check(p: { accountRefId: string; productCode: string; entitlementCode: string }, o?: CallOptions): Promise<EntitlementCheck> {
         assertAccountRef(p.accountRefId);
         return t.call(
           {
@@ -241,7 +257,7 @@ export function createClient(opts: ClientOptions) {
       },
     },
     credits: {
-      balance(p: { accountRefId: string; productCode: string; meterCode: string }, o?: CallOptions): Promise<CreditBalance> {
+      async balance(p: { accountRefId: string; productCode: string; meterCode: string }, o?: CallOptions): Promise<CreditBalance> {
         assertAccountRef(p.accountRefId);
         return t.call(
           {
@@ -256,7 +272,7 @@ export function createClient(opts: ClientOptions) {
         );
       },
       /** Retried only because the event_key makes a repeat harmless: ecom9 never debits one key twice. */
-      debit(p: UsageEventInput, o?: CallOptions): Promise<DebitResult> {
+      async debit(p: UsageEventInput, o?: CallOptions): Promise<DebitResult> {
         assertAccountRef(p.accountRefId);
         positiveInt('quantity', p.quantity);
         required('event_key', p.eventKey);
@@ -275,7 +291,7 @@ export function createClient(opts: ClientOptions) {
       },
     },
     usage: {
-      record(p: UsageEventInput, o?: CallOptions): Promise<UsageRecordResult> {
+      async record(p: UsageEventInput, o?: CallOptions): Promise<UsageRecordResult> {
         assertAccountRef(p.accountRefId);
         positiveInt('quantity', p.quantity);
         required('event_key', p.eventKey);
@@ -292,7 +308,7 @@ export function createClient(opts: ClientOptions) {
           o,
         );
       },
-      summary(
+      async summary(
         p: { accountRefId: string; productCode: string; meterCode: string; start?: Date | string; end?: Date | string },
         o?: CallOptions,
       ): Promise<UsageSummary> {

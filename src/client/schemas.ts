@@ -33,6 +33,15 @@ const singleStatus = z.looseObject({
   subscription_tier: tierSchema,
 });
 
+// The single shape with `subscription_tier` null or missing: an account without a plan. That is a
+// tier_required denial for the gate, not an upstream failure, so it must parse.
+const noPlanStatus = z.looseObject({
+  account_ref_id: z.string(),
+  customer_email: z.string().nullish(),
+  is_active: z.boolean().nullish(),
+  subscription_tier: z.null().optional(),
+});
+
 const multiStatus = z.looseObject({
   account_ref_id: z.string(),
   customer_email: z.string().nullish(),
@@ -52,22 +61,26 @@ export interface AccountStatus {
 
 /** Accepts either shape; a body with `subscriptions` is the list shape, anything else the single one. */
 export const accountStatusSchema = z.unknown().transform((raw, ctx): AccountStatus => {
-  const isList = typeof raw === 'object' && raw !== null && 'subscriptions' in raw;
-  const parsed = isList ? multiStatus.safeParse(raw) : singleStatus.safeParse(raw);
+  const body = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : undefined;
+  const shape = body && 'subscriptions' in body ? multiStatus : body && body.subscription_tier != null ? singleStatus : noPlanStatus;
+  const parsed = shape.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
     return z.NEVER;
   }
   const s = parsed.data;
-  const subscriptions: Subscription[] =
-    'subscriptions' in s
-      ? (s.subscriptions as Subscription[])
-      : [{ is_active: s.is_active, created_at: s.created_at, updated_at: s.updated_at, subscription_tier: s.subscription_tier }];
+  let subscriptions: Subscription[] = [];
+  let isActive: boolean | undefined;
+  if ('subscriptions' in s) subscriptions = s.subscriptions as Subscription[];
+  else if (s.subscription_tier) {
+    const one = s as z.output<typeof singleStatus>;
+    subscriptions = [{ is_active: one.is_active, created_at: one.created_at, updated_at: one.updated_at, subscription_tier: one.subscription_tier }];
+  } else isActive = (s as z.output<typeof noPlanStatus>).is_active ?? false;
   const total = (s as { total_subscriptions?: number }).total_subscriptions;
   return {
     account_ref_id: s.account_ref_id,
     customer_email: (s.customer_email as string | null | undefined) ?? null,
-    is_active: subscriptions.some((x) => x.is_active),
+    is_active: isActive ?? subscriptions.some((x) => x.is_active),
     subscriptions,
     total_subscriptions: typeof total === 'number' ? total : subscriptions.length,
   };
@@ -85,19 +98,20 @@ export const transactionSchema = z.looseObject({
 });
 export type Transaction = z.infer<typeof transactionSchema>;
 
-export function pageSchema<T extends z.ZodType>(item: T) {
+/** A page as sent: `next`/`previous` may be absent (the /tiers/ example has neither), which the iterator must tell from null. */
+export function rawPageSchema<T extends z.ZodType>(item: T) {
   return z.object({
     count: z.number().int().nonnegative(),
-    next: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
-    previous: z
-      .string()
-      .nullish()
-      .transform((v) => v ?? null),
+    next: z.string().nullable().optional(),
+    previous: z.string().nullable().optional(),
     results: z.array(item),
   });
+}
+export interface RawPage<T> {
+  count: number;
+  next?: string | null | undefined;
+  previous?: string | null | undefined;
+  results: T[];
 }
 export interface Page<T> {
   count: number;
@@ -105,6 +119,8 @@ export interface Page<T> {
   previous: string | null;
   results: T[];
 }
+/** What `list` returns: an absent link reads as null. */
+export const normalisePage = <T>(p: RawPage<T>): Page<T> => ({ count: p.count, next: p.next ?? null, previous: p.previous ?? null, results: p.results });
 
 export const productSchema = z.looseObject({
   manage_id: z.string(),
@@ -123,7 +139,11 @@ export const invoiceSchema = z.looseObject({
 export type Invoice = z.infer<typeof invoiceSchema>;
 
 export const publicUrlSchema = z.looseObject({ public_url: z.string() });
-export const fixSubscriptionSchema = z.looseObject({ url: z.string().nullable() });
+// "If there is no past-due invoice ... the response body is empty": an empty body (the transport's
+// `empty`), `null`, `{}` and `{"url": null}` are all readings of that, and all mean nothing to pay.
+export const fixSubscriptionSchema = z
+  .union([z.null(), z.looseObject({ url: z.string().nullish() })])
+  .transform((v): { url: string | null } => ({ url: v?.url ?? null }));
 
 export const entitlementSchema = z.looseObject({
   account_ref_id: z.string(),

@@ -1,10 +1,11 @@
 // One pooled undici connection set to ecom9, a timeout per attempt, and retries with exponential
 // backoff and jitter: on connection errors, 429 (honouring Retry-After) and 5xx, and for a POST only
-// when an event_key makes it idempotent. The API key goes in a header and nowhere else.
+// when an event_key makes it idempotent. The caller's signal is honoured throughout, the backoff
+// included. The API key goes in a header and nowhere else.
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { EndpointName } from '../endpoints';
-import { ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from './errors';
+import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from './errors';
 
 export interface TransportOptions {
   apiKey: string;
@@ -16,11 +17,13 @@ export interface TransportOptions {
   retryMaxMs: number;
   connections: number;
   dispatcher?: Dispatcher | undefined;
-  sleep: (ms: number) => Promise<void>;
+  /** Gets the call's signal; the transport stops waiting on abort even if the sleep ignores it. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** Per-call overrides, accepted as the last argument of every client method. */
 export interface CallOptions {
+  /** Aborts the call, the wait between retries included; it then rejects with an AbortError (an Ecom9Error, code 'aborted'). */
   signal?: AbortSignal;
   timeoutMs?: number;
   maxRetries?: number;
@@ -44,6 +47,13 @@ export interface RequestSpec<T> {
 
 const USER_AGENT = 'ecom9-gate (node)';
 
+// undici's own refusals: a closed or destroyed pool, or an argument it rejects. Sending again cannot
+// help, so these are final rather than connection errors (which are retried).
+const LOCAL_REFUSALS = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
+const aborted = (endpoint: EndpointName, signal: AbortSignal) =>
+  new AbortedError(`ecom9 ${endpoint}: aborted by the caller`, { endpoint, cause: signal.reason });
+
 export class Transport {
   private readonly base: URL;
   private readonly dispatcher: Dispatcher;
@@ -66,14 +76,36 @@ export class Transport {
   async call<T>(spec: RequestSpec<T>, opts: CallOptions = {}): Promise<T> {
     const maxRetries = spec.idempotent ? (opts.maxRetries ?? this.o.maxRetries) : 0;
     for (let attempt = 0; ; attempt++) {
+      if (opts.signal?.aborted) throw aborted(spec.endpoint, opts.signal);
       try {
         return await this.attempt(spec, opts);
       } catch (err) {
         const wait = this.retryDelay(err, attempt, maxRetries);
-        if (wait === undefined || opts.signal?.aborted) throw err;
-        await this.o.sleep(wait);
+        if (wait === undefined) throw err;
+        await this.backoff(wait, spec.endpoint, opts.signal);
       }
     }
+  }
+
+  /** The wait before a retry, cut short by the caller's signal (whatever the injected sleep does with it). */
+  private backoff(ms: number, endpoint: EndpointName, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return this.o.sleep(ms);
+    // An abort that landed while the failed attempt was being read fires no event any more.
+    if (signal.aborted) return Promise.reject(aborted(endpoint, signal));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(aborted(endpoint, signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.o.sleep(ms, signal).then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(signal.aborted ? aborted(endpoint, signal) : err);
+        },
+      );
+    });
   }
 
   async close(): Promise<void> {
@@ -117,9 +149,15 @@ export class Transport {
       headers = res.headers;
       text = await res.body.text();
     } catch (cause) {
-      if (opts.signal?.aborted) throw cause;
+      if (opts.signal?.aborted) throw aborted(spec.endpoint, opts.signal);
       if (timeout.aborted) throw new TimeoutError(`ecom9 ${spec.endpoint}: no answer within ${timeoutMs} ms`, { endpoint: spec.endpoint });
-      throw new ConnectionError(`ecom9 ${spec.endpoint}: connection failed (${(cause as { code?: string })?.code ?? (cause as Error)?.name ?? 'error'})`, {
+      // undici's cause is dropped on purpose: its message may quote a header, and one header is the key.
+      const code = (cause as { code?: unknown })?.code;
+      if (typeof code === 'string' && LOCAL_REFUSALS.has(code)) {
+        const why = code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED' ? 'the client is closed' : `the request was refused before sending (${code})`;
+        throw new ClientStateError(`ecom9 ${spec.endpoint}: ${why}`, { endpoint: spec.endpoint });
+      }
+      throw new ConnectionError(`ecom9 ${spec.endpoint}: connection failed (${typeof code === 'string' ? code : ((cause as Error)?.name ?? 'error')})`, {
         endpoint: spec.endpoint,
       });
     }

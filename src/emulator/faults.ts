@@ -11,8 +11,10 @@ export interface FaultSpec {
   kind: FaultKind;
   /** 'latency': how long to hold the request before answering. */
   ms?: number;
-  /** 'status': the status to answer. @default 503 */
+  /** 'status': the status to answer, with the body the reference documents for it (400 `{field: [..]}`, 404 `{error}`, 204 none, else `{detail}`). @default 503 */
   status?: number;
+  /** 'status': answer this JSON body instead (`null` sends `null`), e.g. another reading of an ambiguous response. */
+  body?: unknown;
   /** 'rate_limit': the Retry-After seconds. @default 1 */
   retryAfter?: number;
   /** 'drop': apply the request's effect first, then cut the connection mid-response. */

@@ -39,7 +39,10 @@ const accountFixture = z.object({
 });
 
 export const fixturesSchema = z.object({
+  /** The key the emulator accepts, unless createEmulator is given one. */
   apiKey: z.string().min(1).optional(),
+  /** The secret it signs webhooks with, unless createEmulator is given one. */
+  webhookSecret: z.string().min(1).optional(),
   products: z.array(productFixture).default([]),
   accounts: z.array(accountFixture).default([]),
 });

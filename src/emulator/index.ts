@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { EndpointName } from '../endpoints';
 import { Faults, type FaultSpec } from './faults';
-import { demoFixtures, type Fixtures, type SubState } from './fixtures';
+import { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
 import { createEmulatorServer, type CallRecord } from './server';
 import { EmulatorState, type LedgerRow, type UsageRow } from './state';
 import { buildWebhook, sendWebhook, type WebhookPayloadInput, type WebhookSendOptions } from './webhooks';
@@ -16,11 +16,11 @@ export type { LedgerRow, UsageRow } from './state';
 export type { WebhookPayloadInput, WebhookSendOptions } from './webhooks';
 
 export interface EmulatorOptions {
-  /** @default 'emu_test_key' (or the fixtures' apiKey) */
+  /** @default the fixtures' apiKey, else 'emu_test_key' */
   apiKey?: string;
   /** An object or a JSON file path. @default demoFixtures */
   fixtures?: Fixtures | string;
-  /** @default a fixed `whsec_` secret */
+  /** @default the fixtures' webhookSecret, else a fixed `whsec_` secret */
   webhookSecret?: string;
   /** Clock in ms for created_at, recorded_at and summaries. @default Date.now */
   now?: () => number;
@@ -30,10 +30,11 @@ export const DEFAULT_EMULATOR_KEY = 'emu_test_key';
 export const DEFAULT_EMULATOR_WEBHOOK_SECRET = `whsec_${Buffer.from('ecom9-emulator-webhook-secret').toString('base64')}`;
 
 export function createEmulator(opts: EmulatorOptions = {}) {
-  const state = new EmulatorState(opts.fixtures ?? demoFixtures, opts.now ?? Date.now);
-  const fixtureKey = typeof opts.fixtures === 'object' ? opts.fixtures.apiKey : undefined;
-  const apiKey = opts.apiKey ?? fixtureKey ?? DEFAULT_EMULATOR_KEY;
-  const webhookSecret = opts.webhookSecret ?? DEFAULT_EMULATOR_WEBHOOK_SECRET;
+  // Parsed once, so a fixtures file's apiKey and webhookSecret count as much as an object's.
+  const fixtures = loadFixtures(opts.fixtures ?? demoFixtures);
+  const state = new EmulatorState(fixtures, opts.now ?? Date.now);
+  const apiKey = opts.apiKey ?? fixtures.apiKey ?? DEFAULT_EMULATOR_KEY;
+  const webhookSecret = opts.webhookSecret ?? fixtures.webhookSecret ?? DEFAULT_EMULATOR_WEBHOOK_SECRET;
   const faults = new Faults();
   const calls: CallRecord[] = [];
   const server: Server = createEmulatorServer({ state, faults, apiKey: () => apiKey, calls });
@@ -57,6 +58,7 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
 
+    /** Creates or updates an account; what you leave out (email, subscriptions) is kept. `subscriptions: []` removes them all. */
     setAccount: (ref: string, a: { customerEmail?: string; subscriptions?: Array<{ subscription: string; tier: string; state?: SubState }> }) =>
       void state.setAccount(ref, a),
     setSubscription: (ref: string, subscription: string, tier: string, s: SubState) => state.setSubscription(ref, subscription, tier, s),
@@ -66,7 +68,7 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     credits: (ref: string, product: string, meter: string) => state.credits(ref, product, meter),
     usageTotal: (ref: string, product: string, meter: string) => state.usageTotal(ref, product, meter),
     addTransactions: (ref: string, n: number) => state.addTransactions(ref, n),
-    /** One row per effective debit (a repeated event_key adds none). */
+    /** One row per (account, event_key) answered: approved debits and refusals (`approved: false`) alike; a repeated key adds none. */
     get ledger(): readonly LedgerRow[] {
       return state.ledger;
     },

@@ -179,6 +179,10 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
       product = state.products.get(need.subscription_name as string);
       if (product && !product.tiers.some((t) => t.label_name === need.tier_name)) product = undefined;
     }
+    // "must match the account that owns the subscription": the emulator checks only that the account
+    // exists, not that it owns the subscription or that the email matches, so a test can resolve the
+    // link of a tier the account does not have yet (an upgrade page).
+    if (!state.accounts.has(ref)) return NOT_FOUND;
     if (!product?.saas_only) return { status: 404, body: { error: 'Not found.' } };
     const token = Buffer.from(JSON.stringify({ account_ref_id: ref, tier: tierName ?? null })).toString('base64url');
     return { status: 200, body: { public_url: `${req.origin}/p/${product.manage_id}?u=${token}` } };

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { EndpointName } from '../endpoints';
-import type { Faults } from './faults';
+import type { FaultSpec, Faults } from './faults';
 import { ROUTES, matchRoute, type EmuResponse } from './routes';
 import type { EmulatorState } from './state';
 
@@ -41,6 +41,16 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** An injected status answers with the body ecom9 documents for it, so clients parse it as they would the real one. */
+function injectedStatus(f: FaultSpec): EmuResponse {
+  const status = f.status ?? 503;
+  if (f.body !== undefined) return { status, body: f.body };
+  if (status === 204) return { status };
+  if (status === 400) return { status, body: { non_field_errors: ['Injected failure'] } };
+  if (status === 404) return { status, body: { error: 'Injected failure' } };
+  return { status, body: { detail: 'Injected failure' } };
 }
 
 export function createEmulatorServer(opts: { state: EmulatorState; faults: Faults; apiKey: () => string; calls: CallRecord[] }): Server {
@@ -95,8 +105,9 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
         route.status === 405 ? { status: 405, body: { detail: `Method "${req.method}" not allowed.` } } : { status: 404, body: { error: 'Not found.' } },
       );
     }
-    const auth = req.headers.authorization;
-    const key = auth?.startsWith('Bearer ') ? auth.slice(7) : (req.headers['x-api-key'] as string | undefined);
+    // Auth schemes are case-insensitive (RFC 9110 11.1): `bearer KEY` is a Bearer token too.
+    const bearer = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const key = bearer ?? (req.headers['x-api-key'] as string | undefined);
     if (key === undefined) return send(res, { status: 401, body: { detail: 'Authentication credentials were not provided.' } });
     if (key !== opts.apiKey()) return send(res, { status: 401, body: { detail: 'Invalid API key' } });
     if (badJson) return send(res, { status: 400, body: { detail: ['JSON parse error'] } });
@@ -112,7 +123,7 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
         if (req.socket.destroyed || closing.signal.aborted) return;
         return send(res, run());
       case 'status':
-        return send(res, { status: fault.status ?? 503, body: { detail: 'Injected failure' } });
+        return send(res, injectedStatus(fault));
       case 'rate_limit':
         return send(res, { status: 429, body: { detail: 'Request was throttled.' } }, { 'retry-after': String(fault.retryAfter ?? 1) });
       case 'drop': {

@@ -1,7 +1,7 @@
 // The emulator's in-memory ecom9: accounts and their subscriptions, entitlements, credit balances, the
 // debit ledger and usage events, with the idempotency ecom9 promises (one effect per event_key).
 import { randomUUID } from 'node:crypto';
-import { loadFixtures, type Fixtures, type ParsedFixtures, type ProductFixture, type SubState } from './fixtures';
+import type { ParsedFixtures, ProductFixture, SubState } from './fixtures';
 
 export interface EmuSubscription {
   subscription: string;
@@ -53,10 +53,10 @@ export class EmulatorState {
   readonly usageEvents: UsageRow[] = [];
 
   constructor(
-    fixtures: Fixtures | string,
+    fixtures: ParsedFixtures,
     readonly now: () => number,
   ) {
-    this.load(loadFixtures(fixtures));
+    this.load(fixtures);
   }
 
   private load(f: ParsedFixtures): void {
@@ -75,6 +75,7 @@ export class EmulatorState {
     return undefined;
   }
 
+  /** Creates or updates an account; what `a` leaves out (email, subscriptions) is kept. `subscriptions: []` removes them all. */
   setAccount(ref: string, a: { customerEmail?: string; subscriptions?: Array<{ subscription: string; tier: string; state?: SubState }> }): EmuAccount {
     const t = this.now();
     const prior = this.accounts.get(ref);
@@ -82,13 +83,16 @@ export class EmulatorState {
       ref,
       email: a.customerEmail ?? prior?.email ?? '',
       createdAt: prior?.createdAt ?? t,
-      subscriptions: (a.subscriptions ?? []).map((s) => ({
-        subscription: s.subscription,
-        tier: s.tier,
-        state: s.state ?? 'active',
-        createdAt: t,
-        updatedAt: t,
-      })),
+      subscriptions:
+        a.subscriptions?.map((s) => ({
+          subscription: s.subscription,
+          tier: s.tier,
+          state: s.state ?? 'active',
+          createdAt: t,
+          updatedAt: t,
+        })) ??
+        prior?.subscriptions ??
+        [],
       entitlements: prior?.entitlements ?? new Set(),
       transactions: prior?.transactions ?? [],
     };
@@ -132,7 +136,11 @@ export class EmulatorState {
     return this.balances.get(k(ref, product, meter)) ?? 0;
   }
 
-  /** One effect per (account, event_key): a repeat returns the first answer and changes nothing. */
+  /**
+   * One effect per (account, event_key): a repeat returns the first answer and changes nothing. A
+   * refusal is an answer too: the same key stays refused after a top-up (the reference's "same
+   * effective result"), so a new attempt needs a new key.
+   */
   debit(ref: string, product: string, meter: string, quantity: number, eventKey: string): DebitAnswer {
     const key = k(ref, eventKey);
     const prior = this.debits.get(key);

@@ -22,6 +22,8 @@ export interface WebhookSendOptions {
   timestamp?: number;
   /** Send this signature header instead. */
   signature?: string;
+  /** sendWebhook gives up (rejects with a TimeoutError) after this long, body included. @default 10000 */
+  timeoutMs?: number;
 }
 
 /** The full payload, filling in what the account's current state says. */
@@ -64,6 +66,8 @@ export async function sendWebhook(
   o?: WebhookSendOptions,
 ): Promise<{ status: number; body: string }> {
   const { body, headers } = buildWebhook(state, secret, p, o);
-  const res = await fetch(url, { method: 'POST', headers, body });
+  // A receiver that never answers must not hang the test or script that sent the webhook.
+  const signal = AbortSignal.timeout(o?.timeoutMs ?? 10_000);
+  const res = await fetch(url, { method: 'POST', headers, body, signal });
   return { status: res.status, body: await res.text() };
 }
