@@ -68,7 +68,7 @@ describe('auth and errors', () => {
     const paths = ['/api/account/../status/', '/api/account/./status/', '/api/account/%2e%2e/status/', '/api/account/%2E/status/', '/api/transactions/%2e%2E/'];
     for (const path of paths) {
       const res = await rawGet(path);
-      expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 404, { error: 'Not found.' }]);
+      expect([path, res.status, JSON.parse(res.body)]).toEqual([path, 404, { detail: 'Not found.' }]);
     }
     expect(emu.calls.map((c) => [c.path, c.endpoint])).toEqual(paths.map((p) => [p, 'unknown']));
     emu.removeAccount('.');

@@ -144,12 +144,23 @@ describe('misconfiguration', () => {
   it("answers a 404 without ecom9's error body with a 500, not a cached denial", async () => {
     const reported: unknown[] = [];
     const g = gateFor(emu, { onError: (e) => reported.push(e) });
-    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 404, times: 2 });
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 404, body: { detail: 'Not found.' }, times: 2 });
     expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
     expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
     expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ allowed: true, source: 'upstream' });
     expect(reported).toHaveLength(1);
     expect(String(reported[0])).toMatch(/baseUrl/);
+  });
+
+  it('answers every check with a 500 when baseUrl points at the wrong path (a denial for every customer before)', async () => {
+    const reported: unknown[] = [];
+    const g = gateFor(emu, { baseUrl: new URL('v9/', emu.url).href, onError: (e) => reported.push(e) });
+    expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    expect(await g.checkEntitlement('one-sub', { product: 'pro-api', entitlement: 'api_access' })).toMatchObject({ code: 'misconfigured', status: 500 });
+    // Reported once per endpoint that answered so, not once per request.
+    expect(reported.map(String)).toEqual([expect.stringMatching(/accounts\.status.*baseUrl/), expect.stringMatching(/entitlements\.check.*baseUrl/)]);
+    await g.checkTier('one-sub', { tiers: 'pro' });
+    expect(reported).toHaveLength(2);
   });
   afterEach(() => emu.clearFaults());
 });

@@ -99,10 +99,12 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
       ...(typeof accountRefId === 'string' ? { accountRefId } : {}),
       at: state.now(),
     });
+    // An unknown path is not one of ecom9's documented 404s ({error}): a gate pointed at the wrong base
+    // URL must see a misconfiguration, not "unknown account".
     if (!('endpoint' in route)) {
       return send(
         res,
-        route.status === 405 ? { status: 405, body: { detail: `Method "${req.method}" not allowed.` } } : { status: 404, body: { error: 'Not found.' } },
+        route.status === 405 ? { status: 405, body: { detail: `Method "${req.method}" not allowed.` } } : { status: 404, body: { detail: 'Not found.' } },
       );
     }
     // Auth schemes are case-insensitive (RFC 9110 11.1): `bearer KEY` is a Bearer token too.
