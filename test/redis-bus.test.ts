@@ -2,6 +2,7 @@
 // reaches all within 100 ms; replays are duplicates on every instance; a Redis outage crashes nothing,
 // invalidations resume after it, and nothing cached during it survives.
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { createGate } from 'ecom9-gate';
@@ -120,5 +121,49 @@ describe('Redis outage', () => {
     expect(String((errors[0] as Error).message)).not.toContain(emu.apiKey);
     await gate.close();
     expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+});
+
+describe('redisBus options', () => {
+  const thrown = (fn: () => unknown): Error => {
+    try {
+      fn();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected a throw');
+  };
+  const url = 'redis://:hunter2@127.0.0.1:1';
+
+  it('a bad option throws a TypeError naming it, never its value', () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ url, dedupeTtlMs: -5 }, /"dedupeTtlMs" must be a positive integer/],
+      [{ url, dedupeTtlMs: 1.5 }, /"dedupeTtlMs" must be a positive integer/],
+      [{ url, channel: '' }, /"channel" must be a non-empty string/],
+      [{ url, keyPrefix: '' }, /"keyPrefix" must be a non-empty string/],
+      [{ url: 42 }, /"url" must be a redis/],
+      [{ url: 'http://:hunter2@127.0.0.1:1' }, /"url" must be a redis/],
+      [{ client: {} }, /"client" expected an ioredis client/],
+      [{ url, redisOptions: 'x' }, /"redisOptions"/],
+      [{ url, chanel: 'x' }, /unknown option "chanel"/],
+      [{}, /exactly one of "url" or "client"/],
+      [{ url, client: new Redis({ lazyConnect: true }) }, /exactly one of "url" or "client"/],
+    ];
+    for (const [options, message] of cases) {
+      const e = thrown(() => redisBus(options as never));
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toMatch(message);
+      expect(e.message).not.toContain('hunter2');
+    }
+  });
+
+  it('one bus serves one gate: a second gate on it throws instead of silently taking its invalidations', async () => {
+    const bus = redisBus({ url: 'redis://127.0.0.1:1', redisOptions: { retryStrategy: () => 1_000 } });
+    const gate = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, bus, onError: () => {} });
+    try {
+      expect(thrown(() => createGate({ apiKey: emu.apiKey, baseUrl: emu.url, bus })).message).toMatch(/already serves a gate/);
+    } finally {
+      await gate.close();
+    }
   });
 });

@@ -7,21 +7,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { BusSubscriber, InvalidationBus } from '../gate/public-options';
 import { memoryReplayGuard, type ReplayGuard } from '../webhooks/replay';
+import { parseRedisBusOptions, type RedisBusOptions } from './options';
 
-export interface RedisBusOptions {
-  /** e.g. 'redis://127.0.0.1:6379'. Either this or `client`. */
-  url?: string;
-  /** An ioredis client of yours; the bus duplicates it for its subscription and never closes it. */
-  client?: Redis;
-  /** The pub/sub channel every instance of the service shares. @default 'ecom9-gate' */
-  channel?: string;
-  /** Prefix of the webhook dedupe keys. @default `${channel}:webhook:` */
-  keyPrefix?: string;
-  /** How long a webhook transaction id is remembered. @default 86_400_000 (a day) */
-  dedupeTtlMs?: number;
-  /** Extra ioredis options for the connections the bus makes. */
-  redisOptions?: RedisOptions;
-}
+export type { RedisBusOptions } from './options';
 
 const messageSchema = z.object({ ref: z.string().min(1).max(1024), origin: z.string().min(1).max(100) });
 
@@ -29,21 +17,19 @@ export interface RedisBus extends InvalidationBus {
   readonly replayGuard: ReplayGuard;
   /** True while the subscription is live. */
   readonly connected: boolean;
+  /** Disconnects the bus's own connections (never a client you passed in). */
+  close(): Promise<void>;
 }
 
 export function redisBus(options: RedisBusOptions): RedisBus {
-  if (!options || (options.url === undefined) === (options.client === undefined)) {
-    throw new TypeError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
-  }
-  const channel = options.channel ?? 'ecom9-gate';
-  const keyPrefix = options.keyPrefix ?? `${channel}:webhook:`;
-  const dedupeTtlMs = options.dedupeTtlMs ?? 24 * 60 * 60_000;
+  const o = parseRedisBusOptions(options);
+  const { channel, keyPrefix, dedupeTtlMs } = o;
   const origin = randomUUID();
   // Commands fail at once while Redis is away (no offline queue), so a publish never hangs a webhook.
-  const connOpts: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...options.redisOptions };
-  const ownsPub = options.client === undefined;
-  const pub = options.client ?? new Redis(options.url as string, connOpts);
-  const sub = options.client ? options.client.duplicate(connOpts) : new Redis(options.url as string, { ...connOpts, enableOfflineQueue: true });
+  const connOpts: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...o.redisOptions };
+  const ownsPub = o.client === undefined;
+  const pub = o.client ?? new Redis(o.url as string, connOpts);
+  const sub = o.client ? o.client.duplicate(connOpts) : new Redis(o.url as string, { ...connOpts, enableOfflineQueue: true });
   const localGuard = memoryReplayGuard({ max: 10_000, ttlMs: dedupeTtlMs, now: Date.now });
 
   let subscriber: BusSubscriber | undefined;
@@ -98,6 +84,7 @@ export function redisBus(options: RedisBusOptions): RedisBus {
       }
     },
     subscribe(s) {
+      if (subscriber) throw new TypeError('ecom9-gate: this redisBus already serves a gate; make one bus per gate');
       subscriber = s;
     },
     replayGuard: {
