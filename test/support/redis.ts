@@ -1,7 +1,7 @@
 // Real Redis for the multi-instance tests: the machine's server on 6379 (started when it is not
 // answering), and private servers on their own ports for tests that stop and restart Redis.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
 async function answers(url: string): Promise<boolean> {
@@ -53,8 +53,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A Redis of the test's own, on a free port, that the test can stop and start again. */
-export async function privateRedis() {
+/**
+ * A Redis of the test's own, on a free port, that the test can stop and start again, or pause
+ * (SIGSTOP: connections stay open, nothing is answered). `started: false` leaves it down at first.
+ */
+export async function privateRedis({ started = true } = {}) {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let proc: ChildProcess | undefined;
@@ -72,6 +75,38 @@ export async function privateRedis() {
     p.kill('SIGKILL');
     await new Promise((r) => p.once('exit', r));
   };
-  await start();
-  return { url, start, stop };
+  const signal = (sig: NodeJS.Signals) => () => void proc?.kill(sig);
+  if (started) await start();
+  return { url, start, stop, pause: signal('SIGSTOP'), resume: signal('SIGCONT') };
+}
+
+/**
+ * A TCP proxy to `url` that holds every chunk a client sends for `delayMs` (what reaches the client
+ * is not delayed), as a far-away Redis would: a command is written long before the server sees it.
+ */
+export async function laggingProxy(url: string, delayMs: number) {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }

@@ -1,0 +1,60 @@
+// redisBus's options: one zod schema, checked when the bus is made. A wrong or unknown option throws
+// a TypeError that names it and never echoes its value (a Redis URL may carry a password).
+import type { Redis, RedisOptions } from 'ioredis';
+import { z } from 'zod';
+import { describeIssues } from '../gate/options';
+
+export interface RedisBusOptions {
+  /** e.g. 'redis://127.0.0.1:6379' or 'rediss://...'. Either this or `client`. */
+  url?: string;
+  /**
+   * An ioredis client of yours. The bus duplicates it (one connection for its subscription, one for
+   * its commands, both with the bus's own timeouts) and never closes or reconfigures yours.
+   */
+  client?: Redis;
+  /** The pub/sub channel every instance of the service shares. @default 'ecom9-gate' */
+  channel?: string;
+  /** Prefix of the webhook dedupe keys. @default `${channel}:webhook:` */
+  keyPrefix?: string;
+  /** How long a webhook transaction id is remembered, in ms (a positive integer). @default 86_400_000 (a day) */
+  dedupeTtlMs?: number;
+  /**
+   * Extra ioredis options for the connections the bus makes. Commands are sent with no offline queue
+   * and `commandTimeout: 1000`, so a Redis that is down or stops answering never holds a webhook.
+   */
+  redisOptions?: RedisOptions;
+}
+
+const plainObject = (message: string) => z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message });
+
+const positiveInt = z.number().int('must be a positive integer').positive('must be a positive integer');
+
+const schema = z
+  .object({
+    url: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    client: z
+      .custom<Redis>((v) => typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function', {
+        message: 'expected an ioredis client',
+      })
+      .optional(),
+    channel: z.string().min(1, 'must be a non-empty string').max(256).default('ecom9-gate'),
+    keyPrefix: z.string().min(1, 'must be a non-empty string').max(256).optional(),
+    dedupeTtlMs: positiveInt.default(24 * 60 * 60_000),
+    redisOptions: plainObject('expected an object of ioredis options').optional(),
+  })
+  .strict();
+
+export type ParsedRedisBusOptions = Omit<z.output<typeof schema>, 'keyPrefix' | 'redisOptions'> & {
+  keyPrefix: string;
+  redisOptions: RedisOptions;
+};
+
+/** Validates redisBus options and fills in the defaults; throws a TypeError naming the bad option. */
+export function parseRedisBusOptions(input: unknown): ParsedRedisBusOptions {
+  if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: redisBus(options) expects an options object');
+  const result = schema.safeParse(input);
+  if (!result.success) throw new TypeError(`ecom9-gate: invalid redisBus options: ${describeIssues(result.error.issues)}`);
+  const o = result.data;
+  if ((o.url === undefined) === (o.client === undefined)) throw new TypeError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
+  return { ...o, keyPrefix: o.keyPrefix ?? `${o.channel}:webhook:`, redisOptions: (o.redisOptions ?? {}) as RedisOptions };
+}
