@@ -2,6 +2,9 @@
 // answering), and private servers on their own ports for tests that stop and restart Redis.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 async function answers(url: string): Promise<boolean> {
@@ -17,11 +20,24 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** A folder redis-server can write to: the machine's own, else (not root, another OS) a temporary one. */
+function writableDir(preferred: string): string {
+  try {
+    mkdirSync(preferred, { recursive: true });
+    accessSync(preferred, constants.W_OK);
+    return preferred;
+  } catch {
+    return mkdtempSync(join(tmpdir(), 'ecom9-gate-redis-'));
+  }
+}
+
 /** The shared Redis on 127.0.0.1:6379, started the way the machine's docs say when it is down. */
 export async function ensureRedis(): Promise<string> {
   const url = 'redis://127.0.0.1:6379';
   if (await answers(url)) return url;
-  spawnSync('redis-server', [
+  const dir = writableDir('/var/lib/redis');
+  const logDir = writableDir('/var/log/redis');
+  const started = spawnSync('redis-server', [
     '--daemonize',
     'yes',
     '--bind',
@@ -34,15 +50,20 @@ export async function ensureRedis(): Promise<string> {
     '--appendonly',
     'no',
     '--dir',
-    '/var/lib/redis',
+    dir,
     '--logfile',
-    '/var/log/redis/ci.log',
+    join(logDir, 'ci.log'),
   ]);
+  if (started.error) {
+    throw new Error(
+      'The multi-instance tests need Redis: nothing answers on 127.0.0.1:6379 and redis-server is not installed (apt install redis-server, brew install redis)',
+    );
+  }
   for (let i = 0; i < 50; i++) {
     if (await answers(url)) return url;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('Redis is not answering on 127.0.0.1:6379 and could not be started');
+  throw new Error(`Redis is not answering on 127.0.0.1:6379 and could not be started (see ${join(logDir, 'ci.log')})`);
 }
 
 async function freePort(): Promise<number> {
