@@ -3,6 +3,7 @@ import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Decision, Gate } from '../src/index';
 import {
+  callOnDenied,
   chargeGuard,
   checkFactories,
   denialResponse,
@@ -45,19 +46,19 @@ const describe = (req: Request) => ({ knownRef: req.ecom9?.accountRefId, idempot
 
 const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
 
-/** Records the state for the handler, then lets the request through or answers the denial. */
-function settle(req: Request, res: Response, next: NextFunction, state: Ecom9State, onDenied: ExpressDeniedHandler | undefined): void {
-  req.ecom9 = mergeState(req.ecom9, state);
-  const decision = state.decision as Decision;
-  if (decision.allowed) next();
-  else if (onDenied) onDenied(req, res, decision, next);
-  else sendDenial(res, decision);
-}
-
 export function expressGate(gate: Gate, options: ExpressGateOptions) {
   if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: expressGate option "accountRefId" must be a function');
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
+
+  /** Records the state for the handler, then lets the request through or answers the denial. */
+  function settle(req: Request, res: Response, next: NextFunction, state: Ecom9State, onDenied: ExpressDeniedHandler | undefined): void {
+    req.ecom9 = mergeState(req.ecom9, state);
+    const decision = state.decision as Decision;
+    if (decision.allowed) next();
+    else if (onDenied) callOnDenied((go) => onDenied(req, res, decision, go as NextFunction), next, report);
+    else sendDenial(res, decision);
+  }
 
   const guarded =
     (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler =>

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { Decision, Gate } from '../src/index';
 import {
+  callOnDenied,
   chargeGuard,
   checkFactories,
   denialResponse,
@@ -17,7 +18,9 @@ import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 
-export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => unknown;
+/** Answers a denial instead. Only `next()` lets the request go on (`next(err)`: the error handler); as in
+ * Express, one that neither answers nor calls `next` leaves the request unanswered. */
+export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: (err?: Error) => void) => unknown;
 
 export interface FastifyGateOptions {
   gate: Gate;
@@ -45,28 +48,24 @@ const idempotencyKeyOf = (req: FastifyRequest): string | undefined => {
 
 const describe = (req: FastifyRequest) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) });
 
-/** Records the state for the handler, then passes on or answers the denial. */
-function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
-  request.ecom9 = mergeState(request.ecom9, state);
-  const decision = state.decision as Decision;
-  if (decision.allowed) done();
-  else if (!onDenied) sendDenial(reply, decision);
-  else Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
-}
-
 function helpers(gate: Gate, options: FastifyGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
-  // Callback-style hooks: a warm cache answers without a single promise.
+  /** Records the state for the handler, then passes on or answers the denial; never throws. */
+  function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
+    request.ecom9 = mergeState(request.ecom9, state);
+    const decision = state.decision as Decision;
+    if (decision.allowed) done();
+    else if (!onDenied) sendDenial(reply, decision);
+    // Not `reply.sent`: onDenied may answer later, or an async onSend hook may still be sending.
+    else callOnDenied((next) => onDenied(request, reply, decision, next), done as (err?: unknown) => void, report);
+  }
+
+  // Callback-style hooks: a warm cache answers without a single promise (a sync throw: Fastify's error handler).
   const guarded = (guard: Guard<FastifyRequest>, onDenied = options.onDenied): preHandlerHookHandler =>
     function ecom9Guard(request, reply, done) {
-      let out: Ecom9State | Promise<Ecom9State>;
-      try {
-        out = guard(request);
-      } catch (err) {
-        return done(err as Error);
-      }
+      const out = guard(request);
       if (out instanceof Promise) out.then((state) => settle(request, reply, done, state, onDenied), done);
       else settle(request, reply, done, out, onDenied);
     };

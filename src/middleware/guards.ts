@@ -89,6 +89,30 @@ export function makeCheckGuard<Req>(
   };
 }
 
+/**
+ * Calls a user's onDenied whose `next` is the only way on (Express, Fastify): the request is never
+ * continued on its behalf. `next` runs at most once (an error after it is reported, not lost); a
+ * throw or a rejection goes to `next(err)`, never to an unhandled rejection. A returned promise, or
+ * thenable (Fastify's `reply`, which settles once sent), is awaited for its errors only.
+ */
+export function callOnDenied(call: (next: (err?: unknown) => void) => unknown, next: (err?: unknown) => void, report: (err: unknown) => void): void {
+  let called = false;
+  const once = (err?: unknown): void => {
+    if (!called) {
+      called = true;
+      next(err);
+    } else if (err !== undefined) report(err);
+  };
+  // A falsy rejection reason must not read as "go on".
+  const fail = (err: unknown) => once(err ?? new Error('ecom9-gate: onDenied failed without a reason'));
+  try {
+    const out = call(once);
+    if (isPromise(out)) Promise.resolve(out).catch(fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
 /** Adds a middleware's state to what earlier ecom9 middlewares on the route left (our own object). */
 export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State): Ecom9State {
   return prev ? Object.assign(prev, next) : next;
