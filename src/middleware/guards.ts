@@ -29,6 +29,13 @@ export function denialResponse(d: Decision): DenialResponse {
   return { status: d.status, headers: problemHeaders(d), body: toProblem(d) };
 }
 
+/** The checks every adapter makes of what it is given, when it is made (values are never echoed). */
+export function checkAdapterOptions(adapter: string, gate: unknown, accountRefId: unknown): void {
+  if (typeof (gate as Partial<Gate> | null | undefined)?.tierCheck !== 'function')
+    throw new TypeError(`ecom9-gate: ${adapter} "gate" must be a gate from createGate()`);
+  if (typeof accountRefId !== 'function') throw new TypeError(`ecom9-gate: ${adapter} option "accountRefId" must be a function`);
+}
+
 const UNRESOLVED = Object.freeze(deny('account_unresolved', 'cache', { detail: 'The request does not identify an account.' }));
 const RESOLVER_FAILED = Object.freeze(deny('account_unresolved', 'cache', { detail: 'The account could not be resolved.' }));
 
