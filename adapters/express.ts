@@ -3,7 +3,9 @@ import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Decision, Gate } from '../src/index';
 import {
+  callOnDenied,
   chargeGuard,
+  checkAdapterOptions,
   checkFactories,
   denialResponse,
   mergeState,
@@ -13,7 +15,15 @@ import {
   type Guard,
 } from '../src/middleware/guards';
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
-import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import {
+  declaresBody,
+  signedBytes,
+  webhookHandlers,
+  webhookPrecheck,
+  webhookRejection,
+  type WebhookRejection,
+  type WebhookRouterOptions,
+} from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 
 declare global {
@@ -41,23 +51,27 @@ function sendDenial(res: Response, decision: Decision): void {
   res.status(status).set(headers).send(JSON.stringify(body));
 }
 
+function sendRejection(res: Response, r: WebhookRejection): void {
+  res.status(r.status).set(r.headers).json(r.body);
+}
+
 const describe = (req: Request) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: req.get('idempotency-key'), route: routeOf(req) });
 
 const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
 
-/** Records the state for the handler, then lets the request through or answers the denial. */
-function settle(req: Request, res: Response, next: NextFunction, state: Ecom9State, onDenied: ExpressDeniedHandler | undefined): void {
-  req.ecom9 = mergeState(req.ecom9, state);
-  const decision = state.decision as Decision;
-  if (decision.allowed) next();
-  else if (onDenied) onDenied(req, res, decision, next);
-  else sendDenial(res, decision);
-}
-
 export function expressGate(gate: Gate, options: ExpressGateOptions) {
-  if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: expressGate option "accountRefId" must be a function');
+  checkAdapterOptions('expressGate', gate, options?.accountRefId);
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
+
+  /** Records the state for the handler, then lets the request through or answers the denial. */
+  function settle(req: Request, res: Response, next: NextFunction, state: Ecom9State, onDenied: ExpressDeniedHandler | undefined): void {
+    req.ecom9 = mergeState(req.ecom9, state);
+    const decision = state.decision as Decision;
+    if (decision.allowed) next();
+    else if (onDenied) callOnDenied((go) => onDenied(req, res, decision, go as NextFunction), next, report);
+    else sendDenial(res, decision);
+  }
 
   const guarded =
     (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler =>
@@ -97,22 +111,23 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
     webhookRouter(opts: WebhookRouterOptions = {}): Router {
       webhookHandlers(gate, opts);
       const router = express.Router();
-      router.use(express.raw({ type: () => true, limit: MAX_WEBHOOK_BYTES }));
-      router.all('/', (req, res, next) => {
-        if (req.method !== 'POST') {
-          res.status(405).set('allow', 'POST').json({ received: false, error: 'method_not_allowed' });
-          return;
-        }
-        if (!Buffer.isBuffer(req.body)) return next(webhookBodyError());
+      // A wrong method or a compressed body is answered before a byte is read; then the bytes as sent.
+      const precheck: RequestHandler = (req, res, next) => {
+        const early = webhookPrecheck(req.method, req.headers);
+        if (early) sendRejection(res, early);
+        else next();
+      };
+      const raw = express.raw({ type: () => true, limit: MAX_WEBHOOK_BYTES, inflate: false });
+      router.all('/', precheck, raw, (req, res, next) => {
+        // body-parser skips a POST that declares no body (req.body is then no Buffer): it has no bytes.
         gate
-          .handleWebhook({ rawBody: req.body, headers: req.headers })
+          .handleWebhook({ rawBody: signedBytes(req.body, !declaresBody(req.headers)), headers: req.headers })
           .then(({ status, body }) => void res.status(status).json(body))
           .catch(next);
       });
       const tooLarge: ErrorRequestHandler = (err, _req, res, next) => {
-        if ((err as { type?: string }).type === 'entity.too.large') {
-          res.status(413).json({ received: false, error: 'payload_too_large' });
-        } else next(err);
+        if ((err as { type?: string }).type === 'entity.too.large') sendRejection(res, webhookRejection('size'));
+        else next(err);
       };
       router.use(tooLarge);
       return router;

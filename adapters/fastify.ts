@@ -1,11 +1,13 @@
 // Fastify adapter: a plugin (fastify-plugin) that decorates app.ecom9 with hook factories and
 // request.ecom9 with the state, and serves webhooks on `webhookPath` with a raw-body parser scoped to it.
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import type { Decision, Gate } from '../src/index';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { Decision, Gate, WebhookHandler } from '../src/index';
 import {
   chargeGuard,
+  checkAdapterOptions,
   checkFactories,
+  callOnDenied,
   denialResponse,
   mergeState,
   type AccountResolver,
@@ -14,10 +16,12 @@ import {
   type Guard,
 } from '../src/middleware/guards';
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
-import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 
-export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision) => unknown;
+/** Answers a denial instead. Only `next()` lets the request go on (`next(err)`: the error handler); as in
+ * Express, one that neither answers nor calls `next` leaves the request unanswered. */
+export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: (err?: Error) => void) => unknown;
 
 export interface FastifyGateOptions {
   gate: Gate;
@@ -27,46 +31,41 @@ export interface FastifyGateOptions {
   onDenied?: FastifyDeniedHandler;
   /** Serve ecom9's webhooks here (POST), with a raw-body parser scoped to this route. */
   webhookPath?: string;
-  webhookHandlers?: WebhookRouterOptions['handlers'];
+  /** Registered on the gate, like gate.onWebhook (see WebhookRouterOptions). */
+  webhookHandlers?: Record<string, WebhookHandler>;
 }
-
-type PerRoute = { onDenied?: FastifyDeniedHandler };
 
 function sendDenial(reply: FastifyReply, decision: Decision): void {
   const { status, headers, body } = denialResponse(decision);
   void reply.code(status).headers(headers).send(JSON.stringify(body));
 }
 
+const sendRejection = (reply: FastifyReply, r: ReturnType<typeof webhookRejection>) => reply.code(r.status).headers(r.headers).send(r.body);
+
 const routeOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptions.url ?? req.url}`;
-const idempotencyKeyOf = (req: FastifyRequest): string | undefined => {
-  const v = req.headers['idempotency-key'];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-};
+// Node joins a repeated header of this kind into one string; an empty one counts as none.
+const idempotencyKeyOf = (req: FastifyRequest): string | undefined => (req.headers['idempotency-key'] as string | undefined) || undefined;
 
 const describe = (req: FastifyRequest) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) });
-
-/** Records the state for the handler, then passes on or answers the denial. */
-function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
-  request.ecom9 = mergeState(request.ecom9, state);
-  const decision = state.decision as Decision;
-  if (decision.allowed) done();
-  else if (!onDenied) sendDenial(reply, decision);
-  else Promise.resolve(onDenied(request, reply, decision)).then(() => (reply.sent ? undefined : done()), done);
-}
 
 function helpers(gate: Gate, options: FastifyGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
-  // Callback-style hooks: a warm cache answers without a single promise.
+  /** Records the state for the handler, then passes on or answers the denial; never throws. */
+  function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
+    request.ecom9 = mergeState(request.ecom9, state);
+    const decision = state.decision as Decision;
+    if (decision.allowed) done();
+    else if (!onDenied) sendDenial(reply, decision);
+    // Not `reply.sent`: onDenied may answer later, or an async onSend hook may still be sending.
+    else callOnDenied((next) => onDenied(request, reply, decision, next), done as (err?: unknown) => void, report);
+  }
+
+  // Callback-style hooks: a warm cache answers without a single promise (a sync throw: Fastify's error handler).
   const guarded = (guard: Guard<FastifyRequest>, onDenied = options.onDenied): preHandlerHookHandler =>
     function ecom9Guard(request, reply, done) {
-      let out: Ecom9State | Promise<Ecom9State>;
-      try {
-        out = guard(request);
-      } catch (err) {
-        return done(err as Error);
-      }
+      const out = guard(request);
       if (out instanceof Promise) out.then((state) => settle(request, reply, done, state, onDenied), done);
       else settle(request, reply, done, out, onDenied);
     };
@@ -74,21 +73,17 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
   return {
     ...checkFactories(gate, resolver, report, guarded),
 
-    chargeCredits(opts: ChargeOptions<FastifyRequest> & PerRoute): preHandlerHookHandler {
+    chargeCredits(opts: ChargeOptions<FastifyRequest> & { onDenied?: FastifyDeniedHandler }): preHandlerHookHandler {
       const charge = chargeGuard(gate, resolver, report, opts);
       const onDenied = opts.onDenied ?? options.onDenied;
       return function ecom9Charge(request, reply, done) {
-        charge(request, { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) }).then(
-          (state) => settle(request, reply, done, state, onDenied),
-          done,
-        );
+        const meta = { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) };
+        charge(request, meta).then((state) => settle(request, reply, done, state, onDenied), done);
       };
     },
 
-    /**
-     * Meters the request once its response is finished. As an `onResponse` hook it costs no listener;
-     * as an `onRequest` (or preHandler) hook it also sees aborted requests (for `meterAborted`).
-     */
+    /** Meters the finished response: as `onResponse` with no listener; as `onRequest` (or preHandler) it
+     * also sees aborted requests (for `meterAborted`). */
     meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
       const meter = meterGuard(gate, resolver, report, opts, describe);
       return function ecom9Meter(request, reply, done) {
@@ -117,22 +112,28 @@ function registerWebhook(app: FastifyInstance, gate: Gate, path: string): void {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
     scope.setErrorHandler((err: { statusCode?: number }, _req, reply) => {
-      if (err.statusCode === 413) return reply.code(413).send({ received: false, error: 'payload_too_large' });
-      return reply.send(err);
+      if (err.statusCode === 413) return sendRejection(reply, webhookRejection('size'));
+      throw err; // the app's own error handler decides
     });
-    scope.all(path, async (request, reply) => {
-      if (request.method !== 'POST') return reply.code(405).header('allow', 'POST').send({ received: false, error: 'method_not_allowed' });
-      if (!Buffer.isBuffer(request.body)) throw webhookBodyError();
-      const { status, body } = await gate.handleWebhook({ rawBody: request.body, headers: request.headers });
+    // onRequest: a wrong method or a compressed body is answered before a byte is read.
+    const precheck: onRequestHookHandler = (request, reply, done) => {
+      const early = webhookPrecheck(request.method, request.headers);
+      if (early) void sendRejection(reply, early);
+      else done();
+    };
+    scope.all(path, { onRequest: precheck }, async (request, reply) => {
+      // Fastify runs no parser for a POST without content-type or with an empty body: no bytes.
+      const rawBody = signedBytes(request.body, request.body === undefined);
+      const { status, body } = await gate.handleWebhook({ rawBody, headers: request.headers });
       return reply.code(status).send(body);
     });
   });
 }
 
-const plugin: FastifyPluginCallback<FastifyGateOptions> = (app, options, done) => {
-  if (!options?.gate || typeof options.gate.tierCheck !== 'function')
-    return done(new TypeError('ecom9-gate: fastifyGate option "gate" must be a gate from createGate()'));
-  if (typeof options.accountRefId !== 'function') return done(new TypeError('ecom9-gate: fastifyGate option "accountRefId" must be a function'));
+// Async, so a bad option rejects app.register (and app.ready) with the error naming it.
+const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
+  checkAdapterOptions('fastifyGate', options?.gate, options?.accountRefId);
+  if (options.webhookPath !== undefined) checkWebhookPath(options.webhookPath, 'fastifyGate option "webhookPath"');
   // Declared up front (null until a hook sets it) so every request has the same shape.
   app.decorateRequest('ecom9', null as unknown as Ecom9State);
   app.decorate('ecom9', helpers(options.gate, options));
@@ -140,7 +141,6 @@ const plugin: FastifyPluginCallback<FastifyGateOptions> = (app, options, done) =
     webhookHandlers(options.gate, { ...(options.webhookHandlers ? { handlers: options.webhookHandlers } : {}) });
     registerWebhook(app, options.gate, options.webhookPath);
   }
-  done();
 };
 
 export const fastifyGate = fp(plugin, { fastify: '5.x', name: 'ecom9-gate' });

@@ -3,6 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Decision, Gate } from '../src/index';
 import {
   chargeGuard,
+  checkAdapterOptions,
   checkFactories,
   denialResponse,
   mergeState,
@@ -12,7 +13,15 @@ import {
   type Guard,
 } from '../src/middleware/guards';
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
-import { webhookBodyError, webhookHandlers, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import {
+  checkWebhookPath,
+  webhookBodyError,
+  webhookHandlers,
+  webhookPrecheck,
+  webhookRejection,
+  type WebhookRejection,
+  type WebhookRouterOptions,
+} from '../src/middleware/webhook-route';
 import { readRawBody } from '../src/middleware/raw-body';
 
 declare module 'koa' {
@@ -41,6 +50,12 @@ function sendDenial(ctx: Context, decision: Decision): void {
   ctx.type = headers['content-type'] as string;
 }
 
+function sendRejection(ctx: Context, r: WebhookRejection): void {
+  ctx.status = r.status;
+  ctx.set(r.headers);
+  ctx.body = r.body;
+}
+
 // koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
 const routeOf = (ctx: Context): string => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
 
@@ -57,7 +72,7 @@ function settle(ctx: Context, next: Next, state: Ecom9State, onDenied: KoaDenied
 }
 
 export function koaGate(gate: Gate, options: KoaGateOptions) {
-  if (typeof options?.accountRefId !== 'function') throw new TypeError('ecom9-gate: koaGate option "accountRefId" must be a function');
+  checkAdapterOptions('koaGate', gate, options?.accountRefId);
   const report = (err: unknown) => gate.reportError(err);
   const resolver = options.accountRefId;
 
@@ -91,24 +106,16 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
 
     /** Middleware that answers ecom9's webhooks on `path`; put it before any body parser. */
     webhookRouter(opts: WebhookRouterOptions & { path: string }): Middleware {
-      if (typeof opts?.path !== 'string' || !opts.path.startsWith('/')) throw new TypeError('ecom9-gate: koa webhookRouter needs a "path" starting with /');
+      checkWebhookPath(opts?.path, 'koa webhookRouter option "path"');
       webhookHandlers(gate, opts);
       return async (ctx, next) => {
         if (ctx.path !== opts.path) return next();
-        if (ctx.method !== 'POST') {
-          ctx.status = 405;
-          ctx.set('allow', 'POST');
-          ctx.body = { received: false, error: 'method_not_allowed' };
-          return;
-        }
+        const early = webhookPrecheck(ctx.method, ctx.req.headers);
+        if (early) return sendRejection(ctx, early);
         // A parser got here first (a parsed body, or a stream already read): the signed bytes are gone.
         if ((ctx.request as { body?: unknown }).body !== undefined || ctx.req.readableEnded) throw webhookBodyError();
         const raw = await readRawBody(ctx.req);
-        if (raw.tooLarge) {
-          ctx.status = 413;
-          ctx.body = { received: false, error: 'payload_too_large' };
-          return;
-        }
+        if (raw.tooLarge) return sendRejection(ctx, webhookRejection('size'));
         const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: ctx.req.headers });
         ctx.status = status;
         ctx.body = body;

@@ -1,13 +1,17 @@
 // One table of scenarios, run against Express, Koa and Fastify, so the adapters cannot drift apart.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
+import { expressGate } from 'ecom9-gate/express';
+import { fastifyGate, type FastifyDeniedHandler } from 'ecom9-gate/fastify';
+import { koaGate } from 'ecom9-gate/koa';
 import { gateFor, manualClock, startEmulator } from './support/env';
-import { FRAMEWORKS, startApp, type RunningApp } from './support/apps';
+import { FRAMEWORKS, startApp, startDeniedApp, testFixtures, type RunningApp } from './support/apps';
 
 let emu: Emulator;
 beforeAll(async () => {
-  emu = await startEmulator();
+  emu = await startEmulator({ fixtures: testFixtures() });
 });
 afterAll(async () => {
   await emu.close();
@@ -20,12 +24,15 @@ function seed() {
   emu.setAccount('late-co', { customerEmail: 'late@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', state: 'past_due' }] });
   emu.setEntitlement('pro-co', 'pro-api', 'api_access', true);
   emu.setCredits('pro-co', 'ai-images', 'credits', 12);
+  emu.setCredits('pro-co', 'ai-video', 'credits', 20);
+  emu.setCredits('free-co', 'ai-images', 'credits', 12);
   emu.resetCalls();
 }
 
 const get = (url: string, account?: string, extra: Record<string, string> = {}) =>
   fetch(url, { headers: { ...(account ? { 'x-account': account } : {}), ...extra } });
 const post = (url: string, account: string, extra: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { 'x-account': account, ...extra } });
+const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
 
 describe.each(FRAMEWORKS)('%s adapter', (fw) => {
   let gate: Gate;
@@ -90,12 +97,27 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     expect(emu.callCount('links.resolvePublicUrl', 'pro-co')).toBe(1);
   });
 
-  it('turns a past-due subscription into a 402 with the payment link when asked', async () => {
+  it('turns a past-due subscription into a 402 with the payment link when asked, fetched once', async () => {
     const res = await get(`${app.url}/pay`, 'late-co');
     expect(res.status).toBe(402);
     expect(await res.json()).toMatchObject({ code: 'payment_required', payment_url: expect.stringMatching(/^http/) });
+    const again = await get(`${app.url}/pay`, 'late-co');
+    expect(await again.json()).toMatchObject({ code: 'payment_required', payment_url: expect.stringMatching(/^http/) });
+    expect(emu.callCount('subscriptions.fix', 'late-co')).toBe(1);
     const plain = await get(`${app.url}/tier`, 'late-co');
     expect(plain.status).toBe(403);
+  });
+
+  it('asks for no link and puts none in a denial unless asked (links off by default)', async () => {
+    for (const account of ['free-co', 'late-co']) {
+      const res = await get(`${app.url}/tier`, account);
+      expect(res.status).toBe(403);
+      const body = await json(res);
+      expect(body.upgrade_url).toBeUndefined();
+      expect(body.payment_url).toBeUndefined();
+    }
+    expect(emu.callCount('links.resolvePublicUrl')).toBe(0);
+    expect(emu.callCount('subscriptions.fix')).toBe(0);
   });
 
   it('denies a missing entitlement with 403 naming product and entitlement', async () => {
@@ -114,11 +136,53 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     expect(reported.some((e) => (e as Error).message === 'resolver exploded')).toBe(true);
   });
 
+  it('answers 401 account_unresolved when an async resolver rejects, and reports it', async () => {
+    for (const path of ['/tier', '/images']) {
+      const res = path === '/images' ? await post(`${app.url}${path}`, 'reject') : await get(`${app.url}${path}`, 'reject');
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: 'account_unresolved' });
+    }
+    expect(reported.filter((e) => (e as Error).message === 'resolver rejected')).toHaveLength(2);
+    expect(emu.callCount()).toBe(0);
+  });
+
   it('lets onDenied answer instead', async () => {
     const res = await get(`${app.url}/custom`, 'pro-co');
     expect(res.status).toBe(418);
     expect(await res.json()).toEqual({ custom: true, code: 'tier_required' });
   });
+
+  it("lets onDenied send the request on with next(), the denial in the handler's state", async () => {
+    const res = await get(`${app.url}/soft`, 'pro-co');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ code: 'tier_required' });
+  });
+
+  // Cold: the check asks ecom9 (async path); warm: answered from the cache (sync path); a charge is always async.
+  it.each([
+    ['throws', 'tier, cold', 'throw'],
+    ['throws', 'tier, warm', 'throw'],
+    ['throws', 'charge', 'throw'],
+    ['rejects', 'tier, cold', 'reject'],
+    ['rejects', 'tier, warm', 'reject'],
+    ['rejects', 'charge', 'reject'],
+  ])("hands an onDenied that %s (%s) to the app's error handler", async (_how, where, boom) => {
+    const headers = { 'x-boom': boom };
+    if (where === 'tier, warm') await get(`${app.url}/tier`, 'free-co'); // caches free-co's tiers
+    const res = where === 'charge' ? await post(`${app.url}/boom-charge`, 'pro-co', headers) : await get(`${app.url}/boom-tier`, 'free-co', headers);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: boom === 'throw' ? 'onDenied threw' : 'onDenied rejected', handledBy: 'app' });
+    if (where !== 'charge') expect(emu.callCount('accounts.status', 'free-co')).toBe(1);
+  });
+
+  if (fw !== 'koa') {
+    it('continues once when onDenied calls next() and then throws, and reports the throw', async () => {
+      const res = await get(`${app.url}/next-then-throw`, 'free-co');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ran: true });
+      expect(reported.some((e) => (e as Error).message === 'after next')).toBe(true);
+    });
+  }
 
   it('debits credits before the handler and exposes the result', async () => {
     const res = await post(`${app.url}/images`, 'pro-co');
@@ -150,26 +214,98 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(2);
   });
 
+  it('charges the same Idempotency-Key again from another account and on another route', async () => {
+    const key = { 'idempotency-key': `scoped-${fw}` };
+    expect((await post(`${app.url}/images`, 'pro-co', key)).status).toBe(200);
+    expect((await post(`${app.url}/images`, 'free-co', key)).status).toBe(200);
+    expect((await post(`${app.url}/images-again`, 'pro-co', key)).status).toBe(200);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5 - 5);
+    expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12 - 5);
+  });
+
+  it('charges both products of one route under one Idempotency-Key, and a retry neither again', async () => {
+    const key = { 'idempotency-key': `two-products-${fw}` };
+    const first = await post(`${app.url}/gen`, 'pro-co', key);
+    expect(first.status).toBe(200);
+    // The state is the last charge's: ai-video's own figures, not a replay of ai-images'.
+    expect(await first.json()).toMatchObject({ credits: { debited: 7, remainingBalance: 13 } });
+    expect((await post(`${app.url}/gen`, 'pro-co', key)).status).toBe(200);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5);
+    expect(emu.credits('pro-co', 'ai-video', 'credits')).toBe(20 - 7);
+  });
+
+  it('answers 400 invalid_quantity to a computed quantity that is not a whole number, charging nothing', async () => {
+    for (const n of ['abc', '1.5', '-3']) {
+      const res = await post(`${app.url}/images/${n}`, 'pro-co');
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await res.json()).toMatchObject({ status: 400, code: 'invalid_quantity', product: 'ai-images', meter: 'credits' });
+    }
+    expect(emu.callCount('credits.debit')).toBe(0);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12);
+  });
+
+  it('lets a computed quantity of 0 through without a debit', async () => {
+    const res = await post(`${app.url}/images/0`, 'pro-co');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ credits: { debited: 0 } });
+    expect(emu.callCount('credits.debit')).toBe(0);
+  });
+
   it('meters exactly the successful requests, with the quantity a function gives', async () => {
     const before = emu.usageTotal('pro-co', 'api-access', 'api_calls');
+    const queued = gate.stats().usageQueued;
     for (let i = 0; i < 3; i++) expect((await get(`${app.url}/metered`, 'pro-co')).status).toBe(200);
     expect((await get(`${app.url}/metered-fail`, 'pro-co')).status).toBe(500);
     expect((await get(`${app.url}/metered-weighted`, 'pro-co')).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 20));
+    // Recorded once each response has closed (the 500 closed before the next request was made).
+    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(4));
     await gate.flush();
     expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - before).toBe(3 + 7);
   });
 
-  it('does not meter a request the client aborted', async () => {
+  it('does not meter a request the client aborted, and meters the same request answered', async () => {
     const before = emu.usageTotal('pro-co', 'api-access', 'api_calls');
+    const queued = gate.stats().usageQueued;
+    // Aborted while held in its handler: the meter's close listener ran before the handler's.
+    const aborted = app.hold();
     const ctl = new AbortController();
-    const pending = fetch(`${app.url}/metered-slow`, { headers: { 'x-account': 'pro-co' }, signal: ctl.signal }).catch(() => 'aborted');
-    await new Promise((r) => setTimeout(r, 100));
+    const pending = fetch(`${app.url}/metered-held`, { headers: { 'x-account': 'pro-co' }, signal: ctl.signal }).catch(() => 'aborted');
+    await aborted.reached.promise;
     ctl.abort();
     expect(await pending).toBe('aborted');
-    await new Promise((r) => setTimeout(r, 400));
+    await aborted.closed.promise;
+    aborted.release.resolve();
+    expect(gate.stats().usageQueued - queued).toBe(0);
+    // The same route, answered: metered, so the abort above was what made the difference.
+    const answered = app.hold();
+    const ok = get(`${app.url}/metered-held`, 'pro-co');
+    await answered.reached.promise;
+    answered.release.resolve();
+    expect((await ok).status).toBe(200);
+    await answered.closed.promise;
+    expect(gate.stats().usageQueued - queued).toBe(1);
     await gate.flush();
-    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - before).toBe(0);
+    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - before).toBe(1);
+  });
+
+  it('meters each meter on a route once, with one Idempotency-Key (two meterUsage, retried)', async () => {
+    const calls = emu.usageTotal('pro-co', 'api-access', 'api_calls');
+    const toks = emu.usageTotal('pro-co', 'api-access', 'tokens');
+    const queued = gate.stats().usageQueued;
+    const key = { 'idempotency-key': `meter-${fw}` };
+    for (let i = 0; i < 2; i++) expect((await get(`${app.url}/metered-two`, 'pro-co', key)).status).toBe(200);
+    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(4));
+    await gate.flush();
+    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - calls).toBe(1);
+    expect(emu.usageTotal('pro-co', 'api-access', 'tokens') - toks).toBe(100);
+  });
+
+  it('reports and skips a computed meter quantity that is not a whole number', async () => {
+    const queued = gate.stats().usageQueued;
+    expect((await get(`${app.url}/metered-bad`, 'pro-co')).status).toBe(200);
+    await vi.waitFor(() => expect(reported.some((e) => /meterUsage "quantity"/.test((e as Error).message))).toBe(true));
+    expect(gate.stats().usageQueued - queued).toBe(0);
   });
 
   it('answers 503 with Retry-After when ecom9 is down and nothing is cached', async () => {
@@ -194,6 +330,134 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     } finally {
       await local.close();
       await clockGate.close();
+    }
+  });
+});
+
+describe.each(FRAMEWORKS)('%s adapter-level onDenied', (fw) => {
+  let gate: Gate;
+  let app: RunningApp;
+  beforeAll(async () => {
+    gate = gateFor(emu);
+    app = await startDeniedApp(fw, gate);
+  });
+  afterAll(async () => {
+    await app.close();
+    await gate.close();
+  });
+  beforeEach(seed);
+
+  it("answers every middleware's denial, checks and charges alike, unless the route has its own", async () => {
+    const tier = await get(`${app.url}/tier`, 'free-co');
+    expect(tier.status).toBe(451);
+    expect(await tier.json()).toEqual({ adapterLevel: true, code: 'tier_required' });
+    const charge = await post(`${app.url}/charge`, 'pro-co');
+    expect(charge.status).toBe(451);
+    expect(await charge.json()).toEqual({ adapterLevel: true, code: 'insufficient_credits' });
+    const own = await get(`${app.url}/override`, 'free-co');
+    expect(own.status).toBe(418);
+    expect(await own.json()).toEqual({ custom: true, code: 'tier_required' });
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12);
+  });
+});
+
+describe('fastify onDenied never lets the request through on its behalf', () => {
+  let gate: Gate;
+  let app: FastifyInstance;
+  let url: string;
+  let handlerRuns = 0;
+
+  beforeAll(async () => {
+    gate = gateFor(emu);
+    app = Fastify();
+    // Like @fastify/compress: the reply is not finished when onDenied returns.
+    app.addHook('onSend', async (_req, _reply, payload) => {
+      await new Promise((r) => setImmediate(r));
+      return payload;
+    });
+    await app.register(fastifyGate, { gate, accountRefId: (req) => req.headers['x-account'] });
+    const f = app.ecom9;
+    const gated = async () => {
+      handlerRuns++;
+      return { secret: 'gated content' };
+    };
+    // Sends without returning reply.
+    const sendsOnly: FastifyDeniedHandler = (_q, reply) => void reply.code(418).send({ denied: true });
+    // Neither answers nor calls next now; answers a little later.
+    const answersLater: FastifyDeniedHandler = (_q, reply) => void setImmediate(() => reply.code(418).send({ denied: 'later' }));
+    app.get('/sends', { preHandler: f.requireTier('enterprise', { onDenied: sendsOnly }) }, gated);
+    app.get('/later', { preHandler: f.requireTier('enterprise', { onDenied: answersLater }) }, gated);
+    app.get('/returns', { preHandler: f.requireTier('enterprise', { onDenied: (_q, reply) => reply.code(418).send({ denied: true }) }) }, gated);
+    app.post('/charge', { preHandler: f.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 50, onDenied: sendsOnly }) }, gated);
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await gate.close();
+  });
+  beforeEach(() => {
+    seed();
+    gate.invalidate('pro-co');
+    handlerRuns = 0;
+  });
+
+  it('runs no handler when onDenied sends without returning reply, while an async onSend hook is still at work (cold and warm)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await get(`${url}/sends`, 'pro-co');
+      expect(res.status).toBe(418);
+      expect(await res.json()).toEqual({ denied: true });
+    }
+    expect(emu.callCount('accounts.status', 'pro-co')).toBe(1);
+    const charge = await post(`${url}/charge`, 'pro-co');
+    expect(charge.status).toBe(418);
+    expect(handlerRuns).toBe(0);
+  });
+
+  it('runs no handler when onDenied neither answers nor calls next, and waits for its answer', async () => {
+    const res = await get(`${url}/later`, 'pro-co');
+    expect(res.status).toBe(418);
+    expect(await res.json()).toEqual({ denied: 'later' });
+    expect(handlerRuns).toBe(0);
+  });
+
+  it('waits for a returned reply', async () => {
+    const res = await get(`${url}/returns`, 'pro-co');
+    expect(res.status).toBe(418);
+    expect(handlerRuns).toBe(0);
+  });
+});
+
+describe('adapter options', () => {
+  it('refuses a missing gate or resolver, naming the option and not echoing values', async () => {
+    const gate = gateFor(emu);
+    try {
+      expect(() => expressGate(undefined as never, { accountRefId: () => 'x' })).toThrow(/expressGate "gate" must be a gate from createGate\(\)/);
+      expect(() => koaGate({ secret: 'sk_live_do_not_echo' } as never, { accountRefId: () => 'x' })).toThrow(/koaGate "gate" must be a gate/);
+      expect(() => koaGate(gate, { accountRefId: 'sk_live_do_not_echo' as never })).toThrow(/koaGate option "accountRefId" must be a function/);
+      const fastify = Fastify();
+      await expect(fastify.register(fastifyGate, { gate: undefined as never, accountRefId: () => 'x' })).rejects.toThrow(/fastifyGate "gate" must be a gate/);
+      await fastify.close();
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('refuses a webhook path that does not start with /, in Koa and Fastify alike', async () => {
+    const gate = gateFor(emu);
+    try {
+      expect(() => koaGate(gate, { accountRefId: () => 'x' }).webhookRouter({ path: 'hooks-no-slash' })).toThrow(
+        /koa webhookRouter option "path" must be a path/,
+      );
+      const fastify = Fastify();
+      const err = await fastify.register(fastifyGate, { gate, accountRefId: () => 'x', webhookPath: 'hooks-no-slash' }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(/fastifyGate option "webhookPath" must be a path starting with \//);
+      expect(err?.message).not.toContain('hooks-no-slash');
+      await fastify.close();
+    } finally {
+      await gate.close();
     }
   });
 });

@@ -2,6 +2,9 @@
 // change is seen by the very next request; forged, stale, replayed, malformed, oversized and
 // wrong-method deliveries are refused with the right status.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { webhookHeaders, type Gate } from 'ecom9-gate';
@@ -15,6 +18,46 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu.close();
 });
+
+/** A raw HTTP/1.1 request over a socket, so no client adds a Content-Length or Transfer-Encoding. */
+function rawRequest(url: string, head: string): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname, () => socket.write(`${head}\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`));
+    let text = '';
+    socket.on('data', (c) => (text += c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [status, ...rest] = text.split('\r\n\r\n');
+      const body = rest.join('\r\n\r\n');
+      // Connection: close with chunked framing: keep the JSON between the chunk sizes.
+      resolve({ status: Number(status?.split(' ')[1]), body: body.includes('{') ? body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1) : body });
+    });
+  });
+}
+
+/** A chunked POST (no Content-Length), written piece by piece. */
+function chunkedPost(url: string, headers: Record<string, string>, body: Buffer, piece = 4096): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode as number, body: text }));
+      },
+    );
+    // The server may answer 413 and close before the whole body is written.
+    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
+    (async () => {
+      for (let i = 0; i < body.length && !req.destroyed; i += piece) {
+        if (!req.write(body.subarray(i, i + piece))) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })().catch(reject);
+  });
+}
 
 const tier = (url: string, account: string) => fetch(`${url}/tier`, { headers: { 'x-account': account } }).then((r) => r.status);
 const pay = (url: string, account: string) => fetch(`${url}/pay`, { headers: { 'x-account': account } }).then((r) => r.status);
@@ -102,8 +145,48 @@ describe.each(FRAMEWORKS)('%s webhook router', (fw) => {
     expect(invalid.status).toBe(400);
     const big = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(80 * 1024) });
     expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ received: false, error: 'payload_too_large', detail: 'the body exceeds 65536 bytes' });
     const wrong = await fetch(hook);
     expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(await wrong.json()).toEqual({ received: false, error: 'method_not_allowed', detail: 'ecom9 delivers webhooks with POST' });
+  });
+
+  it('answers 413 to a chunked body over 64 KiB, and verifies a chunked one under it', async () => {
+    const big = await chunkedPost(hook, { 'content-type': 'application/json' }, Buffer.alloc(160 * 1024, 0x61));
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body)).toMatchObject({ error: 'payload_too_large' });
+    const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc, pad: 'x'.repeat(60 * 1024) } as never);
+    const ok = await chunkedPost(hook, headers, Buffer.from(body), 1000);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(60 * 1024);
+    expect(ok.status).toBe(200);
+  });
+
+  it('answers a POST without a body 401 (an unsigned empty body), not 500', async () => {
+    const invalidations = gate.stats().invalidations;
+    const none = await rawRequest(hook, 'POST /webhooks/ecom9 HTTP/1.1');
+    const zero = await rawRequest(hook, 'POST /webhooks/ecom9 HTTP/1.1\r\nContent-Length: 0');
+    for (const r of [none, zero]) {
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body)).toMatchObject({ received: false, error: 'invalid_signature' });
+    }
+    expect(gate.stats().invalidations).toBe(invalidations);
+  });
+
+  it('answers 415 to a compressed body, as sent, without decompressing it', async () => {
+    const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc });
+    const invalidations = gate.stats().invalidations;
+    const r = await fetch(hook, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    expect(r.status).toBe(415);
+    expect(await r.json()).toMatchObject({ received: false, error: 'unsupported_media_type' });
+    expect(gate.stats().invalidations).toBe(invalidations);
+  });
+
+  it("hands an error before the webhook route to the app's own error handler", async () => {
+    const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc });
+    const r = await fetch(hook, { method: 'POST', headers: { ...headers, 'x-app-fail': '1' }, body });
+    expect(r.status).toBe(500);
+    expect(await r.json()).toEqual({ error: 'app hook failed', handledBy: 'app' });
   });
 
   if (fw !== 'fastify') {
@@ -113,12 +196,65 @@ describe.each(FRAMEWORKS)('%s webhook router', (fw) => {
       expect(res.status).toBe(500);
       expect(((await res.json()) as { error: string }).error).toMatch(/before express\.json\(\) \/ koa-bodyparser/);
     });
-  } else {
+  }
+  if (fw === 'koa') {
+    it('refuses to verify a body a middleware read without parsing (the stream has ended)', async () => {
+      const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc });
+      const res = await fetch(`${app.url}/webhooks-after-reader`, { method: 'POST', headers, body });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: expect.stringMatching(/already consumed/), handledBy: 'app' });
+    });
+  }
+  if (fw === 'fastify') {
     it('gets the raw bytes even though the app has its own JSON parser', async () => {
       const r = await send('subscription-updated');
       expect(r.status).toBe(200);
     });
   }
+
+  it("runs the router's handlers after the invalidation; a throwing one gives 500 and the retry runs it again", async () => {
+    const local = gateFor(emu);
+    const seen: string[] = [];
+    let fail = true;
+    const handlers = {
+      'subscription-cancelled': () => {
+        seen.push('named');
+        if (fail) throw new Error('handler down');
+      },
+      '*': (e: { event: string }) => void seen.push(`any:${e.event}`),
+    };
+    const withHandlers = await startApp(fw, local, { handlers });
+    try {
+      const url = `${withHandlers.url}/webhooks/ecom9`;
+      const id = randomUUID();
+      const failed = await emu.sendWebhook(url, { event: 'subscription-cancelled', account_ref_id: acc, transaction_id: id });
+      expect(failed.status).toBe(500);
+      expect(JSON.parse(failed.body)).toEqual({ received: false, error: 'handler_failed' });
+      expect(local.stats().invalidations).toBe(1);
+      fail = false;
+      const retried = await emu.sendWebhook(url, { event: 'subscription-cancelled', account_ref_id: acc, transaction_id: id });
+      expect(retried.status).toBe(200);
+      expect((await emu.sendWebhook(url, { event: 'brand-new', account_ref_id: acc })).status).toBe(200);
+      expect(seen).toEqual(['named', 'named', 'any:brand-new']);
+    } finally {
+      await withHandlers.close();
+      await local.close();
+    }
+  });
+
+  it('warns once that webhooks are not verified when mounted without a secret', async () => {
+    const warnings: string[] = [];
+    const open = gateFor(emu, { webhookSecret: undefined, logger: { warn: (m) => void warnings.push(m) } });
+    // Express and Koa mount two routers in this app; Fastify one.
+    const local = await startApp(fw, open);
+    try {
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/secret/i);
+    } finally {
+      await local.close();
+      await open.close();
+    }
+  });
 
   it('verifies with either secret during a rotation, and refuses any other', async () => {
     const next = `whsec_${Buffer.from(`next-secret-${fw}-0123456789`).toString('base64')}`;

@@ -173,6 +173,45 @@ describe('handleWebhook', () => {
     expect(await gate.handleWebhook(signed(e))).toEqual({ status: 200, body: { received: true } });
   });
 
+  it('uses a custom verify instead of signatures: true passes, false and a throw give 401 (the throw reported)', async () => {
+    const reported: unknown[] = [];
+    const seen: { body: string; id: string | undefined }[] = [];
+    const custom = gateFor(emu, {
+      webhookSecret: undefined,
+      onError: (e) => void reported.push(e),
+      webhooks: {
+        verify: async ({ rawBody, headers }) => {
+          const verdict = (headers as Record<string, string>)['x-verdict'];
+          seen.push({ body: rawBody.toString('utf8'), id: (headers as Record<string, string>)['x-id'] });
+          if (verdict === 'throw') throw new Error('verifier down');
+          return verdict === 'yes';
+        },
+      },
+    });
+    const body = JSON.stringify(event());
+    const answer = (verdict: string) => custom.handleWebhook({ rawBody: body, headers: { 'x-verdict': verdict, 'x-id': verdict } });
+    expect(await answer('yes')).toEqual({ status: 200, body: { received: true } });
+    expect(await answer('no')).toMatchObject({ status: 401, body: { error: 'invalid_signature', detail: 'rejected by the custom verifier' } });
+    expect(await answer('throw')).toMatchObject({ status: 401, body: { error: 'invalid_signature', detail: 'the custom verifier threw' } });
+    // It saw the raw bytes and the headers as given; the genuine one alone was applied.
+    expect(seen).toEqual(['yes', 'no', 'throw'].map((id) => ({ body, id })));
+    expect(custom.stats()).toMatchObject({ invalidations: 1, webhooksRejected: 2 });
+    expect(reported.map((e) => (e as Error).message)).toEqual(['verifier down']);
+    await custom.close();
+  });
+
+  it('remembers at most dedupeMax transaction ids: the oldest is processed again once evicted', async () => {
+    const small = gateFor(emu, { webhookSecret: SECRET, webhooks: { dedupeMax: 2 } });
+    const ids = ['a', 'b', 'c'].map(() => randomUUID());
+    const [a, b, c] = ids.map((id) => event('acc', { transaction_id: id }));
+    for (const e of [a, b, c]) expect(await small.handleWebhook(signed(e as object))).toEqual({ status: 200, body: { received: true } });
+    expect(await small.handleWebhook(signed(c as object))).toEqual({ status: 200, body: { received: true, duplicate: true } });
+    // 'a' was evicted by 'c': processed (and invalidated) again.
+    expect(await small.handleWebhook(signed(a as object))).toEqual({ status: 200, body: { received: true } });
+    expect(small.stats()).toMatchObject({ invalidations: 4, webhooksDuplicate: 1 });
+    await small.close();
+  });
+
   it('refuses a parsed body with an error that says how to mount', async () => {
     await expect(gate.handleWebhook({ rawBody: { event: 'x' } as never, headers: {} })).rejects.toThrow(/before any body parser/);
   });

@@ -10,7 +10,8 @@ export type DenialCode =
   | 'insufficient_credits'
   | 'payment_required'
   | 'upstream_unavailable'
-  | 'misconfigured';
+  | 'misconfigured'
+  | 'invalid_quantity';
 
 export type DecisionCode = 'allowed' | DenialCode;
 
@@ -55,6 +56,7 @@ const STATUS: Record<DecisionCode, number> = {
   payment_required: 402,
   upstream_unavailable: 503,
   misconfigured: 500,
+  invalid_quantity: 400,
 };
 
 const TITLE: Record<DenialCode, string> = {
@@ -65,6 +67,7 @@ const TITLE: Record<DenialCode, string> = {
   payment_required: 'Payment required',
   upstream_unavailable: 'Billing service unavailable',
   misconfigured: 'Billing misconfigured',
+  invalid_quantity: 'Invalid quantity',
 };
 
 type DecisionFacts = Omit<Decision, 'allowed' | 'code' | 'status' | 'source'>;

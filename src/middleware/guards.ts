@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { EntitlementCheckOptions, FailMode } from '../gate/access';
 import type { Gate } from '../gate/create-gate';
 import type { CreditDecision } from '../gate/credits';
-import { deny, problemHeaders, toProblem, type Decision } from '../gate/decision';
+import { allow, deny, problemHeaders, toProblem, type Decision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 
 /** Finds the ecom9 account ref of a request (sync or async). Nothing (or a non-string) means 401. */
@@ -27,6 +27,13 @@ export interface DenialResponse {
 /** The problem+json answer for a denial. */
 export function denialResponse(d: Decision): DenialResponse {
   return { status: d.status, headers: problemHeaders(d), body: toProblem(d) };
+}
+
+/** The checks every adapter makes of what it is given, when it is made (values are never echoed). */
+export function checkAdapterOptions(adapter: string, gate: unknown, accountRefId: unknown): void {
+  if (typeof (gate as Partial<Gate> | null | undefined)?.tierCheck !== 'function')
+    throw new TypeError(`ecom9-gate: ${adapter} "gate" must be a gate from createGate()`);
+  if (typeof accountRefId !== 'function') throw new TypeError(`ecom9-gate: ${adapter} option "accountRefId" must be a function`);
 }
 
 const UNRESOLVED = Object.freeze(deny('account_unresolved', 'cache', { detail: 'The request does not identify an account.' }));
@@ -89,6 +96,30 @@ export function makeCheckGuard<Req>(
   };
 }
 
+/**
+ * Calls a user's onDenied whose `next` is the only way on (Express, Fastify): the request is never
+ * continued on its behalf. `next` runs at most once (an error after it is reported, not lost); a
+ * throw or a rejection goes to `next(err)`, never to an unhandled rejection. A returned promise, or
+ * thenable (Fastify's `reply`, which settles once sent), is awaited for its errors only.
+ */
+export function callOnDenied(call: (next: (err?: unknown) => void) => unknown, next: (err?: unknown) => void, report: (err: unknown) => void): void {
+  let called = false;
+  const once = (err?: unknown): void => {
+    if (!called) {
+      called = true;
+      next(err);
+    } else if (err !== undefined) report(err);
+  };
+  // A falsy rejection reason must not read as "go on".
+  const fail = (err: unknown) => once(err ?? new Error('ecom9-gate: onDenied failed without a reason'));
+  try {
+    const out = call(once);
+    if (isPromise(out)) Promise.resolve(out).catch(fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
 /** Adds a middleware's state to what earlier ecom9 middlewares on the route left (our own object). */
 export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State): Ecom9State {
   return prev ? Object.assign(prev, next) : next;
@@ -136,7 +167,7 @@ export interface ChargeOptions<Req> {
   meter: string;
   /** Credits per request, or a function of the request. */
   quantity: number | ((req: Req) => number | Promise<number>);
-  /** The idempotency key; by default from the Idempotency-Key header (scoped to account and route), else a fresh UUID. */
+  /** The idempotency key; by default from the Idempotency-Key header (scoped to account, route, product and meter), else a fresh UUID. */
   eventKey?: (req: Req) => string | undefined;
   /** A top-up URL for the 402, or a function of the request. */
   topUpUrl?: string | ((req: Req) => string | undefined);
@@ -157,11 +188,21 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
     throw new TypeError('ecom9-gate: chargeCredits "quantity" must be a positive integer or a function');
   }
   if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: chargeCredits needs "product" and "meter"');
+  const nothingToCharge = { product: opts.product, meter: opts.meter, requested: 0, debited: 0 };
+  const badQuantity = Object.freeze(
+    deny('invalid_quantity', 'cache', { product: opts.product, meter: opts.meter, detail: 'The quantity to charge is not a whole number of credits.' }),
+  );
   return async (req: Req, meta: ChargeRequest): Promise<Ecom9State> => {
     const ref = await resolveAccount(resolver, req, report);
     if (typeof ref !== 'string') return { accountRefId: undefined, decision: ref };
     const quantity = typeof opts.quantity === 'function' ? await opts.quantity(req) : opts.quantity;
-    const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(ref, meta.route, meta.idempotencyKey) : undefined);
+    // 0 is "nothing to charge"; anything else that is not a positive whole number (NaN from an
+    // unparsable parameter, a fraction, a string) is the request's fault, so a 400, not a 500.
+    if (quantity === 0) {
+      return { accountRefId: ref, decision: allow('cache', nothingToCharge), credits: { debited: 0, remainingBalance: undefined, eventKey: '' } };
+    }
+    if (!Number.isSafeInteger(quantity) || quantity < 0) return { accountRefId: ref, decision: badQuantity };
+    const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(ref, meta.route, opts.product, opts.meter, meta.idempotencyKey) : undefined);
     const metadata = opts.metadata?.(req);
     const credits = await gate.debitCredits({
       accountRefId: ref,
@@ -182,11 +223,12 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
 }
 
 /**
- * The debit's event key for a client Idempotency-Key: hashed with the account and route, so two
- * accounts (or two routes) sending the same key are never taken for one retried request.
+ * The event key for a client Idempotency-Key: hashed with the account, route, product and meter.
+ * ecom9 de-duplicates on (account, event key), so without each of these a second debit or meter on
+ * the same request (or the same key on another route or account) would be taken for a retry.
  */
-export function scopedEventKey(ref: string, route: string, idempotencyKey: string): string {
-  return 'idem_' + createHash('sha256').update(`${ref}\u0000${route}\u0000${idempotencyKey}`).digest('base64url');
+export function scopedEventKey(ref: string, route: string, product: string, meter: string, idempotencyKey: string): string {
+  return 'idem_' + createHash('sha256').update(`${ref}\u0000${route}\u0000${product}\u0000${meter}\u0000${idempotencyKey}`).digest('base64url');
 }
 
 export function ecom9State(ref: string | undefined, decision: Decision | undefined, credits?: CreditDecision): Ecom9State {

@@ -59,7 +59,7 @@ export function meterGuard<Req, Res>(
       const meta = describe(req, res);
       const metadata = opts.metadata?.(req, res);
       const record = (ref: string): void => {
-        const eventKey = meta.idempotencyKey ? scopedEventKey(ref, `meter ${meta.route}`, meta.idempotencyKey) : undefined;
+        const eventKey = meta.idempotencyKey ? scopedEventKey(ref, `meter ${meta.route}`, opts.product, opts.meter, meta.idempotencyKey) : undefined;
         gate.recordMetered(ref, opts.product, opts.meter, quantity, eventKey, metadata);
       };
       if (meta.knownRef) {

@@ -1,23 +1,59 @@
 // The same small app in Express, Koa and Fastify, listening on loopback, so one scenario table can
 // run against all three adapters. The account comes from the `x-account` header ('throw' makes the
-// resolver throw, an `x-async` header makes it async).
+// resolver throw, 'reject' makes it reject, 'number' return a number; an `x-async` header makes it
+// async). Every app's own error handler answers 500 `{ error, handledBy: 'app' }`, so a test can
+// tell it from a framework's default error answer.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import Koa from 'koa';
 import Router from '@koa/router';
 import Fastify from 'fastify';
+import { demoFixtures, type Fixtures } from 'ecom9-gate/emulator';
 import { expressGate } from 'ecom9-gate/express';
 import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
-import type { Decision, Gate } from 'ecom9-gate';
+import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
 
 export const FRAMEWORKS = ['express', 'koa', 'fastify'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 
+export interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A request held in its handler: `reached` when it got there, answered on `release`, `closed` once its response closed. */
+export interface Held {
+  reached: Deferred;
+  release: Deferred;
+  closed: Deferred;
+}
+
 export interface RunningApp {
   url: string;
+  /** Arms the next request to /metered-held (and returns its controls). */
+  hold(): Held;
   close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Passed to webhookRouter({ handlers }) (Fastify: webhookHandlers). */
+  handlers?: Record<string, WebhookHandler>;
+}
+
+/** The demo world plus a second credit product (ai-video) and a second meter (api-access tokens). */
+export function testFixtures(): Fixtures {
+  const fx = structuredClone(demoFixtures) as { products: { label_name: string; meters?: string[] }[] };
+  fx.products.push({ manage_id: 'V1d3oCr3d1t0', label_name: 'ai-video', type: 'single', usage_model: 'prepaid_credits', meters: ['credits'] } as never);
+  fx.products.find((p) => p.label_name === 'api-access')?.meters?.push('tokens');
+  return fx as Fixtures;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -25,6 +61,7 @@ type Headers = Record<string, string | string[] | undefined>;
 function resolveFrom(headers: Headers): unknown {
   const acc = headers['x-account'];
   if (acc === 'throw') throw new Error('resolver exploded');
+  if (acc === 'reject') return Promise.reject(new Error('resolver rejected'));
   if (acc === 'number') return 42;
   if (headers['x-async']) return Promise.resolve(acc);
   return acc;
@@ -32,8 +69,19 @@ function resolveFrom(headers: Headers): unknown {
 
 const teapot = (d: Decision) => ({ custom: true, code: d.code });
 
+/** An onDenied that fails, synchronously or by rejecting (`x-boom: reject`). */
+function boom(headers: Headers): Promise<never> {
+  if (headers['x-boom'] === 'reject') return Promise.reject(new Error('onDenied rejected'));
+  throw new Error('onDenied threw');
+}
+
+/** An app hook in front of everything (the webhook route too) that fails on `x-app-fail`. */
+const appFails = (headers: Headers) => (headers['x-app-fail'] ? new Error('app hook failed') : undefined);
+
 const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
+const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
 const meter = { product: 'api-access', meter: 'api_calls' };
+const tokens = { product: 'api-access', meter: 'tokens', quantity: 100 };
 
 function closer(server: Server) {
   return () =>
@@ -43,11 +91,34 @@ function closer(server: Server) {
     });
 }
 
-export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
+async function listen(app: { listen(port: number, host: string): Server }): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: closer(server) };
+}
+
+function holder() {
+  let current: Held = { reached: deferred(), release: deferred(), closed: deferred() };
+  return {
+    get current() {
+      return current;
+    },
+    hold(): Held {
+      current = { reached: deferred(), release: deferred(), closed: deferred() };
+      return current;
+    },
+  };
+}
+
+export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {}): Promise<RunningApp> {
+  const held = holder();
+  const hooks = opts.handlers ? { handlers: opts.handlers } : {};
+
   if (fw === 'express') {
     const app = express();
     const e = expressGate(gate, { accountRefId: (req) => resolveFrom(req.headers) });
-    app.use('/webhooks/ecom9', e.webhookRouter());
+    app.use((req, _res, next) => next(appFails(req.headers)));
+    app.use('/webhooks/ecom9', e.webhookRouter(hooks));
     app.get('/tier', e.requireTier('pro'), (req, res) => void res.json({ ok: true, ecom9: req.ecom9 }));
     app.get('/tier-sub', e.requireTier(['pro', 'enterprise'], { subscription: 'studio-suite' }), (_q, res) => void res.json({ ok: true }));
     app.get('/links', e.requireTier('enterprise', { upgradeLink: true, paymentLink: true }), (_q, res) => void res.json({ ok: true }));
@@ -58,34 +129,68 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
       e.requireTier('enterprise', { onDenied: (_q, res, d) => void res.status(418).json(teapot(d)) }),
       (_q, res) => void res.json({ ok: true }),
     );
+    app.get('/soft', e.requireTier('enterprise', { onDenied: (_q, _r, _d, next) => next() }), (req, res) => void res.json({ code: req.ecom9.decision?.code }));
+    app.get('/boom-tier', e.requireTier('enterprise', { onDenied: (req) => boom(req.headers) }), (_q, res) => void res.json({ ok: true }));
+    app.post('/boom-charge', e.chargeCredits({ ...charge, quantity: 50, onDenied: (req) => boom(req.headers) }), (_q, res) => void res.json({ ok: true }));
+    app.get(
+      '/next-then-throw',
+      e.requireTier('enterprise', {
+        onDenied: (_q, _r, _d, next) => {
+          next();
+          throw new Error('after next');
+        },
+      }),
+      (_q, res) => void res.json({ ran: true }),
+    );
     app.post('/images', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
+    app.post('/images-again', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
+    app.post('/gen', e.chargeCredits(charge), e.chargeCredits(video), (req, res) => void res.json({ credits: req.ecom9.credits }));
     app.post(
       '/images/:n',
       e.chargeCredits({ ...charge, quantity: (req) => Number(req.params.n) }),
       (req, res) => void res.json({ credits: req.ecom9.credits }),
     );
     app.get('/metered', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
+    app.get('/metered-two', e.meterUsage(meter), e.meterUsage(tokens), (_q, res) => void res.json({ ok: true }));
+    app.get('/metered-bad', e.meterUsage({ ...meter, quantity: () => Number.NaN }), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-fail', e.meterUsage(meter), (_q, res) => void res.status(500).json({ ok: false }));
     app.get(
       '/metered-weighted',
       e.meterUsage({ ...meter, quantity: (_q, res) => Number(res.getHeader('x-units')) }),
       (_q, res) => void res.set('x-units', '7').json({ ok: true }),
     );
-    app.get('/metered-slow', e.meterUsage(meter), (_q, res) => void setTimeout(() => res.json({ ok: true }), 300));
+    app.get('/metered-held', e.meterUsage(meter), async (_q, res) => {
+      const h = held.current;
+      res.once('close', () => h.closed.resolve());
+      h.reached.resolve();
+      await h.release.promise;
+      if (!res.destroyed) res.json({ ok: true });
+    });
     // A body parser before a second webhook mount: that mount must refuse to verify a parsed body.
     app.use(express.json());
     app.use('/webhooks-after-parser', e.webhookRouter());
-    app.use(((err, _req, res, _next) => void res.status(500).json({ error: (err as Error).message })) as express.ErrorRequestHandler);
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: closer(server) };
+    app.use(((err, _req, res, _next) => void res.status(500).json({ error: (err as Error).message, handledBy: 'app' })) as express.ErrorRequestHandler);
+    return { ...(await listen(app)), hold: held.hold };
   }
 
   if (fw === 'koa') {
     const app = new Koa();
     const k = koaGate(gate, { accountRefId: (ctx) => resolveFrom(ctx.headers) });
     const router = new Router();
-    app.use(k.webhookRouter({ path: '/webhooks/ecom9' }));
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (err) {
+        ctx.status = 500;
+        ctx.body = { error: (err as Error).message, handledBy: 'app' };
+      }
+    });
+    app.use((ctx, next) => {
+      const err = appFails(ctx.headers);
+      if (err) throw err;
+      return next();
+    });
+    app.use(k.webhookRouter({ path: '/webhooks/ecom9', ...hooks }));
     router.get('/tier', k.requireTier('pro'), (ctx) => void (ctx.body = { ok: true, ecom9: ctx.state.ecom9 }));
     router.get('/tier-sub', k.requireTier(['pro', 'enterprise'], { subscription: 'studio-suite' }), (ctx) => void (ctx.body = { ok: true }));
     router.get('/links', k.requireTier('enterprise', { upgradeLink: true, paymentLink: true }), (ctx) => void (ctx.body = { ok: true }));
@@ -96,44 +201,60 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
       k.requireTier('enterprise', { onDenied: (ctx, d) => ((ctx.status = 418), (ctx.body = teapot(d))) }),
       (ctx) => void (ctx.body = { ok: true }),
     );
+    router.get(
+      '/soft',
+      k.requireTier('enterprise', { onDenied: (_c, _d, next) => next() }),
+      (ctx) => void (ctx.body = { code: ctx.state.ecom9.decision?.code }),
+    );
+    router.get('/boom-tier', k.requireTier('enterprise', { onDenied: (ctx) => boom(ctx.headers) }), (ctx) => void (ctx.body = { ok: true }));
+    router.post('/boom-charge', k.chargeCredits({ ...charge, quantity: 50, onDenied: (ctx) => boom(ctx.headers) }), (ctx) => void (ctx.body = { ok: true }));
     router.post('/images', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
+    router.post('/images-again', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
+    router.post('/gen', k.chargeCredits(charge), k.chargeCredits(video), (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }));
     router.post(
       '/images/:n',
       k.chargeCredits({ ...charge, quantity: (ctx) => Number((ctx as unknown as { params: { n: string } }).params.n) }),
       (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }),
     );
     router.get('/metered', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
+    router.get('/metered-two', k.meterUsage(meter), k.meterUsage(tokens), (ctx) => void (ctx.body = { ok: true }));
+    router.get('/metered-bad', k.meterUsage({ ...meter, quantity: () => Number.NaN }), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-fail', k.meterUsage(meter), (ctx) => ((ctx.status = 500), (ctx.body = { ok: false })));
     router.get(
       '/metered-weighted',
       k.meterUsage({ ...meter, quantity: (ctx) => Number(ctx.response.get('x-units')) }),
       (ctx) => (ctx.set('x-units', '7'), (ctx.body = { ok: true })),
     );
-    router.get('/metered-slow', k.meterUsage(meter), async (ctx) => {
-      await new Promise((r) => setTimeout(r, 300));
+    router.get('/metered-held', k.meterUsage(meter), async (ctx) => {
+      const h = held.current;
+      // Koa's status is 404 until a body is set: 200 now, so only the abort keeps it from being metered.
+      ctx.status = 200;
+      ctx.res.once('close', () => h.closed.resolve());
+      h.reached.resolve();
+      await h.release.promise;
       ctx.body = { ok: true };
     });
-    // A body parser before a second webhook mount: that mount must refuse to verify a parsed body.
+    // Before two more webhook mounts: a real JSON parser (reads the stream, sets the body) and a
+    // middleware that only reads the stream (say, to log it). Neither mount can verify anything.
     router.post('/webhooks-after-parser', async (ctx, next) => {
-      (ctx.request as { body?: unknown }).body = { parsed: true };
+      const chunks: Buffer[] = [];
+      for await (const c of ctx.req) chunks.push(c as Buffer);
+      (ctx.request as { body?: unknown }).body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       await next();
     });
-    app.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (err) {
-        ctx.status = 500;
-        ctx.body = { error: (err as Error).message };
-      }
+    router.post('/webhooks-after-reader', async (ctx, next) => {
+      for await (const _ of ctx.req);
+      await next();
     });
     app.use(router.routes());
     app.use(k.webhookRouter({ path: '/webhooks-after-parser' }));
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: closer(server) };
+    app.use(k.webhookRouter({ path: '/webhooks-after-reader' }));
+    return { ...(await listen(app)), hold: held.hold };
   }
 
   const app = Fastify();
+  app.setErrorHandler((err: Error, _req, reply) => reply.code(500).send({ error: err.message, handledBy: 'app' }));
+  app.addHook('onRequest', (req, _reply, done) => done(appFails(req.headers)));
   // An app-wide JSON parser: the webhook route's scoped raw parser must still get the raw bytes.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
@@ -142,7 +263,12 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
       done(e as Error);
     }
   });
-  await app.register(fastifyGate, { gate, accountRefId: (req) => resolveFrom(req.headers), webhookPath: '/webhooks/ecom9' });
+  await app.register(fastifyGate, {
+    gate,
+    accountRefId: (req) => resolveFrom(req.headers),
+    webhookPath: '/webhooks/ecom9',
+    ...(opts.handlers ? { webhookHandlers: opts.handlers } : {}),
+  });
   const f = app.ecom9;
   app.get('/tier', { preHandler: f.requireTier('pro') }, async (req) => ({ ok: true, ecom9: req.ecom9 }));
   app.get('/tier-sub', { preHandler: f.requireTier(['pro', 'enterprise'], { subscription: 'studio-suite' }) }, async () => ({ ok: true }));
@@ -150,20 +276,90 @@ export async function startApp(fw: Framework, gate: Gate): Promise<RunningApp> {
   app.get('/pay', { preHandler: f.requireTier('pro', { paymentLink: true }) }, async () => ({ ok: true }));
   app.get('/ent', { preHandler: f.requireEntitlement('pro-api', 'api_access') }, async () => ({ ok: true }));
   app.get('/custom', { preHandler: f.requireTier('enterprise', { onDenied: (_q, reply, d) => reply.code(418).send(teapot(d)) }) }, async () => ({ ok: true }));
+  app.get('/soft', { preHandler: f.requireTier('enterprise', { onDenied: (_q, _r, _d, next) => next() }) }, async (req) => ({
+    code: req.ecom9.decision?.code,
+  }));
+  app.get('/boom-tier', { preHandler: f.requireTier('enterprise', { onDenied: (req) => boom(req.headers) }) }, async () => ({ ok: true }));
+  app.post('/boom-charge', { preHandler: f.chargeCredits({ ...charge, quantity: 50, onDenied: (req) => boom(req.headers) }) }, async () => ({ ok: true }));
+  app.get(
+    '/next-then-throw',
+    {
+      preHandler: f.requireTier('enterprise', {
+        onDenied: (_q, _r, _d, next) => {
+          next();
+          throw new Error('after next');
+        },
+      }),
+    },
+    async () => ({ ran: true }),
+  );
   app.post('/images', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
+  app.post('/images-again', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
+  app.post('/gen', { preHandler: [f.chargeCredits(charge), f.chargeCredits(video)] }, async (req) => ({ credits: req.ecom9.credits }));
   app.post('/images/:n', { preHandler: f.chargeCredits({ ...charge, quantity: (req) => Number((req.params as { n: string }).n) }) }, async (req) => ({
     credits: req.ecom9.credits,
   }));
-  // onResponse (no listener) for these; onRequest for the slow one, which must see an abort.
+  // onResponse (no listener) for these; onRequest for the held one, which must see an abort.
   app.get('/metered', { onResponse: f.meterUsage(meter) }, async () => ({ ok: true }));
+  app.get('/metered-two', { onResponse: [f.meterUsage(meter), f.meterUsage(tokens)] }, async () => ({ ok: true }));
+  app.get('/metered-bad', { onResponse: f.meterUsage({ ...meter, quantity: () => Number.NaN }) }, async () => ({ ok: true }));
   app.get('/metered-fail', { onResponse: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));
   app.get('/metered-weighted', { onResponse: f.meterUsage({ ...meter, quantity: (_q, reply) => Number(reply.getHeader('x-units')) }) }, async (_q, reply) =>
     reply.header('x-units', '7').send({ ok: true }),
   );
-  app.get('/metered-slow', { onRequest: f.meterUsage(meter) }, async () => {
-    await new Promise((r) => setTimeout(r, 300));
+  app.get('/metered-held', { onRequest: f.meterUsage(meter) }, async (_q, reply) => {
+    const h = held.current;
+    reply.raw.once('close', () => h.closed.resolve());
+    h.reached.resolve();
+    await h.release.promise;
     return { ok: true };
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { url, close: () => app.close() };
+  return { url, hold: held.hold, close: () => app.close() };
+}
+
+/**
+ * An app whose adapter has its own onDenied (answering 451): a route without one, a charge, and a
+ * route whose own onDenied overrides it.
+ */
+export async function startDeniedApp(fw: Framework, gate: Gate): Promise<RunningApp> {
+  const held = holder();
+  const adapterLevel = (d: Decision) => ({ adapterLevel: true, code: d.code });
+  const short = { ...charge, quantity: 50 };
+  if (fw === 'express') {
+    const app = express();
+    const e = expressGate(gate, { accountRefId: (req) => resolveFrom(req.headers), onDenied: (_q, res, d) => void res.status(451).json(adapterLevel(d)) });
+    app.get('/tier', e.requireTier('enterprise'), (_q, res) => void res.json({ ran: true }));
+    app.post('/charge', e.chargeCredits(short), (_q, res) => void res.json({ ran: true }));
+    app.get(
+      '/override',
+      e.requireTier('enterprise', { onDenied: (_q, res, d) => void res.status(418).json(teapot(d)) }),
+      (_q, res) => void res.json({ ran: true }),
+    );
+    return { ...(await listen(app)), hold: held.hold };
+  }
+  if (fw === 'koa') {
+    const app = new Koa();
+    const k = koaGate(gate, { accountRefId: (ctx) => resolveFrom(ctx.headers), onDenied: (ctx, d) => ((ctx.status = 451), (ctx.body = adapterLevel(d))) });
+    const router = new Router();
+    router.get('/tier', k.requireTier('enterprise'), (ctx) => void (ctx.body = { ran: true }));
+    router.post('/charge', k.chargeCredits(short), (ctx) => void (ctx.body = { ran: true }));
+    router.get(
+      '/override',
+      k.requireTier('enterprise', { onDenied: (ctx, d) => ((ctx.status = 418), (ctx.body = teapot(d))) }),
+      (ctx) => void (ctx.body = { ran: true }),
+    );
+    app.use(router.routes());
+    return { ...(await listen(app)), hold: held.hold };
+  }
+  const app = Fastify();
+  await app.register(fastifyGate, { gate, accountRefId: (req) => resolveFrom(req.headers), onDenied: (_q, reply, d) => reply.code(451).send(adapterLevel(d)) });
+  const f = app.ecom9;
+  app.get('/tier', { preHandler: f.requireTier('enterprise') }, async () => ({ ran: true }));
+  app.post('/charge', { preHandler: f.chargeCredits(short) }, async () => ({ ran: true }));
+  app.get('/override', { preHandler: f.requireTier('enterprise', { onDenied: (_q, reply, d) => reply.code(418).send(teapot(d)) }) }, async () => ({
+    ran: true,
+  }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url, hold: held.hold, close: () => app.close() };
 }
