@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { gateFor, startEmulator } from './support/env';
 
@@ -50,7 +50,8 @@ describe('usage spool', () => {
     emu.inject({ endpoint: 'usage.record', kind: 'drop', dropAfterProcessing: true, times: 2 });
     emu.inject({ endpoint: 'usage.record', kind: 'latency', ms: 60_000 });
     await send('record 5');
-    await new Promise((r) => setTimeout(r, 300));
+    // Killed once the two lost answers have been counted by ecom9.
+    await vi.waitFor(() => expect(emu.usageTotal('spooler', 'api-access', 'api_calls')).toBe(7), { timeout: 10_000, interval: 10 });
     proc.kill('SIGKILL');
     await once(proc, 'exit');
     emu.clearFaults();
@@ -83,8 +84,10 @@ describe('usage spool', () => {
     emu.inject({ endpoint: 'usage.record', accountRefId: 'summed', kind: 'latency', ms: 60_000 });
     const second = child(spool, { AGG_MS: '600000', ACCOUNT: 'summed' });
     await second.send('anon 3');
+    emu.resetCalls();
     await second.send('seal');
-    await new Promise((r) => setTimeout(r, 300));
+    // Killed once the aggregate is in flight (its journal line was written before "ok").
+    await vi.waitFor(() => expect(emu.callCount('usage.record', 'summed')).toBe(1), { timeout: 10_000, interval: 10 });
     second.proc.kill('SIGKILL');
     await once(second.proc, 'exit');
     emu.clearFaults();
