@@ -5,21 +5,27 @@
 import { randomUUID } from 'node:crypto';
 import type { SpooledEvent } from './spool';
 
+// With a spool, a bucket names every journaled part it replaces; past this many parts it is sealed
+// early, so the parts held in memory (and the journal line naming them) stay bounded under load.
+export const MAX_PARTS = 1_000;
+
 interface Bucket {
+  /** The key the sum is sent under, fixed when the bucket opens (so every retry carries it). */
+  eventKey: string;
   accountRefId: string;
   product: string;
   meter: string;
   quantity: number;
   count: number;
-  /** The raw events, journaled one by one, kept only with a spool (to name what an aggregate replaces). */
-  raw: SpooledEvent[] | undefined;
+  /** The keys of the journaled raw events, kept only with a spool (to name what the sum replaces). */
+  parts: string[] | undefined;
 }
 
 export interface Sealed {
   event: SpooledEvent;
   count: number;
-  /** The journaled raw events this aggregate replaces. */
-  raw: SpooledEvent[] | undefined;
+  /** The keys of the journaled raw events this aggregate replaces. */
+  parts: string[] | undefined;
 }
 
 export class Aggregator {
@@ -28,51 +34,56 @@ export class Aggregator {
 
   constructor(
     private readonly windowMs: number,
-    private readonly keepRaw: boolean,
+    private readonly keepParts: boolean,
     private readonly onWindow: () => void,
   ) {}
 
-  add(accountRefId: string, product: string, meter: string, quantity: number, raw: SpooledEvent | undefined): void {
-    const key = `${accountRefId}\u0000${product}\u0000${meter}`;
+  static keyOf(accountRefId: string, product: string, meter: string): string {
+    return `${accountRefId}\u0000${product}\u0000${meter}`;
+  }
+
+  /** Whether an event for this bucket key would open a new bucket (and so take a queue slot). */
+  opens(key: string): boolean {
+    return !this.buckets.has(key);
+  }
+
+  /** Adds to the bucket and returns the key its sum will be sent under. */
+  add(key: string, accountRefId: string, product: string, meter: string, quantity: number, partKey: string | undefined): string {
     let b = this.buckets.get(key);
     if (b === undefined) {
-      b = { accountRefId, product, meter, quantity: 0, count: 0, raw: this.keepRaw ? [] : undefined };
+      b = { eventKey: `agg_${randomUUID()}`, accountRefId, product, meter, quantity: 0, count: 0, parts: this.keepParts ? [] : undefined };
       this.buckets.set(key, b);
     }
     b.quantity += quantity;
     b.count++;
-    if (raw) b.raw?.push(raw);
+    if (partKey !== undefined) b.parts?.push(partKey);
     if (this.timer === undefined) {
       this.timer = setTimeout(this.onWindow, this.windowMs);
       this.timer.unref();
     }
+    if (b.parts !== undefined && b.parts.length >= MAX_PARTS) this.onWindow();
+    return b.eventKey;
   }
 
-  /** Every open bucket as one event with a fresh key (fixed now, so every retry carries the same one). */
+  /** Every open bucket as one event, under the key fixed when it opened. */
   seal(): Sealed[] {
     clearTimeout(this.timer);
     this.timer = undefined;
     const out: Sealed[] = [];
     for (const b of this.buckets.values()) {
       out.push({
-        event: { accountRefId: b.accountRefId, product: b.product, meter: b.meter, quantity: b.quantity, eventKey: `agg_${randomUUID()}` },
+        event: { accountRefId: b.accountRefId, product: b.product, meter: b.meter, quantity: b.quantity, eventKey: b.eventKey },
         count: b.count,
-        raw: b.raw,
+        parts: b.parts,
       });
     }
     this.buckets.clear();
     return out;
   }
 
-  /** Raw events waiting in open buckets (journaled, not yet part of an aggregate). */
-  openRaw(): SpooledEvent[] {
-    const out: SpooledEvent[] = [];
-    for (const b of this.buckets.values()) if (b.raw) out.push(...b.raw);
-    return out;
-  }
-
-  get open(): boolean {
-    return this.buckets.size > 0;
+  /** Open buckets: each will become one queued event. */
+  get size(): number {
+    return this.buckets.size;
   }
 
   stop(): void {

@@ -1,11 +1,13 @@
 // Postpaid usage, off the request path: recordUsage enqueues and returns at once; a small pool of
 // senders delivers each event with its own event_key on every attempt (so retries never count twice),
-// backing off between attempts. Nothing is dropped silently: what is given up on is reported and
-// counted, and with a spool it survives a crash.
+// backing off between attempts and waiting at least as long as a 429 asks. Nothing is dropped
+// silently: what is given up on is reported and counted, and with a spool it survives a crash, an
+// outage or a rejected API key (it is sent again on the next start).
 import { randomUUID } from 'node:crypto';
-import { AuthenticationError, accountRefProblem, NotFoundError, ValidationError, type Ecom9Client } from '../client';
+import { accountRefProblem, RateLimitError, type Ecom9Client, type UsageRecordResult } from '../client';
 import type { StatsRecorder } from '../gate/stats';
 import { Aggregator } from './aggregator';
+import { askedWaitMs, backoffMs, checkMetadata, classify } from './policy';
 import { Spool, usageEventSchema, type SpooledEvent } from './spool';
 
 export interface UsageInput {
@@ -14,8 +16,14 @@ export interface UsageInput {
   meter: string;
   /** Positive integer. @default 1 */
   quantity?: number;
-  /** Idempotency key; a fresh UUID when omitted. */
+  /**
+   * Idempotency key. When omitted (and there is no metadata), the event is summed with the other
+   * unkeyed events of its account, product and meter over `usage.aggregateMs`, and the key returned by
+   * `recordUsage` is the sum's, shared by every event in it: that is the key ecom9 sees. With
+   * `aggregateMs: 0`, or with metadata, a fresh UUID.
+   */
   eventKey?: string;
+  /** Sent with the event; must survive JSON.stringify (no cycles, no BigInt). */
   metadata?: Record<string, unknown>;
 }
 
@@ -29,15 +37,24 @@ export interface UsageOptions {
   retryMaxMs: number;
 }
 
-/** Thrown into onError for an event that will not be delivered. */
+/** Internal hooks, for tests: how the recorder waits between attempts. */
+export interface UsageHooks {
+  /** Runs `fn` after `ms` and returns a cancel. The default is an unref'd setTimeout. */
+  schedule?: (fn: () => void, ms: number) => () => void;
+}
+
+/** Thrown into onError for an event that will not be delivered (by this process). */
 export class UsageDeliveryError extends Error {
   override readonly name = 'UsageDeliveryError';
+  /** True when the event stays in the spool and is sent again on the next start. */
+  readonly spooled: boolean;
   constructor(
     message: string,
     readonly event: Pick<SpooledEvent, 'accountRefId' | 'product' | 'meter' | 'quantity' | 'eventKey'>,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; spooled?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.spooled = options?.spooled ?? false;
   }
 }
 
@@ -49,34 +66,56 @@ interface Queued {
   attempts: number;
 }
 
+const defaultSchedule = (fn: () => void, ms: number): (() => void) => {
+  const t = setTimeout(fn, ms);
+  // Never holds the process open; a flush in progress does (see flush()).
+  t.unref();
+  return () => clearTimeout(t);
+};
+
 export class UsageRecorder {
   private readonly ready: Queued[] = [];
   /** Every event not yet settled, in enqueue order (a Map keeps insertion order), for flush(). */
   private readonly unsettled = new Map<number, Queued>();
   private readonly flushWaiters: Array<{ upTo: number; resolve: () => void }> = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<() => void>();
+  private readonly schedule: (fn: () => void, ms: number) => () => void;
+  /** Aborts the requests in flight when close() gives up waiting for them. */
+  private readonly abort = new AbortController();
   private inflight = 0;
   private nextSeq = 0;
   private closed = false;
+  /** Set once close() has accounted for what is left: nothing after it may count or write. */
+  private stopped = false;
+  /** While ecom9 asks us (429) to wait: no send starts. Cancels the pending resume. */
+  private pause: (() => void) | undefined;
   private readonly spool: Spool | undefined;
   private readonly aggregator: Aggregator;
   /** Recorded events not yet delivered or given up on, whether waiting in a bucket or queued. */
   private pendingEvents = 0;
+  /** Products and meters whose refusal by ecom9 was already reported (reported once, counted always). */
+  private readonly refusalsReported = new Set<string>();
 
   constructor(
     private readonly client: Ecom9Client,
     private readonly opts: UsageOptions,
     private readonly stats: StatsRecorder,
     private readonly report: (err: unknown) => void,
+    hooks: UsageHooks = {},
   ) {
+    this.schedule = hooks.schedule ?? defaultSchedule;
     this.aggregator = new Aggregator(opts.aggregateMs, opts.spoolPath !== undefined, () => this.seal());
     if (opts.spoolPath) {
-      const { spool, pending } = Spool.open(opts.spoolPath);
+      const { spool, pending, skipped } = Spool.open(opts.spoolPath);
       this.spool = spool;
-      for (const event of pending) {
-        this.pendingEvents++;
-        this.stats.inc('usageQueued');
-        this.enqueue(event, 1);
+      if (skipped > 0) {
+        // Reported once, at open: a line torn by a crash is expected; more mean the file was edited or shared.
+        report(new Error(`ecom9-gate: usage spool ${opts.spoolPath}: skipped ${skipped} unreadable line(s)`));
+      }
+      for (const p of pending) {
+        this.pendingEvents += p.count;
+        this.stats.inc('usageQueued', p.count);
+        this.enqueue(p.event, p.count);
       }
       this.pump();
     }
@@ -96,7 +135,9 @@ export class UsageRecorder {
     const event = parsed.data;
     const badRef = accountRefProblem(event.accountRefId);
     if (badRef) throw new TypeError(`ecom9-gate: recordUsage: accountRefId ${badRef}`);
-    return { queued: this.accept(event, input.eventKey === undefined && input.metadata === undefined), eventKey: event.eventKey };
+    checkMetadata('recordUsage', event.metadata);
+    const sentAs = this.accept(event, input.eventKey === undefined && input.metadata === undefined);
+    return { queued: sentAs !== undefined, eventKey: sentAs ?? event.eventKey };
   }
 
   /**
@@ -113,34 +154,41 @@ export class UsageRecorder {
   ): boolean {
     if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
     if (accountRefProblem(accountRefId)) return false;
+    checkMetadata('meterUsage', metadata);
     const aggregatable = eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0;
     // An aggregated event only needs a key of its own when it is journaled.
     const key = eventKey ?? (aggregatable && !this.spool ? '' : randomUUID());
-    return this.accept({ accountRefId, product, meter, quantity, eventKey: key, ...(metadata ? { metadata } : {}) }, aggregatable);
+    return this.accept({ accountRefId, product, meter, quantity, eventKey: key, ...(metadata ? { metadata } : {}) }, aggregatable) !== undefined;
   }
 
-  private accept(event: SpooledEvent, aggregatable: boolean): boolean {
-    if (this.closed || this.pendingEvents >= this.opts.maxQueue) {
+  /** Queues the event (or adds it to its bucket); returns the key it will be sent under, or undefined when refused. */
+  private accept(event: SpooledEvent, aggregatable: boolean): string | undefined {
+    const summed = aggregatable && this.opts.aggregateMs > 0;
+    const bucket = summed ? Aggregator.keyOf(event.accountRefId, event.product, event.meter) : '';
+    // maxQueue bounds what is held in memory: queued sends and open buckets, a bucket counting once
+    // however many events it sums.
+    const takesSlot = !summed || this.aggregator.opens(bucket);
+    if (this.closed || (takesSlot && this.unsettled.size + this.aggregator.size >= this.opts.maxQueue)) {
       this.stats.inc('usageDropped');
       this.report(new UsageDeliveryError(this.closed ? 'usage recorder is closed' : `usage queue is full (${this.opts.maxQueue})`, event));
-      return false;
+      return undefined;
     }
+    // Journaled first: should the write fail, nothing has been counted yet.
+    this.spool?.add(event);
     this.pendingEvents++;
     this.stats.inc('usageQueued');
-    this.spool?.add(event);
-    if (aggregatable && this.opts.aggregateMs > 0) {
-      this.aggregator.add(event.accountRefId, event.product, event.meter, event.quantity, this.spool ? event : undefined);
-      return true;
+    if (summed) {
+      return this.aggregator.add(bucket, event.accountRefId, event.product, event.meter, event.quantity, this.spool ? event.eventKey : undefined);
     }
     this.enqueue(event, 1);
     this.pump();
-    return true;
+    return event.eventKey;
   }
 
   /** Turns the open buckets into queued aggregate events. */
   private seal(): void {
     for (const s of this.aggregator.seal()) {
-      if (s.raw) this.spool?.aggregate(s.event, s.raw);
+      if (s.parts) this.spool?.aggregate(s.event, s.parts);
       this.enqueue(s.event, s.count);
     }
     this.pump();
@@ -148,7 +196,7 @@ export class UsageRecorder {
 
   /** Resolves once every event queued before the call is delivered or given up on. */
   flush(): Promise<void> {
-    if (this.aggregator.open) this.seal();
+    if (this.aggregator.size > 0) this.seal();
     const upTo = this.nextSeq;
     if (this.settledBefore(upTo)) return Promise.resolve();
     // Retry timers are unref'd so they never hold a process open; a flush in progress does.
@@ -177,15 +225,19 @@ export class UsageRecorder {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flush(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
     clearTimeout(timer);
-    for (const t of this.timers) clearTimeout(t);
+    // From here on, an answer still on its way is ignored: what is left is accounted for once, below.
+    this.stopped = true;
+    this.abort.abort();
+    for (const cancel of this.timers) cancel();
     this.timers.clear();
+    this.pause?.();
     this.aggregator.stop();
-    const left = [...this.unsettled.values()];
-    if (this.spool) this.spool.close(left.map((q) => q.event));
+    // With a spool, nothing left is marked done, so it all stays for the next start.
+    if (this.spool) this.spool.close();
     else {
-      for (const q of left) {
+      for (const q of this.unsettled.values()) {
         this.stats.inc('usageDropped', q.count);
-        this.report(new UsageDeliveryError('usage event still undelivered at close()', q.event));
+        this.report(new UsageDeliveryError('ecom9-gate: usage event not confirmed delivered by close()', q.event));
       }
     }
     this.pendingEvents = 0;
@@ -201,7 +253,7 @@ export class UsageRecorder {
   }
 
   private pump(): void {
-    while (this.inflight < this.opts.concurrency && this.ready.length > 0) {
+    while (this.pause === undefined && this.inflight < this.opts.concurrency && this.ready.length > 0) {
       const q = this.ready.shift() as Queued;
       this.inflight++;
       void this.send(q).finally(() => {
@@ -214,8 +266,9 @@ export class UsageRecorder {
   private async send(q: Queued): Promise<void> {
     q.attempts++;
     const e = q.event;
+    let r: UsageRecordResult;
     try {
-      const r = await this.client.usage.record(
+      r = await this.client.usage.record(
         {
           accountRefId: e.accountRefId,
           productCode: e.product,
@@ -225,46 +278,92 @@ export class UsageRecorder {
           ...(e.metadata ? { metadata: e.metadata } : {}),
         },
         // The recorder owns the retry schedule (longer than a request's), so the client makes one attempt.
-        { maxRetries: 0 },
+        { maxRetries: 0, signal: this.abort.signal },
       );
-      if (r.accepted) {
-        this.stats.inc('usageSent', q.count);
-        this.settle(q);
-      } else this.giveUp(q, `ecom9 refused the event: ${r.error_code ?? 'not accepted'}`);
     } catch (err) {
-      if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof AuthenticationError) {
-        this.giveUp(q, 'ecom9 rejected the event', err);
-      } else if (q.attempts >= this.opts.maxAttempts) {
-        this.giveUp(q, `not delivered after ${q.attempts} attempts`, err);
-      } else this.retryLater(q);
+      if (!this.stopped) this.failed(q, err);
+      return;
+    }
+    if (this.stopped) return;
+    if (r.accepted) {
+      this.stats.inc('usageSent', q.count);
+      this.settle(q, true);
+    } else this.refused(q, r.error_code ?? 'not accepted');
+  }
+
+  private failed(q: Queued, err: unknown): void {
+    const kind = classify(err);
+    if (kind === 'final') this.giveUp(q, 'ecom9 rejected the event', err, true);
+    else if (kind === 'config') this.giveUp(q, `ecom9 refused the request (${(err as { status?: number }).status}): check apiKey and baseUrl`, err, false);
+    else if (q.attempts >= this.opts.maxAttempts) this.giveUp(q, `not delivered after ${q.attempts} attempts`, err, false);
+    else {
+      const asked = askedWaitMs(err);
+      // A 429 is about us, not this event: no send starts until the time it asks has passed.
+      if (err instanceof RateLimitError && asked > 0) this.pauseFor(asked);
+      this.stats.inc('usageRetried');
+      this.later(
+        () => {
+          if (!this.unsettled.has(q.seq)) return;
+          this.ready.push(q);
+          this.pump();
+        },
+        backoffMs(q.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs, asked),
+      );
     }
   }
 
-  private retryLater(q: Queued): void {
-    if (this.closed && !this.unsettled.has(q.seq)) return;
-    this.stats.inc('usageRetried');
-    const cap = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** (q.attempts - 1));
-    const delay = Math.round(cap / 2 + Math.random() * (cap / 2));
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.unsettled.has(q.seq)) return;
-      this.ready.push(q);
+  private pauseFor(ms: number): void {
+    // The latest 429 is the freshest word on when to come back.
+    this.pause?.();
+    this.pause = this.later(() => {
+      this.pause = undefined;
       this.pump();
-    }, delay);
-    t.unref();
-    this.timers.add(t);
+    }, ms);
   }
 
-  private giveUp(q: Queued, why: string, cause?: unknown): void {
+  private later(fn: () => void, ms: number): () => void {
+    const cancel = this.schedule(() => {
+      this.timers.delete(cancel);
+      fn();
+    }, ms);
+    this.timers.add(cancel);
+    return () => {
+      this.timers.delete(cancel);
+      cancel();
+    };
+  }
+
+  /** ecom9 answered `accepted: false` (e.g. invalid_usage_model): a configuration error, reported once per product and meter. */
+  private refused(q: Queued, code: string): void {
+    const tag = `${q.event.product}\u0000${q.event.meter}\u0000${code}`;
     this.stats.inc('usageFailed', q.count);
-    this.report(new UsageDeliveryError(`ecom9-gate: usage event ${q.event.eventKey}: ${why}`, q.event, cause === undefined ? undefined : { cause }));
-    this.settle(q);
+    if (!this.refusalsReported.has(tag)) {
+      this.refusalsReported.add(tag);
+      const hint = code === 'invalid_usage_model' ? ' (the product must use a postpaid usage model, and the meter belong to it)' : '';
+      this.report(
+        new UsageDeliveryError(
+          `ecom9-gate: ecom9 refused usage of product "${q.event.product}", meter "${q.event.meter}": ${code}${hint}; ` +
+            'further events refused this way are counted in usageFailed, not reported again',
+          q.event,
+        ),
+      );
+    }
+    this.settle(q, true);
   }
 
-  private settle(q: Queued): void {
+  /** Reports and counts the event; `final` events are marked done, the others stay in the spool (if any). */
+  private giveUp(q: Queued, why: string, cause: unknown, final: boolean): void {
+    const spooled = !final && this.spool !== undefined;
+    this.stats.inc('usageFailed', q.count);
+    const what = spooled ? '; it stays in the spool and is sent again on the next start' : '';
+    this.report(new UsageDeliveryError(`ecom9-gate: usage event ${q.event.eventKey}: ${why}${what}`, q.event, { cause, spooled }));
+    this.settle(q, !spooled);
+  }
+
+  private settle(q: Queued, markDone: boolean): void {
     if (!this.unsettled.delete(q.seq)) return;
     this.pendingEvents -= q.count;
-    this.spool?.done(q.event.eventKey, () => [...[...this.unsettled.values()].map((u) => u.event), ...this.aggregator.openRaw()]);
+    if (markDone) this.spool?.done(q.event.eventKey);
     if (this.flushWaiters.length === 0) return;
     for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
       const w = this.flushWaiters[i] as { upTo: number; resolve: () => void };

@@ -1,6 +1,8 @@
-// A JSON-lines journal of usage events, so that events queued when the process dies are sent on the
-// next start. Each accepted event is appended before it is sent and marked done once delivered or
-// given up on; the event_key makes a replay of an event ecom9 already counted harmless.
+// A JSON-lines journal of usage events, so that events not delivered when the process stops are sent
+// on the next start. Each accepted event is appended before it is sent and marked done once delivered
+// (or refused by ecom9 for good); the event_key makes a replay of an event ecom9 already counted
+// harmless. The journal is the only record of what is pending: compaction replays it, so an event
+// kept for the next start needs no copy in memory. One journal belongs to one process.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -16,10 +18,17 @@ export const usageEventSchema = z.object({
 
 export type SpooledEvent = z.infer<typeof usageEventSchema>;
 
-// add: one event to send; done: delivered or given up on; agg: one event that replaces several
-// journaled ones (written as one line, so a crash leaves either the aggregate or its parts, never both).
+/** An event read back from the journal, and how many recorded events it carries (more for a sum). */
+export interface PendingEvent {
+  event: SpooledEvent;
+  count: number;
+}
+
+// add: one event to send (`n`: how many recorded events it sums, when more than 1); done: delivered
+// or refused for good; agg: one event that replaces several journaled ones (written as one line, so a
+// crash leaves either the aggregate or its parts, never both).
 const lineSchema = z.union([
-  z.object({ add: usageEventSchema }),
+  z.object({ add: usageEventSchema, n: z.number().int().positive().optional() }),
   z.object({ done: z.string().min(1) }),
   z.object({ agg: usageEventSchema, of: z.array(z.string().min(1)) }),
 ]);
@@ -40,33 +49,13 @@ export class Spool {
 
   /**
    * Opens the journal and returns the events still pending in it. A torn last line (a crash mid-write)
-   * and lines that fail the schema are skipped, never fatal.
+   * and lines that fail the schema are skipped, never fatal; `skipped` says how many.
    */
-  static open(path: string): { spool: Spool; pending: SpooledEvent[]; skipped: number } {
-    const pending = new Map<string, SpooledEvent>();
-    let skipped = 0;
-    if (existsSync(path)) {
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        let parsed: z.infer<typeof lineSchema>;
-        try {
-          parsed = lineSchema.parse(JSON.parse(line));
-        } catch {
-          skipped++;
-          continue;
-        }
-        if ('add' in parsed) pending.set(parsed.add.eventKey, parsed.add);
-        else if ('agg' in parsed) {
-          for (const k of parsed.of) pending.delete(k);
-          pending.set(parsed.agg.eventKey, parsed.agg);
-        } else pending.delete(parsed.done);
-      }
-    } else {
-      mkdirSync(dirname(path), { recursive: true });
-    }
-    const events = [...pending.values()];
-    rewrite(path, events);
-    return { spool: new Spool(path, openSync(path, 'a')), pending: events, skipped };
+  static open(path: string): { spool: Spool; pending: PendingEvent[]; skipped: number } {
+    if (!existsSync(path)) mkdirSync(dirname(path), { recursive: true });
+    const { pending, skipped } = replay(path);
+    rewrite(path, pending);
+    return { spool: new Spool(path, openSync(path, 'a')), pending, skipped };
   }
 
   /** Written synchronously: once `recordUsage` returns, the event survives a crash of the process. */
@@ -74,33 +63,56 @@ export class Spool {
     writeSync(this.fd, `${JSON.stringify({ add: event })}\n`);
   }
 
-  /** Replaces journaled events by their aggregate, in one line. */
-  aggregate(event: SpooledEvent, of: SpooledEvent[]): void {
-    writeSync(this.fd, `${JSON.stringify({ agg: event, of: of.map((e) => e.eventKey) })}\n`);
+  /** Replaces journaled events (by key) by their aggregate, in one line. */
+  aggregate(event: SpooledEvent, of: string[]): void {
+    writeSync(this.fd, `${JSON.stringify({ agg: event, of })}\n`);
   }
 
-  done(eventKey: string, pendingNow: () => SpooledEvent[]): void {
+  done(eventKey: string): void {
     writeSync(this.fd, `${JSON.stringify({ done: eventKey })}\n`);
-    if (++this.doneSinceCompact >= COMPACT_AFTER) this.compact(pendingNow());
+    if (++this.doneSinceCompact >= COMPACT_AFTER) this.compact();
   }
 
-  /** Rewrites the journal with only what is still pending (atomically, by rename). */
-  compact(pending: SpooledEvent[]): void {
+  /** Rewrites the journal with only what is still pending in it (atomically, by rename). */
+  compact(): void {
     closeSync(this.fd);
-    rewrite(this.path, pending);
+    rewrite(this.path, replay(this.path).pending);
     this.fd = openSync(this.path, 'a');
     this.doneSinceCompact = 0;
   }
 
-  close(pending: SpooledEvent[]): void {
-    this.compact(pending);
+  /** Compacts and closes: what is not marked done stays for the next start. */
+  close(): void {
+    this.compact();
     closeSync(this.fd);
     this.fd = -1;
   }
 }
 
-function rewrite(path: string, events: SpooledEvent[]): void {
+function replay(path: string): { pending: PendingEvent[]; skipped: number } {
+  const pending = new Map<string, PendingEvent>();
+  let skipped = 0;
+  if (!existsSync(path)) return { pending: [], skipped };
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    let parsed: z.infer<typeof lineSchema>;
+    try {
+      parsed = lineSchema.parse(JSON.parse(line));
+    } catch {
+      skipped++;
+      continue;
+    }
+    if ('add' in parsed) pending.set(parsed.add.eventKey, { event: parsed.add, count: parsed.n ?? 1 });
+    else if ('agg' in parsed) {
+      for (const k of parsed.of) pending.delete(k);
+      pending.set(parsed.agg.eventKey, { event: parsed.agg, count: Math.max(1, parsed.of.length) });
+    } else pending.delete(parsed.done);
+  }
+  return { pending: [...pending.values()], skipped };
+}
+
+function rewrite(path: string, pending: PendingEvent[]): void {
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, events.map((e) => `${JSON.stringify({ add: e })}\n`).join(''));
+  writeFileSync(tmp, pending.map((p) => `${JSON.stringify(p.count > 1 ? { add: p.event, n: p.count } : { add: p.event })}\n`).join(''));
   renameSync(tmp, path);
 }
