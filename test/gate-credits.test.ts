@@ -78,7 +78,7 @@ describe('debitCredits', () => {
   });
 
   it("answers a 404 without ecom9's error body with a 500 reported once, not as an empty balance", async () => {
-    emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 404, times: 2 });
+    emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 404, body: { detail: 'Not found.' }, times: 2 });
     for (let i = 0; i < 2; i++) {
       const d = await gate.debitCredits({ accountRefId: 'buyer', product: 'ai-images', meter: 'credits', quantity: 1, failMode: 'open' });
       expect(d).toMatchObject({ allowed: false, code: 'misconfigured', status: 500, debited: 0 });
