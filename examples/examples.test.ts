@@ -1,5 +1,5 @@
-// Each example app, used by its public import names, against the emulator: allowed, denied, charged,
-// metered, and a webhook seen by the next request.
+// Each example app, used by its public import names, against the emulator: allowed, denied (tier and
+// entitlement), charged (with the same top-up link in all three), metered, and a webhook seen by the next request.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,8 +51,13 @@ describe.each(['express', 'koa', 'fastify'] as const)('examples/%s', (kind) => {
     const denied = await call('/reports', 'globex');
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { upgrade_url?: string }).upgrade_url).toMatch(/^http/);
+    const refused = await call('/v1/search?q=x', 'globex');
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ code: 'entitlement_required', product: 'pro-api', entitlement: 'api_access' });
     expect((await call('/images', account, 'POST')).status).toBe(200);
-    expect((await call('/images', account, 'POST')).status).toBe(402);
+    const short = await call('/images', account, 'POST');
+    expect(short.status).toBe(402);
+    expect(await short.json()).toMatchObject({ code: 'insufficient_credits', remaining_balance: 2, requested: 5, top_up_url: 'https://example.com/top-up' });
     expect(emu.credits(account, 'ai-images', 'credits')).toBe(2);
     expect((await call('/v1/search?q=x')).status).toBe(200);
     await app.gate.flush();

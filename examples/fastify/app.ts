@@ -21,9 +21,13 @@ export async function buildApp(options: GateOptions = {}) {
     { preHandler: app.ecom9.requireEntitlement('pro-api', 'api_access'), onResponse: app.ecom9.meterUsage({ product: 'api-access', meter: 'api_calls' }) },
     async (req) => ({ results: [`match for ${String((req.query as { q?: string }).q ?? '')}`] }),
   );
-  app.post('/images', { preHandler: app.ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5 }) }, async (req) => ({
-    image: 'https://example.com/generated.png',
-    credits: req.ecom9.credits,
-  }));
+  app.post(
+    '/images',
+    { preHandler: app.ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://example.com/top-up' }) },
+    async (req) => ({
+      image: 'https://example.com/generated.png',
+      credits: req.ecom9.credits,
+    }),
+  );
   return { app, gate };
 }

@@ -17,7 +17,7 @@ export function buildApp(options: GateOptions = {}) {
   router.get('/v1/search', ecom9.requireEntitlement('pro-api', 'api_access'), ecom9.meterUsage({ product: 'api-access', meter: 'api_calls' }), (ctx) => {
     ctx.body = { results: [`match for ${String(ctx.query.q ?? '')}`] };
   });
-  router.post('/images', ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5 }), (ctx) => {
+  router.post('/images', ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://example.com/top-up' }), (ctx) => {
     ctx.body = { image: 'https://example.com/generated.png', credits: ctx.state.ecom9.credits };
   });
   app.use(router.routes()).use(router.allowedMethods());

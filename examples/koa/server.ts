@@ -4,4 +4,6 @@ import { buildApp } from './app';
 
 const port = Number(process.env.PORT ?? 3000);
 const { app } = buildApp(await exampleGateOptions());
-app.listen(port, () => console.log(`Koa example on http://127.0.0.1:${port}  (try: curl -H 'x-account-id: acme' localhost:${port}/reports)`));
+app.listen(port, '127.0.0.1', () =>
+  console.log(`Koa example on http://127.0.0.1:${port}  (try: curl -H 'x-account-id: acme' http://127.0.0.1:${port}/reports)`),
+);
