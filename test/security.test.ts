@@ -1,6 +1,7 @@
 // Hostile input and secrets: account refs never reach another endpoint, the API key and the webhook
 // secret show up nowhere (errors, logs, denial bodies, stats), a resolver's odd values give 401, and
 // the cache stays within `max` however many accounts a client invents.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { createGate, type Gate } from 'ecom9-gate';
@@ -144,6 +145,60 @@ describe('secrets never leak', () => {
     },
     60_000,
   );
+});
+
+// A body that never ends: the client keeps writing until it is answered (or gives up at CAP).
+const STREAM_CAP = 64 * 1024 * 1024;
+function streamUntilAnswered(url: string): Promise<{ status: number | undefined; sent: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } });
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    let sent = 0;
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      res.resume();
+      resolve({ status: res.statusCode, sent });
+      req.destroy();
+    });
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    const pump = () => {
+      while (!answered && sent < STREAM_CAP) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+describe('oversized webhook bodies', () => {
+  let gate: Gate;
+  beforeAll(() => {
+    gate = createGate({ apiKey: KEY, baseUrl: emu.url, webhookSecret: SECRET, logger: { warn: () => {} }, onError: () => {} });
+  });
+  afterAll(() => gate.close());
+
+  // Koa and Fastify answer as soon as the stream passes 64 KiB. Express's body-parser reads off (and
+  // discards) the rest of the body before it answers 413: memory stays bounded, but the answer waits
+  // for the client to stop (Node's requestTimeout, 5 min by default, ends an endless one).
+  const ANSWERS_MID_STREAM = { express: false, koa: true, fastify: true } as const;
+
+  it.each(FRAMEWORKS)('%s: a chunked body with no Content-Length is refused with 413 past 64 KiB', async (fw) => {
+    const app = await startApp(fw, gate);
+    try {
+      const r = await streamUntilAnswered(`${app.url}/webhooks/ecom9`);
+      expect(r.status).toBe(413);
+      if (ANSWERS_MID_STREAM[fw]) expect(r.sent).toBeLessThan(STREAM_CAP);
+      else expect(r.sent).toBe(STREAM_CAP);
+      expect(gate.stats().invalidations).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('a resolver returning odd values', () => {
