@@ -259,16 +259,21 @@ describe.each(FRAMEWORKS)('%s', (fw) => {
 });
 
 describe('random faults at volume', () => {
+  // A shorter timeout than the matrix (volume, not the bound, is under test here); a latency fault
+  // always outlasts it.
+  const VOLUME_TIMEOUT_MS = 200;
+  const volumeGate = (opts: GateOptions = {}) =>
+    fastGate({ ...opts, http: { timeoutMs: VOLUME_TIMEOUT_MS, maxRetries: RETRIES, retryBaseMs: 10, retryMaxMs: BACKOFF_MAX_MS } });
   const kinds: Kind[] = ['status', 'rate_limit', 'drop', 'malformed', 'bad_schema', 'latency'];
   let seed = 20261124;
   const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const randomFault = (endpoint: FaultSpec['endpoint']): FaultSpec => {
     const kind = kinds[Math.floor(rand() * kinds.length)] as Kind;
-    return { endpoint, kind, times: 1, ms: 300, status: 500 + Math.floor(rand() * 4), retryAfter: 0, dropAfterProcessing: rand() < 0.5 };
+    return { endpoint, kind, times: 1, ms: VOLUME_TIMEOUT_MS + 100, status: 500 + Math.floor(rand() * 4), retryAfter: 0, dropAfterProcessing: rand() < 0.5 };
   };
 
   it('200 debits (each retried once by the client) under random faults: each charged once, under its own key', async () => {
-    const gate = fastGate();
+    const gate = volumeGate();
     const START = 1_000_000;
     emu.setAccount('volume', { customerEmail: 'v@example.com' });
     emu.setCredits('volume', 'ai-images', 'credits', START);
@@ -294,7 +299,7 @@ describe('random faults at volume', () => {
   }, 60_000);
 
   it('1,000 usage events under random faults: 0 lost, 0 counted twice', async () => {
-    const gate = fastGate({ usage: { retryBaseMs: 1, retryMaxMs: 5, maxAttempts: 50, concurrency: 8 } });
+    const gate = volumeGate({ usage: { retryBaseMs: 1, retryMaxMs: 5, maxAttempts: 50, concurrency: 8 } });
     emu.setAccount('volume-usage', { customerEmail: 'u@example.com' });
     for (let i = 0; i < 300; i++) emu.inject(randomFault('usage.record'));
     const issued = new Set<string>();
