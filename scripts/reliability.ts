@@ -1,6 +1,7 @@
 // The heavy reliability figures, too slow for `npm test`: 1,000 debits under random faults, 10,000
 // usage events under random faults with a process killed midway (recovered through the spool), and
-// the cache bound under 1,000,000 invented accounts. Run: npx tsx scripts/reliability.ts [--quick]
+// the cache bound under 1,000,000 invented accounts. Exits 1 when any figure is off.
+// Run: npx tsx scripts/reliability.ts [--quick]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,15 +28,26 @@ const randomFault = (endpoint: FaultSpec['endpoint']): FaultSpec => ({
   dropAfterProcessing: rand() < 0.5,
 });
 
+/** Prints a figure that must hold; a wrong one makes the run fail. */
+function check(what: string, ok: boolean): void {
+  if (!ok) process.exitCode = 1;
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+}
+
 const emu = createEmulator();
 await emu.listen(0);
 const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} }, onError: () => {} };
 
-// 1. Debits: every request retried by its client with the same key until answered.
+// 1. Debits: every request retried by its client with the same key until answered. The ledger must
+// hold one approved row per request, each under the key issued for it: a retry under a new key
+// would add a row (a double charge) that a per-key count could never see.
 {
   const gate = createGate({ ...base, http: { timeoutMs: 200, maxRetries: 1, retryBaseMs: 5, retryMaxMs: 10 } });
+  const START = 10_000_000;
+  const QTY = 7;
   emu.setAccount('rel-debit', { customerEmail: 'd@example.com' });
-  emu.setCredits('rel-debit', 'ai-images', 'credits', 10_000_000);
+  emu.setCredits('rel-debit', 'ai-images', 'credits', START);
+  const issued = new Set<string>();
   let answered = 0;
   let faulted = 0;
   for (let i = 0; i < DEBITS; i++) {
@@ -43,8 +55,10 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
       emu.inject(randomFault('credits.debit'));
       faulted++;
     }
+    const eventKey = `rel-${i}`;
+    issued.add(eventKey);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const d = await gate.debitCredits({ accountRefId: 'rel-debit', product: 'ai-images', meter: 'credits', quantity: 7, eventKey: `rel-${i}` });
+      const d = await gate.debitCredits({ accountRefId: 'rel-debit', product: 'ai-images', meter: 'credits', quantity: QTY, eventKey });
       if (d.allowed) {
         answered++;
         break;
@@ -53,11 +67,14 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
   }
   emu.clearFaults();
   const rows = emu.ledger.filter((l) => l.accountRefId === 'rel-debit');
-  const keys = new Set(rows.map((r) => r.eventKey));
-  const expectedBalance = 10_000_000 - 7 * rows.filter((r) => r.approved).length;
-  console.log(
-    `debits: ${DEBITS} requests, ${faulted} with a fault injected, ${answered} approved; ledger rows ${rows.length}, distinct keys ${keys.size}; double charges: ${rows.length - keys.size}; balance consistent: ${emu.credits('rel-debit', 'ai-images', 'credits') === expectedBalance}`,
-  );
+  const approved = rows.filter((r) => r.approved);
+  const foreign = rows.filter((r) => !issued.has(r.eventKey)).length;
+  const balance = emu.credits('rel-debit', 'ai-images', 'credits');
+  console.log(`debits: ${DEBITS} requests, ${faulted} with a fault injected, ${answered} approved; ledger rows ${rows.length} (${approved.length} approved)`);
+  check(`every request answered: ${answered} of ${DEBITS}`, answered === DEBITS);
+  check(`ledger rows under a key never issued: ${foreign}`, foreign === 0);
+  check(`double charges (approved rows - approved requests): ${approved.length - answered}`, approved.length === answered && rows.length === DEBITS);
+  check(`balance ${balance} = ${START} - ${QTY} x ${answered}`, balance === START - QTY * answered);
   await gate.close();
 }
 
@@ -81,10 +98,18 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
   await gate.flush();
   emu.clearFaults();
   const events = emu.usageEvents.filter((e) => e.accountRefId === 'spooler');
-  const distinct = new Set(events.map((e) => e.eventKey)).size;
+  // spool-child.ts keys its events spool-0 … spool-(N-1).
+  const issued = new Set(Array.from({ length: EVENTS }, (_, i) => `spool-${i}`));
+  const recorded = new Set(events.map((e) => e.eventKey));
+  const lost = [...issued].filter((k) => !recorded.has(k)).length;
+  const foreign = events.filter((e) => !issued.has(e.eventKey)).length;
+  const total = emu.usageTotal('spooler', 'api-access', 'api_calls');
   console.log(
-    `usage: ${EVENTS} events, process killed after ${beforeRestart} arrived (journal lines then: ${pending}); after restart: ${events.length} recorded, ${distinct} distinct; lost: ${EVENTS - distinct}; counted twice: ${events.length - distinct}; total usage ${emu.usageTotal('spooler', 'api-access', 'api_calls')}`,
+    `usage: ${EVENTS} events, process killed after ${beforeRestart} arrived (journal lines then: ${pending}); after restart: ${events.length} recorded, ${recorded.size} distinct; total usage ${total}`,
   );
+  check(`lost (issued keys never recorded): ${lost}`, lost === 0);
+  check(`rows under a key never issued: ${foreign}`, foreign === 0);
+  check(`counted twice (total usage - events): ${total - EVENTS}`, total === EVENTS && events.length === EVENTS);
   await gate.close();
 }
 
@@ -100,9 +125,13 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
     peak = Math.max(peak, gate.stats().cacheSize);
   }
   const mem = process.memoryUsage().heapUsed;
+  const misses = gate.stats().cacheMisses;
   console.log(
     `cache: ${REFS} distinct refs in ${((performance.now() - t0) / 1000).toFixed(1)} s, max ${max}, peak size ${peak}, heap ${(mem / 1e6).toFixed(0)} MB`,
   );
+  check(`peak cache size ${peak} <= max ${max}`, peak <= max);
+  check(`every invented ref asked ecom9 once: ${misses} misses`, misses === REFS);
   await gate.close();
 }
 await emu.close();
+console.log(process.exitCode ? 'reliability: FAILED' : 'reliability: every figure holds');

@@ -1,11 +1,12 @@
 // Property tests (fast-check, 10,000 inputs each): webhook verification and parsing never crash,
-// never invalidate without a valid signature, and reject with a 4xx; account refs are either refused
-// locally or sent as exactly one path segment.
+// never invalidate without a valid signature, and reject with a 4xx; account refs, run through the
+// client's own encoder, are either refused locally or sent as exactly one path segment.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
-import { accountRefProblem, createGate, signWebhook, type Gate } from 'ecom9-gate';
+import { accountRefProblem, createGate, signWebhook, ValidationError, type Gate } from 'ecom9-gate';
+import { pathSegment } from '../src/client/account-ref';
 import { startEmulator } from './support/env';
 
 const RUNS = 10_000;
@@ -105,6 +106,22 @@ describe('webhook verification and parsing', () => {
   });
 });
 
+// Refs biased towards what breaks paths and queries: separators, percent signs, dots, backslashes,
+// lone UTF-16 surrogates and control characters, mixed with any UTF-16 code unit (not only well-formed
+// code points: fast-check's 'binary' unit never yields a lone surrogate).
+const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+const hostilePiece = fc.oneof(
+  fc.constantFrom('/', '?', '#', '\\', '.', '..', '&', '=', '+', ';', ' '),
+  fc.constantFrom('%', '%2e', '%2E', '%2F', '%5C', '%zz', '%00'),
+  fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff'),
+  fc.constantFrom('\u0000', '\n', '\r', '\u001f', '\u007f', '\u0085', '\u202e', '\ufeff'),
+);
+const hostileRef = fc.oneof(
+  { weight: 4, arbitrary: fc.array(fc.oneof(hostilePiece, codeUnit, fc.string({ maxLength: 4 })), { maxLength: 24 }).map((p) => p.join('')) },
+  { weight: 1, arbitrary: fc.string({ unit: codeUnit, maxLength: 300 }) },
+  { weight: 1, arbitrary: fc.constantFrom('.', '..', '%2e', '%2E%2e', 'a/../b', '?x=1', '#f', '\\', 'acme\ud800', 'a'.repeat(257)) },
+);
+
 describe('account refs', () => {
   let emu: Emulator;
   beforeAll(async () => {
@@ -114,35 +131,51 @@ describe('account refs', () => {
     await emu.close();
   });
 
-  it('10,000 refs: refused for a reason, or encoded into one path segment that decodes back', () => {
+  it("10,000 refs through the client's encoder: refused for a reason, or exactly one path segment that decodes back", () => {
+    const base = new URL('http://ecom9.test/api/');
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom('.', '..', '%2e', '%2E%2e', 'a/../b', '?x=1', '#f')), (ref) => {
+      fc.property(hostileRef, (ref) => {
         const problem = accountRefProblem(ref);
-        if (problem) return;
-        const seg = encodeURIComponent(ref);
-        expect(seg).not.toMatch(/[/?#]/);
-        expect(decodeURIComponent(seg)).toBe(ref);
+        if (problem) {
+          expect(() => pathSegment(ref)).toThrow(ValidationError);
+          return;
+        }
+        // The path the client builds for accounts.status, resolved as its transport resolves it.
+        const seg = pathSegment(ref);
+        expect(seg).toMatch(/^(?:[A-Za-z0-9\-_.!~*'()]|%[0-9A-F]{2})+$/);
         expect(['.', '..']).not.toContain(seg);
+        const url = new URL(`account/${seg}/status/`, base);
+        expect(url.pathname.split('/')).toEqual(['', 'api', 'account', seg, 'status', '']);
+        expect(url.search + url.hash).toBe('');
+        expect(decodeURIComponent(seg)).toBe(ref);
       }),
       { numRuns: RUNS, seed: 4 },
     );
   });
 
-  it('300 refs over HTTP: each call reaches the status endpoint with exactly that ref, or none is made', async () => {
-    const g = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} } });
+  it('1,000 refs over HTTP: the status and entitlement calls carry exactly that ref, or none is made', async () => {
+    const g = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} }, onError: () => {} });
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 80 }), async (ref) => {
+      fc.asyncProperty(hostileRef, async (ref) => {
+        // Shrinking and repeats see a ref again: ask ecom9 each time.
+        g.invalidate(ref);
         emu.resetCalls();
-        const d = await g.checkTier(ref, { tiers: 'pro' });
+        const tier = await g.checkTier(ref, { tiers: 'pro' });
+        const ent = await g.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' });
         if (accountRefProblem(ref)) {
-          expect(d.code).toBe('account_unresolved');
+          expect([tier.code, ent.code]).toEqual(['account_unresolved', 'account_unresolved']);
           expect(emu.calls).toHaveLength(0);
         } else {
-          expect(emu.calls.map((c) => [c.endpoint, c.accountRefId])).toEqual([['accounts.status', ref]]);
+          expect(emu.calls.map((c) => [c.endpoint, c.accountRefId])).toEqual([
+            ['accounts.status', ref],
+            ['entitlements.check', ref],
+          ]);
         }
       }),
-      { numRuns: 300, seed: 5 },
+      { numRuns: 1_000, seed: 5 },
     );
+    // A client-chosen ref never passes for "ecom9 is down".
+    expect(g.stats()).toMatchObject({ upstreamErrors: 0, failClosedDenied: 0 });
     await g.close();
   }, 60_000);
 });

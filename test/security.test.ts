@@ -1,14 +1,17 @@
 // Hostile input and secrets: account refs never reach another endpoint, the API key and the webhook
 // secret show up nowhere (errors, logs, denial bodies, stats), a resolver's odd values give 401, and
 // the cache stays within `max` however many accounts a client invents.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { createGate, type Gate } from 'ecom9-gate';
 import { startEmulator } from './support/env';
-import { startApp, type RunningApp } from './support/apps';
+import { FRAMEWORKS, startApp, type RunningApp } from './support/apps';
 
 const KEY = 'sk_live_SECURITY_TEST_key_0123456789';
-const SECRET = `whsec_${Buffer.from('security-test-webhook-secret!').toString('base64')}`;
+// The secret's decoded bytes are text here, so a leak of the decoded key would show too.
+const SECRET_TEXT = 'security-test-webhook-secret!';
+const SECRET = `whsec_${Buffer.from(SECRET_TEXT).toString('base64')}`;
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -35,6 +38,16 @@ const HOSTILE_REFS = [
   'ünïcødé-账户-🚀',
   '\u202eRTL',
   'a'.repeat(10 * 1024),
+  'back\\slash',
+  '\\..\\products',
+  '100%',
+  '%zz',
+  // Lone UTF-16 surrogates: encodeURIComponent throws on them, and a query string turns them into U+FFFD
+  // (another account's ref).
+  '\ud800',
+  'acme\ud800',
+  '\udfff',
+  'a\udc00b',
 ];
 
 describe('account refs chosen by a client', () => {
@@ -46,19 +59,26 @@ describe('account refs chosen by a client', () => {
 
   it.each(HOSTILE_REFS.map((r) => [JSON.stringify(r).slice(0, 40), r]))('%s reaches no other endpoint', async (_label, ref) => {
     emu.resetCalls();
-    await gate.checkTier(ref, { tiers: 'pro' });
-    await gate.checkTier(ref, { tiers: 'pro', subscription: 'studio-suite' });
-    await gate.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' });
-    await gate.debitCredits({ accountRefId: ref, product: 'ai-images', meter: 'credits', quantity: 1 });
-    const expected = ['accounts.status', 'accounts.status', 'entitlements.check', 'credits.debit'];
-    if (emu.calls.length === 0) return; // refused locally
-    expect(emu.calls.map((c) => c.endpoint)).toEqual(expected);
-    for (const c of emu.calls) expect(c.accountRefId).toBe(ref);
+    const codes = [
+      (await gate.checkTier(ref, { tiers: 'pro' })).code,
+      (await gate.checkTier(ref, { tiers: 'pro', subscription: 'studio-suite' })).code,
+      (await gate.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' })).code,
+      (await gate.debitCredits({ accountRefId: ref, product: 'ai-images', meter: 'credits', quantity: 1 })).code,
+    ];
+    if (emu.calls.length === 0) {
+      // Refused locally, and said so: never passed off as "ecom9 unavailable".
+      expect(codes).toEqual(Array(4).fill('account_unresolved'));
+      return;
+    }
+    expect(codes).not.toContain('upstream_unavailable');
+    expect(emu.calls.map((c) => [c.endpoint, c.accountRefId])).toEqual(
+      ['accounts.status', 'accounts.status', 'entitlements.check', 'credits.debit'].map((e) => [e, ref]),
+    );
   });
 
-  it('refuses the dot segments, control characters and the 10 KB ref before any call', async () => {
+  it('refuses the dot segments, control characters, lone surrogates and the 10 KB ref before any call', async () => {
     emu.resetCalls();
-    for (const ref of ['..', '.', '%2e%2e', 'line\nbreak', 'nul\u0000byte', 'a'.repeat(10 * 1024)]) {
+    for (const ref of ['..', '.', '%2e%2e', 'line\nbreak', 'nul\u0000byte', 'a'.repeat(10 * 1024), '\ud800', 'acme\ud800']) {
       expect((await gate.checkTier(ref, { tiers: 'pro' })).code).toBe('account_unresolved');
     }
     expect(emu.calls).toHaveLength(0);
@@ -66,60 +86,119 @@ describe('account refs chosen by a client', () => {
 });
 
 describe('secrets never leak', () => {
-  it('the key and the webhook secret appear in no error, log line, denial body or stats, across faults', async () => {
-    const seen: string[] = [];
-    const record = (x: unknown) => seen.push(x instanceof Error ? `${x.name} ${x.message} ${x.stack} ${JSON.stringify(x)} ${String(x.cause)}` : String(x));
-    const gate = createGate({
-      apiKey: KEY,
-      baseUrl: emu.url,
-      webhookSecret: SECRET,
-      http: { timeoutMs: 50, maxRetries: 1, retryBaseMs: 1, retryMaxMs: 2 },
-      usage: { retryBaseMs: 1, retryMaxMs: 2, maxAttempts: 2 },
-      logger: { warn: record, error: record },
-      onError: record,
-    });
-    const app: RunningApp = await startApp('express', gate);
-    try {
-      const paths: Array<[string, string]> = [
-        ['GET', '/tier'],
-        ['GET', '/ent'],
-        ['POST', '/images'],
-        ['GET', '/metered'],
-        ['GET', '/links'],
-      ];
-      for (const kind of ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const) {
-        emu.inject({ kind, ms: 100, retryAfter: 30, dropAfterProcessing: kind === 'drop' });
-        for (const [method, path] of paths) {
-          for (const account of ['acme', 'globex', 'nobody', 'throw']) {
-            gate.invalidate(account);
-            const res = await fetch(app.url + path, { method, headers: { 'x-account': account } });
-            seen.push(await res.text(), JSON.stringify([...res.headers]));
+  it.each(FRAMEWORKS)(
+    '%s: the key and the webhook secret appear in no error, log line, denial body or stats, across faults',
+    async (fw) => {
+      const seen: string[] = [];
+      const record = (x: unknown) => seen.push(x instanceof Error ? `${x.name} ${x.message} ${x.stack} ${JSON.stringify(x)} ${String(x.cause)}` : String(x));
+      const gate = createGate({
+        apiKey: KEY,
+        baseUrl: emu.url,
+        webhookSecret: SECRET,
+        http: { timeoutMs: 50, maxRetries: 1, retryBaseMs: 1, retryMaxMs: 2 },
+        usage: { retryBaseMs: 1, retryMaxMs: 2, maxAttempts: 2 },
+        logger: { warn: record, error: record },
+        onError: record,
+      });
+      const app: RunningApp = await startApp(fw, gate);
+      try {
+        const paths: Array<[string, string]> = [
+          ['GET', '/tier'],
+          ['GET', '/ent'],
+          ['POST', '/images'],
+          ['GET', '/metered'],
+          ['GET', '/links'],
+        ];
+        for (const kind of ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const) {
+          emu.inject({ kind, ms: 100, retryAfter: 30, dropAfterProcessing: kind === 'drop' });
+          for (const [method, path] of paths) {
+            for (const account of ['acme', 'globex', 'nobody', 'throw']) {
+              gate.invalidate(account);
+              const res = await fetch(app.url + path, { method, headers: { 'x-account': account } });
+              seen.push(await res.text(), JSON.stringify([...res.headers]));
+            }
           }
+          emu.clearFaults();
         }
-        emu.clearFaults();
+        // Webhooks: forged, stale, malformed.
+        for (const opts of [{ secret: `whsec_${Buffer.from('forged').toString('base64')}` }, { timestamp: 1 }, {}]) {
+          const r = await emu.sendWebhook(`${app.url}/webhooks/ecom9`, { event: 'x', account_ref_id: 'acme' }, opts);
+          seen.push(r.body);
+        }
+        seen.push(await (await fetch(`${app.url}/webhooks/ecom9`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })).text());
+        // The client's own errors, with a wrong key.
+        const wrong = createGate({ apiKey: `${KEY}-wrong`, baseUrl: emu.url, onError: record, logger: { warn: record } });
+        record(await wrong.client.products.list().catch((e: unknown) => e));
+        await wrong.close();
+        await gate.flush();
+        seen.push(JSON.stringify(gate.stats()));
+      } finally {
+        await app.close();
+        await gate.close();
       }
-      // Webhooks: forged, stale, malformed.
-      for (const opts of [{ secret: `whsec_${Buffer.from('forged').toString('base64')}` }, { timestamp: 1 }, {}]) {
-        const r = await emu.sendWebhook(`${app.url}/webhooks/ecom9`, { event: 'x', account_ref_id: 'acme' }, opts);
-        seen.push(r.body);
+      const all = seen.join('\n');
+      expect(all.length).toBeGreaterThan(1_000);
+      expect(all).not.toContain(KEY);
+      expect(all).not.toContain(SECRET);
+      expect(all).not.toContain(SECRET.slice(6));
+      expect(all).not.toContain(SECRET_TEXT);
+    },
+    60_000,
+  );
+});
+
+// A body that never ends: the client keeps writing until it is answered (or gives up at CAP).
+const STREAM_CAP = 64 * 1024 * 1024;
+function streamUntilAnswered(url: string): Promise<{ status: number | undefined; sent: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } });
+    const chunk = Buffer.alloc(16 * 1024, 0x20);
+    let sent = 0;
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      res.resume();
+      resolve({ status: res.statusCode, sent });
+      req.destroy();
+    });
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    const pump = () => {
+      while (!answered && sent < STREAM_CAP) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
       }
-      seen.push(await (await fetch(`${app.url}/webhooks/ecom9`, { method: 'POST', body: '{' })).text());
-      // The client's own errors, with a wrong key.
-      const wrong = createGate({ apiKey: `${KEY}-wrong`, baseUrl: emu.url, onError: record, logger: { warn: record } });
-      record(await wrong.client.products.list().catch((e: unknown) => e));
-      await wrong.close();
-      await gate.flush();
-      seen.push(JSON.stringify(gate.stats()));
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+describe('oversized webhook bodies', () => {
+  let gate: Gate;
+  beforeAll(() => {
+    gate = createGate({ apiKey: KEY, baseUrl: emu.url, webhookSecret: SECRET, logger: { warn: () => {} }, onError: () => {} });
+  });
+  afterAll(() => gate.close());
+
+  // Koa and Fastify answer as soon as the stream passes 64 KiB. Express's body-parser reads off (and
+  // discards) the rest of the body before it answers 413: memory stays bounded, but the answer waits
+  // for the client to stop (Node's requestTimeout, 5 min by default, ends an endless one).
+  const ANSWERS_MID_STREAM = { express: false, koa: true, fastify: true } as const;
+
+  it.each(FRAMEWORKS)('%s: a chunked body with no Content-Length is refused with 413 past 64 KiB', async (fw) => {
+    const app = await startApp(fw, gate);
+    try {
+      const r = await streamUntilAnswered(`${app.url}/webhooks/ecom9`);
+      expect(r.status).toBe(413);
+      if (ANSWERS_MID_STREAM[fw]) expect(r.sent).toBeLessThan(STREAM_CAP);
+      else expect(r.sent).toBe(STREAM_CAP);
+      expect(gate.stats().invalidations).toBe(0);
     } finally {
       await app.close();
-      await gate.close();
     }
-    const all = seen.join('\n');
-    expect(all.length).toBeGreaterThan(1_000);
-    expect(all).not.toContain(KEY);
-    expect(all).not.toContain(SECRET);
-    expect(all).not.toContain(SECRET.slice(6));
-  }, 60_000);
+  });
 });
 
 describe('a resolver returning odd values', () => {
