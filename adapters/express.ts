@@ -1,6 +1,6 @@
 // Express adapter: turns a request into guard inputs and a Decision into a response. No logic of its own.
 import express from 'express';
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Decision, Gate } from '../src/index';
 import {
   callOnDenied,
@@ -15,16 +15,8 @@ import {
   type Guard,
 } from '../src/middleware/guards';
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
-import {
-  declaresBody,
-  signedBytes,
-  webhookHandlers,
-  webhookPrecheck,
-  webhookRejection,
-  type WebhookRejection,
-  type WebhookRouterOptions,
-} from '../src/middleware/webhook-route';
-import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
+import { readSignedBody } from '../src/middleware/raw-body';
+import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from '../src/middleware/webhook-route';
 
 declare global {
   namespace Express {
@@ -117,19 +109,15 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
         if (early) sendRejection(res, early);
         else next();
       };
-      const raw = express.raw({ type: () => true, limit: MAX_WEBHOOK_BYTES, inflate: false });
-      router.all('/', precheck, raw, (req, res, next) => {
-        // body-parser skips a POST that declares no body (req.body is then no Buffer): it has no bytes.
-        gate
-          .handleWebhook({ rawBody: signedBytes(req.body, !declaresBody(req.headers)), headers: req.headers })
-          .then(({ status, body }) => void res.status(status).json(body))
+      router.all('/', precheck, (req, res, next) => {
+        readSignedBody(req, req.body)
+          .then(async (raw) => {
+            if (raw.tooLarge) return sendRejection(res, webhookRejection('size'));
+            const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: req.headers });
+            res.status(status).json(body);
+          })
           .catch(next);
       });
-      const tooLarge: ErrorRequestHandler = (err, _req, res, next) => {
-        if ((err as { type?: string }).type === 'entity.too.large') sendRejection(res, webhookRejection('size'));
-        else next(err);
-      };
-      router.use(tooLarge);
       return router;
     },
   };

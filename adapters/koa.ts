@@ -15,14 +15,13 @@ import {
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import {
   checkWebhookPath,
-  webhookBodyError,
   webhookHandlers,
   webhookPrecheck,
   webhookRejection,
   type WebhookRejection,
   type WebhookRouterOptions,
 } from '../src/middleware/webhook-route';
-import { readRawBody } from '../src/middleware/raw-body';
+import { readSignedBody } from '../src/middleware/raw-body';
 
 declare module 'koa' {
   interface DefaultState {
@@ -112,9 +111,8 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
         if (ctx.path !== opts.path) return next();
         const early = webhookPrecheck(ctx.method, ctx.req.headers);
         if (early) return sendRejection(ctx, early);
-        // A parser got here first (a parsed body, or a stream already read): the signed bytes are gone.
-        if ((ctx.request as { body?: unknown }).body !== undefined || ctx.req.readableEnded) throw webhookBodyError();
-        const raw = await readRawBody(ctx.req);
+        // A parser that got here first (a parsed body, or a stream already read) is a mount error.
+        const raw = await readSignedBody(ctx.req, (ctx.request as { body?: unknown }).body);
         if (raw.tooLarge) return sendRejection(ctx, webhookRejection('size'));
         const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: ctx.req.headers });
         ctx.status = status;

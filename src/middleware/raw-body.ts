@@ -1,7 +1,9 @@
 // Reads a request body as raw bytes up to the webhook limit, refusing early (from Content-Length, or
-// as soon as the stream passes the limit) so an oversized body is never buffered whole.
+// as soon as the stream passes the limit) so an oversized body is never buffered whole, nor read to
+// its end before the 413.
 import type { IncomingMessage } from 'node:http';
 import { MAX_WEBHOOK_BYTES } from '../webhooks/handler';
+import { declaresBody, webhookBodyError } from './webhook-route';
 
 export type RawBody = { tooLarge: false; body: Buffer } | { tooLarge: true; body?: undefined };
 
@@ -41,4 +43,19 @@ export function readRawBody(req: IncomingMessage, limit = MAX_WEBHOOK_BYTES): Pr
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * A webhook's bytes as sent, for the routers that read the stream themselves (Express, Koa). A body
+ * that a parser already read or parsed (`parsed` is what the framework holds) cannot be verified:
+ * that is a mount error, unless the request had no body at all (nothing to consume, nothing signed).
+ */
+export function readSignedBody(req: IncomingMessage, parsed: unknown): Promise<RawBody> {
+  // body-parser marks what it read with `_body`; any reader leaves the stream ended.
+  const consumed = parsed !== undefined || req.readableEnded || (req as { _body?: unknown })._body === true || (req.complete && !req.readable);
+  if (!consumed) return readRawBody(req);
+  if (!declaresBody(req.headers)) return Promise.resolve({ tooLarge: false, body: NO_BYTES });
+  return Promise.reject(webhookBodyError());
 }
