@@ -1,5 +1,6 @@
 // The emulator's HTTP front: auth by either header, routing, the call log and fault injection,
 // in front of the endpoint functions in routes.ts.
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { EndpointName } from '../endpoints';
@@ -56,8 +57,10 @@ function injectedStatus(f: FaultSpec): EmuResponse {
 export function createEmulatorServer(opts: { state: EmulatorState; faults: Faults; apiKey: () => string; calls: CallRecord[] }): Server {
   const { state, faults, calls } = opts;
   const sockets = new Set<import('node:net').Socket>();
-  // Ends held (latency) requests at close(), so no timer outlives the emulator.
+  // Ends held (latency) requests at close(), so no timer outlives the emulator. Every held request
+  // listens on it, and a fault test holds dozens at once: that is no leak.
   const closing = new AbortController();
+  setMaxListeners(0, closing.signal);
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, { status: 500, body: { detail: 'emulator error' } });
