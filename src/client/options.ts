@@ -2,6 +2,7 @@
 // and never echoes its value (one of them is the API key).
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { describeIssues } from '../describe-issues';
 
 // setTimeout and AbortSignal.timeout turn anything longer into 1 ms, with only a warning.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -37,8 +38,5 @@ export function parseClientOptions(input: unknown): ParsedClientOptions {
   if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: createClient(options) expects an options object with "apiKey"');
   const result = clientOptionsSchema.safeParse(input);
   if (result.success) return result.data;
-  const where = result.error.issues
-    .map((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => `unknown option "${k}"`).join('; ') : `"${i.path.join('.') || '(options)'}" ${i.message}`))
-    .join('; ');
-  throw new TypeError(`ecom9-gate: createClient: invalid options: ${where}`);
+  throw new TypeError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues)}`);
 }

@@ -1,6 +1,7 @@
 // createGate's options: one zod schema, checked once when the gate is made. A wrong or unknown
 // option throws a TypeError that names it; defaults live here and nowhere else.
 import { z } from 'zod';
+import { describeIssues } from '../describe-issues';
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'expected a function' });
 const positiveMs = z.number().int().nonnegative();
@@ -83,16 +84,4 @@ export function parseGateOptions(input: unknown, env: NodeJS.ProcessEnv = proces
   const result = gateOptionsSchema.safeParse(raw);
   if (result.success) return result.data;
   throw new TypeError(`ecom9-gate: invalid options: ${describeIssues(result.error.issues)}`);
-}
-
-/** Names each offending option by its path; never echoes values, since one of them may be a secret. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues
-    .map((i) => {
-      if (i.code === 'unrecognized_keys') {
-        return i.keys.map((k) => `unknown option "${[...i.path, k].join('.')}"`).join('; ');
-      }
-      return `"${i.path.join('.') || '(options)'}" ${i.message}`;
-    })
-    .join('; ');
 }
