@@ -47,7 +47,11 @@ function sendRejection(res: Response, r: WebhookRejection): void {
   res.status(r.status).set(r.headers).json(r.body);
 }
 
-const describe = (req: Request) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: req.get('idempotency-key'), route: routeOf(req) });
+const meterReaders = {
+  knownRef: (req: Request) => req.ecom9?.accountRefId,
+  idempotencyKey: (req: Request) => req.get('idempotency-key'),
+  route: (req: Request) => routeOf(req),
+};
 
 const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
 
@@ -92,7 +96,7 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
     },
 
     meterUsage(opts: MeterOptions<Request, Response>): RequestHandler {
-      const meter = meterGuard(gate, resolver, report, opts, describe);
+      const meter = meterGuard(gate, resolver, report, opts, meterReaders);
       return (req, res, next) => {
         meter(req, res, res);
         next();

@@ -46,7 +46,7 @@ const routeOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptio
 // Node joins a repeated header of this kind into one string; an empty one counts as none.
 const idempotencyKeyOf = (req: FastifyRequest): string | undefined => (req.headers['idempotency-key'] as string | undefined) || undefined;
 
-const describe = (req: FastifyRequest) => ({ knownRef: req.ecom9?.accountRefId, idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) });
+const meterReaders = { knownRef: (req: FastifyRequest) => req.ecom9?.accountRefId ?? undefined, idempotencyKey: idempotencyKeyOf, route: routeOf };
 
 function helpers(gate: Gate, options: FastifyGateOptions) {
   const report = (err: unknown) => gate.reportError(err);
@@ -82,10 +82,13 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
       };
     },
 
-    /** Meters the finished response: as `onResponse` with no listener; as `onRequest` (or preHandler) it
-     * also sees aborted requests (for `meterAborted`). */
+    /**
+     * Meters the finished response. Best as `onRequest` (one 'close' listener; sees aborted requests
+     * too); as `onResponse` it records at once, but Fastify then adds listeners of its own per request
+     * unless its logger already does.
+     */
     meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
-      const meter = meterGuard(gate, resolver, report, opts, describe);
+      const meter = meterGuard(gate, resolver, report, opts, meterReaders);
       return function ecom9Meter(request, reply, done) {
         meter(request, reply, reply.raw);
         done();

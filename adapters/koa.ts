@@ -58,7 +58,11 @@ function sendRejection(ctx: Context, r: WebhookRejection): void {
 // koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
 const routeOf = (ctx: Context): string => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
 
-const describe = (ctx: Context) => ({ knownRef: ctx.state.ecom9?.accountRefId, idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
+const meterReaders = {
+  knownRef: (ctx: Context) => ctx.state.ecom9?.accountRefId,
+  idempotencyKey: (ctx: Context) => ctx.get('idempotency-key') || undefined,
+  route: routeOf,
+};
 
 /** Records the state for the handler, then passes on or answers the denial. */
 function settle(ctx: Context, next: Next, state: Ecom9State, onDenied: KoaDeniedHandler | undefined): unknown {
@@ -96,7 +100,7 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
     },
 
     meterUsage(opts: MeterOptions<Context, Context>): Middleware {
-      const meter = meterGuard(gate, resolver, report, opts, describe);
+      const meter = meterGuard(gate, resolver, report, opts, meterReaders);
       return (ctx, next) => {
         meter(ctx, ctx, ctx.res);
         return next();

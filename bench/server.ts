@@ -63,7 +63,7 @@ if (fw === 'express') {
   app.get('/noop', { preHandler: (_req, _reply, done) => done() }, async () => body);
   app.get('/tier', { preHandler: app.ecom9.requireTier('pro') }, async () => body);
   app.get('/ent', { preHandler: app.ecom9.requireEntitlement('pro-api', 'api_access') }, async () => body);
-  app.get('/meter', { onResponse: app.ecom9.meterUsage(meter) }, async () => body);
+  app.get('/meter', { onRequest: app.ecom9.meterUsage(meter) }, async () => body);
   url = await app.listen({ port: 0, host: '127.0.0.1' });
 }
 

@@ -18,7 +18,7 @@ export async function buildApp(options: GateOptions = {}) {
   }));
   app.get(
     '/v1/search',
-    { preHandler: app.ecom9.requireEntitlement('pro-api', 'api_access'), onResponse: app.ecom9.meterUsage({ product: 'api-access', meter: 'api_calls' }) },
+    { preHandler: app.ecom9.requireEntitlement('pro-api', 'api_access'), onRequest: app.ecom9.meterUsage({ product: 'api-access', meter: 'api_calls' }) },
     async (req) => ({ results: [`match for ${String((req.query as { q?: string }).q ?? '')}`] }),
   );
   app.post(

@@ -19,6 +19,8 @@ interface Bucket {
   count: number;
   /** The keys of the journaled raw events, kept only with a spool (to name what the sum replaces). */
   parts: string[] | undefined;
+  /** The account's bucket for another product or meter (an app meters a handful per account). */
+  next: Bucket | undefined;
 }
 
 export interface Sealed {
@@ -29,7 +31,10 @@ export interface Sealed {
 }
 
 export class Aggregator {
+  // By account, then a short chain by product and meter: a request's ref is a fresh string, hashed
+  // once here, instead of a composite key concatenated and hashed per event.
   private readonly buckets = new Map<string, Bucket>();
+  private open = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -38,21 +43,25 @@ export class Aggregator {
     private readonly onWindow: () => void,
   ) {}
 
-  static keyOf(accountRefId: string, product: string, meter: string): string {
-    return `${accountRefId}\u0000${product}\u0000${meter}`;
+  private find(accountRefId: string, product: string, meter: string): Bucket | undefined {
+    let b = this.buckets.get(accountRefId);
+    while (b !== undefined && (b.product !== product || b.meter !== meter)) b = b.next;
+    return b;
   }
 
-  /** Whether an event for this bucket key would open a new bucket (and so take a queue slot). */
-  opens(key: string): boolean {
-    return !this.buckets.has(key);
+  /** Whether an event for this account, product and meter would open a new bucket (and so take a queue slot). */
+  opens(accountRefId: string, product: string, meter: string): boolean {
+    return this.find(accountRefId, product, meter) === undefined;
   }
 
   /** Adds to the bucket and returns the key its sum will be sent under. */
-  add(key: string, accountRefId: string, product: string, meter: string, quantity: number, partKey: string | undefined): string {
-    let b = this.buckets.get(key);
+  add(accountRefId: string, product: string, meter: string, quantity: number, partKey: string | undefined): string {
+    let b = this.find(accountRefId, product, meter);
     if (b === undefined) {
-      b = { eventKey: `agg_${randomUUID()}`, accountRefId, product, meter, quantity: 0, count: 0, parts: this.keepParts ? [] : undefined };
-      this.buckets.set(key, b);
+      const next = this.buckets.get(accountRefId);
+      b = { eventKey: `agg_${randomUUID()}`, accountRefId, product, meter, quantity: 0, count: 0, parts: this.keepParts ? [] : undefined, next };
+      this.buckets.set(accountRefId, b);
+      this.open++;
     }
     b.quantity += quantity;
     b.count++;
@@ -70,20 +79,23 @@ export class Aggregator {
     clearTimeout(this.timer);
     this.timer = undefined;
     const out: Sealed[] = [];
-    for (const b of this.buckets.values()) {
-      out.push({
-        event: { accountRefId: b.accountRefId, product: b.product, meter: b.meter, quantity: b.quantity, eventKey: b.eventKey },
-        count: b.count,
-        parts: b.parts,
-      });
+    for (const head of this.buckets.values()) {
+      for (let b: Bucket | undefined = head; b !== undefined; b = b.next) {
+        out.push({
+          event: { accountRefId: b.accountRefId, product: b.product, meter: b.meter, quantity: b.quantity, eventKey: b.eventKey },
+          count: b.count,
+          parts: b.parts,
+        });
+      }
     }
     this.buckets.clear();
+    this.open = 0;
     return out;
   }
 
   /** Open buckets: each will become one queued event. */
   get size(): number {
-    return this.buckets.size;
+    return this.open;
   }
 
   stop(): void {

@@ -154,23 +154,45 @@ export class UsageRecorder {
   ): boolean {
     if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
     if (accountRefProblem(accountRefId)) return false;
-    checkMetadata('meterUsage', metadata);
     const aggregatable = eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0;
+    // Every metered request lands here: a summed event that is not journaled needs no event object.
+    if (aggregatable && !this.spool) return this.sum(accountRefId, product, meter, quantity) !== undefined;
+    checkMetadata('meterUsage', metadata);
     // An aggregated event only needs a key of its own when it is journaled.
     const key = eventKey ?? (aggregatable && !this.spool ? '' : randomUUID());
-    return this.accept({ accountRefId, product, meter, quantity, eventKey: key, ...(metadata ? { metadata } : {}) }, aggregatable) !== undefined;
+    const event: SpooledEvent = { accountRefId, product, meter, quantity, eventKey: key };
+    if (metadata) event.metadata = metadata;
+    return this.accept(event, aggregatable) !== undefined;
+  }
+
+  /** Adds an unjournaled event to its sum; returns the sum's key, or undefined when refused. */
+  private sum(accountRefId: string, product: string, meter: string, quantity: number): string | undefined {
+    if (!this.admits(this.aggregator.opens(accountRefId, product, meter))) {
+      this.refuse({ accountRefId, product, meter, quantity, eventKey: '' });
+      return undefined;
+    }
+    this.pendingEvents++;
+    this.stats.inc('usageQueued');
+    return this.aggregator.add(accountRefId, product, meter, quantity, undefined);
+  }
+
+  /** Whether an event may be held: the recorder is open and, if it takes a slot, maxQueue has room. */
+  private admits(takesSlot: boolean): boolean {
+    // maxQueue bounds what is held in memory: queued sends and open buckets, a bucket counting once
+    // however many events it sums.
+    return !this.closed && !(takesSlot && this.unsettled.size + this.aggregator.size >= this.opts.maxQueue);
+  }
+
+  private refuse(event: SpooledEvent): void {
+    this.stats.inc('usageDropped');
+    this.report(new UsageDeliveryError(this.closed ? 'usage recorder is closed' : `usage queue is full (${this.opts.maxQueue})`, event));
   }
 
   /** Queues the event (or adds it to its bucket); returns the key it will be sent under, or undefined when refused. */
   private accept(event: SpooledEvent, aggregatable: boolean): string | undefined {
     const summed = aggregatable && this.opts.aggregateMs > 0;
-    const bucket = summed ? Aggregator.keyOf(event.accountRefId, event.product, event.meter) : '';
-    // maxQueue bounds what is held in memory: queued sends and open buckets, a bucket counting once
-    // however many events it sums.
-    const takesSlot = !summed || this.aggregator.opens(bucket);
-    if (this.closed || (takesSlot && this.unsettled.size + this.aggregator.size >= this.opts.maxQueue)) {
-      this.stats.inc('usageDropped');
-      this.report(new UsageDeliveryError(this.closed ? 'usage recorder is closed' : `usage queue is full (${this.opts.maxQueue})`, event));
+    if (!this.admits(!summed || this.aggregator.opens(event.accountRefId, event.product, event.meter))) {
+      this.refuse(event);
       return undefined;
     }
     // Journaled first: should the write fail, nothing has been counted yet.
@@ -178,7 +200,7 @@ export class UsageRecorder {
     this.pendingEvents++;
     this.stats.inc('usageQueued');
     if (summed) {
-      return this.aggregator.add(bucket, event.accountRefId, event.product, event.meter, event.quantity, this.spool ? event.eventKey : undefined);
+      return this.aggregator.add(event.accountRefId, event.product, event.meter, event.quantity, this.spool ? event.eventKey : undefined);
     }
     this.enqueue(event, 1);
     this.pump();

@@ -300,10 +300,11 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
     credits: req.ecom9.credits,
   }));
   // onResponse (no listener) for these; onRequest for the held one, which must see an abort.
-  app.get('/metered', { onResponse: f.meterUsage(meter) }, async () => ({ ok: true }));
+  // The recommended hook (onRequest: one 'close' listener) here; onResponse on the routes below.
+  app.get('/metered', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
   app.get('/metered-two', { onResponse: [f.meterUsage(meter), f.meterUsage(tokens)] }, async () => ({ ok: true }));
   app.get('/metered-bad', { onResponse: f.meterUsage({ ...meter, quantity: () => Number.NaN }) }, async () => ({ ok: true }));
-  app.get('/metered-fail', { onResponse: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));
+  app.get('/metered-fail', { onRequest: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));
   app.get('/metered-weighted', { onResponse: f.meterUsage({ ...meter, quantity: (_q, reply) => Number(reply.getHeader('x-units')) }) }, async (_q, reply) =>
     reply.header('x-units', '7').send({ ok: true }),
   );
