@@ -82,11 +82,8 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
       };
     },
 
-    /**
-     * Meters the finished response. Best as `onRequest` (one 'close' listener; sees aborted requests
-     * too); as `onResponse` it records at once, but Fastify then adds listeners of its own per request
-     * unless its logger already does.
-     */
+    /** Meters the finished response. Best as `onRequest` (one listener; sees aborted requests); as
+     * `onResponse`, Fastify adds two listeners of its own per request unless its logger is on. */
     meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
       const meter = meterGuard(gate, resolver, report, opts, meterReaders);
       return function ecom9Meter(request, reply, done) {
