@@ -3,7 +3,7 @@
 // its end before the 413.
 import type { IncomingMessage } from 'node:http';
 import { MAX_WEBHOOK_BYTES } from '../webhooks/handler';
-import { declaresBody, webhookBodyError } from './webhook-route';
+import { declaresBody, signedBytes } from './webhook-route';
 
 export type RawBody = { tooLarge: false; body: Buffer } | { tooLarge: true; body?: undefined };
 
@@ -45,17 +45,15 @@ export function readRawBody(req: IncomingMessage, limit = MAX_WEBHOOK_BYTES): Pr
   });
 }
 
-const NO_BYTES = Buffer.alloc(0);
-
 /**
- * A webhook's bytes as sent, for the routers that read the stream themselves (Express, Koa). A body
- * that a parser already read or parsed (`parsed` is what the framework holds) cannot be verified:
- * that is a mount error, unless the request had no body at all (nothing to consume, nothing signed).
+ * A webhook's bytes as sent, for the routers that read the stream themselves (Express, Koa). When a
+ * parser got there first (`parsed` is what the framework holds, or the stream is already read), the
+ * rule is the one every router keeps (`signedBytes`): its raw Buffer, no bytes for a request that had
+ * no body, else a mount error.
  */
-export function readSignedBody(req: IncomingMessage, parsed: unknown): Promise<RawBody> {
+export async function readSignedBody(req: IncomingMessage, parsed: unknown): Promise<RawBody> {
   // body-parser marks what it read with `_body`; any reader leaves the stream ended.
   const consumed = parsed !== undefined || req.readableEnded || (req as { _body?: unknown })._body === true || (req.complete && !req.readable);
   if (!consumed) return readRawBody(req);
-  if (!declaresBody(req.headers)) return Promise.resolve({ tooLarge: false, body: NO_BYTES });
-  return Promise.reject(webhookBodyError());
+  return { tooLarge: false, body: signedBytes(parsed, !declaresBody(req.headers)) };
 }
