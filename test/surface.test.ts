@@ -21,6 +21,16 @@ beforeAll(async () => {
   await ensureBuilt();
 }, 300_000);
 
+/** Follows a chain of re-exports: a value unless its target is only a type or one link is `export type`. */
+function isValue(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
+  let s: ts.Symbol | undefined = symbol;
+  while (s && s.flags & ts.SymbolFlags.Alias) {
+    if (s.declarations?.some((d) => ts.isTypeOnlyImportOrExportDeclaration(d))) return false;
+    s = checker.getImmediateAliasedSymbol(s);
+  }
+  return s !== undefined && (s.flags & ts.SymbolFlags.Value) !== 0;
+}
+
 /** The value exports a declaration file promises, as TypeScript resolves them (aliases followed, type-only re-exports left out). */
 function declaredValues(files: string[]): Map<string, string[]> {
   const program = ts.createProgram(files, {
@@ -39,11 +49,7 @@ function declaredValues(files: string[]): Map<string, string[]> {
     if (!mod) throw new Error(`${file} is not a module`);
     const values = checker
       .getExportsOfModule(mod)
-      .filter((s) => {
-        if (s.flags & ts.SymbolFlags.Alias && checker.getTypeOnlyAliasDeclaration(s)) return false;
-        const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
-        return (target.flags & ts.SymbolFlags.Value) !== 0;
-      })
+      .filter((s) => isValue(checker, s))
       .map((s) => s.name);
     out.set(file, values.sort());
   }
