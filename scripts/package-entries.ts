@@ -46,9 +46,9 @@ export function packageEntries(): PackageEntry[] {
     }
     for (const [condition, value] of Object.entries(target)) {
       if (condition === 'types') continue;
-      if (typeof value !== 'object' || value === null) throw new Error(`exports['${subpath}'].${condition} must be { types, default }`);
-      const { types, default: js } = value;
-      if (typeof types !== 'string' || typeof js !== 'string') throw new Error(`exports['${subpath}'].${condition} must be { types, default }`);
+      // { import: { types, default } }, or { types, import: './x.js' } with the types beside it.
+      const { types, default: js } = typeof value === 'string' ? { types: target.types, default: value } : (value ?? {});
+      if (typeof types !== 'string' || typeof js !== 'string') throw new Error(`exports['${subpath}'].${condition} needs its types and its default`);
       targets.push({ condition, types: join(root, types), js: join(root, js) });
     }
     const rest = subpath.replace(/^\.\/?/, '');

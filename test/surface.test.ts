@@ -2,11 +2,9 @@
 // a user can load (import() and require() in a plain Node process) are exactly the values the .d.ts and
 // .d.cts promise; and each entry's API report (api/*.api.md) matches the build.
 //
-// dist/ is built here, once, when it is missing or older than src/ and adapters/ (scripts/package-entries.ts).
-// Measured on this 2-core machine: the freshness check takes ~5 ms, the build ~15 s of CPU (40-45 s
-// wall under load). A vitest globalSetup would pay that build on every stale run, even a run of one
-// unrelated file while editing src/; a pretest script would not cover `npx vitest run`. Here it is paid
-// only when this file runs, from `npm test` or `npx vitest` alike.
+// dist/ is built by the globalSetup (test/support/build-dist.ts) before the tests start, when it is
+// missing or older than the sources; the beforeAll below only repeats that check (~10 ms), so this file
+// also runs right when the globalSetup guessed it would not be run.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import ts from 'typescript';
