@@ -20,6 +20,8 @@ export default defineConfig({
     // expectTypeOf does nothing at run time: the type test runs under tsc only, so it can fail.
     exclude: [...configDefaults.exclude, 'test/types.test.ts'],
     typecheck: { enabled: true, include: ['test/types.test.ts'], tsconfig: './test/tsconfig.types.json' },
+    // Builds dist/ first when it is stale and test/surface.test.ts (the built package's test) will run.
+    globalSetup: ['./test/support/build-dist.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -51,7 +51,23 @@ export {
   ValidationError,
   type Ecom9ErrorInit,
 } from './errors';
-export type * from './schemas';
+// Types only, by name: `export type *` reached the bundled .d.ts as value exports of the zod schemas,
+// which the runtime never had. The schemas stay private, so zod's types are not part of our API.
+export type {
+  AccountStatus,
+  CreditBalance,
+  DebitResult,
+  EntitlementCheck,
+  Invoice,
+  Page,
+  Product,
+  RawPage,
+  Subscription,
+  Tier,
+  Transaction,
+  UsageRecordResult,
+  UsageSummary,
+} from './schemas';
 export type { CallOptions } from './transport';
 export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from './account-ref';
 

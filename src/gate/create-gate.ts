@@ -41,7 +41,7 @@ export interface Gate {
   handleWebhook(input: WebhookInput): Promise<WebhookResult>;
   /** Runs `handler` for webhook events of that name ('*': events no named handler takes). Returns an unsubscribe function. */
   onWebhook(event: string, handler: WebhookHandler): () => void;
-  /** Called by each adapter's webhookRouter(): warns once when webhooks are not verified. */
+  /** Called by each adapter's webhookRouter(): warns once when webhooks are not verified. @internal */
   prepareWebhooks(): void;
   /** Reports an error the way the gate does (onError, else the logger): for adapters and user code. */
   reportError(err: unknown): void;
