@@ -1,0 +1,143 @@
+// The module's guard and interceptor. Each route's plan (the shared guards of src/middleware, built
+// from its decorators) is made once, on its first request; a route without a decorator costs one
+// WeakMap lookup and never reaches ecom9.
+import { HttpException, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { Decision, Gate } from '../../src/index';
+import {
+  chargeGuard,
+  denialResponse,
+  entitlementGuard,
+  isPromise,
+  mergeState,
+  tierGuard,
+  type AccountResolver,
+  type ChargeRequest,
+  type Ecom9State,
+  type MaybePromise,
+} from '../../src/middleware/guards';
+import { meterGuard } from '../../src/middleware/meter';
+import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
+
+/** Answers a denial differently: throw your own exception, or return true to let the request on (the denial in `@Ecom9()`). */
+export type NestDeniedHandler = (decision: Decision, context: ExecutionContext) => unknown;
+
+export interface Ecom9ModuleOptions {
+  gate: Gate;
+  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
+  accountRefId: AccountResolver<NestRequest>;
+  onDenied?: NestDeniedHandler;
+}
+
+/** A denial as a Nest HttpException: the problem+json body, its status and headers (also set on the response). */
+export class Ecom9DeniedException extends HttpException {
+  constructor(
+    readonly decision: Decision,
+    readonly headers: Record<string, string>,
+    body: object,
+  ) {
+    super(body, decision.status);
+  }
+}
+
+type Step = (req: NestRequest) => MaybePromise<Ecom9State>;
+interface Plan {
+  steps: Step[];
+  meters: ((req: NestRequest, res: NestResponse, raw: NestResponse) => void)[];
+}
+
+// Express keeps the route pattern on req.route, Fastify on routeOptions: the pattern, never the raw URL.
+const routeOf = (req: NestRequest): string => `${req.method} ${req.routeOptions?.url ?? `${req.baseUrl ?? ''}${req.route?.path ?? req.url}`}`;
+const idempotencyKeyOf = (req: NestRequest): string | undefined => (req.headers['idempotency-key'] as string | undefined) || undefined;
+const meterReaders = { knownRef: (req: NestRequest) => req.ecom9?.accountRefId ?? undefined, idempotencyKey: idempotencyKeyOf, route: routeOf };
+
+export class Ecom9Runtime {
+  private readonly plans = new WeakMap<object, Plan | null>();
+  readonly report: (err: unknown) => void;
+
+  constructor(readonly options: Ecom9ModuleOptions) {
+    this.report = (err) => options.gate.reportError(err);
+  }
+
+  /** The controller's specs, then the handler's; null for a route without any. */
+  plan(ctx: ExecutionContext): Plan | null {
+    const handler = ctx.getHandler();
+    let plan = this.plans.get(handler);
+    if (plan === undefined) {
+      const specs: RouteSpec[] = [...(Reflect.getMetadata(ECOM9_ROUTE, ctx.getClass()) ?? []), ...(Reflect.getMetadata(ECOM9_ROUTE, handler) ?? [])];
+      plan = specs.length ? this.build(specs) : null;
+      this.plans.set(handler, plan);
+    }
+    return plan;
+  }
+
+  private build(specs: RouteSpec[]): Plan {
+    const { gate, accountRefId: resolver } = this.options;
+    const report = this.report;
+    const checks: Step[] = [];
+    const charges: Step[] = [];
+    const meters: Plan['meters'] = [];
+    for (const s of specs) {
+      if (s.kind === 'tier') checks.push(tierGuard(gate, resolver, report, s.tiers, s.opts));
+      else if (s.kind === 'entitlement') checks.push(entitlementGuard(gate, resolver, report, s.opts));
+      else if (s.kind === 'charge') {
+        const charge = chargeGuard(gate, resolver, report, s.opts);
+        charges.push((req) => charge(req, { idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) } satisfies ChargeRequest));
+      } else meters.push(meterGuard(gate, resolver, report, s.opts, meterReaders));
+    }
+    // Checks before charges: a request refused on its tier is never debited.
+    return { steps: [...checks, ...charges], meters };
+  }
+}
+
+/** Runs the route's checks and charges in turn; the first denial is thrown (or handed to onDenied). */
+export class Ecom9Guard implements CanActivate {
+  constructor(private readonly rt: Ecom9Runtime) {}
+
+  canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
+    if (ctx.getType() !== 'http') return true;
+    const plan = this.rt.plan(ctx);
+    if (plan === null || plan.steps.length === 0) return true;
+    return this.run(ctx, plan.steps, 0);
+  }
+
+  // Synchronous while every step is (a warm cache and a synchronous resolver): no promise at all.
+  private run(ctx: ExecutionContext, steps: Step[], from: number): boolean | Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest();
+    for (let i = from; i < steps.length; i++) {
+      const out = (steps[i] as Step)(req);
+      if (isPromise(out)) return out.then((state) => (this.settle(ctx, req, state) ? this.run(ctx, steps, i + 1) : true));
+      if (!this.settle(ctx, req, out)) return true;
+    }
+    return true;
+  }
+
+  /** True to go on to the next step; false when onDenied let a denied request through; throws a denial. */
+  private settle(ctx: ExecutionContext, req: NestRequest, state: Ecom9State): boolean {
+    req.ecom9 = mergeState(req.ecom9, state);
+    const decision = state.decision as Decision;
+    if (decision.allowed) return true;
+    if (this.rt.options.onDenied && this.rt.options.onDenied(decision, ctx) === true) return false;
+    const { headers, body } = denialResponse(decision);
+    // Set on the response too, so Nest's own filter sends them; a filter that reshapes the body sets its own content-type.
+    const res = ctx.switchToHttp().getResponse();
+    for (const [name, value] of Object.entries(headers)) (res.raw ?? res).setHeader(name, value);
+    throw new Ecom9DeniedException(decision, headers, body);
+  }
+}
+
+/** Starts each @MeterUsage of the route: it records once the response has finished, if it counts. */
+export class Ecom9Interceptor implements NestInterceptor {
+  constructor(private readonly rt: Ecom9Runtime) {}
+
+  intercept(ctx: ExecutionContext, next: CallHandler) {
+    if (ctx.getType() === 'http') {
+      const meters = this.rt.plan(ctx)?.meters;
+      if (meters?.length) {
+        const http = ctx.switchToHttp();
+        const res = http.getResponse();
+        for (const meter of meters) meter(http.getRequest(), res, res.raw ?? res);
+      }
+    }
+    return next.handle();
+  }
+}
