@@ -120,7 +120,7 @@ export class Ecom9Guard implements CanActivate {
     const { headers, body } = denialResponse(decision);
     // Set on the response too, so Nest's own filter sends them; a filter that reshapes the body sets its own content-type.
     const res = ctx.switchToHttp().getResponse();
-    for (const [name, value] of Object.entries(headers)) (res.raw ?? res).setHeader(name, value);
+    for (const [name, value] of Object.entries(headers)) res.raw ? res.header(name, value) : res.setHeader(name, value);
     throw new Ecom9DeniedException(decision, headers, body);
   }
 }

@@ -1,0 +1,223 @@
+// ecom9-gate/nest on both Nest platforms (Express, Fastify): the adapter scenario table, the webhook
+// table and the module's start-up checks, over real HTTP (supertest) against the emulator.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import request from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Emulator } from 'ecom9-gate/emulator';
+import type { Gate } from 'ecom9-gate';
+import { Ecom9Module } from 'ecom9-gate/nest';
+import { gateFor, startEmulator } from './support/env';
+import { testFixtures } from './support/apps';
+import { createNestApp, PLATFORMS, startNestApp, type RunningNest } from './support/nest-app';
+
+let emu: Emulator;
+beforeAll(async () => {
+  emu = await startEmulator({ fixtures: testFixtures() });
+});
+afterAll(async () => {
+  await emu.close();
+});
+
+function seed() {
+  emu.clearFaults();
+  emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  emu.setAccount('free-co', { customerEmail: 'free@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
+  emu.setAccount('late-co', { customerEmail: 'late@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', state: 'past_due' }] });
+  emu.setEntitlement('pro-co', 'pro-api', 'api_access', true);
+  emu.setCredits('pro-co', 'ai-images', 'credits', 12);
+  emu.setCredits('pro-co', 'ai-video', 'credits', 20);
+  emu.setCredits('free-co', 'ai-images', 'credits', 12);
+  emu.resetCalls();
+}
+
+describe.each(PLATFORMS)('nest on %s', (platform) => {
+  let gate: Gate;
+  let app: RunningNest;
+  let reported: unknown[];
+  const get = (path: string, account?: string, extra: Record<string, string> = {}) =>
+    request(app.server)
+      .get(path)
+      .set({ ...(account ? { 'x-account': account } : {}), ...extra });
+  const post = (path: string, account: string, extra: Record<string, string> = {}) =>
+    request(app.server)
+      .post(path)
+      .set({ 'x-account': account, ...extra });
+
+  beforeAll(async () => {
+    reported = [];
+    gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    app = await startNestApp(platform, gate);
+  });
+  afterAll(async () => {
+    await app.close();
+    await gate.close();
+  });
+  beforeEach(() => {
+    seed();
+    reported.length = 0;
+    for (const a of ['pro-co', 'free-co', 'late-co']) gate.invalidate(a);
+  });
+
+  it('leaves a route without a decorator alone: no call reaches ecom9', async () => {
+    const res = await get('/open', 'pro-co');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ open: true });
+    expect((await get('/open')).status).toBe(200);
+    expect(emu.callCount()).toBe(0);
+  });
+
+  it('allows the right tier, hands @Ecom9() the state, and answers the next request from cache', async () => {
+    const res = await get('/tier', 'pro-co');
+    expect(res.status).toBe(200);
+    expect(res.body.ecom9).toMatchObject({ accountRefId: 'pro-co', decision: { allowed: true, code: 'allowed' } });
+    await get('/tier', 'pro-co');
+    await get('/tier', 'pro-co', { 'x-async': '1' });
+    expect(emu.callCount('accounts.status', 'pro-co')).toBe(1);
+  });
+
+  it('denies the wrong tier with a 403 problem+json, the same body as the other adapters', async () => {
+    const res = await get('/tier', 'free-co');
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text)).toMatchObject({
+      status: 403,
+      code: 'tier_required',
+      title: expect.any(String),
+      type: expect.stringContaining('tier_required'),
+      required_tiers: ['pro'],
+    });
+  });
+
+  it('narrows to a subscription, and turns past-due into a 402 with the payment link', async () => {
+    expect((await get('/tier-sub', 'pro-co')).status).toBe(200);
+    expect(emu.calls.find((c) => c.endpoint === 'accounts.status')?.query.subscription).toBe('studio-suite');
+    const res = await get('/pay', 'late-co');
+    expect(res.status).toBe(402);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'payment_required', payment_url: expect.stringMatching(/^http/) });
+  });
+
+  it('denies a missing entitlement with 403 naming product and entitlement', async () => {
+    expect((await get('/ent', 'pro-co')).status).toBe(200);
+    const res = await get('/ent', 'free-co');
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'entitlement_required', product: 'pro-api', entitlement: 'api_access' });
+  });
+
+  it('applies a controller-level @RequireTier to each handler, before the handler-level charge', async () => {
+    expect((await get('/pro/report', 'pro-co')).body).toEqual({ account: 'pro-co' });
+    expect((await get('/pro/report', 'free-co')).status).toBe(403);
+    const refused = await post('/pro/render', 'free-co');
+    expect(refused.status).toBe(403);
+    expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12);
+    expect(emu.callCount('credits.debit')).toBe(0);
+    const ok = await post('/pro/render', 'pro-co');
+    expect(ok.body).toMatchObject({ credits: { debited: 5, remainingBalance: 7 } });
+  });
+
+  it('answers 401 account_unresolved when no account is found, the resolver throws, rejects or returns a non-string; never an allow', async () => {
+    for (const account of [undefined, 'throw', 'reject', 'number']) {
+      const res = await get('/tier', account);
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.text)).toMatchObject({ code: 'account_unresolved' });
+    }
+    expect(reported.map((e) => (e as Error).message)).toEqual(['resolver exploded', 'resolver rejected']);
+    expect(emu.callCount()).toBe(0);
+  });
+
+  it('answers 500 (Nest\'s error answer, not an allow) when a quantity function throws, charging nothing', async () => {
+    const res = await post('/charge-throws', 'pro-co');
+    expect(res.status).toBe(500);
+    expect(res.body).not.toHaveProperty('ok');
+    expect(emu.callCount('credits.debit')).toBe(0);
+  });
+
+  it('debits credits before the handler, and answers 402 with balance and top-up link when short', async () => {
+    const res = await post('/images', 'pro-co');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ credits: { debited: 5, remainingBalance: 7 } });
+    const short = await post('/images/50', 'pro-co');
+    expect(short.status).toBe(402);
+    expect(JSON.parse(short.text)).toMatchObject({
+      code: 'insufficient_credits',
+      remaining_balance: 7,
+      requested: 50,
+      top_up_url: 'https://billing.example.com/top-up',
+    });
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
+  });
+
+  it('charges a retried request with the same Idempotency-Key once; another key, account or route is another charge', async () => {
+    emu.setCredits('pro-co', 'ai-images', 'credits', 30);
+    const key = { 'idempotency-key': `retry-${platform}` };
+    expect([(await post('/images', 'pro-co', key)).status, (await post('/images', 'pro-co', key)).status]).toEqual([201, 201]);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(25);
+    await post('/images', 'pro-co', { 'idempotency-key': `other-${platform}` });
+    await post('/images-again', 'pro-co', key);
+    await post('/images', 'free-co', key);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(30 - 15);
+    expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12 - 5);
+  });
+
+  it('charges both products of one route under one Idempotency-Key, and a retry neither again', async () => {
+    const key = { 'idempotency-key': `two-products-${platform}` };
+    const first = await post('/gen', 'pro-co', key);
+    expect(first.body).toMatchObject({ credits: { debited: 7, remainingBalance: 13 } });
+    expect((await post('/gen', 'pro-co', key)).status).toBe(201);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5);
+    expect(emu.credits('pro-co', 'ai-video', 'credits')).toBe(20 - 7);
+  });
+
+  it('answers 400 invalid_quantity to a computed quantity that is not a whole number, charging nothing', async () => {
+    for (const n of ['abc', '1.5', '-3']) {
+      const res = await post(`/images/${n}`, 'pro-co');
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.text)).toMatchObject({ status: 400, code: 'invalid_quantity', product: 'ai-images', meter: 'credits' });
+    }
+    expect(emu.callCount('credits.debit')).toBe(0);
+  });
+
+  it('meters successful responses once each, and neither a 4xx nor a 5xx nor a denied request', async () => {
+    const before = emu.usageTotal('pro-co', 'api-access', 'api_calls');
+    const queued = gate.stats().usageQueued;
+    for (let i = 0; i < 3; i++) expect((await get('/metered', 'pro-co')).status).toBe(200);
+    expect((await get('/metered-fail', 'pro-co')).status).toBe(500);
+    expect((await get('/metered-missing', 'pro-co')).status).toBe(404);
+    expect((await get('/tier-metered', 'free-co')).status).toBe(403);
+    expect((await get('/tier-metered', 'pro-co')).status).toBe(200);
+    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(4));
+    await gate.flush();
+    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - before).toBe(4);
+    expect(emu.usageTotal('free-co', 'api-access', 'api_calls')).toBe(0);
+  });
+
+  it('meters each meter on a route once under a retried Idempotency-Key', async () => {
+    const calls = emu.usageTotal('pro-co', 'api-access', 'api_calls');
+    const toks = emu.usageTotal('pro-co', 'api-access', 'tokens');
+    const queued = gate.stats().usageQueued;
+    const key = { 'idempotency-key': `meter-${platform}` };
+    for (let i = 0; i < 2; i++) expect((await get('/metered-two', 'pro-co', key)).status).toBe(200);
+    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(4));
+    await gate.flush();
+    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - calls).toBe(1);
+    expect(emu.usageTotal('pro-co', 'api-access', 'tokens') - toks).toBe(100);
+  });
+
+  it('answers 503 with Retry-After when ecom9 is down and nothing is cached', async () => {
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+    const res = await get('/tier', 'pro-co');
+    expect(res.status).toBe(503);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'upstream_unavailable' });
+  });
+
+  it("lets the app's exception filter reshape a denial: it sees an HttpException with the status and problem body", async () => {
+    const res = await get('/filtered', 'pro-co');
+    expect(res.status).toBe(418);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toMatchObject({ reshaped: true, denial: 'tier_required', status: 403, problem: { code: 'tier_required', required_tiers: ['enterprise'] } });
+  });
+});
