@@ -126,7 +126,7 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     expect(emu.callCount()).toBe(0);
   });
 
-  it('answers 500 (Nest\'s error answer, not an allow) when a quantity function throws, charging nothing', async () => {
+  it("answers 500 (Nest's error answer, not an allow) when a quantity function throws, charging nothing", async () => {
     const res = await post('/charge-throws', 'pro-co');
     expect(res.status).toBe(500);
     expect(res.body).not.toHaveProperty('ok');
@@ -218,6 +218,187 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     const res = await get('/filtered', 'pro-co');
     expect(res.status).toBe(418);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(res.body).toMatchObject({ reshaped: true, denial: 'tier_required', status: 403, problem: { code: 'tier_required', required_tiers: ['enterprise'] } });
+    expect(res.body).toMatchObject({
+      reshaped: true,
+      denial: 'tier_required',
+      status: 403,
+      problem: { code: 'tier_required', required_tiers: ['enterprise'] },
+    });
+  });
+});
+
+/** A chunked POST (no Content-Length), written piece by piece. */
+function chunkedPost(url: string, headers: Record<string, string>, body: Buffer, piece = 4096): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode as number, body: text }));
+      },
+    );
+    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
+    (async () => {
+      for (let i = 0; i < body.length && !req.destroyed; i += piece) {
+        if (!req.write(body.subarray(i, i + piece))) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })().catch(reject);
+  });
+}
+
+describe.each(PLATFORMS)('nest webhook route on %s', (platform) => {
+  let gate: Gate;
+  let app: RunningNest;
+  let hook: string;
+  const seen: string[] = [];
+  const acc = `nest-${platform}-co`;
+  const tier = () =>
+    request(app.server)
+      .get('/tier')
+      .set('x-account', acc)
+      .then((r) => r.status);
+  const send = (event: string, opts?: Parameters<Emulator['sendWebhook']>[2]) => emu.sendWebhook(hook, { event, account_ref_id: acc }, opts);
+
+  beforeAll(async () => {
+    gate = gateFor(emu);
+    // forRootAsync here: the gate comes from an injected provider.
+    app = await startNestApp(platform, gate, { async: true, handlers: { '*': (e) => void seen.push(e.event) } });
+    hook = `${app.url}/webhooks/ecom9`;
+  });
+  afterAll(async () => {
+    await app.close();
+    await gate.close();
+  });
+  beforeEach(() => {
+    emu.clearFaults();
+    emu.setAccount(acc, { customerEmail: 'co@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
+    gate.invalidate(acc);
+  });
+
+  it('an upgrade is seen by the very next request, and the handlers run', async () => {
+    expect(await tier()).toBe(403);
+    emu.setSubscription(acc, 'studio-suite', 'pro', 'active');
+    expect(await tier()).toBe(403); // still cached
+    const r = await send('subscription-updated');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ received: true });
+    expect(await tier()).toBe(200);
+    expect(seen).toContain('subscription-updated');
+  });
+
+  it('refuses a forged signature with 401, leaving the cache alone', async () => {
+    expect(await tier()).toBe(403);
+    emu.setSubscription(acc, 'studio-suite', 'pro', 'active');
+    const invalidations = gate.stats().invalidations;
+    const forged = await send('subscription-updated', { secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}` });
+    expect(forged.status).toBe(401);
+    expect(JSON.parse(forged.body)).toMatchObject({ received: false, error: 'invalid_signature' });
+    expect(gate.stats().invalidations).toBe(invalidations);
+    expect(await tier()).toBe(403);
+  });
+
+  it('answers 400 to a malformed payload, 405 to a GET and 401 to an unsigned empty POST', async () => {
+    const bad = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: '..' });
+    expect((await fetch(hook, { method: 'POST', headers: bad.headers, body: bad.body })).status).toBe(400);
+    const wrong = await fetch(hook);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(await wrong.json()).toEqual({ received: false, error: 'method_not_allowed', detail: 'ecom9 delivers webhooks with POST' });
+    const empty = await fetch(hook, { method: 'POST' });
+    expect(empty.status).toBe(401);
+  });
+
+  it('answers 413 to a body over 64 KiB (with a length or chunked), and verifies one just under it', async () => {
+    const big = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(80 * 1024) }) });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ received: false, error: 'payload_too_large', detail: 'the body exceeds 65536 bytes' });
+    const chunked = await chunkedPost(hook, { 'content-type': 'application/json' }, Buffer.from(JSON.stringify({ pad: 'y'.repeat(90 * 1024) })));
+    expect(chunked.status).toBe(413);
+    const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc, pad: 'x'.repeat(60 * 1024) } as never);
+    expect((await chunkedPost(hook, headers, Buffer.from(body), 1000)).status).toBe(200);
+  });
+
+  it('answers 415 to a compressed body without decompressing it', async () => {
+    const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc });
+    const invalidations = gate.stats().invalidations;
+    const r = await fetch(hook, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(body) });
+    expect(r.status).toBe(415);
+    expect(await r.json()).toMatchObject({ received: false, error: 'unsupported_media_type' });
+    expect(gate.stats().invalidations).toBe(invalidations);
+  });
+
+  it('acknowledges a replay as a duplicate', async () => {
+    const id = randomUUID();
+    await emu.sendWebhook(hook, { event: 'subscription-updated', account_ref_id: acc, transaction_id: id });
+    const again = await emu.sendWebhook(hook, { event: 'subscription-updated', account_ref_id: acc, transaction_id: id });
+    expect(JSON.parse(again.body)).toEqual({ received: true, duplicate: true });
+  });
+});
+
+describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
+  let gate: Gate;
+  beforeAll(() => {
+    gate = gateFor(emu);
+  });
+  afterAll(async () => {
+    await gate.close();
+  });
+
+  it('fails app.init() with a clear message when the app does not keep the raw body', async () => {
+    await expect(createNestApp(platform, gate, { app: { rawBody: false } })).rejects.toThrow(
+      /Ecom9Module "webhookPath" needs the raw request body.*NestFactory\.create\(AppModule, \{ rawBody: true \}\)/,
+    );
+  });
+
+  it('lets module-level onDenied send a denied request on (true), the denial in @Ecom9()', async () => {
+    seed();
+    gate.invalidate('pro-co');
+    const codes: string[] = [];
+    const app = await startNestApp(platform, gate, { onDenied: (d) => (codes.push(d.code), true) });
+    try {
+      const res = await request(app.server).get('/soft').set('x-account', 'pro-co');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ code: 'tier_required' });
+      expect(codes).toEqual(['tier_required']);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('nest module options', () => {
+  it('refuses a missing gate or resolver and a bad webhook path, naming the option and not echoing values', async () => {
+    const gate = gateFor(emu);
+    try {
+      expect(() => Ecom9Module.forRoot({ gate: { secret: 'sk_live_do_not_echo' } as never, accountRefId: () => 'x' })).toThrow(
+        /^ecom9-gate: Ecom9Module\.forRoot "gate" must be a gate from createGate\(\)$/,
+      );
+      expect(() => Ecom9Module.forRoot({ gate, accountRefId: 'sk_live_do_not_echo' as never })).toThrow(
+        /Ecom9Module\.forRoot option "accountRefId" must be a function/,
+      );
+      const err = (() => {
+        try {
+          Ecom9Module.forRoot({ gate, accountRefId: () => 'x', webhookPath: 'hooks-no-slash' });
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(err?.message).toMatch(/Ecom9Module option "webhookPath" must be a path starting with \//);
+      expect(err?.message).not.toContain('hooks-no-slash');
+      expect(() => Ecom9Module.forRootAsync({} as never)).toThrow(/forRootAsync option "useFactory" must be a function/);
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('fails start-up when forRootAsync’s factory gives no gate', async () => {
+    const { Test } = await import('@nestjs/testing');
+    const ref = Test.createTestingModule({
+      imports: [Ecom9Module.forRootAsync({ useFactory: () => ({ gate: undefined as never, accountRefId: () => 'x' }) })],
+    });
+    await expect(ref.compile()).rejects.toThrow(/forRootAsync useFactory result "gate" must be a gate/);
   });
 });

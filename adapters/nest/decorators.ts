@@ -48,4 +48,6 @@ export const ChargeCredits = (opts: ChargeOptions<NestRequest>) => addSpec({ kin
 export const MeterUsage = (opts: MeterOptions<NestRequest, NestResponse>) => addSpec({ kind: 'meter', opts });
 
 /** The handler's ecom9 state: `reports(@Ecom9() state: Ecom9State)`. */
-export const Ecom9 = createParamDecorator((_data: unknown, ctx: ExecutionContext): Ecom9State | undefined => ctx.switchToHttp().getRequest().ecom9 ?? undefined);
+export const Ecom9 = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): Ecom9State | undefined => ctx.switchToHttp().getRequest().ecom9 ?? undefined,
+);

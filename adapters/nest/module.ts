@@ -1,7 +1,17 @@
 // Ecom9Module: forRoot / forRootAsync register the options, the guard (APP_GUARD), the metering
 // interceptor (APP_INTERCEPTOR) and, with `webhookPath`, the webhook route. Providers are factories
 // with explicit tokens, so nothing depends on emitDecoratorMetadata in anyone's build.
-import { Inject, Module, Optional, RequestMethod, type DynamicModule, type MiddlewareConsumer, type ModuleMetadata, type NestModule, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  Optional,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type ModuleMetadata,
+  type NestModule,
+  type Provider,
+} from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import type { WebhookHandler } from '../../src/index';
 import { checkAdapterOptions } from '../../src/middleware/guards';

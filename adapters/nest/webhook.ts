@@ -82,8 +82,16 @@ type PlatformResponse = {
 };
 
 function reply(res: PlatformResponse, r: { status: number; headers?: Readonly<Record<string, string>>; body: unknown }): void {
-  if (res.raw) void res.code(r.status).headers(r.headers ?? {}).send(r.body);
-  else res.status(r.status).set(r.headers ?? {}).json(r.body);
+  if (res.raw)
+    void res
+      .code(r.status)
+      .headers(r.headers ?? {})
+      .send(r.body);
+  else
+    res
+      .status(r.status)
+      .set(r.headers ?? {})
+      .json(r.body);
 }
 
 /** A controller serving `path`, made per module (the path is an option, so no static @Controller can hold it). */

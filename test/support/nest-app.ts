@@ -23,7 +23,17 @@ import {
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { Gate, WebhookHandler } from 'ecom9-gate';
-import { ChargeCredits, Ecom9, Ecom9DeniedException, Ecom9Module, MeterUsage, RequireEntitlement, RequireTier, type Ecom9State, type NestDeniedHandler } from 'ecom9-gate/nest';
+import {
+  ChargeCredits,
+  Ecom9,
+  Ecom9DeniedException,
+  Ecom9Module,
+  MeterUsage,
+  RequireEntitlement,
+  RequireTier,
+  type Ecom9State,
+  type NestDeniedHandler,
+} from 'ecom9-gate/nest';
 import { resolveFrom } from './apps';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
@@ -206,7 +216,10 @@ const configModule = (gate: Gate): DynamicModule => ({ module: ConfigModule, pro
 
 /** Builds and initialises the app (init rejects on a bad option or a missing raw body). */
 export async function createNestApp(platform: Platform, gate: Gate, opts: NestAppOptions = {}): Promise<INestApplication> {
-  const module = { accountRefId: (req: { headers: Record<string, string> }) => resolveFrom(req.headers), ...(opts.onDenied ? { onDenied: opts.onDenied } : {}) };
+  const module = {
+    accountRefId: (req: { headers: Record<string, string> }) => resolveFrom(req.headers),
+    ...(opts.onDenied ? { onDenied: opts.onDenied } : {}),
+  };
   const route = { webhookPath: '/webhooks/ecom9', ...(opts.handlers ? { webhookHandlers: opts.handlers } : {}) };
   const ecom9 = opts.async
     ? Ecom9Module.forRootAsync({ ...route, imports: [configModule(gate)], inject: [GATE], useFactory: async (g: Gate) => ({ gate: g, ...module }) })
