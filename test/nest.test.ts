@@ -353,6 +353,51 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
     );
   });
 
+  it('checks it on NestFactory.create too (the adapter is known before the module is built)', async () => {
+    const { NestFactory } = await import('@nestjs/core');
+    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+    const root = Ecom9Module.forRoot({ gate, accountRefId: () => 'x', webhookPath: '/hooks' });
+    const make = (rawBody: boolean) =>
+      platform === 'fastify'
+        ? NestFactory.create({ module: class {}, imports: [root] } as never, new FastifyAdapter(), { rawBody, logger: false, abortOnError: false })
+        : NestFactory.create({ module: class {}, imports: [root] } as never, { rawBody, logger: false, abortOnError: false });
+    const off = await make(false);
+    await expect(off.init()).rejects.toThrow(/needs the raw request body/);
+    await off.close().catch(() => {});
+    const on = await make(true);
+    await expect(on.init()).resolves.toBe(on);
+    await on.close();
+  });
+
+  it(
+    platform === 'express'
+      ? 'accepts bodyParser: false on Express, reading the unparsed stream'
+      : 'refuses bodyParser: false without a raw body on Fastify (it parses JSON itself)',
+    async () => {
+      const made = createNestApp(platform, gate, { app: { rawBody: false, bodyParser: false } });
+      if (platform === 'fastify') return void (await expect(made).rejects.toThrow(/needs the raw request body/));
+      const app = await made;
+      try {
+        await app.listen(0, '127.0.0.1');
+        const acc = 'nest-stream-co';
+        emu.setAccount(acc, { customerEmail: 'co@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+        const r = await emu.sendWebhook(`${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/webhooks/ecom9`, {
+          event: 'subscription-updated',
+          account_ref_id: acc,
+        });
+        expect(r.status).toBe(200);
+        const forged = await emu.sendWebhook(
+          `${(await app.getUrl()).replace('[::1]', '127.0.0.1')}/webhooks/ecom9`,
+          { event: 'subscription-updated', account_ref_id: acc },
+          { secret: `whsec_${Buffer.from('nope').toString('base64')}` },
+        );
+        expect(forged.status).toBe(401);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
   it('lets module-level onDenied send a denied request on (true), the denial in @Ecom9()', async () => {
     seed();
     gate.invalidate('pro-co');
