@@ -102,7 +102,8 @@ export class Ecom9Guard implements CanActivate {
 
   // Synchronous while every step is (a warm cache and a synchronous resolver): no promise at all.
   private run(ctx: ExecutionContext, steps: Step[], from: number): boolean | Promise<boolean> {
-    const req = ctx.switchToHttp().getRequest();
+    // args[0] is what switchToHttp().getRequest() returns, without the four objects that call makes.
+    const req = ctx.getArgByIndex(0);
     for (let i = from; i < steps.length; i++) {
       const out = (steps[i] as Step)(req);
       if (isPromise(out)) return out.then((state) => (this.settle(ctx, req, state) ? this.run(ctx, steps, i + 1) : true));
