@@ -10,7 +10,7 @@ import type { Gate } from 'ecom9-gate';
 import { Ecom9Module } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
 import { testFixtures } from './support/apps';
-import { createNestApp, PLATFORMS, startNestApp, type RunningNest } from './support/nest-app';
+import { createNestApp, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -397,6 +397,29 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
       }
     },
   );
+
+  it('with globalGuard: false, runs where @UseGuards(AuthGuard, Ecom9Guard) puts it: after the auth guard set req.user', async () => {
+    seed();
+    gate.invalidate('pro-co');
+    gate.invalidate('free-co');
+    const app = await startAuthApp(platform, gate, false);
+    const global = await startAuthApp(platform, gate, true);
+    try {
+      const ok = await request(app.server).get('/authed').set('authorization', 'Bearer pro-co');
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual({ account: 'pro-co' });
+      expect((await request(app.server).get('/authed').set('authorization', 'Bearer free-co')).status).toBe(403);
+      expect((await request(app.server).get('/authed')).status).toBe(403); // the auth guard's own refusal
+      expect(emu.callCount('accounts.status')).toBe(2);
+      // The global guard runs before any controller guard: req.user is not there yet.
+      const early = await request(global.server).get('/authed').set('authorization', 'Bearer pro-co');
+      expect(early.status).toBe(401);
+      expect(JSON.parse(early.text)).toMatchObject({ code: 'account_unresolved' });
+    } finally {
+      await app.close();
+      await global.close();
+    }
+  });
 
   it('lets module-level onDenied send a denied request on (true), the denial in @Ecom9()', async () => {
     seed();

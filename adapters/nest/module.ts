@@ -16,11 +16,10 @@ import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import type { WebhookHandler } from '../../src/index';
 import { checkAdapterOptions } from '../../src/middleware/guards';
 import { checkWebhookPath, webhookHandlers } from '../../src/middleware/webhook-route';
-import { Ecom9Guard, Ecom9Interceptor, Ecom9Runtime, type Ecom9ModuleOptions } from './runtime';
+import { ECOM9_RUNTIME, Ecom9Guard, Ecom9Interceptor, Ecom9Runtime, type Ecom9ModuleOptions } from './runtime';
 import { ECOM9_GATE, ECOM9_RAW_BODY, RawBodyWatch, webhookController, webhookPrecheckMiddleware } from './webhook';
 
 export const ECOM9_OPTIONS = Symbol.for('ecom9-gate:options');
-const ECOM9_RUNTIME = Symbol.for('ecom9-gate:runtime');
 const ECOM9_WEBHOOK_PATH = Symbol.for('ecom9-gate:webhook-path');
 
 /** Where the routes live: known when the module is declared, since Nest maps routes before any factory runs. */
@@ -29,6 +28,12 @@ export interface Ecom9RouteOptions {
   webhookPath?: string;
   /** Registered on the gate, like gate.onWebhook. */
   webhookHandlers?: Record<string, WebhookHandler>;
+  /**
+   * Register Ecom9Guard for every route (APP_GUARD). Global guards run before controller guards, so
+   * when an auth guard applied with @UseGuards sets `req.user`, pass false and apply
+   * `@UseGuards(AuthGuard, Ecom9Guard)` where the decorators are. @default true
+   */
+  globalGuard?: boolean;
 }
 
 export interface Ecom9ForRootOptions extends Ecom9ModuleOptions, Ecom9RouteOptions {}
@@ -69,10 +74,10 @@ export class Ecom9Module implements NestModule {
       optionsProvider,
       { provide: ECOM9_RUNTIME, useFactory: (o: Ecom9ModuleOptions) => new Ecom9Runtime(o), inject: [ECOM9_OPTIONS] },
       { provide: ECOM9_GATE, useFactory: (o: Ecom9ModuleOptions) => o.gate, inject: [ECOM9_OPTIONS] },
-      { provide: APP_GUARD, useFactory: (rt: Ecom9Runtime) => new Ecom9Guard(rt), inject: [ECOM9_RUNTIME] },
       { provide: APP_INTERCEPTOR, useFactory: (rt: Ecom9Runtime) => new Ecom9Interceptor(rt), inject: [ECOM9_RUNTIME] },
       { provide: ECOM9_WEBHOOK_PATH, useValue: path },
     ];
+    if (route.globalGuard !== false) providers.push({ provide: APP_GUARD, useFactory: (rt: Ecom9Runtime) => new Ecom9Guard(rt), inject: [ECOM9_RUNTIME] });
     if (path !== undefined) {
       const handlers = route.webhookHandlers;
       providers.push({
@@ -90,7 +95,7 @@ export class Ecom9Module implements NestModule {
       imports,
       providers,
       controllers: path === undefined ? [] : [webhookController(path)],
-      exports: [ECOM9_OPTIONS, ECOM9_GATE],
+      exports: [ECOM9_OPTIONS, ECOM9_GATE, ECOM9_RUNTIME],
     };
   }
 

@@ -1,7 +1,7 @@
 // The module's guard and interceptor. Each route's plan (the shared guards of src/middleware, built
 // from its decorators) is made once, on its first request; a route without a decorator costs one
 // WeakMap lookup and never reaches ecom9.
-import { HttpException, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { HttpException, Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Decision, Gate } from '../../src/index';
 import {
   chargeGuard,
@@ -20,6 +20,9 @@ import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from
 
 /** Answers a denial differently: throw your own exception, or return true to let the request on (the denial in `@Ecom9()`). */
 export type NestDeniedHandler = (decision: Decision, context: ExecutionContext) => unknown;
+
+/** The token of the module's runtime (what Ecom9Guard is built from when an app applies it with @UseGuards). */
+export const ECOM9_RUNTIME = Symbol.for('ecom9-gate:runtime');
 
 export interface Ecom9ModuleOptions {
   gate: Gate;
@@ -125,6 +128,9 @@ export class Ecom9Guard implements CanActivate {
     throw new Ecom9DeniedException(decision, headers, body);
   }
 }
+
+// Applied by hand: the package needs no decorator support (nor emitDecoratorMetadata) from the user's build.
+Inject(ECOM9_RUNTIME)(Ecom9Guard, undefined, 0);
 
 /** Starts each @MeterUsage of the route: it records once the response has finished, if it counts. */
 export class Ecom9Interceptor implements NestInterceptor {

@@ -15,6 +15,9 @@ import {
   Param,
   Post,
   UseFilters,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
   type ArgumentsHost,
   type ExceptionFilter,
   type INestApplication,
@@ -27,6 +30,7 @@ import {
   ChargeCredits,
   Ecom9,
   Ecom9DeniedException,
+  Ecom9Guard,
   Ecom9Module,
   MeterUsage,
   RequireEntitlement,
@@ -237,6 +241,38 @@ export async function createNestApp(platform: Platform, gate: Gate, opts: NestAp
 
 export async function startNestApp(platform: Platform, gate: Gate, opts: NestAppOptions = {}): Promise<RunningNest> {
   const app = await createNestApp(platform, gate, opts);
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as Server;
+  return { app, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => app.close() };
+}
+
+/** An app's auth guard: the account comes from `authorization: Bearer <org>` and lands on req.user. */
+class AuthGuard implements CanActivate {
+  canActivate(ctx: ExecutionContext): boolean {
+    const req = ctx.switchToHttp().getRequest();
+    const org = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (org) req.user = { orgId: org };
+    return org !== undefined;
+  }
+}
+
+@Controller('authed')
+@UseGuards(AuthGuard, Ecom9Guard)
+class AuthedController {
+  @Get()
+  @RequireTier('pro')
+  authed(@Ecom9() ecom9: Ecom9State) {
+    return { account: ecom9.accountRefId };
+  }
+}
+
+/** An app whose account is set by its own controller-level auth guard; `globalGuard` as given. */
+export async function startAuthApp(platform: Platform, gate: Gate, globalGuard: boolean): Promise<RunningNest> {
+  const ref = await Test.createTestingModule({
+    imports: [Ecom9Module.forRoot({ gate, accountRefId: (req) => req.user?.orgId, globalGuard })],
+    controllers: [AuthedController],
+  }).compile();
+  const app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), { logger: false }) : ref.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
   return { app, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => app.close() };
