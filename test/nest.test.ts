@@ -7,7 +7,8 @@ import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
-import { Ecom9Module } from 'ecom9-gate/nest';
+import { ImATeapotException } from '@nestjs/common';
+import { Ecom9Module, type NestDeniedHandler } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
 import { testFixtures } from './support/apps';
 import { createNestApp, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
@@ -369,6 +370,19 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
     await on.close();
   });
 
+  it('serves the webhook route under the global prefix, its 405/415 middleware included', async () => {
+    const app = await startNestApp(platform, gate, { prefix: 'api' });
+    try {
+      const acc = 'nest-prefix-co';
+      emu.setAccount(acc, { customerEmail: 'co@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+      expect((await emu.sendWebhook(`${app.url}/api/webhooks/ecom9`, { event: 'subscription-updated', account_ref_id: acc })).status).toBe(200);
+      expect((await fetch(`${app.url}/api/webhooks/ecom9`)).status).toBe(405);
+      expect((await fetch(`${app.url}/webhooks/ecom9`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+
   it(
     platform === 'express'
       ? 'accepts bodyParser: false on Express, reading the unparsed stream'
@@ -421,16 +435,25 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
     }
   });
 
-  it('lets module-level onDenied send a denied request on (true), the denial in @Ecom9()', async () => {
+  it('lets module-level onDenied send a denied request on (true), the denial in @Ecom9(), or throw its own exception', async () => {
     seed();
     gate.invalidate('pro-co');
     const codes: string[] = [];
-    const app = await startNestApp(platform, gate, { onDenied: (d) => (codes.push(d.code), true) });
+    const onDenied: NestDeniedHandler = (d, ctx) => {
+      codes.push(d.code);
+      if (ctx.switchToHttp().getRequest().headers['x-own']) throw new ImATeapotException({ own: d.code });
+      return true;
+    };
+    const app = await startNestApp(platform, gate, { onDenied });
     try {
       const res = await request(app.server).get('/soft').set('x-account', 'pro-co');
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ code: 'tier_required' });
-      expect(codes).toEqual(['tier_required']);
+      // Its own exception instead (warm now: thrown synchronously from canActivate).
+      const own = await request(app.server).get('/soft').set({ 'x-account': 'pro-co', 'x-own': '1' });
+      expect(own.status).toBe(418);
+      expect(own.body).toEqual({ own: 'tier_required' });
+      expect(codes).toEqual(['tier_required', 'tier_required']);
     } finally {
       await app.close();
     }

@@ -202,6 +202,8 @@ export interface NestAppOptions {
   app?: NestApplicationOptions;
   /** forRootAsync, the gate from an injected provider. */
   async?: boolean;
+  /** app.setGlobalPrefix(prefix) before init. */
+  prefix?: string;
 }
 
 export interface RunningNest {
@@ -235,6 +237,7 @@ export async function createNestApp(platform: Platform, gate: Gate, opts: NestAp
   const ref = await builder.compile();
   const appOptions: NestApplicationOptions = { rawBody: true, logger: false, ...opts.app };
   const app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), appOptions) : ref.createNestApplication(appOptions);
+  if (opts.prefix) app.setGlobalPrefix(opts.prefix);
   await app.init();
   return app;
 }
