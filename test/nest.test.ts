@@ -11,7 +11,7 @@ import { ImATeapotException } from '@nestjs/common';
 import { Ecom9Module, type NestDeniedHandler } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
 import { testFixtures } from './support/apps';
-import { createNestApp, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
+import { createNestApp, forgotGuardRuns, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -424,6 +424,11 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
       expect(ok.body).toEqual({ account: 'pro-co' });
       expect((await request(app.server).get('/authed').set('authorization', 'Bearer free-co')).status).toBe(403);
       expect((await request(app.server).get('/authed')).status).toBe(403); // the auth guard's own refusal
+      expect(emu.callCount('accounts.status')).toBe(2);
+      // A decorated route left without the guard fails rather than serving ungated.
+      const forgot = await request(app.server).get('/forgot-guard').set('authorization', 'Bearer free-co');
+      expect(forgot.status).toBe(500);
+      expect(forgotGuardRuns()).toBe(0);
       expect(emu.callCount('accounts.status')).toBe(2);
       // The global guard runs before any controller guard: req.user is not there yet.
       const early = await request(global.server).get('/authed').set('authorization', 'Bearer pro-co');

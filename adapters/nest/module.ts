@@ -16,7 +16,8 @@ import { APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import type { WebhookHandler } from '../../src/index';
 import { checkAdapterOptions } from '../../src/middleware/guards';
 import { checkWebhookPath, webhookHandlers } from '../../src/middleware/webhook-route';
-import { ECOM9_RUNTIME, Ecom9Guard, Ecom9Interceptor, Ecom9Runtime, type Ecom9ModuleOptions } from './runtime';
+import { ECOM9_RUNTIME, type Ecom9ModuleOptions } from './options';
+import { Ecom9Guard, Ecom9Interceptor, Ecom9Runtime } from './runtime';
 import { ECOM9_GATE, ECOM9_RAW_BODY, RawBodyWatch, webhookController, webhookPrecheckMiddleware } from './webhook';
 
 export const ECOM9_OPTIONS = Symbol.for('ecom9-gate:options');

@@ -1,8 +1,8 @@
 // The module's guard and interceptor. Each route's plan (the shared guards of src/middleware, built
 // from its decorators) is made once, on its first request; a route without a decorator costs one
 // WeakMap lookup and never reaches ecom9.
-import { HttpException, Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { Decision, Gate } from '../../src/index';
+import { Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { Decision } from '../../src/index';
 import {
   chargeGuard,
   denialResponse,
@@ -10,37 +10,17 @@ import {
   isPromise,
   mergeState,
   tierGuard,
-  type AccountResolver,
   type ChargeRequest,
   type Ecom9State,
   type MaybePromise,
 } from '../../src/middleware/guards';
 import { meterGuard } from '../../src/middleware/meter';
 import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
+import { ECOM9_RUNTIME, Ecom9DeniedException, type Ecom9ModuleOptions } from './options';
 
-/** Answers a denial differently: throw your own exception, or return true to let the request on (the denial in `@Ecom9()`). */
-export type NestDeniedHandler = (decision: Decision, context: ExecutionContext) => unknown;
-
-/** The token of the module's runtime (what Ecom9Guard is built from when an app applies it with @UseGuards). */
-export const ECOM9_RUNTIME = Symbol.for('ecom9-gate:runtime');
-
-export interface Ecom9ModuleOptions {
-  gate: Gate;
-  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<NestRequest>;
-  onDenied?: NestDeniedHandler;
-}
-
-/** A denial as a Nest HttpException: the problem+json body, its status and headers (also set on the response). */
-export class Ecom9DeniedException extends HttpException {
-  constructor(
-    readonly decision: Decision,
-    readonly headers: Record<string, string>,
-    body: object,
-  ) {
-    super(body, decision.status);
-  }
-}
+const GUARDED = Symbol('ecom9-gate:guarded');
+const UNGUARDED =
+  'ecom9-gate: this route has ecom9 checks or charges but Ecom9Guard did not run: with Ecom9Module globalGuard: false, apply @UseGuards(..., Ecom9Guard) to it';
 
 type Step = (req: NestRequest) => MaybePromise<Ecom9State>;
 interface Plan {
@@ -107,6 +87,7 @@ export class Ecom9Guard implements CanActivate {
   private run(ctx: ExecutionContext, steps: Step[], from: number): boolean | Promise<boolean> {
     // args[0] is what switchToHttp().getRequest() returns, without the four objects that call makes.
     const req = ctx.getArgByIndex(0);
+    req[GUARDED] = true;
     for (let i = from; i < steps.length; i++) {
       const out = (steps[i] as Step)(req);
       if (isPromise(out)) return out.then((state) => (this.settle(ctx, req, state) ? this.run(ctx, steps, i + 1) : true));
@@ -138,11 +119,13 @@ export class Ecom9Interceptor implements NestInterceptor {
 
   intercept(ctx: ExecutionContext, next: CallHandler) {
     if (ctx.getType() === 'http') {
-      const meters = this.rt.plan(ctx)?.meters;
-      if (meters?.length) {
-        const http = ctx.switchToHttp();
-        const res = http.getResponse();
-        for (const meter of meters) meter(http.getRequest(), res, res.raw ?? res);
+      const plan = this.rt.plan(ctx);
+      const req = ctx.getArgByIndex(0);
+      // With globalGuard: false a decorated route left without @UseGuards(Ecom9Guard) fails, never serves ungated.
+      if (plan?.steps.length && req[GUARDED] !== true) throw new Error(UNGUARDED);
+      if (plan?.meters.length) {
+        const res = ctx.getArgByIndex(1);
+        for (const meter of plan.meters) meter(req, res, res.raw ?? res);
       }
     }
     return next.handle();

@@ -269,11 +269,24 @@ class AuthedController {
   }
 }
 
+/** Decorated but never given the guard (a mistake with globalGuard: false). */
+@Controller('forgot-guard')
+class ForgotGuardController {
+  static runs = 0;
+  @Get()
+  @RequireTier('pro')
+  forgot() {
+    ForgotGuardController.runs++;
+    return { served: true };
+  }
+}
+export const forgotGuardRuns = () => ForgotGuardController.runs;
+
 /** An app whose account is set by its own controller-level auth guard; `globalGuard` as given. */
 export async function startAuthApp(platform: Platform, gate: Gate, globalGuard: boolean): Promise<RunningNest> {
   const ref = await Test.createTestingModule({
     imports: [Ecom9Module.forRoot({ gate, accountRefId: (req) => req.user?.orgId, globalGuard })],
-    controllers: [AuthedController],
+    controllers: [AuthedController, ForgotGuardController],
   }).compile();
   const app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), { logger: false }) : ref.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
