@@ -434,6 +434,11 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
       const early = await request(global.server).get('/authed').set('authorization', 'Bearer pro-co');
       expect(early.status).toBe(401);
       expect(JSON.parse(early.text)).toMatchObject({ code: 'account_unresolved' });
+      // Global and @UseGuards(Ecom9Guard) both: still one debit.
+      const twice = await request(global.server).post('/twice').set('x-account', 'pro-co');
+      expect(twice.body).toMatchObject({ credits: { debited: 5, remainingBalance: 7 } });
+      expect(emu.callCount('credits.debit')).toBe(1);
+      expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
     } finally {
       await app.close();
       await global.close();

@@ -87,6 +87,8 @@ export class Ecom9Guard implements CanActivate {
   private run(ctx: ExecutionContext, steps: Step[], from: number): boolean | Promise<boolean> {
     // args[0] is what switchToHttp().getRequest() returns, without the four objects that call makes.
     const req = ctx.getArgByIndex(0);
+    // Applied twice (globally and with @UseGuards): the second run would charge again.
+    if (from === 0 && req[GUARDED] === true) return true;
     req[GUARDED] = true;
     for (let i = from; i < steps.length; i++) {
       const out = (steps[i] as Step)(req);

@@ -269,6 +269,17 @@ class AuthedController {
   }
 }
 
+/** The guard applied again on top of the global one: each charge must still be made once. */
+@Controller('twice')
+@UseGuards(Ecom9Guard)
+class TwiceController {
+  @Post()
+  @ChargeCredits(charge)
+  twice(@Ecom9() ecom9: Ecom9State) {
+    return { credits: ecom9.credits };
+  }
+}
+
 /** Decorated but never given the guard (a mistake with globalGuard: false). */
 @Controller('forgot-guard')
 class ForgotGuardController {
@@ -282,11 +293,11 @@ class ForgotGuardController {
 }
 export const forgotGuardRuns = () => ForgotGuardController.runs;
 
-/** An app whose account is set by its own controller-level auth guard; `globalGuard` as given. */
+/** An app whose account is set by its own controller-level auth guard (else `x-account`); `globalGuard` as given. */
 export async function startAuthApp(platform: Platform, gate: Gate, globalGuard: boolean): Promise<RunningNest> {
   const ref = await Test.createTestingModule({
-    imports: [Ecom9Module.forRoot({ gate, accountRefId: (req) => req.user?.orgId, globalGuard })],
-    controllers: [AuthedController, ForgotGuardController],
+    imports: [Ecom9Module.forRoot({ gate, accountRefId: (req) => req.user?.orgId ?? req.headers['x-account'], globalGuard })],
+    controllers: [AuthedController, ForgotGuardController, TwiceController],
   }).compile();
   const app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), { logger: false }) : ref.createNestApplication({ logger: false });
   await app.listen(0, '127.0.0.1');
