@@ -6,7 +6,7 @@ const shared: Options = {
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis'],
+  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis', /^@nestjs\//, 'reflect-metadata', 'rxjs'],
 };
 
 export default defineConfig([
@@ -19,6 +19,7 @@ export default defineConfig([
       fastify: 'adapters/fastify.ts',
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
+      nest: 'adapters/nest.ts',
     },
     format: ['esm', 'cjs'],
     // Members marked @internal (the adapters' paths into the gate) stay out of the published types.

@@ -21,7 +21,13 @@ const core = coreProc.info as unknown as Record<
   'lruNs' | 'checkTierNs' | 'peekNs' | 'awaitFloorNs' | 'checkTierRatio' | 'peekRatio' | 'checkTierBeyondAwaitRatio',
   number
 >;
+const nestProc = await child('./nest-guard.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey });
+await stop(nestProc.proc);
+const nest = nestProc.info as unknown as Record<'requireTierNs' | 'handGuardNs' | 'ratio', number>;
 await stop(emu.proc);
+console.log(
+  `  nest: warm @RequireTier canActivate ${nest.requireTierNs.toFixed(1)} ns, hand-written guard (one LRUCache.get) ${nest.handGuardNs.toFixed(1)} ns`,
+);
 console.log(
   `  LRUCache.get ${core.lruNs.toFixed(1)} ns, prepared peek ${core.peekNs.toFixed(1)} ns, await gate.checkTier ${core.checkTierNs.toFixed(1)} ns (awaiting a settled promise alone: ${core.awaitFloorNs.toFixed(1)} ns)`,
 );
@@ -69,8 +75,12 @@ rows.push([
   '≤ 3',
   core.checkTierBeyondAwaitRatio <= 3,
 ]);
+rows.push(['nest: warm @RequireTier / hand-written guard with one LRUCache.get (canActivate)', nest.ratio.toFixed(2), '-', true]);
 
 console.log('\n| figure | measured | target | met |\n| --- | --- | --- | --- |');
 for (const [name, got, goal, met] of rows) console.log(`| ${name} | ${got} | ${goal} | ${met ? 'yes' : 'NO'} |`);
 mkdirSync('.tmp', { recursive: true });
-writeFileSync('.tmp/bench.json', JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, burst, memory: mem.info }, null, 2));
+writeFileSync(
+  '.tmp/bench.json',
+  JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, nest, burst, memory: mem.info }, null, 2),
+);

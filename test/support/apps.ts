@@ -58,7 +58,7 @@ export function testFixtures(): Fixtures {
 
 type Headers = Record<string, string | string[] | undefined>;
 
-function resolveFrom(headers: Headers): unknown {
+export function resolveFrom(headers: Headers): unknown {
   const acc = headers['x-account'];
   if (acc === 'throw') throw new Error('resolver exploded');
   if (acc === 'reject') return Promise.reject(new Error('resolver rejected'));
