@@ -57,7 +57,14 @@ export function fetchSender(): Sender {
 export function undiciSender(dispatcher: Dispatcher, owns: boolean): Sender {
   return {
     async send(r) {
-      const res = await dispatcher.request({ origin: r.url.origin, path: r.url.pathname + r.url.search, method: r.method, headers: r.headers, body: r.body, signal: r.signal });
+      const res = await dispatcher.request({
+        origin: r.url.origin,
+        path: r.url.pathname + r.url.search,
+        method: r.method,
+        headers: r.headers,
+        body: r.body,
+        signal: r.signal,
+      });
       return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
     },
     async close() {
