@@ -1,0 +1,14 @@
+// One gate per server process, shared by the route handlers and proxy.ts: Next bundles them apart, so
+// a plain module-level gate would be made twice (two caches, two usage queues).
+import { createGate, type Gate } from 'ecom9-gate';
+import { fetchGate } from 'ecom9-gate/fetch';
+
+const shared = globalThis as { ecom9Gate?: Gate };
+// Reads ECOM9_API_KEY, ECOM9_BASE_URL and ECOM9_WEBHOOK_SECRET from the environment.
+shared.ecom9Gate ??= createGate();
+export const gate: Gate = shared.ecom9Gate;
+
+export const ecom9 = fetchGate(gate, {
+  // In a real app this comes from your session (the signed-in user's org); here, a header.
+  accountRefId: (req) => req.headers.get('x-account-id'),
+});
