@@ -42,9 +42,13 @@ export function isRequest(v: unknown): v is Request {
   return typeof (v as Request | null)?.url === 'string' && typeof (v as Request).headers?.get === 'function';
 }
 
-function rejectionResponse(r: WebhookRejection): Response {
-  return Response.json(r.body, { status: r.status, headers: r.headers });
+function rejectionResponse(r: WebhookRejection, headers: Record<string, string> = {}): Response {
+  return Response.json(r.body, { status: r.status, headers: { ...r.headers, ...headers } });
 }
+
+// The rest of an oversized body is never read: the server may drop the connection once it has
+// answered, so the client is told not to send another request on it.
+const CLOSE = { connection: 'close' };
 
 export type WebBody = { tooLarge: false; body: Uint8Array } | { tooLarge: true };
 
@@ -105,7 +109,7 @@ export function webhookEndpoint(gate: Gate, opts: WebhookRouterOptions = {}): (r
     if (early) return rejectionResponse(early);
     if (req.bodyUsed) throw webBodyError();
     const raw = await readLimited(req);
-    if (raw.tooLarge) return rejectionResponse(webhookRejection('size'));
+    if (raw.tooLarge) return rejectionResponse(webhookRejection('size'), CLOSE);
     const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: req.headers });
     return Response.json(body, { status });
   };
