@@ -53,3 +53,38 @@ export function runScript(
     proc.on('close', (code) => (clearTimeout(t), resolve({ code, stdout, stderr })));
   });
 }
+
+export interface RuntimeServer {
+  urls: Record<string, string>;
+  /** What the server wrote to stderr so far (for a failure's message). */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts a server script under the runtime; it prints one JSON line of URLs once it listens. */
+export function startServer(rt: Runtime, file: string, env: Record<string, string>, timeoutMs = 20_000): Promise<RuntimeServer> {
+  const proc = spawn(runtimeBinary(rt), runtimeArgs(rt, file), { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 2_000);
+      proc.once('exit', () => (clearTimeout(kill), resolve()));
+      proc.kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => (clearTimeout(t), void stop(), reject(new Error(`${rt} ${file}: ${why}\n${err}`)));
+    const t = setTimeout(() => fail(`no URL within ${timeoutMs} ms`), timeoutMs);
+    proc.on('exit', (code) => fail(`exited (${code}) before listening`));
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line || !out.includes('\n')) return;
+      clearTimeout(t);
+      proc.removeAllListeners('exit');
+      resolve({ urls: JSON.parse(line), stderr: () => err, stop });
+    });
+  });
+}
