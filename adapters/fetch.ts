@@ -28,6 +28,7 @@ export interface FetchGateOptions {
 }
 
 type PerRoute = { onDenied?: FetchDeniedHandler };
+type Stateful = Request & { [key: symbol]: Ecom9State | undefined };
 
 /** A guard: takes a handler, returns one of the same shape (`export const GET = ecom9.requireTier('pro')(handler)`). */
 export type FetchGuard = <R extends Request, A extends unknown[]>(
@@ -45,7 +46,16 @@ function notARequest(name: string): TypeError {
 export function fetchGate(gate: Gate, options: FetchGateOptions) {
   checkAdapterOptions('fetchGate', gate, options?.accountRefId);
   const resolver = options.accountRefId;
-  const states = new WeakMap<Request, Ecom9State>();
+  // The state rides on the request under this gate's own symbol. A WeakMap alone costs microseconds
+  // per new request under load (young GCs rescan its ephemeron table); it only holds the requests
+  // that cannot take a property (frozen ones).
+  const key = Symbol('ecom9-gate state');
+  const frozen = new WeakMap<Request, Ecom9State>();
+  const stateOf = (req: Request): Ecom9State | undefined => (req as Stateful)[key] ?? frozen.get(req);
+  const keep = (req: Request, s: Ecom9State): void => {
+    if (Object.isExtensible(req)) (req as Stateful)[key] = s;
+    else frozen.set(req, s);
+  };
   // A resolver that throws (or any other failure of the check) answers 500, reported, never an allow.
   const failed = (err: unknown): Response => {
     gate.reportError(err);
@@ -53,25 +63,27 @@ export function fetchGate(gate: Gate, options: FetchGateOptions) {
   };
 
   function wrap(name: string, guard: Guard<Request>, onDenied = options.onDenied): FetchGuard {
-    return (handler) =>
-      (req, ...rest) => {
+    return <R extends Request, A extends unknown[]>(handler: (req: R, ...rest: A) => Response | Promise<Response>) => {
+      // Made once per route, not per request. Past the check, errors are the handler's or
+      // onDenied's own: they reach the framework as thrown.
+      const settle = (req: R, rest: A, state: Ecom9State): Response | Promise<Response> => {
+        keep(req, mergeState(stateOf(req), state));
+        const decision = state.decision as Decision;
+        if (decision.allowed) return handler(req, ...rest);
+        if (onDenied) return onDenied(req, decision, () => handler(req, ...rest));
+        return denial(decision);
+      };
+      return (req: R, ...rest: A) => {
         if (!isRequest(req)) throw notARequest(name);
-        // Past the check, errors are the handler's or onDenied's own: they reach the framework as thrown.
-        const settle = (state: Ecom9State): Response | Promise<Response> => {
-          states.set(req, mergeState(states.get(req), state));
-          const decision = state.decision as Decision;
-          if (decision.allowed) return handler(req, ...rest);
-          if (onDenied) return onDenied(req, decision, () => handler(req, ...rest));
-          return denial(decision);
-        };
         let out: ReturnType<Guard<Request>>;
         try {
           out = guard(req);
         } catch (err) {
           return failed(err);
         }
-        return isPromise(out) ? out.then(settle, failed) : settle(out);
+        return isPromise(out) ? out.then((state) => settle(req, rest, state), failed) : settle(req, rest, out);
       };
+    };
   }
 
   return {
@@ -95,7 +107,7 @@ export function fetchGate(gate: Gate, options: FetchGateOptions) {
         gate,
         resolver,
         opts,
-        { knownRef: (req) => states.get(req)?.accountRefId, idempotencyKey: idempotencyKeyOf, route: routeOf },
+        { knownRef: (req) => stateOf(req)?.accountRefId, idempotencyKey: idempotencyKeyOf, route: routeOf },
         (req) => req.signal,
       );
       return (handler) =>
@@ -107,7 +119,7 @@ export function fetchGate(gate: Gate, options: FetchGateOptions) {
     },
 
     /** The state of a request that went through a guard of this fetchGate, else undefined. */
-    state: (req: Request): Ecom9State | undefined => states.get(req),
+    state: (req: Request): Ecom9State | undefined => (isRequest(req) ? stateOf(req) : undefined),
 
     /** ecom9's webhooks: `export const POST = ecom9.webhookHandler()`. Reads the raw bytes itself (64 KiB). */
     webhookHandler: (opts: WebhookRouterOptions = {}): ((req: Request) => Promise<Response>) => webhookEndpoint(gate, opts),

@@ -160,13 +160,15 @@ export function webMeter<Req, Res>(
   signalOf: (req: Req) => AbortSignal | undefined,
 ): (req: Req, res: Res, response: Response) => Response {
   const meter = meterGuard(gate, resolver, (err) => gate.reportError(err), opts, read);
+  const finish = (req: Req, res: Res, status: number, aborted: boolean): void => meter(req, res, ended(status, aborted || signalOf(req)?.aborted === true));
   return (req, res, response) => {
-    const signal = signalOf(req);
-    const done = (aborted: boolean) => meter(req, res, ended(response.status, aborted || signal?.aborted === true));
-    if (response.body === null || signal?.aborted) {
-      done(false);
+    if (response.body === null || signalOf(req)?.aborted) {
+      finish(req, res, response.status, false);
       return response;
     }
-    return new Response(onEnd(response.body, done), response);
+    return new Response(
+      onEnd(response.body, (aborted) => finish(req, res, response.status, aborted)),
+      response,
+    );
   };
 }
