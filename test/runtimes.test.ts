@@ -251,3 +251,25 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])('the scenario apps on %s', (rt
     });
   });
 });
+
+// Each example runs with the one command of its README: start, one gated request each way, stop.
+const EXAMPLES: Record<Runtime, { file: string; args: string[] }> = {
+  bun: { file: 'examples/bun/server.ts', args: ['examples/bun/server.ts'] },
+  deno: { file: 'examples/deno/server.ts', args: ['run', '--allow-net', '--allow-env', '--allow-read', '--quiet', '--no-lock', 'examples/deno/server.ts'] },
+};
+
+describe.each(Object.keys(RUNTIMES) as Runtime[])('examples/%s', (rt) => {
+  it('starts with its README command and gates /reports on the demo accounts', async () => {
+    const { file, args } = EXAMPLES[rt];
+    const ex = await startServer(rt, file, { PORT: '0', ECOM9_API_KEY: '' }, args);
+    try {
+      const ok = await fetch(`${ex.urls.url}/reports`, { headers: { 'x-account-id': 'acme' } });
+      expect([ok.status, await ok.json()]).toEqual([200, { report: 'quarterly numbers', account: 'acme' }]);
+      const denied = await fetch(`${ex.urls.url}/reports`, { headers: { 'x-account-id': 'globex' } });
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toMatchObject({ code: 'tier_required' });
+    } finally {
+      await ex.stop();
+    }
+  });
+});

@@ -56,14 +56,15 @@ export function runScript(
 
 export interface RuntimeServer {
   urls: Record<string, string>;
-  /** What the server wrote to stderr so far (for a failure's message). */
-  stderr(): string;
   stop(): Promise<void>;
 }
 
-/** Starts a server script under the runtime; it prints one JSON line of URLs once it listens. */
-export function startServer(rt: Runtime, file: string, env: Record<string, string>, timeoutMs = 20_000): Promise<RuntimeServer> {
-  const proc = spawn(runtimeBinary(rt), runtimeArgs(rt, file), { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
+/**
+ * Starts a server under the runtime and resolves once its stdout says where it listens: a JSON line of
+ * URLs (test/runtime/serve.ts), or for an example the first `http://` URL it prints (as `urls.url`).
+ */
+export function startServer(rt: Runtime, file: string, env: Record<string, string>, args = runtimeArgs(rt, file), timeoutMs = 20_000): Promise<RuntimeServer> {
+  const proc = spawn(runtimeBinary(rt), args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
   let out = '';
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -74,17 +75,24 @@ export function startServer(rt: Runtime, file: string, env: Record<string, strin
       proc.once('exit', () => (clearTimeout(kill), resolve()));
       proc.kill('SIGTERM');
     });
+  const parse = (): Record<string, string> | undefined => {
+    const lines = out.split('\n').slice(0, -1);
+    const json = lines.find((l) => l.startsWith('{'));
+    if (json) return JSON.parse(json);
+    const url = lines.map((l) => /listening|example on/i.test(l) && l.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0]).find(Boolean);
+    return url ? { url } : undefined;
+  };
   return new Promise((resolve, reject) => {
     const fail = (why: string) => (clearTimeout(t), void stop(), reject(new Error(`${rt} ${file}: ${why}\n${err}`)));
     const t = setTimeout(() => fail(`no URL within ${timeoutMs} ms`), timeoutMs);
     proc.on('exit', (code) => fail(`exited (${code}) before listening`));
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (!line || !out.includes('\n')) return;
+      const urls = parse();
+      if (!urls) return;
       clearTimeout(t);
       proc.removeAllListeners('exit');
-      resolve({ urls: JSON.parse(line), stderr: () => err, stop });
+      resolve({ urls, stop });
     });
   });
 }
