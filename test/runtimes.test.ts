@@ -20,10 +20,7 @@ beforeAll(async () => {
   assertDistFresh();
   emu = await startEmulator({ fixtures: testFixtures() });
   // A port that was just free and is closed again: connection refused, at once.
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  deadUrl = `http://127.0.0.1:${(probe.address() as { port: number }).port}/api/`;
-  await new Promise<void>((r) => probe.close(() => r()));
+  deadUrl = `http://127.0.0.1:${await freePort()}/api/`;
   dir = mkdtempSync(join(tmpdir(), 'ecom9-runtimes-'));
 });
 afterAll(async () => {
@@ -253,15 +250,23 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])('the scenario apps on %s', (rt
 });
 
 // Each example runs with the one command of its README: start, one gated request each way, stop.
-const EXAMPLES: Record<Runtime, { file: string; args: string[] }> = {
-  bun: { file: 'examples/bun/server.ts', args: ['examples/bun/server.ts'] },
-  deno: { file: 'examples/deno/server.ts', args: ['run', '--allow-net', '--allow-env', '--allow-read', '--quiet', '--no-lock', 'examples/deno/server.ts'] },
+const EXAMPLES: Record<Runtime, string[]> = {
+  bun: ['examples/bun/server.ts'],
+  deno: ['run', '-A', 'examples/deno/server.ts'],
 };
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 describe.each(Object.keys(RUNTIMES) as Runtime[])('examples/%s', (rt) => {
   it('starts with its README command and gates /reports on the demo accounts', async () => {
-    const { file, args } = EXAMPLES[rt];
-    const ex = await startServer(rt, file, { PORT: '0', ECOM9_API_KEY: '' }, args);
+    const args = EXAMPLES[rt];
+    const ex = await startServer(rt, args.at(-1) as string, { PORT: String(await freePort()), ECOM9_API_KEY: '' }, args);
     try {
       const ok = await fetch(`${ex.urls.url}/reports`, { headers: { 'x-account-id': 'acme' } });
       expect([ok.status, await ok.json()]).toEqual([200, { report: 'quarterly numbers', account: 'acme' }]);

@@ -69,6 +69,14 @@ describe('fetchGate guards', () => {
     expect(warm).toBeInstanceOf(Response);
     expect(emu.callCount('accounts.status', 'pro-co')).toBe(1);
   });
+  it('keeps the state of a request that cannot take a property (frozen), and keeps two gates apart', async () => {
+    const e = f();
+    const other = f();
+    const req = Object.freeze(new Request('http://app.test/reports', { headers: { 'x-account': 'pro-co' } }));
+    const res = await e.requireTier('pro')((r) => Response.json({ mine: e.state(r)?.accountRefId ?? null, other: other.state(r) ?? null }))(req);
+    expect(await res.json()).toEqual({ mine: 'pro-co', other: null });
+    expect(e.state(req)?.decision?.allowed).toBe(true);
+  });
 });
 
 describe('webhook body limit while reading', () => {
