@@ -250,10 +250,11 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])('the scenario apps on %s', (rt
 });
 
 // Each example runs with the one command of its README: start, one gated request each way, stop.
-const EXAMPLES: Record<Runtime, string[]> = {
-  bun: ['examples/bun/server.ts'],
-  deno: ['run', '-A', 'examples/deno/server.ts'],
-};
+const EXAMPLES: Array<[Runtime, string[]]> = [
+  ['bun', ['examples/bun/server.ts']],
+  ['bun', ['examples/hono/server.ts']],
+  ['deno', ['run', '-A', 'examples/deno/server.ts']],
+];
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -263,13 +264,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe.each(Object.keys(RUNTIMES) as Runtime[])('examples/%s', (rt) => {
-  it('starts with its README command and gates /reports on the demo accounts', async () => {
-    const args = EXAMPLES[rt];
+describe('examples', () => {
+  it.each(EXAMPLES)('%s %j: starts with its README command and gates /reports on the demo accounts', async (rt, args) => {
     const ex = await startServer(rt, args.at(-1) as string, { PORT: String(await freePort()), ECOM9_API_KEY: '' }, args);
     try {
       const ok = await fetch(`${ex.urls.url}/reports`, { headers: { 'x-account-id': 'acme' } });
-      expect([ok.status, await ok.json()]).toEqual([200, { report: 'quarterly numbers', account: 'acme' }]);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ report: 'quarterly numbers', account: 'acme' });
       const denied = await fetch(`${ex.urls.url}/reports`, { headers: { 'x-account-id': 'globex' } });
       expect(denied.status).toBe(403);
       expect(await denied.json()).toMatchObject({ code: 'tier_required' });
