@@ -11,13 +11,13 @@ import type { Emulator } from 'ecom9-gate/emulator';
 import { startEmulator } from './support/env';
 import { testFixtures } from './support/apps';
 import { WEB_FRAMEWORKS } from './support/web-apps';
-import { assertDistFresh, ROOT, runScript, RUNTIMES, startServer, type Runtime, type RuntimeServer } from './support/runtimes';
+import { assertDistBuilt, ROOT, runScript, RUNTIMES, startServer, type Runtime, type RuntimeServer } from './support/runtimes';
 
 let emu: Emulator;
 let deadUrl: string;
 let dir: string;
 beforeAll(async () => {
-  assertDistFresh();
+  assertDistBuilt();
   emu = await startEmulator({ fixtures: testFixtures() });
   // A port that was just free and is closed again: connection refused, at once.
   deadUrl = `http://127.0.0.1:${await freePort()}/api/`;

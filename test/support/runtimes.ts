@@ -32,7 +32,7 @@ export function runtimeArgs(rt: Runtime, file: string): string[] {
 }
 
 /** Fails when dist is missing, since Deno runs the built package. */
-export function assertDistFresh(): void {
+export function assertDistBuilt(): void {
   const dist = `${ROOT}dist/index.js`;
   if (!existsSync(dist)) throw new Error('dist/ is missing: run npm run build first (Deno runs the built package)');
 }
