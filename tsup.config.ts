@@ -6,7 +6,19 @@ const shared: Options = {
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis', /^@nestjs\//, 'reflect-metadata', 'rxjs'],
+  // Peer dependencies, never bundled; one a line so that branches adding one merge cleanly.
+  // biome-ignore format: one a line
+  external: [
+    'express',
+    'koa',
+    'fastify',
+    'fastify-plugin',
+    'ioredis',
+    /^hono(\/|$)/,
+    /^@nestjs\//,
+    'reflect-metadata',
+    'rxjs',
+  ],
 };
 
 export default defineConfig([
@@ -20,6 +32,8 @@ export default defineConfig([
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
       nest: 'adapters/nest.ts',
+      fetch: 'adapters/fetch.ts',
+      hono: 'adapters/hono.ts',
     },
     format: ['esm', 'cjs'],
     // Members marked @internal (the adapters' paths into the gate) stay out of the published types.

@@ -89,6 +89,8 @@ export interface ClientOptions {
   connections?: number;
   /** Your own undici dispatcher (not closed by `close()`). */
   dispatcher?: Dispatcher;
+  /** How requests are sent: undici's pool, or the runtime's fetch (`connections` then does not apply). @default 'fetch' on Bun and Deno, else 'undici' */
+  transport?: 'undici' | 'fetch';
   /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }

@@ -28,6 +28,7 @@ export const clientOptionsSchema = z
         message: 'expected an undici Dispatcher',
       })
       .optional(),
+    transport: z.enum(['undici', 'fetch']).optional(),
     sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
   })
   .strict();

@@ -5,6 +5,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { EndpointName } from '../endpoints';
+import { defaultTransport, fetchSender, undiciSender, type Sender, type TransportKind } from './senders';
 import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from './errors';
 
 export interface TransportOptions {
@@ -17,6 +18,8 @@ export interface TransportOptions {
   retryMaxMs: number;
   connections: number;
   dispatcher?: Dispatcher | undefined;
+  /** undici on Node, the runtime's fetch on Bun and Deno (see senders.ts); a dispatcher means undici. */
+  transport?: TransportKind | undefined;
   /** Gets the call's signal; the transport stops waiting on abort even if the sleep ignores it. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -56,14 +59,16 @@ const aborted = (endpoint: EndpointName, signal: AbortSignal) =>
 
 export class Transport {
   private readonly base: URL;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly sender: Sender;
   private readonly auth: Record<string, string>;
 
   constructor(private readonly o: TransportOptions) {
     this.base = new URL(o.baseUrl.endsWith('/') ? o.baseUrl : `${o.baseUrl}/`);
-    this.ownsDispatcher = o.dispatcher === undefined;
-    this.dispatcher = o.dispatcher ?? new Pool(this.base.origin, { connections: o.connections, keepAliveTimeout: 10_000 });
+    const kind = o.dispatcher ? 'undici' : (o.transport ?? defaultTransport());
+    this.sender =
+      kind === 'fetch'
+        ? fetchSender()
+        : undiciSender(o.dispatcher ?? new Pool(this.base.origin, { connections: o.connections, keepAliveTimeout: 10_000 }), o.dispatcher === undefined);
     this.auth = o.authScheme === 'x-api-key' ? { 'x-api-key': o.apiKey } : { authorization: `Bearer ${o.apiKey}` };
   }
 
@@ -109,7 +114,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    await this.sender.close();
   }
 
   /** How long to wait before the next attempt, or undefined when the error is final. */
@@ -132,9 +137,8 @@ export class Transport {
     let headers: Record<string, string | string[] | undefined>;
     let text: string;
     try {
-      const res = await this.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
+      ({ status, headers, text } = await this.sender.send({
+        url,
         method: spec.method,
         headers: {
           ...this.auth,
@@ -144,14 +148,11 @@ export class Transport {
         },
         body: spec.body === undefined ? null : JSON.stringify(spec.body),
         signal,
-      });
-      status = res.statusCode;
-      headers = res.headers;
-      text = await res.body.text();
+      }));
     } catch (cause) {
       if (opts.signal?.aborted) throw aborted(spec.endpoint, opts.signal);
       if (timeout.aborted) throw new TimeoutError(`ecom9 ${spec.endpoint}: no answer within ${timeoutMs} ms`, { endpoint: spec.endpoint });
-      // undici's cause is dropped on purpose: its message may quote a header, and one header is the key.
+      // The sender's cause is dropped on purpose: its message may quote a header, and one header is the key.
       const code = (cause as { code?: unknown })?.code;
       if (typeof code === 'string' && LOCAL_REFUSALS.has(code)) {
         const why = code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED' ? 'the client is closed' : `the request was refused before sending (${code})`;

@@ -79,6 +79,7 @@ export function createGate(options?: GateOptions): Gate {
     retryBaseMs: o.http.retryBaseMs,
     retryMaxMs: o.http.retryMaxMs,
     connections: o.http.connections,
+    ...(o.http.transport ? { transport: o.http.transport } : {}),
   });
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor });

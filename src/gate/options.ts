@@ -22,6 +22,7 @@ const httpSchema = z
     retryBaseMs: z.number().int().nonnegative().default(500),
     retryMaxMs: z.number().int().nonnegative().default(8_000),
     connections: z.number().int().positive().default(64),
+    transport: z.enum(['undici', 'fetch']).optional(),
   })
   .strict();
 

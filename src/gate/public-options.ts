@@ -62,6 +62,8 @@ export interface GateOptions {
     retryMaxMs?: number;
     /** Pooled connections to ecom9. @default 64 */
     connections?: number;
+    /** undici's pool, or the runtime's fetch. @default 'fetch' on Bun and Deno, else 'undici' */
+    transport?: 'undici' | 'fetch';
   };
   usage?: {
     /** A JSON-lines journal: usage queued when the process dies is sent on the next start. */
