@@ -20,7 +20,7 @@ export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/ac
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
 export { UsageDeliveryError } from './usage/recorder';
-export { CHANNELS, type GateStats } from './gate/stats';
+export { CHANNELS, type GateStats } from './shared/stats';
 export {
   MAX_WEBHOOK_BYTES,
   type WebhookInput,

@@ -4,8 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { assertAccountRef, pathSegment } from './account-ref';
-import { NotFoundError, ValidationError } from './errors';
+import { assertAccountRef, pathSegment } from '../shared/account-ref';
+import { NotFoundError, ValidationError } from '../shared/errors';
 import { parseClientOptions } from './options';
 import {
   accountStatusSchema,
@@ -50,10 +50,10 @@ export {
   TimeoutError,
   ValidationError,
   type Ecom9ErrorInit,
-} from './errors';
+} from '../shared/errors';
 export type * from './schemas';
 export type { CallOptions } from './transport';
-export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from './account-ref';
+export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from '../shared/account-ref';
 
 export interface ClientOptions {
   apiKey: string;

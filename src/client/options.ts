@@ -2,7 +2,7 @@
 // and never echoes its value (one of them is the API key).
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import { describeIssues } from '../describe-issues';
+import { describeIssues } from '../shared/describe-issues';
 
 // setTimeout and AbortSignal.timeout turn anything longer into 1 ms, with only a warning.
 const MAX_TIMER_MS = 2_147_483_647;

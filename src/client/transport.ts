@@ -4,8 +4,8 @@
 // included. The API key goes in a header and nowhere else.
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { EndpointName } from '../endpoints';
-import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from './errors';
+import type { EndpointName } from '../shared/endpoints';
+import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from '../shared/errors';
 
 export interface TransportOptions {
   apiKey: string;

@@ -1,5 +1,5 @@
 // Fault injection for tests and demos: per endpoint and/or account, for a number of requests or for good.
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from '../shared/endpoints';
 
 export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
 

@@ -3,9 +3,9 @@
 import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
-import { explainRef } from './account-ref';
-import { isUnknownToEcom9, misconfiguration } from './misconfig';
-import type { StatsRecorder } from './stats';
+import { explainRef } from '../shared/account-ref';
+import { isUnknownToEcom9, misconfiguration } from '../shared/misconfig';
+import type { StatsRecorder } from '../shared/stats';
 import { checkFailMode, compactStatus, compileTierRule, isLabel, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
 

@@ -10,10 +10,10 @@ import { Credits, type CreditDecision, type DebitInput } from './credits';
 import type { Decision } from './decision';
 import { FactCache } from './fact-cache';
 import { LinkResolver } from './links';
-import { misconfiguration } from './misconfig';
+import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions } from './options';
 import type { GateOptions, InvalidationBus, Logger } from './public-options';
-import { StatsRecorder, type GateStats } from './stats';
+import { StatsRecorder, type GateStats } from '../shared/stats';
 import type { TierCheckOptions } from './tier-rule';
 
 export interface Gate {

@@ -3,11 +3,11 @@
 // follow the call's failMode, which for money defaults to closed whatever the gate's default is.
 import { randomUUID } from 'node:crypto';
 import { ValidationError, type Ecom9Client } from '../client';
-import { explainRef } from './account-ref';
+import { explainRef } from '../shared/account-ref';
 import { allow, deny, type Decision } from './decision';
 import type { Access, FailMode } from './access';
-import { isUnknownToEcom9 } from './misconfig';
-import type { StatsRecorder } from './stats';
+import { isUnknownToEcom9 } from '../shared/misconfig';
+import type { StatsRecorder } from '../shared/stats';
 
 export interface DebitInput {
   accountRefId: string;

@@ -1,7 +1,7 @@
 // createGate's options: one zod schema, checked once when the gate is made. A wrong or unknown
 // option throws a TypeError that names it; defaults live here and nowhere else.
 import { z } from 'zod';
-import { describeIssues } from '../describe-issues';
+import { describeIssues } from '../shared/describe-issues';
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'expected a function' });
 const positiveMs = z.number().int().nonnegative();

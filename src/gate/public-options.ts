@@ -1,6 +1,6 @@
 // The options of createGate as users see them, with their defaults. options.ts checks them at run time.
 import type { DecisionCode } from './decision';
-import type { StatsRecorder } from './stats';
+import type { StatsRecorder } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
 import type { WebhookVerifier } from '../webhooks/handler';
 

@@ -2,7 +2,7 @@
 // the start-up warning, the answers given before the body is read (405, 413, 415), the path check,
 // and the error for a body that a parser already consumed.
 import type { IncomingHttpHeaders } from 'node:http';
-import { Ecom9Error } from '../client/errors';
+import { Ecom9Error } from '../shared/errors';
 import type { Gate } from '../gate/create-gate';
 import { MAX_WEBHOOK_BYTES, type WebhookHandler } from '../webhooks/handler';
 

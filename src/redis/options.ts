@@ -2,7 +2,7 @@
 // a TypeError that names it and never echoes its value (a Redis URL may carry a password).
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import { describeIssues } from '../describe-issues';
+import { describeIssues } from '../shared/describe-issues';
 
 export interface RedisBusOptions {
   /** e.g. 'redis://127.0.0.1:6379' or 'rediss://...'. Either this or `client`. */

@@ -5,7 +5,7 @@
 // outage or a rejected API key (it is sent again on the next start).
 import { randomUUID } from 'node:crypto';
 import { accountRefProblem, RateLimitError, type Ecom9Client, type UsageRecordResult } from '../client';
-import type { StatsRecorder } from '../gate/stats';
+import type { StatsRecorder } from '../shared/stats';
 import { Aggregator } from './aggregator';
 import { askedWaitMs, backoffMs, checkMetadata, classify } from './policy';
 import { Spool, usageEventSchema, type SpooledEvent } from './spool';

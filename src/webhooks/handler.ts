@@ -3,8 +3,8 @@
 // account's cache entries are dropped and user handlers run. A webhook only ever invalidates:
 // the next request asks ecom9, so a forged event can never grant access.
 import { z } from 'zod';
-import { explainRef } from '../gate/account-ref';
-import type { StatsRecorder } from '../gate/stats';
+import { explainRef } from '../shared/account-ref';
+import type { StatsRecorder } from '../shared/stats';
 import { secretKey, verifySignature, type SignatureFailure } from './signature';
 import type { ReplayGuard } from './replay';
 

@@ -1,6 +1,6 @@
 // Which ecom9 failures are the gate's own configuration rather than an outage or an answer: those
 // must not be hidden by stale facts, let through by failMode 'open', or cached as denials.
-import { AuthenticationError, NotFoundError } from '../client';
+import { AuthenticationError, NotFoundError } from './errors';
 
 /**
  * Why a failure is a misconfiguration rather than an outage, or undefined: ecom9 refusing the API

@@ -1,6 +1,6 @@
 // Typed errors of the ecom9 client, all under Ecom9Error, picked by cause. None ever carries the API
 // key: requests' headers are never attached, and toJSON lists only safe fields.
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from './endpoints';
 
 export interface Ecom9ErrorInit {
   status?: number | undefined;
