@@ -19,7 +19,6 @@ export type { TierCheckOptions } from './gate/tier-rule';
 export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/access';
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
-export { UsageDeliveryError } from './usage/recorder';
 export { CHANNELS, type GateStats } from './shared/stats';
 export {
   MAX_WEBHOOK_BYTES,
@@ -31,6 +30,18 @@ export {
   type WebhookHeaders,
 } from './webhooks/handler';
 export type { ReplayGuard } from './webhooks/replay';
-export { WebhookMountError } from './middleware/webhook-route';
 export { signWebhook, webhookHeaders } from './webhooks/signature';
 export * from './client';
+export {
+  AbortedError,
+  ArgumentError,
+  BusUnavailableError,
+  CallbackError,
+  ClientStateError,
+  MisconfigurationError,
+  OptionsError,
+  UsageDeliveryError,
+  UsageSpoolError,
+  WebhookMountError,
+  type UsageEventRef,
+} from './shared/errors';

@@ -3,6 +3,7 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { describeIssues } from '../shared/describe-issues';
+import { OptionsError } from '../shared/errors';
 
 // setTimeout and AbortSignal.timeout turn anything longer into 1 ms, with only a warning.
 const MAX_TIMER_MS = 2_147_483_647;
@@ -35,8 +36,8 @@ export const clientOptionsSchema = z
 export type ParsedClientOptions = z.output<typeof clientOptionsSchema>;
 
 export function parseClientOptions(input: unknown): ParsedClientOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: createClient(options) expects an options object with "apiKey"');
+  if (typeof input !== 'object' || input === null) throw new OptionsError('ecom9-gate: createClient(options) expects an options object with "apiKey"');
   const result = clientOptionsSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new TypeError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues)}`);
+  throw new OptionsError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues)}`);
 }

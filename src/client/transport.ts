@@ -5,7 +5,8 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { EndpointName } from '../shared/endpoints';
-import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from '../shared/errors';
+import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError } from '../shared/errors';
+import { errorForStatus } from './status-errors';
 
 export interface TransportOptions {
   apiKey: string;

@@ -4,6 +4,7 @@ import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
 import { explainRef } from '../shared/account-ref';
+import { ArgumentError, MisconfigurationError } from '../shared/errors';
 import { isUnknownToEcom9, misconfiguration } from '../shared/misconfig';
 import type { StatsRecorder } from '../shared/stats';
 import { checkFailMode, compactStatus, compileTierRule, isLabel, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
@@ -58,10 +59,10 @@ export class Access {
   }
 
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('ecom9-gate: an entitlement check needs an options object');
+    if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: an entitlement check needs an options object');
     const { product, entitlement, failMode } = opts;
-    if (!isLabel(product)) throw new TypeError('ecom9-gate: "product" must be a non-empty product code');
-    if (!isLabel(entitlement)) throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
+    if (!isLabel(product)) throw new ArgumentError('ecom9-gate: "product" must be a non-empty product code');
+    if (!isLabel(entitlement)) throw new ArgumentError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
     checkFailMode(failMode);
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
     const suffix = keySuffix('e', product, entitlement);
@@ -179,7 +180,7 @@ export class Access {
     if (why !== undefined) {
       if (!this.misconfigReported.has(why)) {
         this.misconfigReported.add(why);
-        this.d.report(new Error(`ecom9-gate: ${why}`, { cause: error }));
+        this.d.report(new MisconfigurationError(why, { cause: error }));
       }
       return deny('misconfigured', 'upstream', { ...facts, accountRefId: ref, detail: "The billing service refused this server's configuration." });
     }

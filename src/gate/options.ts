@@ -2,6 +2,7 @@
 // option throws a TypeError that names it; defaults live here and nowhere else.
 import { z } from 'zod';
 import { describeIssues } from '../shared/describe-issues';
+import { OptionsError } from '../shared/errors';
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'expected a function' });
 const positiveMs = z.number().int().nonnegative();
@@ -74,7 +75,7 @@ export type ParsedGateOptions = z.output<typeof gateOptionsSchema>;
 /** Validates options, filling in the environment defaults; throws a TypeError naming the bad option. */
 export function parseGateOptions(input: unknown, env: NodeJS.ProcessEnv = process.env): ParsedGateOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null)) {
-    throw new TypeError('ecom9-gate: createGate(options) expects an options object');
+    throw new OptionsError('ecom9-gate: createGate(options) expects an options object');
   }
   const raw = { ...(input as Record<string, unknown> | undefined) };
   if (raw.apiKey === undefined && env.ECOM9_API_KEY) raw.apiKey = env.ECOM9_API_KEY;
@@ -83,5 +84,5 @@ export function parseGateOptions(input: unknown, env: NodeJS.ProcessEnv = proces
   if (raw.apiKey === undefined) raw.apiKey = '';
   const result = gateOptionsSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new TypeError(`ecom9-gate: invalid options: ${describeIssues(result.error.issues)}`);
+  throw new OptionsError(`ecom9-gate: invalid options: ${describeIssues(result.error.issues)}`);
 }

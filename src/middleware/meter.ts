@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Gate } from '../gate/create-gate';
 import { isPromise, resolveAccount, scopedEventKey, type AccountResolver } from './guards';
+import { OptionsError } from '../shared/errors';
 
 export interface MeterOptions<Req, Res> {
   product: string;
@@ -41,9 +42,9 @@ export function meterGuard<Req, Res>(
   opts: MeterOptions<Req, Res>,
   read: MeterReaders<Req>,
 ) {
-  if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: meterUsage needs "product" and "meter"');
+  if (!opts.product || !opts.meter) throw new OptionsError('ecom9-gate: meterUsage needs "product" and "meter"');
   if (typeof opts.quantity === 'number' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
-    throw new TypeError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
+    throw new OptionsError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
   }
   const { product, meter } = opts;
   const when = opts.when ?? successful;

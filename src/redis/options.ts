@@ -3,6 +3,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { describeIssues } from '../shared/describe-issues';
+import { OptionsError } from '../shared/errors';
 
 export interface RedisBusOptions {
   /** e.g. 'redis://127.0.0.1:6379' or 'rediss://...'. Either this or `client`. */
@@ -51,10 +52,10 @@ export type ParsedRedisBusOptions = Omit<z.output<typeof schema>, 'keyPrefix' | 
 
 /** Validates redisBus options and fills in the defaults; throws a TypeError naming the bad option. */
 export function parseRedisBusOptions(input: unknown): ParsedRedisBusOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: redisBus(options) expects an options object');
+  if (typeof input !== 'object' || input === null) throw new OptionsError('ecom9-gate: redisBus(options) expects an options object');
   const result = schema.safeParse(input);
-  if (!result.success) throw new TypeError(`ecom9-gate: invalid redisBus options: ${describeIssues(result.error.issues)}`);
+  if (!result.success) throw new OptionsError(`ecom9-gate: invalid redisBus options: ${describeIssues(result.error.issues)}`);
   const o = result.data;
-  if ((o.url === undefined) === (o.client === undefined)) throw new TypeError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
+  if ((o.url === undefined) === (o.client === undefined)) throw new OptionsError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
   return { ...o, keyPrefix: o.keyPrefix ?? `${o.channel}:webhook:`, redisOptions: (o.redisOptions ?? {}) as RedisOptions };
 }

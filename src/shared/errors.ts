@@ -1,6 +1,15 @@
-// Typed errors of the ecom9 client, all under Ecom9Error, picked by cause. None ever carries the API
-// key: requests' headers are never attached, and toJSON lists only safe fields.
+// Every error class ecom9-gate throws or reports (docs/errors.md), each with a stable `code`. Two
+// families: bad options or arguments are TypeErrors (OptionsError, ArgumentError), thrown at once to
+// the caller; everything else is an Ecom9Error (the client's rejections by cause, and what the gate
+// reports to onError from the background). None ever carries the API key: requests' headers are never
+// attached, and toJSON lists only safe fields. Every message starts with PREFIX.
 import type { EndpointName } from './endpoints';
+
+/** What every message of this package starts with. */
+export const PREFIX = 'ecom9-gate: ';
+
+/** The message with PREFIX, once. */
+export const prefixed = (message: string): string => (message.startsWith(PREFIX) ? message : PREFIX + message);
 
 export interface Ecom9ErrorInit {
   status?: number | undefined;
@@ -9,6 +18,7 @@ export interface Ecom9ErrorInit {
   cause?: unknown;
 }
 
+/** The root of every error but the TypeErrors: a client's rejection, or a report of the gate's. */
 export class Ecom9Error extends Error {
   override name = 'Ecom9Error';
   /** A stable machine-readable cause. */
@@ -20,7 +30,7 @@ export class Ecom9Error extends Error {
   readonly body: unknown;
 
   constructor(message: string, init: Ecom9ErrorInit = {}) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(prefixed(message), init.cause === undefined ? undefined : { cause: init.cause });
     this.status = init.status;
     this.endpoint = init.endpoint;
     this.body = init.body;
@@ -118,32 +128,81 @@ export class ClientStateError extends Ecom9Error {
   override readonly code = 'client_unusable';
 }
 
+/** A bad option of createGate, createClient, redisBus, an adapter, a route's middleware or the emulator: thrown at start-up. */
+export class OptionsError extends TypeError {
+  readonly code = 'invalid_options';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(prefixed(message), options);
+  }
+}
+
+/** A bad argument to a call (checkTier, debitCredits, recordUsage, handleWebhook, ...): thrown (or the promise rejects) before anything is sent. */
+export class ArgumentError extends TypeError {
+  readonly code = 'invalid_argument';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(prefixed(message), options);
+  }
+}
+
+/**
+ * Reported (onError) once per cause: ecom9 refused the gate's own configuration (the API key, a
+ * baseUrl answering foreign 404s, a route's product or meter). The request got a 500 'misconfigured'.
+ */
+export class MisconfigurationError extends Ecom9Error {
+  override name = 'MisconfigurationError';
+  override readonly code = 'misconfigured';
+}
+
+/** Reported (onError) for a usage event that will not be delivered (by this process). */
+export class UsageDeliveryError extends Ecom9Error {
+  override name = 'UsageDeliveryError';
+  override readonly code = 'usage_not_delivered';
+  /** True when the event stays in the spool and is sent again on the next start. */
+  readonly spooled: boolean;
+  readonly event: UsageEventRef;
+  constructor(message: string, event: UsageEventRef, options?: { cause?: unknown; spooled?: boolean }) {
+    super(message, { cause: options?.cause });
+    this.event = event;
+    this.spooled = options?.spooled ?? false;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), spooled: this.spooled, event: this.event };
+  }
+}
+
+/** Which usage event a UsageDeliveryError is about. */
+export interface UsageEventRef {
+  accountRefId: string;
+  product: string;
+  meter: string;
+  quantity: number;
+  eventKey: string;
+}
+
+/** Reported (onError) at start-up: lines of the usage spool could not be read and were skipped. */
+export class UsageSpoolError extends Ecom9Error {
+  override name = 'UsageSpoolError';
+  override readonly code = 'usage_spool_unreadable';
+}
+
+/** Reported (onError) once per outage: the invalidation bus (Redis) is down; entries expire by TTL until it is back. */
+export class BusUnavailableError extends Ecom9Error {
+  override name = 'BusUnavailableError';
+  override readonly code = 'bus_unavailable';
+}
+
+/** A parsed body cannot be verified (re-serialising it changes the bytes), so this says how to mount. */
+export class WebhookMountError extends Ecom9Error {
+  override name = 'WebhookMountError';
+  override readonly code = 'webhook_body_consumed';
+}
+
+/** A user callback (onDenied) failed without an Error of its own (a falsy rejection): this stands in for it. */
+export class CallbackError extends Ecom9Error {
+  override name = 'CallbackError';
+  override readonly code = 'callback_failed';
+}
+
 export function isEcom9Error(e: unknown): e is Ecom9Error {
   return e instanceof Ecom9Error;
 }
-
-/** Picks the error class for an HTTP status. */
-export function errorForStatus(status: number, endpoint: EndpointName, body: unknown, retryAfterMs: number | undefined): Ecom9Error {
-  const init = { status, endpoint, body };
-  const where = `ecom9 ${endpoint}`;
-  if (status === 400) return new ValidationError(`${where}: invalid request`, fieldMap(body), init);
-  if (status === 401 || status === 403) return new AuthenticationError(`${where}: ${detailOf(body) ?? 'authentication failed'}`, init);
-  if (status === 404) return new NotFoundError(`${where}: ${errorOf(body) ?? 'not found'}`, init);
-  if (status === 429) return new RateLimitError(`${where}: rate limited`, retryAfterMs, init);
-  if (status >= 500) return new ServerError(`${where}: server error ${status}`, init);
-  return new ApiError(`${where}: unexpected status ${status}`, init);
-}
-
-function fieldMap(body: unknown): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  if (body && typeof body === 'object') {
-    for (const [k, v] of Object.entries(body)) {
-      if (Array.isArray(v)) out[k] = v.map(String);
-      else if (typeof v === 'string') out[k] = [v];
-    }
-  }
-  return out;
-}
-
-const detailOf = (b: unknown) => (b && typeof (b as { detail?: unknown }).detail === 'string' ? (b as { detail: string }).detail : undefined);
-const errorOf = (b: unknown) => (b && typeof (b as { error?: unknown }).error === 'string' ? (b as { error: string }).error : undefined);

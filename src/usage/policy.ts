@@ -1,6 +1,7 @@
 // How the usage sender treats a failed attempt and how long it waits before the next one: kept apart
 // from the queue so the rules read in one place.
 import { AuthenticationError, NotFoundError, RateLimitError, ValidationError } from '../client';
+import { ArgumentError } from '../shared/errors';
 
 // A Retry-After longer than this is taken as this: a bogus header must not park the queue for days.
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -47,6 +48,6 @@ export function checkMetadata(where: string, metadata: Record<string, unknown> |
   } catch (err) {
     // The first line of the engine's message names the problem (a cycle, a BigInt) without the values.
     const why = String((err as Error)?.message ?? err).split('\n')[0];
-    throw new TypeError(`ecom9-gate: ${where}: metadata is not JSON-serialisable (${why})`, { cause: err });
+    throw new ArgumentError(`ecom9-gate: ${where}: metadata is not JSON-serialisable (${why})`, { cause: err });
   }
 }
