@@ -2,11 +2,10 @@
 // parameters in camelCase, responses validated and kept in the API's snake_case. Every method is
 // async: a parameter refused before sending is a rejection, like any other failure.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { assertAccountRef, pathSegment } from '../shared/account-ref';
 import { NotFoundError, ValidationError } from '../shared/errors';
-import { parseClientOptions } from './options';
+import { parseClientOptions, type ClientOptions } from './options';
 import {
   accountStatusSchema,
   balanceSchema,
@@ -54,28 +53,7 @@ export {
 export type * from './schemas';
 export type { CallOptions } from './transport';
 export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from '../shared/account-ref';
-
-export interface ClientOptions {
-  apiKey: string;
-  /** @default 'https://app.ecom9.com/api/' */
-  baseUrl?: string;
-  /** @default 'bearer' */
-  authScheme?: 'bearer' | 'x-api-key';
-  /** Per attempt. @default 5000 */
-  timeoutMs?: number;
-  /** @default 2 */
-  maxRetries?: number;
-  /** @default 500 */
-  retryBaseMs?: number;
-  /** @default 8000 */
-  retryMaxMs?: number;
-  /** @default 64 */
-  connections?: number;
-  /** Your own undici dispatcher (not closed by `close()`). */
-  dispatcher?: Dispatcher;
-  /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
+export type { ClientOptions } from './options';
 
 type Meta = Record<string, unknown>;
 

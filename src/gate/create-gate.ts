@@ -12,8 +12,8 @@ import { FactCache } from './fact-cache';
 import { LinkResolver } from './links';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
-import { parseGateOptions } from './options';
-import type { GateOptions, InvalidationBus, Logger } from './public-options';
+import { parseGateOptions, type GateOptions } from './options';
+import type { InvalidationBus, Logger } from './public-options';
 import { StatsRecorder, type GateStats } from '../shared/stats';
 import type { TierCheckOptions } from './tier-rule';
 

@@ -2,6 +2,7 @@
 // a TypeError that names it and never echoes its value (a Redis URL may carry a password).
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
+import { OPTION_DEFAULTS } from '../shared/defaults';
 import { describeIssues } from '../shared/describe-issues';
 import { OptionsError } from '../shared/errors';
 
@@ -40,7 +41,7 @@ const schema = z
       .optional(),
     channel: z.string().min(1, 'must be a non-empty string').max(256).default('ecom9-gate'),
     keyPrefix: z.string().min(1, 'must be a non-empty string').max(256).optional(),
-    dedupeTtlMs: positiveInt.default(24 * 60 * 60_000),
+    dedupeTtlMs: positiveInt.default(OPTION_DEFAULTS.webhooks.dedupeTtlMs),
     redisOptions: plainObject('expected an object of ioredis options').optional(),
   })
   .strict();
