@@ -35,6 +35,7 @@ import {
   type UsageSummary,
 } from './schemas';
 import { Transport, type CallOptions } from './transport';
+import { isQuantity } from '../shared/rules';
 
 export {
   ApiError,
@@ -67,7 +68,7 @@ export interface UsageEventInput {
 }
 
 const positiveInt = (name: string, v: number) => {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new ValidationError(`${name} must be a positive integer`, { [name]: ['must be a positive integer'] });
+  if (!isQuantity(v)) throw new ValidationError(`${name} must be a positive integer`, { [name]: ['must be a positive integer'] });
 };
 const required = (name: string, v: unknown) => {
   if (typeof v !== 'string' || v === '') throw new ValidationError(`${name} is required`, { [name]: ['is required'] });

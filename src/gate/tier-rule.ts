@@ -1,6 +1,7 @@
 // Tier requirements, compiled once per middleware: which tier labels are accepted, and how an
 // account's subscriptions (from the status endpoint) measure up against them.
 import { ArgumentError } from '../shared/errors';
+import { isCode } from '../shared/rules';
 
 export interface TierCheckOptions {
   /** Tier labels that are accepted, e.g. 'pro' or ['pro', 'enterprise']. */
@@ -28,10 +29,6 @@ export interface TierRule {
 }
 
 /** A usable label: a non-empty string without NUL, the separator of cache and decision keys. */
-export function isLabel(v: unknown): v is string {
-  return typeof v === 'string' && v !== '' && !v.includes('\u0000');
-}
-
 export function checkFailMode(v: unknown): void {
   if (v !== undefined && v !== 'closed' && v !== 'open') throw new ArgumentError("ecom9-gate: \"failMode\" must be 'closed' or 'open'");
 }
@@ -45,7 +42,7 @@ export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly stri
   }
   const listed: readonly unknown[] = tiers === undefined ? [] : typeof tiers === 'string' ? [tiers] : tiers;
   for (const t of listed) {
-    if (!isLabel(t)) throw new ArgumentError('ecom9-gate: "tiers" must be non-empty tier labels');
+    if (!isCode(t)) throw new ArgumentError('ecom9-gate: "tiers" must be non-empty tier labels');
     required.push(t);
   }
   if (opts.atLeast !== undefined) {
@@ -56,7 +53,7 @@ export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly stri
   }
   if (required.length === 0) throw new ArgumentError('ecom9-gate: a tier check needs "tiers" or "atLeast"');
   if (tierOrder) required.sort((a, b) => rank(tierOrder, a) - rank(tierOrder, b));
-  if (opts.subscription !== undefined && !isLabel(opts.subscription)) {
+  if (opts.subscription !== undefined && !isCode(opts.subscription)) {
     throw new ArgumentError('ecom9-gate: "subscription" must be a non-empty subscription label');
   }
   checkFailMode(opts.failMode);

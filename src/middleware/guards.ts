@@ -8,6 +8,7 @@ import type { CreditDecision } from '../gate/credits';
 import { allow, deny, problemHeaders, toProblem, type Decision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 import { CallbackError, OptionsError } from '../shared/errors';
+import { isCode, isQuantity } from '../shared/rules';
 
 /** Finds the ecom9 account ref of a request (sync or async). Nothing (or a non-string) means 401. */
 export type AccountResolver<Req> = (req: Req) => unknown;
@@ -185,10 +186,10 @@ export interface ChargeRequest {
 
 /** A debit-before-handler guard. */
 export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: ChargeOptions<Req>) {
-  if (typeof opts.quantity !== 'function' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
+  if (typeof opts.quantity !== 'function' && !isQuantity(opts.quantity)) {
     throw new OptionsError('ecom9-gate: chargeCredits "quantity" must be a positive integer or a function');
   }
-  if (!opts.product || !opts.meter) throw new OptionsError('ecom9-gate: chargeCredits needs "product" and "meter"');
+  if (!isCode(opts.product) || !isCode(opts.meter)) throw new OptionsError('ecom9-gate: chargeCredits needs "product" and "meter"');
   const nothingToCharge = { product: opts.product, meter: opts.meter, requested: 0, debited: 0 };
   const badQuantity = Object.freeze(
     deny('invalid_quantity', 'cache', { product: opts.product, meter: opts.meter, detail: 'The quantity to charge is not a whole number of credits.' }),
@@ -202,7 +203,7 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
     if (quantity === 0) {
       return { accountRefId: ref, decision: allow('cache', nothingToCharge), credits: { debited: 0, remainingBalance: undefined, eventKey: '' } };
     }
-    if (!Number.isSafeInteger(quantity) || quantity < 0) return { accountRefId: ref, decision: badQuantity };
+    if (!isQuantity(quantity)) return { accountRefId: ref, decision: badQuantity };
     const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(ref, meta.route, opts.product, opts.meter, meta.idempotencyKey) : undefined);
     const metadata = opts.metadata?.(req);
     const credits = await gate.debitCredits({

@@ -1,7 +1,7 @@
 // How the usage sender treats a failed attempt and how long it waits before the next one: kept apart
 // from the queue so the rules read in one place.
-import { AuthenticationError, NotFoundError, RateLimitError, ValidationError } from '../client';
-import { ArgumentError } from '../shared/errors';
+import { ArgumentError, AuthenticationError, NotFoundError, RateLimitError, ValidationError } from '../shared/errors';
+import { isEcom9NotFound } from '../shared/rules';
 
 // A Retry-After longer than this is taken as this: a bogus header must not park the queue for days.
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -13,7 +13,7 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
  * - `retry`: an outage, a timeout, a 429: worth another attempt.
  */
 export function classify(err: unknown): 'final' | 'config' | 'retry' {
-  if (err instanceof ValidationError || (err instanceof NotFoundError && accountNotFound(err))) return 'final';
+  if (err instanceof ValidationError || isEcom9NotFound(err)) return 'final';
   if (err instanceof AuthenticationError || err instanceof NotFoundError) return 'config';
   return 'retry';
 }
@@ -32,12 +32,6 @@ export function askedWaitMs(err: unknown): number {
 export function backoffMs(attempts: number, baseMs: number, maxMs: number, atLeastMs: number): number {
   const cap = Math.min(maxMs, baseMs * 2 ** (attempts - 1));
   return Math.max(atLeastMs, Math.round(cap / 2 + Math.random() * (cap / 2)));
-}
-
-/** ecom9's own "unknown account" answer, as opposed to a 404 from a wrong baseUrl. */
-function accountNotFound(err: NotFoundError): boolean {
-  const body = err.body as { error?: unknown } | undefined;
-  return typeof body?.error === 'string' && /^account not found/i.test(body.error);
 }
 
 /** Metadata is sent (and journaled) as JSON: what JSON.stringify refuses is refused before anything is counted. */

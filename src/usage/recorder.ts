@@ -11,6 +11,7 @@ import type { StatsRecorder } from '../shared/stats';
 import { Aggregator } from './aggregator';
 import { askedWaitMs, backoffMs, checkMetadata, classify } from './policy';
 import { Spool, usageEventSchema, type SpooledEvent } from './spool';
+import { isQuantity } from '../shared/rules';
 
 export interface UsageInput {
   accountRefId: string;
@@ -139,7 +140,7 @@ export class UsageRecorder {
     eventKey: string | undefined,
     metadata: Record<string, unknown> | undefined,
   ): boolean {
-    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new ArgumentError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
+    if (!isQuantity(quantity)) throw new ArgumentError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
     if (accountRefProblem(accountRefId)) return false;
     const aggregatable = eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0;
     // Every metered request lands here: a summed event that is not journaled needs no event object.
