@@ -43,22 +43,25 @@ export const httpShape = {
   connections: z.number().int().positive().default(D.http.connections),
 };
 
-export const clientOptionsSchema = z
-  .object({
-    /** Your ecom9 Payment Gateway API key. */
-    apiKey: apiKeySchema('is required'),
-    ...connectionShape,
-    ...httpShape,
-    /** Your own undici dispatcher (not closed by `close()`). */
-    dispatcher: z
-      .custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as { request?: unknown }).request === 'function', {
-        message: 'expected an undici Dispatcher',
-      })
-      .optional(),
-    /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
-    sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
-  })
-  .strict();
+/** createClient's timeouts and retries, alone: createGate's `http` option. */
+export const httpSchema: z.ZodObject<typeof httpShape, z.core.$strict> = z.object(httpShape).strict();
+
+const clientShape = {
+  /** Your ecom9 Payment Gateway API key. */
+  apiKey: apiKeySchema('is required'),
+  ...connectionShape,
+  ...httpShape,
+  /** Your own undici dispatcher (not closed by `close()`). */
+  dispatcher: z
+    .custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as { request?: unknown }).request === 'function', {
+      message: 'expected an undici Dispatcher',
+    })
+    .optional(),
+  /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
+  sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
+};
+
+export const clientOptionsSchema: z.ZodObject<typeof clientShape, z.core.$strict> = z.object(clientShape).strict();
 
 /** createClient's options, as written (defaults in {@link OPTION_DEFAULTS}). */
 export type ClientOptions = z.input<typeof clientOptionsSchema>;
