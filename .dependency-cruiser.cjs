@@ -1,4 +1,5 @@
-// Which way imports may run (issue #13): no cycle between folders, the core never reaches into
+// Which way imports may run (issue #13): no cycle between folders (nor modules), src/shared a leaf,
+// create-gate.ts the one place that wires usage and webhooks in, the core never reaches into
 // adapters/, and nothing the core entry loads pulls in a framework or another optional peer.
 // Run by `npm run lint` (depcruise) and `npm test` (test/architecture.test.ts, through cruise()).
 /** Optional peers and UI/framework packages: only adapters and their own subpaths may load them. */
@@ -42,6 +43,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/index\\.ts$' },
       to: { path: PEERS, reachable: true },
+    },
+    {
+      name: 'wired-in-create-gate',
+      comment: 'Within src/gate, only create-gate.ts puts the usage recorder and the webhook processor to work (others may name their types).',
+      severity: 'error',
+      from: { path: '^src/gate/', pathNot: '^src/gate/create-gate\\.ts$' },
+      to: { path: '^src/(usage|webhooks)/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'shared-is-a-leaf',
