@@ -2,6 +2,7 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { Decision, Gate } from '../src/index';
+import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
 import {
   callOnDenied,
   chargeGuard,
@@ -9,7 +10,6 @@ import {
   checkFactories,
   denialResponse,
   mergeState,
-  type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
@@ -29,14 +29,9 @@ declare global {
 
 export type ExpressDeniedHandler = (req: Request, res: Response, decision: Decision, next: NextFunction) => void;
 
-export interface ExpressGateOptions {
-  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<Request>;
-  /** Answers a denial differently; the default sends application/problem+json. */
-  onDenied?: ExpressDeniedHandler;
-}
+export interface ExpressGateOptions extends AdapterOptions<Request, ExpressDeniedHandler> {}
 
-type PerRoute = { onDenied?: ExpressDeniedHandler };
+type PerRoute = PerRouteOptions<ExpressDeniedHandler>;
 
 function sendDenial(res: Response, decision: Decision): void {
   const { status, headers, body } = denialResponse(decision);

@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import type { Decision, Gate, WebhookHandler } from '../src/index';
+import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
 import {
   chargeGuard,
   checkAdapterOptions,
@@ -10,7 +11,6 @@ import {
   callOnDenied,
   denialResponse,
   mergeState,
-  type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
@@ -23,12 +23,8 @@ import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
  * Express, one that neither answers nor calls `next` leaves the request unanswered. */
 export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: (err?: Error) => void) => unknown;
 
-export interface FastifyGateOptions {
+export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, FastifyDeniedHandler> {
   gate: Gate;
-  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<FastifyRequest>;
-  /** Answers a denial differently; the default sends application/problem+json. */
-  onDenied?: FastifyDeniedHandler;
   /** Serve ecom9's webhooks here (POST), with a raw-body parser scoped to this route. */
   webhookPath?: string;
   /** Registered on the gate, like gate.onWebhook (see WebhookRouterOptions). */
@@ -73,7 +69,7 @@ function helpers(gate: Gate, options: FastifyGateOptions) {
   return {
     ...checkFactories(gate, resolver, report, guarded),
 
-    chargeCredits(opts: ChargeOptions<FastifyRequest> & { onDenied?: FastifyDeniedHandler }): preHandlerHookHandler {
+    chargeCredits(opts: ChargeOptions<FastifyRequest> & PerRouteOptions<FastifyDeniedHandler>): preHandlerHookHandler {
       const charge = chargeGuard(gate, resolver, report, opts);
       const onDenied = opts.onDenied ?? options.onDenied;
       return function ecom9Charge(request, reply, done) {

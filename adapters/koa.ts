@@ -1,13 +1,13 @@
 // Koa adapter: middleware built once, state in ctx.state.ecom9, denials as problem+json, errors thrown.
 import type { Context, Middleware, Next } from 'koa';
 import type { Decision, Gate } from '../src/index';
+import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
 import {
   chargeGuard,
   checkAdapterOptions,
   checkFactories,
   denialResponse,
   mergeState,
-  type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
@@ -32,14 +32,9 @@ declare module 'koa' {
 
 export type KoaDeniedHandler = (ctx: Context, decision: Decision, next: Next) => unknown;
 
-export interface KoaGateOptions {
-  /** The ecom9 account ref of a request, e.g. `(ctx) => ctx.state.user?.orgId`. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<Context>;
-  /** Answers a denial differently; the default sends application/problem+json. */
-  onDenied?: KoaDeniedHandler;
-}
+export interface KoaGateOptions extends AdapterOptions<Context, KoaDeniedHandler> {}
 
-type PerRoute = { onDenied?: KoaDeniedHandler };
+type PerRoute = PerRouteOptions<KoaDeniedHandler>;
 
 function sendDenial(ctx: Context, decision: Decision): void {
   const { status, headers, body } = denialResponse(decision);

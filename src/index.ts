@@ -1,7 +1,9 @@
 // ecom9-gate: gate routes on ecom9 billing state and meter their use. This entry holds the
 // framework-free core; adapters live at ecom9-gate/express, /koa and /fastify.
 export { createGate, type Gate } from './gate/create-gate';
-export type { GateOptions, InvalidationBus, BusSubscriber, Logger } from './gate/public-options';
+export type { GateOptions } from './gate/options';
+export type { InvalidationBus, BusSubscriber, Logger } from './gate/public-options';
+export { OPTION_DEFAULTS } from './shared/defaults';
 export {
   allow,
   deny,
@@ -19,8 +21,7 @@ export type { TierCheckOptions } from './gate/tier-rule';
 export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/access';
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
-export { UsageDeliveryError } from './usage/recorder';
-export { CHANNELS, type GateStats } from './gate/stats';
+export { CHANNELS, type GateStats } from './shared/stats';
 export {
   MAX_WEBHOOK_BYTES,
   type WebhookInput,
@@ -31,6 +32,18 @@ export {
   type WebhookHeaders,
 } from './webhooks/handler';
 export type { ReplayGuard } from './webhooks/replay';
-export { WebhookMountError } from './middleware/webhook-route';
 export { signWebhook, webhookHeaders } from './webhooks/signature';
 export * from './client';
+export {
+  AbortedError,
+  ArgumentError,
+  BusUnavailableError,
+  CallbackError,
+  ClientStateError,
+  MisconfigurationError,
+  OptionsError,
+  UsageDeliveryError,
+  UsageSpoolError,
+  WebhookMountError,
+  type UsageEventRef,
+} from './shared/errors';

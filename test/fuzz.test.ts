@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { accountRefProblem, createGate, signWebhook, ValidationError, type Gate } from 'ecom9-gate';
-import { pathSegment } from '../src/client/account-ref';
+import { pathSegment } from '../src/shared/account-ref';
 import { startEmulator } from './support/env';
 
 const RUNS = 10_000;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { createClient, UsageDeliveryError } from 'ecom9-gate';
-import { StatsRecorder } from '../src/gate/stats';
+import { StatsRecorder } from '../src/shared/stats';
 import { UsageRecorder, type UsageHooks, type UsageOptions } from '../src/usage/recorder';
 import { gateFor, startEmulator } from './support/env';
 

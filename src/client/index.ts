@@ -2,11 +2,10 @@
 // parameters in camelCase, responses validated and kept in the API's snake_case. Every method is
 // async: a parameter refused before sending is a rejection, like any other failure.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { assertAccountRef, pathSegment } from './account-ref';
-import { NotFoundError, ValidationError } from './errors';
-import { parseClientOptions } from './options';
+import { assertAccountRef, pathSegment } from '../shared/account-ref';
+import { NotFoundError, ValidationError } from '../shared/errors';
+import { parseClientOptions, type ClientOptions } from './options';
 import {
   accountStatusSchema,
   balanceSchema,
@@ -36,6 +35,7 @@ import {
   type UsageSummary,
 } from './schemas';
 import { Transport, type CallOptions } from './transport';
+import { isQuantity } from '../shared/rules';
 
 export {
   ApiError,
@@ -50,7 +50,7 @@ export {
   TimeoutError,
   ValidationError,
   type Ecom9ErrorInit,
-} from './errors';
+} from '../shared/errors';
 // Types only, by name: `export type *` reached the bundled .d.ts as value exports of the zod schemas,
 // which the runtime never had. The schemas stay private, so zod's types are not part of our API.
 export type {
@@ -69,31 +69,8 @@ export type {
   UsageSummary,
 } from './schemas';
 export type { CallOptions } from './transport';
-export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from './account-ref';
-
-export interface ClientOptions {
-  apiKey: string;
-  /** @default 'https://app.ecom9.com/api/' */
-  baseUrl?: string;
-  /** @default 'bearer' */
-  authScheme?: 'bearer' | 'x-api-key';
-  /** Per attempt. @default 5000 */
-  timeoutMs?: number;
-  /** @default 2 */
-  maxRetries?: number;
-  /** @default 500 */
-  retryBaseMs?: number;
-  /** @default 8000 */
-  retryMaxMs?: number;
-  /** @default 64 */
-  connections?: number;
-  /** Your own undici dispatcher (not closed by `close()`). */
-  dispatcher?: Dispatcher;
-  /** How requests are sent: undici's pool, or the runtime's fetch (`connections` then does not apply). @default 'fetch' on Bun and Deno, else 'undici' */
-  transport?: 'undici' | 'fetch';
-  /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
+export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from '../shared/account-ref';
+export type { ClientOptions } from './options';
 
 type Meta = Record<string, unknown>;
 
@@ -107,7 +84,7 @@ export interface UsageEventInput {
 }
 
 const positiveInt = (name: string, v: number) => {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new ValidationError(`${name} must be a positive integer`, { [name]: ['must be a positive integer'] });
+  if (!isQuantity(v)) throw new ValidationError(`${name} must be a positive integer`, { [name]: ['must be a positive integer'] });
 };
 const required = (name: string, v: unknown) => {
   if (typeof v !== 'string' || v === '') throw new ValidationError(`${name} is required`, { [name]: ['is required'] });

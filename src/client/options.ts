@@ -1,43 +1,77 @@
 // createClient's options: one zod schema, checked once; a bad option throws a TypeError that names it
-// and never echoes its value (one of them is the API key).
+// and never echoes its value (one of them is the API key). The types are derived from the schema, the
+// defaults come from OPTION_DEFAULTS, and createGate reuses these rules for its own `http` options.
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import { describeIssues } from '../describe-issues';
+import { OPTION_DEFAULTS } from '../shared/defaults';
+import { describeIssues } from '../shared/describe-issues';
+import { OptionsError } from '../shared/errors';
 
+const D = OPTION_DEFAULTS;
 // setTimeout and AbortSignal.timeout turn anything longer into 1 ms, with only a warning.
 const MAX_TIMER_MS = 2_147_483_647;
 const ms = z.number().int().nonnegative().max(MAX_TIMER_MS);
 
-export const clientOptionsSchema = z
-  .object({
+/** The API key's rule; `required` is what a missing key is told (createGate also names ECOM9_API_KEY). */
+export const apiKeySchema = (required: string) =>
+  z
+    .string()
+    .min(1, required)
     // It becomes a header value: a space, control or non-ASCII character would make undici refuse
     // every request (and, before this check, each refusal was retried as a connection error).
-    apiKey: z
-      .string()
-      .min(1, 'is required')
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as a header value)'),
-    baseUrl: z.url({ protocol: /^https?$/ }).default('https://app.ecom9.com/api/'),
-    authScheme: z.enum(['bearer', 'x-api-key']).default('bearer'),
-    timeoutMs: ms.positive().default(5_000),
-    maxRetries: z.number().int().min(0).max(10).default(2),
-    retryBaseMs: ms.default(500),
-    retryMaxMs: ms.default(8_000),
-    connections: z.number().int().positive().default(64),
-    dispatcher: z
-      .custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as { request?: unknown }).request === 'function', {
-        message: 'expected an undici Dispatcher',
-      })
-      .optional(),
-    transport: z.enum(['undici', 'fetch']).optional(),
-    sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
-  })
-  .strict();
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as a header value)');
 
+/** Where and how to reach ecom9: the same for createClient and createGate. */
+export const connectionShape = {
+  /** ecom9's API root. @default {@link OPTION_DEFAULTS}.baseUrl */
+  baseUrl: z.url({ protocol: /^https?$/ }).default(D.baseUrl),
+  /** How the key is sent: `Authorization: Bearer` or `X-API-Key`. @default {@link OPTION_DEFAULTS}.authScheme */
+  authScheme: z.enum(['bearer', 'x-api-key']).default(D.authScheme),
+};
+
+/** Timeouts, retries and the pool: createClient's own options, and createGate's `http`. */
+export const httpShape = {
+  /** Per attempt, in ms. @default {@link OPTION_DEFAULTS}.http.timeoutMs */
+  timeoutMs: ms.positive().default(D.http.timeoutMs),
+  /** Retries after the first attempt (connection errors, 429, 5xx; POSTs only with an event_key). @default {@link OPTION_DEFAULTS}.http.maxRetries */
+  maxRetries: z.number().int().min(0).max(10).default(D.http.maxRetries),
+  /** The first backoff's cap, in ms; it doubles per retry. @default {@link OPTION_DEFAULTS}.http.retryBaseMs */
+  retryBaseMs: ms.default(D.http.retryBaseMs),
+  /** The largest backoff, in ms. @default {@link OPTION_DEFAULTS}.http.retryMaxMs */
+  retryMaxMs: ms.default(D.http.retryMaxMs),
+  /** Pooled connections to ecom9. @default {@link OPTION_DEFAULTS}.http.connections */
+  connections: z.number().int().positive().default(D.http.connections),
+  /** How requests are sent: undici's pool, or the runtime's fetch (`connections` then does not apply). @default 'fetch' on Bun and Deno, else 'undici' */
+  transport: z.enum(['undici', 'fetch']).optional(),
+};
+
+/** createClient's timeouts and retries, alone: createGate's `http` option. */
+export const httpSchema: z.ZodObject<typeof httpShape, z.core.$strict> = z.object(httpShape).strict();
+
+const clientShape = {
+  /** Your ecom9 Payment Gateway API key. */
+  apiKey: apiKeySchema('is required'),
+  ...connectionShape,
+  ...httpShape,
+  /** Your own undici dispatcher (not closed by `close()`). */
+  dispatcher: z
+    .custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as { request?: unknown }).request === 'function', {
+      message: 'expected an undici Dispatcher',
+    })
+    .optional(),
+  /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
+  sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
+};
+
+export const clientOptionsSchema: z.ZodObject<typeof clientShape, z.core.$strict> = z.object(clientShape).strict();
+
+/** createClient's options, as written (defaults in {@link OPTION_DEFAULTS}). */
+export type ClientOptions = z.input<typeof clientOptionsSchema>;
 export type ParsedClientOptions = z.output<typeof clientOptionsSchema>;
 
 export function parseClientOptions(input: unknown): ParsedClientOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: createClient(options) expects an options object with "apiKey"');
+  if (typeof input !== 'object' || input === null) throw new OptionsError('ecom9-gate: createClient(options) expects an options object with "apiKey"');
   const result = clientOptionsSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new TypeError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues)}`);
+  throw new OptionsError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues)}`);
 }

@@ -2,11 +2,17 @@
 // backoff and jitter: on connection errors, 429 (honouring Retry-After) and 5xx, and for a POST only
 // when an event_key makes it idempotent. The caller's signal is honoured throughout, the backoff
 // included. The API key goes in a header and nowhere else.
+// Hand-written rather than undici's interceptors.retry (evaluated, undici 7.30): its default backoff is a
+// bare setTimeout the caller's signal cannot cut short, a signal spans all attempts (no timeout per
+// attempt), it has no jitter and no injectable sleep (the tests pin the waits), it clamps a long
+// Retry-After instead of giving up with RateLimitError, and it ignores retry-after-ms. It is also
+// undici-only, while the fetch transport for Bun and Deno needs these same retries: one loop serves both.
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from '../shared/endpoints';
 import { defaultTransport, fetchSender, undiciSender, type Sender, type TransportKind } from './senders';
-import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError, errorForStatus } from './errors';
+import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError } from '../shared/errors';
+import { errorForStatus } from './status-errors';
 
 export interface TransportOptions {
   apiKey: string;

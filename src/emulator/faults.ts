@@ -1,5 +1,6 @@
 // Fault injection for tests and demos: per endpoint and/or account, for a number of requests or for good.
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from '../shared/endpoints';
+import { OptionsError } from '../shared/errors';
 
 export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
 
@@ -31,7 +32,7 @@ export class Faults {
   private list: Active[] = [];
 
   add(f: FaultSpec): void {
-    if (f.times !== undefined && (!Number.isInteger(f.times) || f.times < 1)) throw new TypeError('fault "times" must be a positive integer');
+    if (f.times !== undefined && (!Number.isInteger(f.times) || f.times < 1)) throw new OptionsError('emulator: fault "times" must be a positive integer');
     this.list.push({ ...f, left: f.times ?? Number.POSITIVE_INFINITY });
   }
 

@@ -2,6 +2,7 @@
 // and the demo data the examples and `npm start` use.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { OptionsError } from '../shared/errors';
 
 export const SUB_STATES = ['active', 'past_due', 'incomplete', 'canceled'] as const;
 export type SubState = (typeof SUB_STATES)[number];
@@ -56,7 +57,7 @@ export function loadFixtures(source: Fixtures | string): ParsedFixtures {
   const parsed = fixturesSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  throw new TypeError(`ecom9 emulator: invalid fixtures: ${where}`);
+  throw new OptionsError(`ecom9-gate: emulator: invalid fixtures: ${where}`);
 }
 
 const studioTiers = [

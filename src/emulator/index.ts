@@ -2,7 +2,7 @@
 // fixtures, a control surface, signed webhooks and fault injection.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from '../shared/endpoints';
 import { Faults, type FaultSpec } from './faults';
 import { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
 import { createEmulatorServer, type CallRecord } from './server';

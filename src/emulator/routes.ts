@@ -1,7 +1,7 @@
 // The twelve endpoints of the emulator, answering as ecom9-api.md documents: one function per
 // endpoint from a parsed request to a status and a body.
 import { z } from 'zod';
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from '../shared/endpoints';
 import type { ProductFixture } from './fixtures';
 import type { EmuAccount, EmulatorState } from './state';
 

@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { EndpointName } from '../endpoints';
+import type { EndpointName } from '../shared/endpoints';
 import type { FaultSpec, Faults } from './faults';
 import { ROUTES, matchRoute, type EmuResponse } from './routes';
 import type { EmulatorState } from './state';

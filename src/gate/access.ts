@@ -3,10 +3,12 @@
 import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
-import { explainRef } from './account-ref';
-import { isUnknownToEcom9, misconfiguration } from './misconfig';
-import type { StatsRecorder } from './stats';
-import { checkFailMode, compactStatus, compileTierRule, isLabel, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
+import { explainRef } from '../shared/account-ref';
+import { ArgumentError, MisconfigurationError } from '../shared/errors';
+import { misconfiguration } from '../shared/misconfig';
+import { isCode, isEcom9NotFound } from '../shared/rules';
+import type { StatsRecorder } from '../shared/stats';
+import { checkFailMode, compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
 
 export type FailMode = 'closed' | 'open';
@@ -58,10 +60,10 @@ export class Access {
   }
 
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('ecom9-gate: an entitlement check needs an options object');
+    if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: an entitlement check needs an options object');
     const { product, entitlement, failMode } = opts;
-    if (!isLabel(product)) throw new TypeError('ecom9-gate: "product" must be a non-empty product code');
-    if (!isLabel(entitlement)) throw new TypeError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
+    if (!isCode(product)) throw new ArgumentError('ecom9-gate: "product" must be a non-empty product code');
+    if (!isCode(entitlement)) throw new ArgumentError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
     checkFailMode(failMode);
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
     const suffix = keySuffix('e', product, entitlement);
@@ -140,7 +142,7 @@ export class Access {
         const r = await this.d.client.entitlements.check({ accountRefId: ref, productCode: product, entitlementCode: entitlement });
         return { value: r.has_access, denies: !r.has_access };
       } catch (e) {
-        if (isUnknownToEcom9(e)) return { value: false, denies: true };
+        if (isEcom9NotFound(e)) return { value: false, denies: true };
         throw e;
       }
     });
@@ -163,7 +165,7 @@ export class Access {
       return { value: compactStatus(status), denies: !status.is_active };
     } catch (e) {
       // Unknown account, or no such subscription: a definite "no", cached like any denial.
-      if (isUnknownToEcom9(e)) return { value: null, denies: true };
+      if (isEcom9NotFound(e)) return { value: null, denies: true };
       throw e;
     }
   }
@@ -179,7 +181,7 @@ export class Access {
     if (why !== undefined) {
       if (!this.misconfigReported.has(why)) {
         this.misconfigReported.add(why);
-        this.d.report(new Error(`ecom9-gate: ${why}`, { cause: error }));
+        this.d.report(new MisconfigurationError(why, { cause: error }));
       }
       return deny('misconfigured', 'upstream', { ...facts, accountRefId: ref, detail: "The billing service refused this server's configuration." });
     }
@@ -198,7 +200,7 @@ export class Access {
   }
 }
 
-// The separator of interned keys: labels cannot contain it (isLabel), so the keys cannot collide.
+// The separator of interned keys: labels cannot contain it (isCode), so the keys cannot collide.
 const SEP = '\u0000';
 
 const MAX_INTERNED = 1_000;

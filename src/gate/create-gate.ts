@@ -10,10 +10,11 @@ import { Credits, type CreditDecision, type DebitInput } from './credits';
 import type { Decision } from './decision';
 import { FactCache } from './fact-cache';
 import { LinkResolver } from './links';
-import { misconfiguration } from './misconfig';
-import { parseGateOptions } from './options';
-import type { GateOptions, InvalidationBus, Logger } from './public-options';
-import { StatsRecorder, type GateStats } from './stats';
+import { ArgumentError, prefixed } from '../shared/errors';
+import { misconfiguration } from '../shared/misconfig';
+import { parseGateOptions, type GateOptions } from './options';
+import type { InvalidationBus, Logger } from './public-options';
+import { StatsRecorder, type GateStats } from '../shared/stats';
 import type { TierCheckOptions } from './tier-rule';
 
 export interface Gate {
@@ -64,7 +65,7 @@ export function createGate(options?: GateOptions): Gate {
   const report = (err: unknown): void => {
     try {
       if (onError) onError(err);
-      else logger.warn(`[ecom9-gate] ${err instanceof Error ? err.message : String(err)}`);
+      else logger.warn(prefixed(err instanceof Error ? err.message : String(err)));
     } catch {
       // A throwing onError must not take the request or the sender down with it.
     }
@@ -148,7 +149,7 @@ export function createGate(options?: GateOptions): Gate {
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => webhooks.handle(input),
     onWebhook(event, handler) {
-      if (typeof handler !== 'function') throw new TypeError('ecom9-gate: onWebhook(event, handler) needs a function');
+      if (typeof handler !== 'function') throw new ArgumentError('ecom9-gate: onWebhook(event, handler) needs a function');
       let set = handlers.get(event);
       if (!set) handlers.set(event, (set = new Set()));
       set.add(handler);
@@ -158,7 +159,7 @@ export function createGate(options?: GateOptions): Gate {
       if (!webhooks.verifies && !warnedUnverified) {
         warnedUnverified = true;
         logger.warn(
-          '[ecom9-gate] webhooks are not verified: set webhookSecret (or ECOM9_WEBHOOK_SECRET). ' +
+          'ecom9-gate: webhooks are not verified: set webhookSecret (or ECOM9_WEBHOOK_SECRET). ' +
             'Unverified webhooks can only drop cached entries, never grant access.',
         );
       }

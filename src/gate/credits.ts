@@ -3,11 +3,12 @@
 // follow the call's failMode, which for money defaults to closed whatever the gate's default is.
 import { randomUUID } from 'node:crypto';
 import { ValidationError, type Ecom9Client } from '../client';
-import { explainRef } from './account-ref';
+import { explainRef } from '../shared/account-ref';
+import { ArgumentError, MisconfigurationError } from '../shared/errors';
 import { allow, deny, type Decision } from './decision';
 import type { Access, FailMode } from './access';
-import { isUnknownToEcom9 } from './misconfig';
-import type { StatsRecorder } from './stats';
+import { isCode, isEcom9NotFound, isQuantity } from '../shared/rules';
+import type { StatsRecorder } from '../shared/stats';
 
 export interface DebitInput {
   accountRefId: string;
@@ -39,9 +40,9 @@ export class Credits {
 
   async debit(input: DebitInput): Promise<CreditDecision> {
     const { accountRefId: ref, product, meter, quantity } = input;
-    if (typeof product !== 'string' || product === '') throw new TypeError('ecom9-gate: debit "product" must be a non-empty product code');
-    if (typeof meter !== 'string' || meter === '') throw new TypeError('ecom9-gate: debit "meter" must be a non-empty meter code');
-    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError('ecom9-gate: debit "quantity" must be a positive integer');
+    if (!isCode(product)) throw new ArgumentError('ecom9-gate: debit "product" must be a non-empty product code');
+    if (!isCode(meter)) throw new ArgumentError('ecom9-gate: debit "meter" must be a non-empty meter code');
+    if (!isQuantity(quantity)) throw new ArgumentError('ecom9-gate: debit "quantity" must be a positive integer');
     const eventKey = input.eventKey ?? randomUUID();
     const base = { accountRefId: ref, product, meter, requested: quantity, eventKey };
     const bad = explainRef(ref);
@@ -72,7 +73,7 @@ export class Credits {
       }
       return this.misconfigured(base, eventKey, r.error_code);
     } catch (e) {
-      if (isUnknownToEcom9(e)) {
+      if (isEcom9NotFound(e)) {
         this.stats.inc('debitsDenied');
         return {
           ...deny('insufficient_credits', 'upstream', { ...base, remainingBalance: 0, detail: 'ecom9 knows no credit balance for this account.' }),
@@ -92,10 +93,10 @@ export class Credits {
     if (!this.misconfigReported.has(tag)) {
       this.misconfigReported.add(tag);
       this.report(
-        new Error(
+        new MisconfigurationError(
           `ecom9-gate: ecom9 refused a debit of product "${base.product}", meter "${base.meter}": ${why}` +
             (why === 'invalid_usage_model' ? ' (the product must use the prepaid_credits usage model)' : ''),
-          cause === undefined ? undefined : { cause },
+          { cause },
         ),
       );
     }

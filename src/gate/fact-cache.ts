@@ -3,7 +3,7 @@
 // coalesced by `fetchMethod` (failures and invalidations included), expired facts kept for
 // stale-if-error, and every entry of an account dropped at once by `invalidate`.
 import { LRUCache } from 'lru-cache';
-import type { StatsRecorder } from './stats';
+import type { StatsRecorder } from '../shared/stats';
 
 /**
  * One cached fact, and the decisions already derived from it by requirement, so a warm hit allocates

@@ -2,11 +2,11 @@
 // other fact of the account (so a webhook drops them too): the checkout URL for the required tier,
 // and the hosted payment URL of a past-due subscription.
 import type { Ecom9Client } from '../client';
-import { isUnknownToEcom9 } from './misconfig';
+import { isEcom9NotFound } from '../shared/rules';
 import type { CatalogCache } from './catalog';
 import { deny, type Decision } from './decision';
 import { keySuffix, type FactCache } from './fact-cache';
-import type { StatsRecorder } from './stats';
+import type { StatsRecorder } from '../shared/stats';
 import type { StatusFacts, TierRule } from './tier-rule';
 import { matchTier } from './tier-rule';
 
@@ -84,7 +84,7 @@ export class LinkResolver {
         const url = await load();
         return { value: url, denies: url === null };
       } catch (e) {
-        if (isUnknownToEcom9(e)) return { value: null, denies: true };
+        if (isEcom9NotFound(e)) return { value: null, denies: true };
         throw e;
       }
     });

@@ -1,8 +1,8 @@
-// The options of createGate as users see them, with their defaults. options.ts checks them at run time.
+// The interfaces createGate's options take (a logger, an invalidation bus); the options themselves and
+// their defaults are in options.ts.
 import type { DecisionCode } from './decision';
-import type { StatsRecorder } from './stats';
+import type { StatsRecorder } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
-import type { WebhookVerifier } from '../webhooks/handler';
 
 export interface Logger {
   warn(message: string): void;
@@ -26,83 +26,6 @@ export interface InvalidationBus {
   /** A replay guard shared by every instance, for webhook transaction ids. */
   readonly replayGuard?: ReplayGuard;
   close?(): Promise<void> | void;
-}
-
-export interface GateOptions {
-  /** Your ecom9 Payment Gateway API key. @default process.env.ECOM9_API_KEY */
-  apiKey?: string;
-  /** @default process.env.ECOM9_BASE_URL ?? 'https://app.ecom9.com/api/' */
-  baseUrl?: string;
-  /** How the key is sent: `Authorization: Bearer` or `X-API-Key`. @default 'bearer' */
-  authScheme?: 'bearer' | 'x-api-key';
-  /** `whsec_...` secret(s) for webhook signatures; several during a rotation. @default process.env.ECOM9_WEBHOOK_SECRET */
-  webhookSecret?: string | string[];
-  /** When ecom9 is unreachable and nothing young enough is cached: deny with 503, or allow. @default 'closed' */
-  failMode?: 'closed' | 'open';
-  /** Tiers from lowest to highest, for `atLeast` checks. @example ['starter', 'pro', 'enterprise'] */
-  tierOrder?: string[];
-  cache?: {
-    /** How long a fact that grants access is fresh. @default 60_000 */
-    ttlMs?: number;
-    /** How long a fact that denies (no active subscription, unknown account, no entitlement) is fresh. @default 10_000 */
-    denyTtlMs?: number;
-    /** When ecom9 fails, the oldest fact still served (`source: 'stale'`), measured from when it was fetched. @default 300_000 */
-    staleIfErrorMs?: number;
-    /** Most entries kept (LRU). @default 10_000 */
-    max?: number;
-  };
-  http?: {
-    /** Per attempt. @default 5_000 */
-    timeoutMs?: number;
-    /** Retries after the first attempt (connection errors, 429, 5xx; POSTs only with an event_key). @default 2 */
-    maxRetries?: number;
-    /** @default 500 */
-    retryBaseMs?: number;
-    /** @default 8_000 */
-    retryMaxMs?: number;
-    /** Pooled connections to ecom9. @default 64 */
-    connections?: number;
-    /** undici's pool, or the runtime's fetch. @default 'fetch' on Bun and Deno, else 'undici' */
-    transport?: 'undici' | 'fetch';
-  };
-  usage?: {
-    /** A JSON-lines journal: usage queued when the process dies is sent on the next start. */
-    spoolPath?: string;
-    /**
-     * Events without an eventKey (and without metadata) are summed per account, product and meter over
-     * this window and sent as one event; keyed events are always sent on their own. 0 sends every
-     * event on its own. @default 1_000
-     */
-    aggregateMs?: number;
-    /** Events held at most; more are dropped, reported and counted. @default 10_000 */
-    maxQueue?: number;
-    /** Events in flight at once. @default 4 */
-    concurrency?: number;
-    /** Attempts per event before it is given up on (reported and counted). @default 8 */
-    maxAttempts?: number;
-    /** @default 500 */
-    retryBaseMs?: number;
-    /** @default 30_000 */
-    retryMaxMs?: number;
-  };
-  webhooks?: {
-    /** Seconds a webhook timestamp may be off, either way. @default 300 */
-    toleranceSeconds?: number;
-    /** Transaction ids remembered for replay protection. @default 10_000 */
-    dedupeMax?: number;
-    /** @default 86_400_000 (a day) */
-    dedupeTtlMs?: number;
-    /** Replaces Standard Webhooks verification with your own. */
-    verify?: WebhookVerifier;
-  };
-  /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
-  bus?: InvalidationBus;
-  /** What could not be done in the background (usage given up on, a misconfigured product, a failed handler). @default logger.warn */
-  onError?: (err: unknown) => void;
-  /** @default console */
-  logger?: Logger;
-  /** Clock in ms, for tests. Must not start at 0. @default Date.now */
-  now?: () => number;
 }
 
 export type { DecisionCode };

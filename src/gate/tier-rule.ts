@@ -1,5 +1,7 @@
 // Tier requirements, compiled once per middleware: which tier labels are accepted, and how an
 // account's subscriptions (from the status endpoint) measure up against them.
+import { ArgumentError } from '../shared/errors';
+import { isCode } from '../shared/rules';
 
 export interface TierCheckOptions {
   /** Tier labels that are accepted, e.g. 'pro' or ['pro', 'enterprise']. */
@@ -27,36 +29,32 @@ export interface TierRule {
 }
 
 /** A usable label: a non-empty string without NUL, the separator of cache and decision keys. */
-export function isLabel(v: unknown): v is string {
-  return typeof v === 'string' && v !== '' && !v.includes('\u0000');
-}
-
 export function checkFailMode(v: unknown): void {
-  if (v !== undefined && v !== 'closed' && v !== 'open') throw new TypeError("ecom9-gate: \"failMode\" must be 'closed' or 'open'");
+  if (v !== undefined && v !== 'closed' && v !== 'open') throw new ArgumentError("ecom9-gate: \"failMode\" must be 'closed' or 'open'");
 }
 
 export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly string[] | undefined): TierRule {
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('ecom9-gate: a tier check needs an options object');
+  if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: a tier check needs an options object');
   const required: string[] = [];
   const { tiers } = opts;
   if (tiers !== undefined && typeof tiers !== 'string' && !Array.isArray(tiers)) {
-    throw new TypeError('ecom9-gate: "tiers" must be a tier label or an array of them');
+    throw new ArgumentError('ecom9-gate: "tiers" must be a tier label or an array of them');
   }
   const listed: readonly unknown[] = tiers === undefined ? [] : typeof tiers === 'string' ? [tiers] : tiers;
   for (const t of listed) {
-    if (!isLabel(t)) throw new TypeError('ecom9-gate: "tiers" must be non-empty tier labels');
+    if (!isCode(t)) throw new ArgumentError('ecom9-gate: "tiers" must be non-empty tier labels');
     required.push(t);
   }
   if (opts.atLeast !== undefined) {
-    if (!tierOrder) throw new TypeError('ecom9-gate: "atLeast" needs the gate option "tierOrder"');
+    if (!tierOrder) throw new ArgumentError('ecom9-gate: "atLeast" needs the gate option "tierOrder"');
     const i = tierOrder.indexOf(opts.atLeast);
-    if (i < 0) throw new TypeError(`ecom9-gate: "atLeast" names a tier that is not in "tierOrder"`);
+    if (i < 0) throw new ArgumentError(`ecom9-gate: "atLeast" names a tier that is not in "tierOrder"`);
     for (const t of tierOrder.slice(i)) if (!required.includes(t)) required.push(t);
   }
-  if (required.length === 0) throw new TypeError('ecom9-gate: a tier check needs "tiers" or "atLeast"');
+  if (required.length === 0) throw new ArgumentError('ecom9-gate: a tier check needs "tiers" or "atLeast"');
   if (tierOrder) required.sort((a, b) => rank(tierOrder, a) - rank(tierOrder, b));
-  if (opts.subscription !== undefined && !isLabel(opts.subscription)) {
-    throw new TypeError('ecom9-gate: "subscription" must be a non-empty subscription label');
+  if (opts.subscription !== undefined && !isCode(opts.subscription)) {
+    throw new ArgumentError('ecom9-gate: "subscription" must be a non-empty subscription label');
   }
   checkFailMode(opts.failMode);
   return {

@@ -7,6 +7,8 @@ import type { Gate } from '../gate/create-gate';
 import type { CreditDecision } from '../gate/credits';
 import { allow, deny, problemHeaders, toProblem, type Decision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
+import { CallbackError, OptionsError } from '../shared/errors';
+import { isCode, isQuantity } from '../shared/rules';
 
 /** Finds the ecom9 account ref of a request (sync or async). Nothing (or a non-string) means 401. */
 export type AccountResolver<Req> = (req: Req) => unknown;
@@ -32,8 +34,8 @@ export function denialResponse(d: Decision): DenialResponse {
 /** The checks every adapter makes of what it is given, when it is made (values are never echoed). */
 export function checkAdapterOptions(adapter: string, gate: unknown, accountRefId: unknown): void {
   if (typeof (gate as Partial<Gate> | null | undefined)?.tierCheck !== 'function')
-    throw new TypeError(`ecom9-gate: ${adapter} "gate" must be a gate from createGate()`);
-  if (typeof accountRefId !== 'function') throw new TypeError(`ecom9-gate: ${adapter} option "accountRefId" must be a function`);
+    throw new OptionsError(`ecom9-gate: ${adapter} "gate" must be a gate from createGate()`);
+  if (typeof accountRefId !== 'function') throw new OptionsError(`ecom9-gate: ${adapter} option "accountRefId" must be a function`);
 }
 
 const UNRESOLVED = Object.freeze(deny('account_unresolved', 'cache', { detail: 'The request does not identify an account.' }));
@@ -111,7 +113,7 @@ export function callOnDenied(call: (next: (err?: unknown) => void) => unknown, n
     } else if (err !== undefined) report(err);
   };
   // A falsy rejection reason must not read as "go on".
-  const fail = (err: unknown) => once(err ?? new Error('ecom9-gate: onDenied failed without a reason'));
+  const fail = (err: unknown) => once(err ?? new CallbackError('ecom9-gate: onDenied failed without a reason'));
   try {
     const out = call(once);
     if (isPromise(out)) Promise.resolve(out).catch(fail);
@@ -184,10 +186,10 @@ export interface ChargeRequest {
 
 /** A debit-before-handler guard. */
 export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: ChargeOptions<Req>) {
-  if (typeof opts.quantity !== 'function' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
-    throw new TypeError('ecom9-gate: chargeCredits "quantity" must be a positive integer or a function');
+  if (typeof opts.quantity !== 'function' && !isQuantity(opts.quantity)) {
+    throw new OptionsError('ecom9-gate: chargeCredits "quantity" must be a positive integer or a function');
   }
-  if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: chargeCredits needs "product" and "meter"');
+  if (!isCode(opts.product) || !isCode(opts.meter)) throw new OptionsError('ecom9-gate: chargeCredits needs "product" and "meter"');
   const nothingToCharge = { product: opts.product, meter: opts.meter, requested: 0, debited: 0 };
   const badQuantity = Object.freeze(
     deny('invalid_quantity', 'cache', { product: opts.product, meter: opts.meter, detail: 'The quantity to charge is not a whole number of credits.' }),
@@ -201,7 +203,7 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
     if (quantity === 0) {
       return { accountRefId: ref, decision: allow('cache', nothingToCharge), credits: { debited: 0, remainingBalance: undefined, eventKey: '' } };
     }
-    if (!Number.isSafeInteger(quantity) || quantity < 0) return { accountRefId: ref, decision: badQuantity };
+    if (!isQuantity(quantity)) return { accountRefId: ref, decision: badQuantity };
     const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(ref, meta.route, opts.product, opts.meter, meta.idempotencyKey) : undefined);
     const metadata = opts.metadata?.(req);
     const credits = await gate.debitCredits({

@@ -2,6 +2,8 @@
 // after the response is finished and never on the request path.
 import type { Gate } from '../gate/create-gate';
 import { isPromise, resolveAccount, scopedEventKey, type AccountResolver } from './guards';
+import { OptionsError } from '../shared/errors';
+import { isCode, isQuantity } from '../shared/rules';
 
 export interface MeterOptions<Req, Res> {
   product: string;
@@ -47,9 +49,9 @@ export function meterGuard<Req, Res>(
   opts: MeterOptions<Req, Res>,
   read: MeterReaders<Req>,
 ) {
-  if (!opts.product || !opts.meter) throw new TypeError('ecom9-gate: meterUsage needs "product" and "meter"');
-  if (typeof opts.quantity === 'number' && (!Number.isSafeInteger(opts.quantity) || opts.quantity <= 0)) {
-    throw new TypeError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
+  if (!isCode(opts.product) || !isCode(opts.meter)) throw new OptionsError('ecom9-gate: meterUsage needs "product" and "meter"');
+  if (typeof opts.quantity === 'number' && !isQuantity(opts.quantity)) {
+    throw new OptionsError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
   }
   const { product, meter } = opts;
   const when = opts.when ?? successful;

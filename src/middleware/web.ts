@@ -7,7 +7,8 @@ import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Decision } from '../gate/
 import { MAX_WEBHOOK_BYTES } from '../webhooks/handler';
 import { denialResponse, type AccountResolver } from './guards';
 import { meterGuard, type MeteredResponse, type MeterOptions, type MeterReaders } from './meter';
-import { WebhookMountError, webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from './webhook-route';
+import { WebhookMountError } from '../shared/errors';
+import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from './webhook-route';
 
 /** The problem+json Response for a denial. */
 export function denial(d: Decision): Response {

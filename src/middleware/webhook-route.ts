@@ -2,7 +2,7 @@
 // the start-up warning, the answers given before the body is read (405, 413, 415), the path check,
 // and the error for a body that a parser already consumed.
 import type { IncomingHttpHeaders } from 'node:http';
-import { Ecom9Error } from '../client/errors';
+import { OptionsError, WebhookMountError } from '../shared/errors';
 import type { Gate } from '../gate/create-gate';
 import { MAX_WEBHOOK_BYTES, type WebhookHandler } from '../webhooks/handler';
 
@@ -23,7 +23,7 @@ export function webhookHandlers(gate: Gate, opts: WebhookRouterOptions): void {
 
 /** Refuses a webhook path that a router could never match; the value is not echoed. */
 export function checkWebhookPath(path: unknown, option: string): asserts path is string {
-  if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`ecom9-gate: ${option} must be a path starting with /`);
+  if (typeof path !== 'string' || !path.startsWith('/')) throw new OptionsError(`ecom9-gate: ${option} must be a path starting with /`);
 }
 
 /** An answer a router gives without asking handleWebhook, in the same shape as handleWebhook's. */
@@ -74,12 +74,6 @@ export function signedBytes(parsed: unknown, bodiless: boolean): Buffer {
   if (Buffer.isBuffer(parsed)) return parsed;
   if (bodiless) return NO_BYTES;
   throw webhookBodyError();
-}
-
-/** A parsed body cannot be verified (re-serialising it changes the bytes), so this says how to mount. */
-export class WebhookMountError extends Ecom9Error {
-  override name = 'WebhookMountError';
-  override readonly code = 'webhook_body_consumed';
 }
 
 export function webhookBodyError(): WebhookMountError {

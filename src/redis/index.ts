@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { BusSubscriber, InvalidationBus } from '../gate/public-options';
+import { BusUnavailableError, OptionsError } from '../shared/errors';
 import { memoryReplayGuard, type ReplayGuard } from '../webhooks/replay';
 import { parseRedisBusOptions, type RedisBusOptions } from './options';
 
@@ -53,7 +54,7 @@ export function redisBus(options: RedisBusOptions): RedisBus {
     subscriber.stats.inc('busErrors');
     if (troubleReported) return;
     troubleReported = true;
-    subscriber.report(new Error(`ecom9-gate: Redis bus unavailable, falling back to TTLs until it is back: ${(err as Error)?.message ?? err}`));
+    subscriber.report(new BusUnavailableError(`ecom9-gate: Redis bus unavailable, falling back to TTLs until it is back: ${(err as Error)?.message ?? err}`));
   };
   // Counted and reported once per lost connection, and once (not per retry) when Redis is down at start-up.
   const down = (err: unknown) => {
@@ -112,7 +113,7 @@ export function redisBus(options: RedisBusOptions): RedisBus {
       }
     },
     subscribe(s) {
-      if (subscriber) throw new TypeError('ecom9-gate: this redisBus already serves a gate; make one bus per gate');
+      if (subscriber) throw new OptionsError('ecom9-gate: this redisBus already serves a gate; make one bus per gate');
       subscriber = s;
       if (pending !== undefined) trouble(pending);
       pending = undefined;

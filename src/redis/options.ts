@@ -2,7 +2,9 @@
 // a TypeError that names it and never echoes its value (a Redis URL may carry a password).
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import { describeIssues } from '../describe-issues';
+import { OPTION_DEFAULTS } from '../shared/defaults';
+import { describeIssues } from '../shared/describe-issues';
+import { OptionsError } from '../shared/errors';
 
 export interface RedisBusOptions {
   /** e.g. 'redis://127.0.0.1:6379' or 'rediss://...'. Either this or `client`. */
@@ -39,7 +41,7 @@ const schema = z
       .optional(),
     channel: z.string().min(1, 'must be a non-empty string').max(256).default('ecom9-gate'),
     keyPrefix: z.string().min(1, 'must be a non-empty string').max(256).optional(),
-    dedupeTtlMs: positiveInt.default(24 * 60 * 60_000),
+    dedupeTtlMs: positiveInt.default(OPTION_DEFAULTS.webhooks.dedupeTtlMs),
     redisOptions: plainObject('expected an object of ioredis options').optional(),
   })
   .strict();
@@ -51,10 +53,10 @@ export type ParsedRedisBusOptions = Omit<z.output<typeof schema>, 'keyPrefix' | 
 
 /** Validates redisBus options and fills in the defaults; throws a TypeError naming the bad option. */
 export function parseRedisBusOptions(input: unknown): ParsedRedisBusOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: redisBus(options) expects an options object');
+  if (typeof input !== 'object' || input === null) throw new OptionsError('ecom9-gate: redisBus(options) expects an options object');
   const result = schema.safeParse(input);
-  if (!result.success) throw new TypeError(`ecom9-gate: invalid redisBus options: ${describeIssues(result.error.issues)}`);
+  if (!result.success) throw new OptionsError(`ecom9-gate: invalid redisBus options: ${describeIssues(result.error.issues)}`);
   const o = result.data;
-  if ((o.url === undefined) === (o.client === undefined)) throw new TypeError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
+  if ((o.url === undefined) === (o.client === undefined)) throw new OptionsError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
   return { ...o, keyPrefix: o.keyPrefix ?? `${o.channel}:webhook:`, redisOptions: (o.redisOptions ?? {}) as RedisOptions };
 }

@@ -1,6 +1,7 @@
 // How the usage sender treats a failed attempt and how long it waits before the next one: kept apart
 // from the queue so the rules read in one place.
-import { AuthenticationError, NotFoundError, RateLimitError, ValidationError } from '../client';
+import { ArgumentError, AuthenticationError, NotFoundError, RateLimitError, ValidationError } from '../shared/errors';
+import { isEcom9NotFound } from '../shared/rules';
 
 // A Retry-After longer than this is taken as this: a bogus header must not park the queue for days.
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -12,7 +13,7 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
  * - `retry`: an outage, a timeout, a 429: worth another attempt.
  */
 export function classify(err: unknown): 'final' | 'config' | 'retry' {
-  if (err instanceof ValidationError || (err instanceof NotFoundError && accountNotFound(err))) return 'final';
+  if (err instanceof ValidationError || isEcom9NotFound(err)) return 'final';
   if (err instanceof AuthenticationError || err instanceof NotFoundError) return 'config';
   return 'retry';
 }
@@ -33,12 +34,6 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number, atLea
   return Math.max(atLeastMs, Math.round(cap / 2 + Math.random() * (cap / 2)));
 }
 
-/** ecom9's own "unknown account" answer, as opposed to a 404 from a wrong baseUrl. */
-function accountNotFound(err: NotFoundError): boolean {
-  const body = err.body as { error?: unknown } | undefined;
-  return typeof body?.error === 'string' && /^account not found/i.test(body.error);
-}
-
 /** Metadata is sent (and journaled) as JSON: what JSON.stringify refuses is refused before anything is counted. */
 export function checkMetadata(where: string, metadata: Record<string, unknown> | undefined): void {
   if (metadata === undefined) return;
@@ -47,6 +42,6 @@ export function checkMetadata(where: string, metadata: Record<string, unknown> |
   } catch (err) {
     // The first line of the engine's message names the problem (a cycle, a BigInt) without the values.
     const why = String((err as Error)?.message ?? err).split('\n')[0];
-    throw new TypeError(`ecom9-gate: ${where}: metadata is not JSON-serialisable (${why})`, { cause: err });
+    throw new ArgumentError(`ecom9-gate: ${where}: metadata is not JSON-serialisable (${why})`, { cause: err });
   }
 }

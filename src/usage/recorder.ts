@@ -4,11 +4,14 @@
 // silently: what is given up on is reported and counted, and with a spool it survives a crash, an
 // outage or a rejected API key (it is sent again on the next start).
 import { randomUUID } from 'node:crypto';
-import { accountRefProblem, RateLimitError, type Ecom9Client, type UsageRecordResult } from '../client';
-import type { StatsRecorder } from '../gate/stats';
+import type { Ecom9Client, UsageRecordResult } from '../client';
+import { accountRefProblem } from '../shared/account-ref';
+import { ArgumentError, RateLimitError, UsageDeliveryError, UsageSpoolError } from '../shared/errors';
+import type { StatsRecorder } from '../shared/stats';
 import { Aggregator } from './aggregator';
 import { askedWaitMs, backoffMs, checkMetadata, classify } from './policy';
 import { Spool, usageEventSchema, type SpooledEvent } from './spool';
+import { isQuantity } from '../shared/rules';
 
 export interface UsageInput {
   accountRefId: string;
@@ -41,21 +44,6 @@ export interface UsageOptions {
 export interface UsageHooks {
   /** Runs `fn` after `ms` and returns a cancel. The default is an unref'd setTimeout. */
   schedule?: (fn: () => void, ms: number) => () => void;
-}
-
-/** Thrown into onError for an event that will not be delivered (by this process). */
-export class UsageDeliveryError extends Error {
-  override readonly name = 'UsageDeliveryError';
-  /** True when the event stays in the spool and is sent again on the next start. */
-  readonly spooled: boolean;
-  constructor(
-    message: string,
-    readonly event: Pick<SpooledEvent, 'accountRefId' | 'product' | 'meter' | 'quantity' | 'eventKey'>,
-    options?: { cause?: unknown; spooled?: boolean },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.spooled = options?.spooled ?? false;
-  }
 }
 
 interface Queued {
@@ -110,7 +98,7 @@ export class UsageRecorder {
       this.spool = spool;
       if (skipped > 0) {
         // Reported once, at open: a line torn by a crash is expected; more mean the file was edited or shared.
-        report(new Error(`ecom9-gate: usage spool ${opts.spoolPath}: skipped ${skipped} unreadable line(s)`));
+        report(new UsageSpoolError(`ecom9-gate: usage spool ${opts.spoolPath}: skipped ${skipped} unreadable line(s)`));
       }
       for (const p of pending) {
         this.pendingEvents += p.count;
@@ -130,11 +118,11 @@ export class UsageRecorder {
     const parsed = usageEventSchema.safeParse({ quantity: 1, ...input, eventKey: input.eventKey ?? randomUUID() });
     if (!parsed.success) {
       const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
-      throw new TypeError(`ecom9-gate: recordUsage: invalid ${names}`);
+      throw new ArgumentError(`ecom9-gate: recordUsage: invalid ${names}`);
     }
     const event = parsed.data;
     const badRef = accountRefProblem(event.accountRefId);
-    if (badRef) throw new TypeError(`ecom9-gate: recordUsage: accountRefId ${badRef}`);
+    if (badRef) throw new ArgumentError(`ecom9-gate: recordUsage: accountRefId ${badRef}`);
     checkMetadata('recordUsage', event.metadata);
     const sentAs = this.accept(event, input.eventKey === undefined && input.metadata === undefined);
     return { queued: sentAs !== undefined, eventKey: sentAs ?? event.eventKey };
@@ -152,7 +140,7 @@ export class UsageRecorder {
     eventKey: string | undefined,
     metadata: Record<string, unknown> | undefined,
   ): boolean {
-    if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new TypeError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
+    if (!isQuantity(quantity)) throw new ArgumentError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
     if (accountRefProblem(accountRefId)) return false;
     const aggregatable = eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0;
     // Every metered request lands here: a summed event that is not journaled needs no event object.

@@ -6,12 +6,13 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { codeSchema, quantitySchema } from '../shared/rules';
 
 export const usageEventSchema = z.object({
   accountRefId: z.string().min(1),
-  product: z.string().min(1),
-  meter: z.string().min(1),
-  quantity: z.number().int().positive(),
+  product: codeSchema,
+  meter: codeSchema,
+  quantity: quantitySchema,
   eventKey: z.string().min(1),
   metadata: z.record(z.string(), z.unknown()).optional(),
 });

@@ -3,10 +3,11 @@
 // account's cache entries are dropped and user handlers run. A webhook only ever invalidates:
 // the next request asks ecom9, so a forged event can never grant access.
 import { z } from 'zod';
-import { explainRef } from '../gate/account-ref';
-import type { StatsRecorder } from '../gate/stats';
+import { explainRef } from '../shared/account-ref';
+import type { StatsRecorder } from '../shared/stats';
 import { secretKey, verifySignature, type SignatureFailure } from './signature';
 import type { ReplayGuard } from './replay';
+import { ArgumentError } from '../shared/errors';
 
 /** Largest webhook body accepted, in bytes. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
@@ -84,7 +85,7 @@ export class WebhookProcessor {
   async handle(input: WebhookInput): Promise<WebhookResult> {
     const { rawBody } = input;
     if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
-      throw new TypeError(
+      throw new ArgumentError(
         'ecom9-gate: handleWebhook needs the raw request body (Buffer or string), but got a parsed object. ' +
           'Mount the webhook router before any body parser (express.json(), koa-bodyparser, ...), or give it the raw bytes.',
       );

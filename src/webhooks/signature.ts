@@ -2,9 +2,11 @@
 // tests, verification for the gate. HMAC-SHA256 over `${id}.${timestamp}.${body}`, keyed with the
 // base64 secret after `whsec_`, sent as space-separated `v1,<base64>` entries.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { OPTION_DEFAULTS } from '../shared/defaults';
+import { ArgumentError } from '../shared/errors';
 
 /** Seconds either side of now that a webhook timestamp may be off by. */
-export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
+export const DEFAULT_TOLERANCE_SECONDS = OPTION_DEFAULTS.webhooks.toleranceSeconds;
 
 const SECRET_PREFIX = 'whsec_';
 
@@ -12,7 +14,7 @@ const SECRET_PREFIX = 'whsec_';
 export function secretKey(secret: string): Buffer {
   const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const key = Buffer.from(b64, 'base64');
-  if (key.length === 0) throw new TypeError('webhookSecret: not a base64 key (expected "whsec_<base64>")');
+  if (key.length === 0) throw new ArgumentError('webhookSecret: not a base64 key (expected "whsec_<base64>")');
   return key;
 }
 

@@ -34,3 +34,9 @@ export function pathSegment(ref: string): string {
   assertAccountRef(ref);
   return encodeURIComponent(ref);
 }
+
+/** The gate's view of a ref: this rule phrased for a denial (never echoing the ref); undefined when usable. */
+export function explainRef(ref: unknown): string | undefined {
+  if (typeof ref !== 'string') return 'The account could not be identified.';
+  return accountRefProblem(ref) === undefined ? undefined : 'The account reference is not valid.';
+}

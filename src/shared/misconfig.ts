@@ -1,6 +1,7 @@
 // Which ecom9 failures are the gate's own configuration rather than an outage or an answer: those
 // must not be hidden by stale facts, let through by failMode 'open', or cached as denials.
-import { AuthenticationError, NotFoundError } from '../client';
+import { AuthenticationError, NotFoundError } from './errors';
+import { isEcom9NotFound } from './rules';
 
 /**
  * Why a failure is a misconfiguration rather than an outage, or undefined: ecom9 refusing the API
@@ -8,15 +9,8 @@ import { AuthenticationError, NotFoundError } from '../client';
  */
 export function misconfiguration(e: unknown): string | undefined {
   if (e instanceof AuthenticationError) return 'ecom9 refused the API key (check apiKey and authScheme)';
-  if (e instanceof NotFoundError && !isUnknownToEcom9(e)) {
+  if (e instanceof NotFoundError && !isEcom9NotFound(e)) {
     return `ecom9${e.endpoint ? ` ${e.endpoint}` : ''} answered 404 without ecom9's error body (check baseUrl)`;
   }
   return undefined;
-}
-
-/** ecom9's own 404 (unknown account, tier or subscription): `{"error": "..."}` as documented. */
-export function isUnknownToEcom9(e: unknown): boolean {
-  if (!(e instanceof NotFoundError)) return false;
-  const body = e.body as { error?: unknown } | null | undefined;
-  return typeof body === 'object' && body !== null && typeof body.error === 'string';
 }
