@@ -46,6 +46,8 @@ const webhookSchema = z
   })
   .strict();
 
+const healthSchema = z.object({ windowMs: positiveMs.default(60_000) }).strict();
+
 export const gateOptionsSchema = z
   .object({
     apiKey: z.string().min(1, 'is required (or set ECOM9_API_KEY)'),
@@ -58,6 +60,7 @@ export const gateOptionsSchema = z
     http: httpSchema.default(httpSchema.parse({})),
     usage: usageSchema.default(usageSchema.parse({})),
     webhooks: webhookSchema.default(webhookSchema.parse({})),
+    health: healthSchema.default(healthSchema.parse({})),
     bus: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
     onError: fn.optional(),
     logger: z

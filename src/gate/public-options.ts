@@ -93,6 +93,10 @@ export interface GateOptions {
     /** Replaces Standard Webhooks verification with your own. */
     verify?: WebhookVerifier;
   };
+  health?: {
+    /** How long a failure counts as recent for `gate.health()` (ecom9 failing, usage spooled, bus errors). @default 60_000 */
+    windowMs?: number;
+  };
   /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
   bus?: InvalidationBus;
   /** What could not be done in the background (usage given up on, a misconfigured product, a failed handler). @default logger.warn */
