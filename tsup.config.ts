@@ -6,7 +6,7 @@ const shared: Options = {
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis'],
+  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis', '@opentelemetry/api'],
 };
 
 export default defineConfig([
@@ -19,6 +19,7 @@ export default defineConfig([
       fastify: 'adapters/fastify.ts',
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
+      otel: 'src/otel/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
