@@ -149,9 +149,9 @@ export function createGate(options?: GateOptions): Gate {
     await client.close();
   };
   // Every check and debit goes out through these, so each decision is published (when someone listens).
-  const self = (): Gate => gate;
-  const tierCheck = (opts: TierCheckOptions) => observeCheck(access.tierCheck(opts), 'tier', self);
-  const entitlementCheck = (opts: EntitlementCheckOptions) => observeCheck(access.entitlementCheck(opts), 'entitlement', self);
+  // (Called only once the gate below exists.)
+  const tierCheck = (opts: TierCheckOptions) => observeCheck(access.tierCheck(opts), 'tier', gate);
+  const entitlementCheck = (opts: EntitlementCheckOptions) => observeCheck(access.entitlementCheck(opts), 'entitlement', gate);
   const tierChecks = new PreparedChecks<TierCheckOptions, TierCheckOptions>(tierCheck, takeTier, sameTier);
   const entitlementChecks = new PreparedChecks<EntitlementCheckOptions, EntitlementCheckOptions>(entitlementCheck, takeEntitlement, sameEntitlement);
 

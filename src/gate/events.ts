@@ -39,16 +39,16 @@ function published(gate: object, kind: DecisionKind, decision: Decision): Decisi
 }
 
 /** The same check, publishing each decision it returns. */
-export function observeCheck(check: PreparedCheck, kind: DecisionKind, gate: () => object): PreparedCheck {
+export function observeCheck(check: PreparedCheck, kind: DecisionKind, gate: object): PreparedCheck {
   return {
     peek(ref) {
       const d = check.peek(ref);
-      if (d !== undefined && decisions.hasSubscribers) decisions.publish({ gate: gate(), kind, decision: d } satisfies DecisionEvent);
+      if (d !== undefined && decisions.hasSubscribers) decisions.publish({ gate, kind, decision: d } satisfies DecisionEvent);
       return d;
     },
     check(ref) {
       const p = check.check(ref);
-      return decisions.hasSubscribers ? p.then((d) => published(gate(), kind, d)) : p;
+      return decisions.hasSubscribers ? p.then((d) => published(gate, kind, d)) : p;
     },
   };
 }

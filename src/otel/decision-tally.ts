@@ -1,6 +1,7 @@
 // Counts decisions by (code, source, allowed) in plain fields, for an asynchronous counter: the SDK's
 // synchronous counter hashes its attributes on every add, which costs more than the warm check it
-// would measure; this costs two Map reads and an increment.
+// would measure. Warm hits return the same frozen Decision objects again and again, so a decision
+// is first looked up by identity (the last one, then a WeakMap), and only then by its fields.
 import type { Attributes } from '@opentelemetry/api';
 import type { Decision } from '../gate/decision';
 
@@ -13,11 +14,23 @@ interface Cell {
 
 export class DecisionTally {
   private readonly byCode = new Map<string, Map<string, Cell>>();
+  private readonly byDecision = new WeakMap<Decision, Cell>();
+  private last: Decision | undefined;
+  private lastCell: Cell | undefined;
 
   constructor(private readonly extra: Attributes) {}
 
   add(d: Decision): void {
-    const cell = this.byCode.get(d.code)?.get(d.source) ?? this.open(d.code, d.source);
+    let cell = d === this.last ? this.lastCell : this.byDecision.get(d);
+    if (cell === undefined) {
+      cell = this.byCode.get(d.code)?.get(d.source) ?? this.open(d.code, d.source);
+      // Only frozen decisions are shared (and cannot change their code); the others are made per call.
+      if (Object.isFrozen(d)) this.byDecision.set(d, cell);
+    }
+    if (Object.isFrozen(d)) {
+      this.last = d;
+      this.lastCell = cell;
+    }
     if (d.allowed) cell.allowed++;
     else cell.denied++;
   }
