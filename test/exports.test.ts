@@ -8,10 +8,11 @@ import * as koa from 'ecom9-gate/koa';
 import * as fastify from 'ecom9-gate/fastify';
 import * as emulator from 'ecom9-gate/emulator';
 import * as redis from 'ecom9-gate/redis';
+import * as otel from 'ecom9-gate/otel';
 
 const pinned = JSON.parse(readFileSync(new URL('../scripts/smoke/exports.json', import.meta.url), 'utf8')) as Record<string, string[]>;
 
-it.each(Object.entries({ core, express, koa, fastify, emulator, redis }))('%s exports exactly the pinned names', (name, mod) => {
+it.each(Object.entries({ core, express, koa, fastify, emulator, redis, otel }))('%s exports exactly the pinned names', (name, mod) => {
   expect(
     Object.keys(mod)
       .filter((k) => k !== 'default')
