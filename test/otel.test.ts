@@ -324,7 +324,22 @@ describe('what is never recorded, and whose', () => {
     expect(await points('ecom9.gate.webhooks')).toEqual([{ 'ecom9.webhook.outcome': 'applied', value: 1 }]);
   });
 
-  it('refuses something that is not a gate, naming the function', () => {
+  it('refuses something that is not a gate, or a bad option, naming it', async () => {
     expect(() => instrumentGate({} as Gate)).toThrow(/^ecom9-gate: instrumentGate\(gate\)/);
+    await start();
+    expect(() => instrumentGate(gate, { meterProvider: {} as MeterProvider })).toThrow(/^ecom9-gate: instrumentGate: "meterProvider"/);
+    expect(() => instrumentGate(gate, { tracerProvider: 'x' as never })).toThrow(/^ecom9-gate: instrumentGate: "tracerProvider"/);
+  });
+
+  it('adds the attributes option to every metric point', async () => {
+    await start();
+    stop();
+    stop = instrumentGate(gate, { meterProvider, tracerProvider, attributes: { 'ecom9.gate.name': 'billing' } });
+    await get('/reports', 'acme');
+    for (const name of ['ecom9.gate.decisions', 'ecom9.gate.upstream.duration', 'ecom9.gate.cache.entries', 'ecom9.gate.usage.pending']) {
+      const m = await metric(name);
+      expect(m?.dataPoints.length, name).toBeGreaterThan(0);
+      for (const p of m?.dataPoints ?? []) expect(p.attributes['ecom9.gate.name'], name).toBe('billing');
+    }
   });
 });

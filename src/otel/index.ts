@@ -36,6 +36,15 @@ export function instrumentGate(gate: Gate, options: InstrumentOptions = {}): Sto
     throw new TypeError('ecom9-gate: instrumentGate(gate) needs a gate made by createGate()');
   }
   if (typeof options !== 'object' || options === null) throw new TypeError('ecom9-gate: instrumentGate(gate, options): options must be an object');
+  if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
+    throw new TypeError('ecom9-gate: instrumentGate: "meterProvider" must be a MeterProvider');
+  }
+  if (options.tracerProvider !== undefined && typeof options.tracerProvider?.getTracer !== 'function') {
+    throw new TypeError('ecom9-gate: instrumentGate: "tracerProvider" must be a TracerProvider');
+  }
+  if (options.attributes !== undefined && (typeof options.attributes !== 'object' || options.attributes === null)) {
+    throw new TypeError('ecom9-gate: instrumentGate: "attributes" must be an object');
+  }
   const extra = options.attributes ?? {};
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
