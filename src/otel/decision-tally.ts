@@ -21,18 +21,22 @@ export class DecisionTally {
   constructor(private readonly extra: Attributes) {}
 
   add(d: Decision): void {
-    let cell = d === this.last ? this.lastCell : this.byDecision.get(d);
+    const cell = d === this.last ? (this.lastCell as Cell) : this.find(d);
+    if (d.allowed) cell.allowed++;
+    else cell.denied++;
+  }
+
+  private find(d: Decision): Cell {
+    let cell = this.byDecision.get(d);
     if (cell === undefined) {
       cell = this.byCode.get(d.code)?.get(d.source) ?? this.open(d.code, d.source);
       // Only frozen decisions are shared (and cannot change their code); the others are made per call.
-      if (Object.isFrozen(d)) this.byDecision.set(d, cell);
+      if (!Object.isFrozen(d)) return cell;
+      this.byDecision.set(d, cell);
     }
-    if (Object.isFrozen(d)) {
-      this.last = d;
-      this.lastCell = cell;
-    }
-    if (d.allowed) cell.allowed++;
-    else cell.denied++;
+    this.last = d;
+    this.lastCell = cell;
+    return cell;
   }
 
   /** Every combination seen so far, with its running total. */
