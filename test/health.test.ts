@@ -53,6 +53,17 @@ describe('gate.health()', () => {
     expect(gate.health()).toMatchObject({ ok: true, upstream: 'ok' });
   });
 
+  it('takes a 404 for an unknown account as ecom9 answering, and a rejected key as failing', async () => {
+    gate = gateFor(emu, { now: clock.now });
+    expect((await gate.checkTier('nobody-here', { tiers: 'pro' })).code).toBe('tier_required');
+    expect(emu.callCount('accounts.status', 'nobody-here')).toBe(1);
+    expect(gate.health()).toMatchObject({ ok: true, upstream: 'ok' });
+    await gate.close();
+    gate = gateFor(emu, { now: clock.now, apiKey: 'wrong-key' });
+    expect((await gate.checkTier('acme', { tiers: 'pro' })).code).toBe('misconfigured');
+    expect(gate.health()).toMatchObject({ ok: false, upstream: 'failing' });
+  });
+
   it('counts a failure as recent for health.windowMs only', async () => {
     gate = gateFor(emu, { now: clock.now, health: { windowMs: 10_000 } });
     down();

@@ -59,11 +59,16 @@ export class HealthTracker {
 
   constructor(private readonly d: HealthDeps) {}
 
-  /** The client's report of how a call ended. A closed client is the app's doing, not ecom9's. */
+  /**
+   * The client's report of how a call ended. A closed client is the app's doing, not ecom9's; a 400
+   * or 404 is ecom9 answering (an unknown account is a "no"), so it counts as ecom9 being up.
+   */
   readonly upstream = (_endpoint: string, error: unknown): void => {
-    if ((error as Ecom9Error | undefined)?.code === 'client_unusable') return;
+    const e = error as Ecom9Error | undefined;
+    if (e?.code === 'client_unusable') return;
     this.seenUpstream = true;
-    if (error === undefined) {
+    const answered = e?.status !== undefined && e.status < 500 && e.status !== 401 && e.status !== 403 && e.status !== 429;
+    if (error === undefined || answered) {
       this.upstreamFailedAt = undefined;
       this.unservedAt = undefined;
     } else this.upstreamFailedAt = this.d.now();
