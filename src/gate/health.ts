@@ -67,7 +67,7 @@ export class HealthTracker {
     const e = error as Ecom9Error | undefined;
     if (e?.code === 'client_unusable') return;
     this.seenUpstream = true;
-    const answered = e?.status !== undefined && e.status < 500 && e.status !== 401 && e.status !== 403 && e.status !== 429;
+    const answered = e?.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 403 && e.status !== 429;
     if (error === undefined || answered) {
       this.upstreamFailedAt = undefined;
       this.unservedAt = undefined;
