@@ -62,7 +62,7 @@ describe('the upstream tracingChannel', () => {
     ]);
     const [first, retry] = [seen[0]?.[1], seen[5]?.[1]];
     expect(first).toMatchObject({ client: gate.client, endpoint: 'accounts.status', method: 'GET', serverAddress: '127.0.0.1', attempt: 0 });
-    expect((first?.error as { code?: string }).code).toBe('server_error');
+    expect((first?.error as { code?: string } | undefined)?.code).toBe('server_error');
     expect(retry?.error).toBeUndefined();
     expect(retry?.result).toMatchObject({ is_active: true });
     expect(first?.url).toBe(`${new URL(emu.url).origin}/api/account/acme/status/`);
