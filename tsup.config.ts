@@ -18,6 +18,7 @@ const shared: Options = {
     /^@nestjs\//,
     'reflect-metadata',
     'rxjs',
+    '@opentelemetry/api',
   ],
 };
 
@@ -34,6 +35,7 @@ export default defineConfig([
       nest: 'adapters/nest.ts',
       fetch: 'adapters/fetch.ts',
       hono: 'adapters/hono.ts',
+      otel: 'src/otel/index.ts',
     },
     format: ['esm', 'cjs'],
     // Members marked @internal (the adapters' paths into the gate) stay out of the published types.

@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^ecom9-gate\/nest$/, replacement: here('./adapters/nest.ts') },
       { find: /^ecom9-gate\/fetch$/, replacement: here('./adapters/fetch.ts') },
       { find: /^ecom9-gate\/hono$/, replacement: here('./adapters/hono.ts') },
+      { find: /^ecom9-gate\/otel$/, replacement: here('./src/otel/index.ts') },
       { find: /^ecom9-gate$/, replacement: here('./src/index.ts') },
     ],
   },

@@ -24,7 +24,13 @@ const core = coreProc.info as unknown as Record<
 const nestProc = await child('./nest-guard.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey });
 await stop(nestProc.proc);
 const nest = nestProc.info as unknown as Record<'requireTierNs' | 'handGuardNs' | 'ratio', number>;
+const otelProc = await child('./otel-proc.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey }, ['--expose-gc']);
+await stop(otelProc.proc);
+const otel = otelProc.info as unknown as Record<'peekNs' | 'instrumentedPeekNs' | 'instrumentedAddsNs' | 'hookAddsNs' | 'noiseNs', number>;
 await stop(emu.proc);
+console.log(
+  `  instrumentGate: warm peek ${otel.peekNs.toFixed(1)} ns plain, ${otel.instrumentedPeekNs.toFixed(1)} ns instrumented; the decision hook alone (nobody listening) ${otel.hookAddsNs.toFixed(1)} ns; noise ±${otel.noiseNs.toFixed(1)} ns`,
+);
 console.log(
   `  nest: warm @RequireTier canActivate ${nest.requireTierNs.toFixed(1)} ns, hand-written guard (one LRUCache.get) ${nest.handGuardNs.toFixed(1)} ns`,
 );
@@ -82,11 +88,18 @@ rows.push([
   core.checkTierBeyondAwaitRatio <= 3,
 ]);
 rows.push(['nest: warm @RequireTier / hand-written guard with one LRUCache.get (canActivate)', nest.ratio.toFixed(2), '-', true]);
+rows.push(['otel: ns a warm check gains when instrumented', otel.instrumentedAddsNs.toFixed(1), '≤ +50', otel.instrumentedAddsNs <= 50]);
+rows.push([
+  `otel: ns a warm check pays, not instrumented (noise ±${otel.noiseNs.toFixed(1)})`,
+  otel.hookAddsNs.toFixed(1),
+  '0 within noise',
+  otel.hookAddsNs <= Math.max(otel.noiseNs, 2),
+]);
 
 console.log('\n| figure | measured | target | met |\n| --- | --- | --- | --- |');
 for (const [name, got, goal, met] of rows) console.log(`| ${name} | ${got} | ${goal} | ${met ? 'yes' : 'NO'} |`);
 mkdirSync('.tmp', { recursive: true });
 writeFileSync(
   '.tmp/bench.json',
-  JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, nest, burst, memory: mem.info }, null, 2),
+  JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, nest, otel, burst, memory: mem.info }, null, 2),
 );

@@ -21,7 +21,7 @@ node -e '
     for (const m of src.matchAll(/(?:from|import)\s*["\x27]([^"\x27]+)["\x27]/g)) {
       const spec = m[1];
       if (spec.startsWith(".")) todo.push(path.join(path.dirname(f), spec));
-      else if (/^(express|koa|fastify|fastify-plugin|ioredis)(\/|$)/.test(spec)) { console.error(`dist/index.js imports ${spec} via ${f}`); process.exit(1); }
+      else if (/^(express|koa|fastify|fastify-plugin|ioredis|@opentelemetry)(\/|$)/.test(spec)) { console.error(`dist/index.js imports ${spec} via ${f}`); process.exit(1); }
     }
   }
   console.log(`core ESM graph: ${seen.size} files, no framework`);
@@ -41,7 +41,7 @@ cat > tsconfig.core.json <<'JSON'
 { "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "target": "es2022", "strict": true, "noEmit": true, "skipLibCheck": false, "types": ["node"] }, "files": ["types-core.mts"] }
 JSON
 install() { npm install --silent --no-audit --no-fund --prefer-offline "$@" >/dev/null; }
-install ../ecom9-gate-*.tgz express@5 koa@3 fastify@5 fastify-plugin@5 ioredis@5 typescript@~5.9.3 @types/node@20 @types/express@5 @types/koa@3
+install ../ecom9-gate-*.tgz express@5 koa@3 fastify@5 fastify-plugin@5 ioredis@5 @opentelemetry/api@1.9 typescript@~5.9.3 @types/node@20 @types/express@5 @types/koa@3
 node esm.mjs
 node cjs.cjs
 npx --no-install tsc -p tsconfig.json

@@ -22,6 +22,9 @@ export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/ac
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
 export { CHANNELS, type GateStats } from './shared/stats';
+export type { GateHealth, ComponentState } from './gate/health';
+export type { DecisionEvent, DecisionKind, WebhookOutcome, WebhookOutcomeEvent } from './gate/events';
+export type { UpstreamAttempt } from './client/diagnostics';
 export {
   MAX_WEBHOOK_BYTES,
   type WebhookInput,

@@ -10,13 +10,17 @@ import * as emulator from 'ecom9-gate/emulator';
 import * as redis from 'ecom9-gate/redis';
 import * as fetchAdapter from 'ecom9-gate/fetch';
 import * as hono from 'ecom9-gate/hono';
+import * as otel from 'ecom9-gate/otel';
 
 const pinned = JSON.parse(readFileSync(new URL('../scripts/smoke/exports.json', import.meta.url), 'utf8')) as Record<string, string[]>;
 
-it.each(Object.entries({ core, express, koa, fastify, emulator, redis, fetch: fetchAdapter, hono }))('%s exports exactly the pinned names', (name, mod) => {
-  expect(
-    Object.keys(mod)
-      .filter((k) => k !== 'default')
-      .sort(),
-  ).toEqual(pinned[name]);
-});
+it.each(Object.entries({ core, express, koa, fastify, emulator, redis, fetch: fetchAdapter, hono, otel }))(
+  '%s exports exactly the pinned names',
+  (name, mod) => {
+    expect(
+      Object.keys(mod)
+        .filter((k) => k !== 'default')
+        .sort(),
+    ).toEqual(pinned[name]);
+  },
+);

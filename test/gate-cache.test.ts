@@ -296,7 +296,15 @@ describe('bounds and stats', () => {
   it('publishes counters, invalidations and webhooks on diagnostics_channel', async () => {
     const seen: Array<[string, unknown]> = [];
     const listeners = Object.values(CHANNELS).map((name) => {
-      const listener = (m: unknown) => seen.push([name, m]);
+      // Every message names its gate; the rest is compared below.
+      const listener = (m: unknown) => {
+        const { gate: from, ...rest } = m as { gate: unknown };
+        expect(from).toBe(gate);
+        seen.push([
+          name,
+          name === CHANNELS.decision ? { kind: (rest as { kind: string }).kind, source: (rest as { decision: { source: string } }).decision.source } : rest,
+        ]);
+      };
       diagnostics.subscribe(name, listener);
       return () => diagnostics.unsubscribe(name, listener);
     });
@@ -314,13 +322,16 @@ describe('bounds and stats', () => {
     }
     expect(seen).toEqual([
       [CHANNELS.counter, { name: 'cacheMisses', by: 1 }],
+      [CHANNELS.decision, { kind: 'tier', source: 'upstream' }],
       [CHANNELS.counter, { name: 'cacheHits', by: 1 }],
+      [CHANNELS.decision, { kind: 'tier', source: 'cache' }],
       [CHANNELS.counter, { name: 'invalidations', by: 1 }],
       [CHANNELS.invalidation, { accountRefId: 'acc' }],
       [CHANNELS.counter, { name: 'webhooksReceived', by: 1 }],
       [CHANNELS.counter, { name: 'invalidations', by: 1 }],
       [CHANNELS.invalidation, { accountRefId: 'acc' }],
       [CHANNELS.webhook, { event: 'subscription-cancelled', accountRefId: 'acc', transactionId: 'tx-diag' }],
+      [CHANNELS.webhookOutcome, { outcome: 'applied', status: 200 }],
     ]);
     expect(gate.stats()).toMatchObject({ cacheMisses: 1, cacheHits: 1, invalidations: 2, webhooksReceived: 1, cacheSize: 0 });
   });

@@ -3,7 +3,7 @@
 // loaded by the core entry.
 const assert = require('node:assert/strict');
 const core = require('ecom9-gate');
-const loaded = Object.keys(require.cache).filter((p) => /node_modules[\\/](express|koa|fastify|fastify-plugin|ioredis)[\\/]/.test(p));
+const loaded = Object.keys(require.cache).filter((p) => /node_modules[\\/](express|koa|fastify|fastify-plugin|ioredis|@opentelemetry)[\\/]/.test(p));
 assert.deepEqual(loaded, [], 'requiring ecom9-gate loaded a framework');
 const expected = require('./exports.json');
 const mods = {
@@ -13,6 +13,7 @@ const mods = {
   fastify: require('ecom9-gate/fastify'),
   emulator: require('ecom9-gate/emulator'),
   redis: require('ecom9-gate/redis'),
+  otel: require('ecom9-gate/otel'),
 };
 for (const [name, mod] of Object.entries(mods))
   assert.deepEqual(

@@ -7,10 +7,11 @@ import * as koa from 'ecom9-gate/koa';
 import * as fastify from 'ecom9-gate/fastify';
 import * as emulator from 'ecom9-gate/emulator';
 import * as redis from 'ecom9-gate/redis';
+import * as otel from 'ecom9-gate/otel';
 import expressApp from 'express';
 import expected from './exports.json' with { type: 'json' };
 
-const got = { core, express, koa, fastify, emulator, redis };
+const got = { core, express, koa, fastify, emulator, redis, otel };
 for (const [name, mod] of Object.entries(got))
   assert.deepEqual(
     Object.keys(mod)

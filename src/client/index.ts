@@ -34,6 +34,7 @@ import {
   type UsageRecordResult,
   type UsageSummary,
 } from './schemas';
+import type { EndpointName } from '../shared/endpoints';
 import { Transport, type CallOptions } from './transport';
 import { isQuantity } from '../shared/rules';
 
@@ -91,12 +92,16 @@ const required = (name: string, v: unknown) => {
 };
 const iso = (d: Date | string | undefined) => (d instanceof Date ? d.toISOString() : d);
 
-/** Throws a TypeError naming the bad option (never its value). */
-export function createClient(opts: ClientOptions) {
+/**
+ * Throws a TypeError naming the bad option (never its value). `internals` is createGate's: how each
+ * call ended, for gate.health(); not part of the public API.
+ */
+export function createClient(opts: ClientOptions, internals: { onOutcome?: (endpoint: EndpointName, error: unknown) => void } = {}) {
   const o = parseClientOptions(opts);
   const t = new Transport({
     ...o,
     sleep: o.sleep ?? ((ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined)),
+    onOutcome: internals.onOutcome,
   });
   const txPage = rawPageSchema(transactionSchema);
   const tierPage = rawPageSchema(tierSchema);
@@ -143,7 +148,7 @@ export function createClient(opts: ClientOptions) {
     }
   }
 
-  return {
+  const client = {
     transactions: {
       list: async (p: { accountRefId: string; page?: number; pageSize?: number; status?: string }, o?: CallOptions): Promise<Page<Transaction>> =>
         normalisePage(await transactionsPage(p, o)),
@@ -324,6 +329,8 @@ export function createClient(opts: ClientOptions) {
     /** Closes the pooled connections (unless you passed your own dispatcher). */
     close: () => t.close(),
   };
+  t.owner = client;
+  return client;
 }
 
 function eventBody(p: UsageEventInput) {

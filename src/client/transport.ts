@@ -13,6 +13,7 @@ import type { EndpointName } from '../shared/endpoints';
 import { defaultTransport, fetchSender, undiciSender, type Sender, type TransportKind } from './senders';
 import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError } from '../shared/errors';
 import { errorForStatus } from './status-errors';
+import { attemptContext, tracingUpstream, upstreamChannel, type UpstreamAttempt } from './diagnostics';
 
 export interface TransportOptions {
   apiKey: string;
@@ -28,6 +29,8 @@ export interface TransportOptions {
   transport?: TransportKind | undefined;
   /** Gets the call's signal; the transport stops waiting on abort even if the sleep ignores it. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told how each call ended (after its retries): no error, or the final one. Not told of the caller's aborts. */
+  onOutcome?: ((endpoint: EndpointName, error: unknown) => void) | undefined;
 }
 
 /** Per-call overrides, accepted as the last argument of every client method. */
@@ -67,6 +70,8 @@ export class Transport {
   private readonly base: URL;
   private readonly sender: Sender;
   private readonly auth: Record<string, string>;
+  /** Named in the upstream trace events: the client this transport serves. */
+  owner: object | undefined = undefined;
 
   constructor(private readonly o: TransportOptions) {
     this.base = new URL(o.baseUrl.endsWith('/') ? o.baseUrl : `${o.baseUrl}/`);
@@ -89,10 +94,15 @@ export class Transport {
     for (let attempt = 0; ; attempt++) {
       if (opts.signal?.aborted) throw aborted(spec.endpoint, opts.signal);
       try {
-        return await this.attempt(spec, opts);
+        const result = await (tracingUpstream() ? this.traced(spec, opts, attempt) : this.attempt(spec, opts));
+        this.o.onOutcome?.(spec.endpoint, undefined);
+        return result;
       } catch (err) {
         const wait = this.retryDelay(err, attempt, maxRetries);
-        if (wait === undefined) throw err;
+        if (wait === undefined) {
+          if (!(err instanceof AbortedError)) this.o.onOutcome?.(spec.endpoint, err);
+          throw err;
+        }
         await this.backoff(wait, spec.endpoint, opts.signal);
       }
     }
@@ -134,7 +144,13 @@ export class Transport {
     return Math.round(cap / 2 + Math.random() * (cap / 2));
   }
 
-  private async attempt<T>(spec: RequestSpec<T>, opts: CallOptions): Promise<T> {
+  /** One attempt inside the upstream tracingChannel, its status code written into the context. */
+  private traced<T>(spec: RequestSpec<T>, opts: CallOptions, attempt: number): Promise<T> {
+    const ctx = attemptContext(this.owner, spec.endpoint, spec.method, this.url(spec.path), attempt);
+    return (upstreamChannel as NonNullable<typeof upstreamChannel>).tracePromise(() => this.attempt(spec, opts, ctx), ctx);
+  }
+
+  private async attempt<T>(spec: RequestSpec<T>, opts: CallOptions, ctx?: UpstreamAttempt): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.o.timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
@@ -155,6 +171,7 @@ export class Transport {
         body: spec.body === undefined ? null : JSON.stringify(spec.body),
         signal,
       }));
+      if (ctx) ctx.statusCode = status;
     } catch (cause) {
       if (opts.signal?.aborted) throw aborted(spec.endpoint, opts.signal);
       if (timeout.aborted) throw new TimeoutError(`ecom9 ${spec.endpoint}: no answer within ${timeoutMs} ms`, { endpoint: spec.endpoint });

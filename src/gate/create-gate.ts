@@ -8,7 +8,9 @@ import { Access, type EntitlementCheckOptions, type FailMode, type PreparedCheck
 import { CatalogCache } from './catalog';
 import { Credits, type CreditDecision, type DebitInput } from './credits';
 import type { Decision } from './decision';
+import { observeCheck, observeDebit, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
+import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
@@ -49,6 +51,8 @@ export interface Gate {
   /** Drops every cached entry of the account here (and, with a bus, in every instance). */
   invalidate(accountRefId: string): void;
   stats(): GateStats;
+  /** For a readiness probe: answered from what the gate has seen, without calling ecom9 (see GateHealth). */
+  health(): GateHealth;
   /** Resolves when every usage event queued so far is delivered or given up on. */
   flush(): Promise<void>;
   /** Flushes usage, stops the bus and closes the client's connections. */
@@ -71,25 +75,41 @@ export function createGate(options?: GateOptions): Gate {
     }
   };
   const stats = new StatsRecorder();
-  const client = createClient({
-    apiKey: o.apiKey,
-    baseUrl: o.baseUrl,
-    authScheme: o.authScheme,
-    timeoutMs: o.http.timeoutMs,
-    maxRetries: o.http.maxRetries,
-    retryBaseMs: o.http.retryBaseMs,
-    retryMaxMs: o.http.retryMaxMs,
-    connections: o.http.connections,
-    ...(o.http.transport ? { transport: o.http.transport } : {}),
-  });
+  // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
+  let health: HealthTracker | undefined;
+  const client = createClient(
+    {
+      apiKey: o.apiKey,
+      baseUrl: o.baseUrl,
+      authScheme: o.authScheme,
+      timeoutMs: o.http.timeoutMs,
+      maxRetries: o.http.maxRetries,
+      retryBaseMs: o.http.retryBaseMs,
+      retryMaxMs: o.http.retryMaxMs,
+      connections: o.http.connections,
+      ...(o.http.transport ? { transport: o.http.transport } : {}),
+    },
+    { onOutcome: (endpoint, error) => health?.upstream(endpoint, error) },
+  );
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
   const credits = new Credits(client, access, stats, report);
-  const usage = new UsageRecorder(client, o.usage, stats, report);
+  const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;
+  const tracker = new HealthTracker({
+    now,
+    windowMs: o.health.windowMs,
+    // A bus (or a store) may report its own state with health(); else bus errors counted recently say it.
+    bus: bus as HealthReporter | undefined,
+    store: undefined,
+    cacheSize: () => cache.size,
+    usagePending: () => usage.pending,
+  });
+  health = tracker;
+  stats.onInc = tracker.counted;
 
   const dropLocal = (ref: string): void => {
     cache.invalidate(ref);
@@ -130,24 +150,24 @@ export function createGate(options?: GateOptions): Gate {
     await bus?.close?.();
     await client.close();
   };
-  const tierChecks = new PreparedChecks<TierCheckOptions, TierCheckOptions>((opts) => access.tierCheck(opts), takeTier, sameTier);
-  const entitlementChecks = new PreparedChecks<EntitlementCheckOptions, EntitlementCheckOptions>(
-    (opts) => access.entitlementCheck(opts),
-    takeEntitlement,
-    sameEntitlement,
-  );
+  // Every check and debit goes out through these, so each decision is published (when someone listens).
+  // (Called only once the gate below exists.)
+  const tierCheck = (opts: TierCheckOptions) => observeCheck(access.tierCheck(opts), 'tier', gate);
+  const entitlementCheck = (opts: EntitlementCheckOptions) => observeCheck(access.entitlementCheck(opts), 'entitlement', gate);
+  const tierChecks = new PreparedChecks<TierCheckOptions, TierCheckOptions>(tierCheck, takeTier, sameTier);
+  const entitlementChecks = new PreparedChecks<EntitlementCheckOptions, EntitlementCheckOptions>(entitlementCheck, takeEntitlement, sameEntitlement);
 
-  return {
+  const gate: Gate = {
     client,
     failMode: o.failMode,
     checkTier: (ref, opts) => answer(tierChecks, opts, ref),
     checkEntitlement: (ref, opts) => answer(entitlementChecks, opts, ref),
-    tierCheck: (opts) => access.tierCheck(opts),
-    entitlementCheck: (opts) => access.entitlementCheck(opts),
-    debitCredits: (input) => credits.debit(input),
+    tierCheck,
+    entitlementCheck,
+    debitCredits: (input) => observeDebit(credits.debit(input), gate),
     recordUsage: (input) => usage.record(input),
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
-    handleWebhook: (input) => webhooks.handle(input),
+    handleWebhook: (input) => observeWebhook(webhooks.handle(input), gate),
     onWebhook(event, handler) {
       if (typeof handler !== 'function') throw new ArgumentError('ecom9-gate: onWebhook(event, handler) needs a function');
       let set = handlers.get(event);
@@ -167,12 +187,15 @@ export function createGate(options?: GateOptions): Gate {
     reportError: report,
     invalidate,
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
+    health: () => tracker.snapshot(),
     flush: () => usage.flush(),
     close() {
       closing ??= shutdown();
       return closing;
     },
   };
+  stats.owner = gate;
+  return gate;
 }
 
 /**

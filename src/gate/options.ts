@@ -61,6 +61,12 @@ const webhookShape = {
 };
 const webhookSchema: z.ZodObject<typeof webhookShape, z.core.$strict> = z.object(webhookShape).strict();
 
+const healthShape = {
+  /** How long a failure counts as recent for `gate.health()` (ecom9 failing, usage spooled, bus errors), in ms. @default {@link OPTION_DEFAULTS}.health.windowMs */
+  windowMs: positiveMs.default(D.health.windowMs),
+};
+const healthSchema: z.ZodObject<typeof healthShape, z.core.$strict> = z.object(healthShape).strict();
+
 const gateShape = {
   /** Your ecom9 Payment Gateway API key. @default process.env.ECOM9_API_KEY */
   apiKey: apiKeySchema('is required (or set ECOM9_API_KEY)'),
@@ -79,6 +85,7 @@ const gateShape = {
   http: httpSchema.default(httpSchema.parse({})) as z.ZodDefault<typeof httpSchema>,
   usage: usageSchema.default(usageSchema.parse({})),
   webhooks: webhookSchema.default(webhookSchema.parse({})),
+  health: healthSchema.default(healthSchema.parse({})),
   /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
   bus: z.custom<InvalidationBus>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
   /** What could not be done in the background (usage given up on, a misconfigured product, a failed handler). @default logger.warn */

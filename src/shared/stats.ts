@@ -3,12 +3,18 @@
 import diagnostics from 'node:diagnostics_channel';
 
 export const CHANNELS = {
-  /** Every counter increment of stats(): `{ name, by }`. */
+  /** Every counter increment of stats(): `{ name, by, gate }`. */
   counter: 'ecom9-gate:counter',
-  /** An account's entries dropped: `{ accountRefId }`. */
+  /** An account's entries dropped: `{ accountRefId, gate }`. */
   invalidation: 'ecom9-gate:invalidation',
-  /** A verified webhook applied: `{ event, accountRefId, transactionId }`. */
+  /** A verified webhook applied: `{ event, accountRefId, transactionId, gate }`. */
   webhook: 'ecom9-gate:webhook',
+  /** Every decision a check or debit returned: `{ gate, kind, decision }` (see src/gate/events.ts). */
+  decision: 'ecom9-gate:decision',
+  /** What every webhook delivery was answered: `{ gate, outcome, status }`. */
+  webhookOutcome: 'ecom9-gate:webhook-outcome',
+  /** A tracingChannel (`tracing:ecom9-gate:upstream:start`, `:asyncEnd`, ...): one trace per HTTP attempt to ecom9. */
+  upstream: 'ecom9-gate:upstream',
 } as const;
 
 export interface GateStats {
@@ -77,24 +83,30 @@ export class StatsRecorder {
     webhook: diagnostics.channel(CHANNELS.webhook),
   };
 
+  /** The gate these counters belong to, named in every message so a subscriber can tell gates apart. */
+  owner: object | undefined = undefined;
+  /** Told of every counted event (not warm hits): the gate's health() keeps its times. */
+  onInc: ((name: CounterName, by: number) => void) | undefined = undefined;
+
   inc(name: CounterName, by = 1): void {
     this.counters[name] = this.counters[name] + by;
+    this.onInc?.(name, by);
     const ch = this.channels.counter;
-    if (ch.hasSubscribers) ch.publish({ name, by });
+    if (ch.hasSubscribers) ch.publish({ name, by, gate: this.owner });
   }
 
   /** `inc('cacheHits')` for the warm path: a plain field, no lookup by name. */
   hit(): void {
     this.hits++;
-    if (this.channels.counter.hasSubscribers) this.channels.counter.publish({ name: 'cacheHits', by: 1 });
+    if (this.channels.counter.hasSubscribers) this.channels.counter.publish({ name: 'cacheHits', by: 1, gate: this.owner });
   }
 
   private hits = 0;
 
   /** Publishes only when someone listens, so an unobserved gate pays one property read. */
-  publish(channel: keyof typeof CHANNELS, message: () => object): void {
+  publish(channel: 'counter' | 'invalidation' | 'webhook', message: () => object): void {
     const ch = this.channels[channel];
-    if (ch.hasSubscribers) ch.publish(message());
+    if (ch.hasSubscribers) ch.publish({ ...message(), gate: this.owner });
   }
 
   snapshot(gauges: Pick<GateStats, 'usagePending' | 'cacheSize'>): GateStats {

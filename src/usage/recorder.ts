@@ -44,6 +44,8 @@ export interface UsageOptions {
 export interface UsageHooks {
   /** Runs `fn` after `ms` and returns a cancel. The default is an unref'd setTimeout. */
   schedule?: (fn: () => void, ms: number) => () => void;
+  /** Told how many events were given up on and kept in the spool (for gate.health()). */
+  onSpooled?: (count: number) => void;
 }
 
 interface Queued {
@@ -83,6 +85,7 @@ export class UsageRecorder {
   private pendingEvents = 0;
   /** Products and meters whose refusal by ecom9 was already reported (reported once, counted always). */
   private readonly refusalsReported = new Set<string>();
+  private readonly onSpooled: ((count: number) => void) | undefined;
 
   constructor(
     private readonly client: Ecom9Client,
@@ -92,6 +95,7 @@ export class UsageRecorder {
     hooks: UsageHooks = {},
   ) {
     this.schedule = hooks.schedule ?? defaultSchedule;
+    this.onSpooled = hooks.onSpooled;
     this.aggregator = new Aggregator(opts.aggregateMs, opts.spoolPath !== undefined, () => this.seal());
     if (opts.spoolPath) {
       const { spool, pending, skipped } = Spool.open(opts.spoolPath);
@@ -365,6 +369,7 @@ export class UsageRecorder {
   private giveUp(q: Queued, why: string, cause: unknown, final: boolean): void {
     const spooled = !final && this.spool !== undefined;
     this.stats.inc('usageFailed', q.count);
+    if (spooled) this.onSpooled?.(q.count);
     const what = spooled ? '; it stays in the spool and is sent again on the next start' : '';
     this.report(new UsageDeliveryError(`ecom9-gate: usage event ${q.event.eventKey}: ${why}${what}`, q.event, { cause, spooled }));
     this.settle(q, !spooled);
