@@ -19,6 +19,7 @@ export default defineConfig([
       fastify: 'adapters/fastify.ts',
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
+      testing: 'src/testing/index.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
