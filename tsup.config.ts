@@ -6,7 +6,7 @@ const shared: Options = {
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis'],
+  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis', /^hono(\/|$)/],
 };
 
 export default defineConfig([
@@ -20,6 +20,8 @@ export default defineConfig([
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
       testing: 'src/testing/index.ts',
+      fetch: 'adapters/fetch.ts',
+      hono: 'adapters/hono.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,
