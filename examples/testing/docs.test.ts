@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 
 const doc = readFileSync(new URL('../../docs/testing.md', import.meta.url), 'utf8');
 
-it.each(['express', 'koa', 'fastify'])('docs/testing.md holds examples/testing/%s.test.ts as it is', (name) => {
+it.each(['express', 'koa', 'fastify', 'hono'])('docs/testing.md holds examples/testing/%s.test.ts as it is', (name) => {
   const file = readFileSync(new URL(`./${name}.test.ts`, import.meta.url), 'utf8');
   expect(doc.includes(`\`\`\`ts\n${file}\`\`\``)).toBe(true);
 });
