@@ -33,6 +33,7 @@ export default defineConfig([
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
       nest: 'adapters/nest.ts',
+      testing: 'src/testing/index.ts',
       fetch: 'adapters/fetch.ts',
       hono: 'adapters/hono.ts',
       otel: 'src/otel/index.ts',

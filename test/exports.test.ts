@@ -11,10 +11,12 @@ import * as redis from 'ecom9-gate/redis';
 import * as fetchAdapter from 'ecom9-gate/fetch';
 import * as hono from 'ecom9-gate/hono';
 import * as otel from 'ecom9-gate/otel';
+import * as nest from 'ecom9-gate/nest';
+import * as testing from 'ecom9-gate/testing';
 
 const pinned = JSON.parse(readFileSync(new URL('../scripts/smoke/exports.json', import.meta.url), 'utf8')) as Record<string, string[]>;
 
-it.each(Object.entries({ core, express, koa, fastify, emulator, redis, fetch: fetchAdapter, hono, otel }))(
+it.each(Object.entries({ core, express, koa, fastify, emulator, redis, fetch: fetchAdapter, hono, otel, nest, testing }))(
   '%s exports exactly the pinned names',
   (name, mod) => {
     expect(

@@ -14,6 +14,7 @@ const mods = {
   emulator: require('ecom9-gate/emulator'),
   redis: require('ecom9-gate/redis'),
   otel: require('ecom9-gate/otel'),
+  testing: require('ecom9-gate/testing'),
 };
 for (const [name, mod] of Object.entries(mods))
   assert.deepEqual(

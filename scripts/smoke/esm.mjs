@@ -8,10 +8,11 @@ import * as fastify from 'ecom9-gate/fastify';
 import * as emulator from 'ecom9-gate/emulator';
 import * as redis from 'ecom9-gate/redis';
 import * as otel from 'ecom9-gate/otel';
+import * as testing from 'ecom9-gate/testing';
 import expressApp from 'express';
 import expected from './exports.json' with { type: 'json' };
 
-const got = { core, express, koa, fastify, emulator, redis, otel };
+const got = { core, express, koa, fastify, emulator, redis, otel, testing };
 for (const [name, mod] of Object.entries(got))
   assert.deepEqual(
     Object.keys(mod)

@@ -63,6 +63,9 @@ export function createEmulator(opts: EmulatorOptions = {}) {
       void state.setAccount(ref, a),
     setSubscription: (ref: string, subscription: string, tier: string, s: SubState) => state.setSubscription(ref, subscription, tier, s),
     removeAccount: (ref: string) => state.removeAccount(ref),
+    /** The account's subscriptions as the emulator holds them (a copy; no call is counted). */
+    subscriptions: (ref: string): Array<{ subscription: string; tier: string; state: SubState }> =>
+      (state.accounts.get(ref)?.subscriptions ?? []).map(({ subscription, tier, state: s }) => ({ subscription, tier, state: s })),
     setEntitlement: (ref: string, product: string, entitlement: string, hasAccess: boolean) => state.setEntitlement(ref, product, entitlement, hasAccess),
     setCredits: (ref: string, product: string, meter: string, balance: number) => state.setCredits(ref, product, meter, balance),
     credits: (ref: string, product: string, meter: string) => state.credits(ref, product, meter),
