@@ -135,6 +135,6 @@ describe('gate.health()', () => {
 
   it('refuses a bad health.windowMs, naming it', () => {
     gate = gateFor(emu);
-    expect(() => gateFor(emu, { health: { windowMs: -1 } })).toThrow(/ecom9-gate: invalid options: .*health\.windowMs/);
+    expect(() => gateFor(emu, { health: { windowMs: -1 } })).toThrow(/ecom9-gate: createGate: invalid options: "health\.windowMs"/);
   });
 });

@@ -129,7 +129,7 @@ function runNode(args: string[], ms: number): Promise<{ code: number | null; out
 
 describe('under node:test', () => {
   it('the kit works the same and close() leaves no open handle (the process ends by itself)', async () => {
-    const r = await runNode(['--import', 'tsx', '--test', '--test-reporter=tap', 'test/node/testing-kit.test.ts'], 30_000);
+    const r = await runNode(['--import', 'tsx', '--test', '--test-reporter=tap', 'test/node/testing-kit.node.ts'], 30_000);
     expect(r.timedOut, r.out).toBe(false);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/# pass [1-9]/);

@@ -1,4 +1,4 @@
-// ecom9-gate/testing under node:test (run by test/testing-kit.test.ts with `node --import tsx --test`).
+// ecom9-gate/testing under node:test (run by test/testing-kit.test.ts with `node --import tsx --test`; not a vitest file).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestGate, type TestGate } from 'ecom9-gate/testing';
