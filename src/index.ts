@@ -1,7 +1,7 @@
 // ecom9-gate: gate routes on ecom9 billing state and meter their use. This entry holds the
 // framework-free core; adapters live at ecom9-gate/express, /koa and /fastify.
 export { createGate, type Gate } from './gate/create-gate';
-export type { GateOptions, InvalidationBus, BusSubscriber, Logger } from './gate/public-options';
+export type { GateOptions, InvalidationBus, BusSubscriber, Logger, FactStore, StoreAttachment, StoredFact } from './gate/public-options';
 export {
   allow,
   deny,

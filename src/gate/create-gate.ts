@@ -12,7 +12,7 @@ import { FactCache } from './fact-cache';
 import { LinkResolver } from './links';
 import { misconfiguration } from './misconfig';
 import { parseGateOptions } from './options';
-import type { GateOptions, InvalidationBus, Logger } from './public-options';
+import type { FactStore, GateOptions, InvalidationBus, Logger } from './public-options';
 import { StatsRecorder, type GateStats } from './stats';
 import type { TierCheckOptions } from './tier-rule';
 
@@ -81,7 +81,9 @@ export function createGate(options?: GateOptions): Gate {
     connections: o.http.connections,
   });
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
-  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor });
+  const store = o.store as FactStore | undefined;
+  store?.attach({ ttlMs: o.cache.ttlMs, denyTtlMs: o.cache.denyTtlMs, now, report, stats });
+  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
@@ -95,10 +97,12 @@ export function createGate(options?: GateOptions): Gate {
     stats.publish('invalidation', () => ({ accountRefId: ref }));
   };
   const invalidate = (ref: string): void => {
-    // Applied here at once; the bus carries it to the other instances.
+    // Applied here at once; the bus carries it to the other instances, once the store dropped its copy
+    // (else another instance could read it back from the store before the delete).
     dropLocal(ref);
+    const dropped = store ? store.invalidate(ref).catch(report) : Promise.resolve();
     if (bus) {
-      Promise.resolve()
+      dropped
         .then(() => bus.publish(ref))
         .catch((err: unknown) => {
           stats.inc('busErrors');
@@ -126,6 +130,7 @@ export function createGate(options?: GateOptions): Gate {
   const shutdown = async (): Promise<void> => {
     await usage.close(CLOSE_TIMEOUT_MS);
     await bus?.close?.();
+    await store?.close?.();
     await client.close();
   };
   const tierChecks = new PreparedChecks<TierCheckOptions, TierCheckOptions>((opts) => access.tierCheck(opts), takeTier, sameTier);

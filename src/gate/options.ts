@@ -59,6 +59,7 @@ export const gateOptionsSchema = z
     usage: usageSchema.default(usageSchema.parse({})),
     webhooks: webhookSchema.default(webhookSchema.parse({})),
     bus: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
+    store: z.custom<object>((v) => typeof v === 'object' && v !== null, { message: 'expected a fact store' }).optional(),
     onError: fn.optional(),
     logger: z
       .custom<object>((v) => typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function', {
