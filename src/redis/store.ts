@@ -103,14 +103,49 @@ function decode(raw: string): StoredFact | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `p`, or a rejection once `ms` have passed without its answer. Hand-written rather than ioredis's
+ * `commandTimeout`: that timer fires in the event loop's timers phase, before the poll phase reads the
+ * reply already waiting on the socket, so a busy process (a burst of checks on a loaded machine) timed
+ * out answers that had come in time and sent the whole burst to ecom9. Here the timer only arms a
+ * setImmediate, which runs after the poll phase: the command fails only if its reply has not arrived.
+ */
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new Error(`Redis did not answer within ${ms} ms`));
+        }),
+      ms,
+    );
+    p.then(
+      (v) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
 export function redisStore(options: RedisStoreOptions): RedisStore {
   const o = parseRedisStoreOptions(options);
-  // No offline queue and no retries: while Redis is away a command fails at once, and one that is
-  // not answered gives up after timeoutMs. Auto-pipelining batches a burst of misses into few writes.
+  // No offline queue and no retries: while Redis is away a command fails at once; one that is not
+  // answered is given up on after timeoutMs (`bounded`). Auto-pipelining batches a burst of misses.
   const opts: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: o.timeoutMs,
     enableAutoPipelining: true,
     retryStrategy: (n: number) => Math.min(50 * n, 1_000),
     ...o.redisOptions,
@@ -198,7 +233,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       for (;;) {
         let got: [string, string, string];
         try {
-          got = await redis.ecom9Read(k.hash, k.gen, k.lock, field, token, o.lockTtlMs, Math.floor(g.now()));
+          got = await bounded(redis.ecom9Read(k.hash, k.gen, k.lock, field, token, o.lockTtlMs, Math.floor(g.now())), o.timeoutMs);
           fine();
         } catch (err) {
           trouble(err, true);
@@ -240,7 +275,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       }
       const k = keysOf(ref, '');
       try {
-        await redis.ecom9Drop(k.hash, k.gen, GENERATION_TTL_MS);
+        await bounded(redis.ecom9Drop(k.hash, k.gen, GENERATION_TTL_MS), o.timeoutMs);
         fine();
       } catch (err) {
         trouble(err, true);
