@@ -31,6 +31,8 @@ function accounts(tag: string): string[] {
   });
 }
 
+const notes: string[] = [];
+
 interface Row {
   phase: string;
   requests: number;
@@ -45,6 +47,7 @@ async function burst(phase: string, procs: Instance[], accs: string[], n = REQUE
   const before = emu.callCount('accounts.status');
   const took: number[] = [];
   let failed = 0;
+  const why = new Map<string, number>();
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const p = procs[i % procs.length] as Instance;
@@ -53,14 +56,17 @@ async function burst(phase: string, procs: Instance[], accs: string[], n = REQUE
       try {
         const r = await fetch(`${p.url}/tier`, { headers: { 'x-account': acc } });
         await r.arrayBuffer();
-        if (r.status !== 200) failed++;
-      } catch {
+        if (r.status !== 200) failed++, why.set(`${r.status}`, (why.get(`${r.status}`) ?? 0) + 1);
+      } catch (e) {
         failed++;
+        const m = String((e as Error).cause ?? e);
+        why.set(m, (why.get(m) ?? 0) + 1);
       }
       took.push(performance.now() - t0);
     }),
   );
   took.sort((a, b) => a - b);
+  if (why.size) notes.push(`${phase}: failures ${JSON.stringify(Object.fromEntries(why))}`);
   return { phase, requests: n, failed, calls: emu.callCount('accounts.status') - before, p50: pct(took, 50), p99: pct(took, 99) };
 }
 
@@ -72,12 +78,12 @@ async function fleetOf(env: Record<string, string>, n = PROCS): Promise<Instance
 }
 const base = { EMU_URL: emu.url, EMU_KEY: emu.apiKey };
 const rows: Row[] = [];
-const notes: string[] = [];
 
 // 1. Without the store: each process asks ecom9 for itself.
 {
   const procs = await fleetOf({ ...base, REDIS_URL: await ensureRedis(), STORE: '0' });
-  await burst('warm-up (other accounts)', procs, accounts('warm0'), PROCS * 4);
+  // A first burst compiles the request path in every process (tsx, lazily): not what is measured.
+  await burst('warm-up (other accounts)', procs, accounts('warm0'));
   rows.push(await burst('cold, no store', procs, accounts('nostore')));
   await Promise.all(procs.map((p) => p.stop()));
 }
@@ -86,7 +92,7 @@ const notes: string[] = [];
 const redis = await privateRedis();
 const env = { ...base, REDIS_URL: redis.url, PREFIX: `bench-${randomUUID()}:` };
 const procs = await fleetOf(env);
-await burst('warm-up (other accounts)', procs, accounts('warm1'), PROCS * 4);
+await burst('warm-up (other accounts)', procs, accounts('warm1'));
 const known = accounts('store');
 rows.push(await burst('cold, store', procs, known));
 
@@ -121,7 +127,7 @@ await emu.close();
 
 const cpu = os.cpus();
 console.log(
-  `fleet: ${PROCS} processes, ${REQUESTS} concurrent cold requests over ${ACCOUNTS} accounts, ecom9 latency ${LATENCY_MS} ms, ${cpu.length} cores (${cpu[0]?.model}), Node ${process.version}`,
+  `fleet: ${PROCS} processes, ${REQUESTS} concurrent cold requests over ${ACCOUNTS} accounts, ecom9 latency ${LATENCY_MS} ms, store timeoutMs ${process.env.TIMEOUT_MS ?? 50} (TIMEOUT_MS), load average ${os.loadavg()[0]?.toFixed(1)} on ${cpu.length} cores (${cpu[0]?.model}), Node ${process.version}`,
 );
 console.log('| phase | requests | failed | upstream status calls | p50 ms | p99 ms |');
 console.log('|---|---:|---:|---:|---:|---:|');

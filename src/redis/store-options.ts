@@ -12,18 +12,19 @@ export interface RedisStoreOptions {
   /** Prefix of every key the store writes; one per service sharing a Redis. @default 'ecom9-gate:' */
   prefix?: string;
   /**
-   * The most a Redis command may add to a check, in ms: past it the instance asks ecom9 itself (and
-   * skips Redis for `retryAfterMs`). @default 50
+   * The most a Redis command may add to a check, in ms: past it the instance asks ecom9 itself (and,
+   * after three such failures in a row, skips Redis for `retryAfterMs`). @default 50
    */
   timeoutMs?: number;
   /**
-   * How long the fleet's lock on one upstream call lives, in ms: an instance that dies mid-fetch holds
-   * the others back no longer than this. @default 2_000
+   * How long the fleet's lock on one upstream call lives unless renewed, in ms: the instance making
+   * the call renews it while it waits for ecom9, so one that dies mid-fetch holds the others back no
+   * longer than this. Waiters give up and ask ecom9 themselves after ten times this. @default 2_000
    */
   lockTtlMs?: number;
   /** How often an instance waiting for another's upstream call looks for its answer, in ms. @default 10 */
   pollMs?: number;
-  /** After a Redis failure, how long the instance goes to ecom9 directly before trying Redis again, in ms. @default 1_000 */
+  /** After three Redis failures in a row, how long the instance goes to ecom9 directly before trying Redis again, in ms. @default 1_000 */
   retryAfterMs?: number;
   /** Extra ioredis options for the connection the store makes. */
   redisOptions?: RedisOptions;

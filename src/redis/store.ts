@@ -18,8 +18,8 @@
 // the same way (its lock expires and the next poll takes it).
 //
 // Redis slow or down never stops a check: every command is bounded by `timeoutMs` (no offline queue,
-// no retries), a failure sends the check to ecom9 and skips Redis for `retryAfterMs`, and the first
-// command that succeeds afterwards ends the outage. Credits and usage never come here.
+// no retries), a failure sends the check to ecom9, three in a row skip Redis for `retryAfterMs`, and
+// the first command that succeeds afterwards ends the outage. Credits and usage never come here.
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { FactStore, StoreAttachment, StoredFact } from '../gate/public-options';
@@ -57,6 +57,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1`;
 
+// The holder is alive and still asking: its lock lives another lockTtlMs.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 // The holder's upstream call failed: the waiters stop waiting and ask ecom9 themselves.
 const FAIL = `
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('SET', KEYS[3], '!failed', 'PX', ARGV[2]) end
@@ -82,6 +87,7 @@ interface Scripted extends Redis {
   ecom9Read(hash: string, gen: string, lock: string, field: string, token: string, lockTtlMs: Arg, now: Arg): Promise<[string, string, string]>;
   ecom9Write(hash: string, gen: string, lock: string, field: string, raw: string, seenGen: string, ttlMs: Arg, token: string): Promise<number>;
   ecom9Fail(hash: string, gen: string, lock: string, token: string, ms: Arg): Promise<number>;
+  ecom9Renew(lock: string, token: string, ms: Arg): Promise<number>;
   ecom9Drop(hash: string, gen: string, ms: Arg): Promise<number>;
   ecom9Shorten(hash: string, field: string, fetchedAt: Arg, expiresAt: Arg): Promise<number>;
 }
@@ -89,6 +95,8 @@ interface Scripted extends Redis {
 // The generation outlives any fetch in flight by far; an expired one reads as '0', which only a
 // fetch that started before it was ever bumped could match, long since finished.
 const GENERATION_TTL_MS = 24 * 60 * 60_000;
+const FAILURES_TO_SKIP = 3;
+const MAX_WAIT_LOCKS = 10;
 const HEADER = /^(\d{1,16})\|(\d{1,16})\|([01])\|/;
 
 function decode(raw: string): StoredFact | undefined {
@@ -152,11 +160,19 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     lazyConnect: false,
   };
   const redis = (o.client ? o.client.duplicate(opts) : new Redis(o.url as string, opts)) as Scripted;
-  const scripts = { ecom9Read: [3, READ], ecom9Write: [3, WRITE], ecom9Fail: [3, FAIL], ecom9Drop: [2, DROP], ecom9Shorten: [1, SHORTEN] } as const;
+  const scripts = {
+    ecom9Read: [3, READ],
+    ecom9Write: [3, WRITE],
+    ecom9Fail: [3, FAIL],
+    ecom9Renew: [1, RENEW],
+    ecom9Drop: [2, DROP],
+    ecom9Shorten: [1, SHORTEN],
+  } as const;
   for (const [name, [numberOfKeys, lua]] of Object.entries(scripts)) redis.defineCommand(name, { numberOfKeys, lua });
 
   let gate: StoreAttachment | undefined;
   let skipUntil = 0;
+  let failures = 0;
   let reported = false;
   let closing = false;
 
@@ -164,7 +180,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     if (closing || !gate) return;
     if (counted) {
       gate.stats.inc('storeErrors');
-      skipUntil = performance.now() + o.retryAfterMs;
+      // One slow answer is a blip (a busy machine); a few in a row is an outage worth skipping Redis for.
+      if (++failures >= FAILURES_TO_SKIP) skipUntil = performance.now() + o.retryAfterMs;
     }
     if (reported) return;
     reported = true;
@@ -172,6 +189,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
   const fine = () => {
     reported = false;
+    failures = 0;
   };
   // Connection errors are reported (once per outage); a command's failure is also counted.
   redis.on('error', (err: unknown) => trouble(err, false));
@@ -196,11 +214,17 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     load: () => Promise<{ value: unknown; denies: boolean }>,
   ): Promise<StoredFact> {
     let loaded: { value: unknown; denies: boolean };
+    // A slow ecom9 keeps the lock (renewed while this process lives), so the others keep waiting for
+    // this one call instead of each making their own; a process that dies stops renewing it.
+    const renew = setInterval(() => void redis.ecom9Renew(k.lock, token, o.lockTtlMs).catch(() => {}), Math.max(o.lockTtlMs / 3, 1));
+    renew.unref();
     try {
       loaded = await load();
     } catch (err) {
       redis.ecom9Fail(k.hash, k.gen, k.lock, token, Math.min(o.retryAfterMs, o.lockTtlMs)).catch((e: unknown) => trouble(e, true));
       throw err;
+    } finally {
+      clearInterval(renew);
     }
     const fetchedAt = Math.floor(g.now());
     const ttlMs = Math.max(loaded.denies ? g.denyTtlMs : g.ttlMs, 1);
@@ -227,8 +251,9 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       }
       const k = keysOf(ref, field);
       const token = randomUUID();
-      // A holder that dies holds nobody past its lock's expiry: by then a poll takes the lock.
-      const deadline = performance.now() + o.lockTtlMs + o.timeoutMs;
+      // A holder that dies holds nobody past its lock's expiry: by then a poll takes the lock. A live
+      // holder renews it; past this long, though, a waiter asks ecom9 itself.
+      const deadline = performance.now() + MAX_WAIT_LOCKS * o.lockTtlMs;
       let waited = false;
       for (;;) {
         let got: [string, string, string];
