@@ -126,9 +126,9 @@ await emu.close();
 
 const cpu = os.cpus();
 console.log(
-  `fleet: ${PROCS} processes, ${REQUESTS} concurrent cold requests over ${ACCOUNTS} accounts, ecom9 latency ${LATENCY_MS} ms, store timeoutMs ${process.env.TIMEOUT_MS ?? 50} (TIMEOUT_MS), load average ${os.loadavg()[0]?.toFixed(1)} on ${cpu.length} cores (${cpu[0]?.model}), Node ${process.version}`,
+  `fleet: ${PROCS} processes, ${REQUESTS} concurrent cold checks over ${ACCOUNTS} accounts, ecom9 latency ${LATENCY_MS} ms, store timeoutMs ${process.env.TIMEOUT_MS ?? 50} (TIMEOUT_MS), load average ${os.loadavg()[0]?.toFixed(1)} on ${cpu.length} cores (${cpu[0]?.model}), Node ${process.version}`,
 );
-console.log('| phase | requests | failed | upstream status calls | p50 ms | p99 ms |');
+console.log('| phase | checks | failed | upstream status calls | p50 ms | p99 ms |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.phase} | ${r.requests} | ${r.failed} | ${r.calls} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
 const paused = rows.find((r) => r.phase.endsWith('paused'));

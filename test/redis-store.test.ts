@@ -182,6 +182,20 @@ describe('expiry', () => {
     for (const g of [a, b]) expect((await g?.gate.checkTier(acc, { tiers: PRO }))?.allowed).toBe(true);
     expect(statusCalls(acc)).toBe(2);
   });
+
+  it('a denial derived from a fact that allows (active on another tier) expires at the deny TTL in Redis too', async () => {
+    const clock = manualClock();
+    const prefix = `s-${randomUUID()}:`;
+    const [a, b] = await fleet(2, { prefix }, { now: clock.now, cache: { ttlMs: 60_000, denyTtlMs: 10_000 } });
+    const acc = `starter-${randomUUID()}`;
+    emu.setAccount(acc, { customerEmail: 's@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
+    expect((await a?.gate.checkTier(acc, { tiers: PRO }))?.allowed).toBe(false);
+    const field = '\u0000s\u0000';
+    await vi.waitFor(async () => expect(await admin.hget(`${prefix}{${acc}}`, field)).toMatch(new RegExp(`^${clock.now() + 10_000}\\|${clock.now()}\\|1\\|`)));
+    clock.advance(10_001);
+    expect((await b?.gate.checkTier(acc, { tiers: PRO }))?.allowed).toBe(false);
+    expect(statusCalls(acc)).toBe(2);
+  });
 });
 
 describe('Redis trouble', () => {
