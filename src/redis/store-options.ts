@@ -22,7 +22,7 @@ export interface RedisStoreOptions {
    * longer than this. Waiters give up and ask ecom9 themselves after ten times this. @default 2_000
    */
   lockTtlMs?: number;
-  /** How often an instance waiting for another's upstream call looks for its answer, in ms. @default 10 */
+  /** How soon an instance waiting for another's upstream call first looks for its answer, in ms (then backing off to 100 ms). @default 10 */
   pollMs?: number;
   /** After three Redis failures in a row, how long the instance goes to ecom9 directly before trying Redis again, in ms. @default 1_000 */
   retryAfterMs?: number;

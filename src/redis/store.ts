@@ -97,6 +97,7 @@ interface Scripted extends Redis {
 const GENERATION_TTL_MS = 24 * 60 * 60_000;
 const FAILURES_TO_SKIP = 3;
 const MAX_WAIT_LOCKS = 10;
+const MAX_POLL_MS = 100;
 const HEADER = /^(\d{1,16})\|(\d{1,16})\|([01])\|/;
 
 function decode(raw: string): StoredFact | undefined {
@@ -255,6 +256,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       // holder renews it; past this long, though, a waiter asks ecom9 itself.
       const deadline = performance.now() + MAX_WAIT_LOCKS * o.lockTtlMs;
       let waited = false;
+      let poll = o.pollMs;
       for (;;) {
         let got: [string, string, string];
         try {
@@ -283,7 +285,10 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
           waited = true;
           g.stats.inc('storeLockWaits');
         }
-        await sleep(o.pollMs);
+        await sleep(poll);
+        // Backing off: a burst of cold checks makes hundreds of waiters, whose polls must not be what
+        // slows Redis past the timeout.
+        poll = Math.min(poll * 2, MAX_POLL_MS);
       }
     },
     shorten(ref, field, fetchedAt) {
