@@ -233,7 +233,7 @@ describe('Redis trouble', () => {
 
   it('Redis paused (SIGSTOP): checks are answered with a bounded delay, and Redis is used again after SIGCONT', async () => {
     const redis = await privateRedis();
-    const store = redisStore({ url: redis.url, prefix: 'paused:', timeoutMs: 50, retryAfterMs: 200 });
+    const store = redisStore({ url: redis.url, prefix: 'paused:', timeoutMs: 50, retryAfterMs: 200, lockTtlMs: 10_000 });
     const errors: unknown[] = [];
     const gate = gateFor(emu, { store, onError: (e) => errors.push(e) });
     open.push(gate);
@@ -243,8 +243,10 @@ describe('Redis trouble', () => {
       await gate.checkTier(baseline, { tiers: PRO });
       redis.pause();
       const took: number[] = [];
+      const askedWhilePaused: string[] = [];
       for (let i = 0; i < 5; i++) {
         const acc = proAccount('paused');
+        askedWhilePaused.push(acc);
         const t0 = performance.now();
         expect((await gate.checkTier(acc, { tiers: PRO })).allowed).toBe(true);
         took.push(performance.now() - t0);
@@ -257,6 +259,11 @@ describe('Redis trouble', () => {
       expect(String((errors[0] as Error).message)).toMatch(/Redis store unavailable/);
 
       redis.resume();
+      // The reads given up on run once Redis resumes; a lock one took is released then, not left for 10 s.
+      const direct = new Redis(redis.url);
+      await vi.waitFor(async () => expect(await direct.exists(`paused:{${askedWhilePaused[0]}}:lock:\u0000s\u0000`)).toBe(0), { timeout: 5_000 });
+      expect(await direct.keys('paused:*:lock:*')).toEqual([]);
+      direct.disconnect();
       await new Promise((r) => setTimeout(r, 300));
       const after = proAccount('resumed');
       await vi.waitFor(async () => {

@@ -62,6 +62,10 @@ const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 // The holder's upstream call failed: the waiters stop waiting and ask ecom9 themselves.
 const FAIL = `
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('SET', KEYS[3], '!failed', 'PX', ARGV[2]) end
@@ -88,6 +92,7 @@ interface Scripted extends Redis {
   ecom9Write(hash: string, gen: string, lock: string, field: string, raw: string, seenGen: string, ttlMs: Arg, token: string): Promise<number>;
   ecom9Fail(hash: string, gen: string, lock: string, token: string, ms: Arg): Promise<number>;
   ecom9Renew(lock: string, token: string, ms: Arg): Promise<number>;
+  ecom9Release(lock: string, token: string): Promise<number>;
   ecom9Drop(hash: string, gen: string, ms: Arg): Promise<number>;
   ecom9Shorten(hash: string, field: string, fetchedAt: Arg, expiresAt: Arg): Promise<number>;
 }
@@ -168,6 +173,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     ecom9Write: [3, WRITE],
     ecom9Fail: [3, FAIL],
     ecom9Renew: [1, RENEW],
+    ecom9Release: [1, RELEASE],
     ecom9Drop: [2, DROP],
     ecom9Shorten: [1, SHORTEN],
   } as const;
@@ -262,7 +268,13 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       for (;;) {
         let got: [string, string, string];
         try {
-          got = await bounded(redis.ecom9Read(k.hash, k.gen, k.lock, field, token, o.lockTtlMs, Math.floor(g.now())), o.timeoutMs);
+          const read = redis.ecom9Read(k.hash, k.gen, k.lock, field, token, o.lockTtlMs, Math.floor(g.now()));
+          got = await bounded(read, o.timeoutMs).catch((err: unknown) => {
+            // Given up on, but a paused Redis runs it when it resumes: a lock it takes then is released
+            // at once, not left to stall the fleet for lockTtlMs with no holder.
+            read.then(([, , state]) => (state === 'lock' ? redis.ecom9Release(k.lock, token) : 0)).catch(() => {});
+            throw err;
+          });
           fine();
         } catch (err) {
           trouble(err, true);
