@@ -15,7 +15,7 @@ import { LinkResolver } from './links';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions, type GateOptions } from './options';
-import type { InvalidationBus, Logger } from './public-options';
+import type { FactStore, InvalidationBus, Logger } from './public-options';
 import { StatsRecorder, type GateStats } from '../shared/stats';
 import type { TierCheckOptions } from './tier-rule';
 
@@ -92,7 +92,9 @@ export function createGate(options?: GateOptions): Gate {
     { onOutcome: (endpoint, error) => health?.upstream(endpoint, error) },
   );
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
-  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor });
+  const store = o.store as FactStore | undefined;
+  store?.attach({ ttlMs: o.cache.ttlMs, denyTtlMs: o.cache.denyTtlMs, now, report, stats });
+  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
@@ -104,7 +106,7 @@ export function createGate(options?: GateOptions): Gate {
     windowMs: o.health.windowMs,
     // A bus (or a store) may report its own state with health(); else bus errors counted recently say it.
     bus: bus as HealthReporter | undefined,
-    store: undefined,
+    store: store as HealthReporter | undefined,
     cacheSize: () => cache.size,
     usagePending: () => usage.pending,
   });
@@ -117,10 +119,12 @@ export function createGate(options?: GateOptions): Gate {
     stats.publish('invalidation', () => ({ accountRefId: ref }));
   };
   const invalidate = (ref: string): void => {
-    // Applied here at once; the bus carries it to the other instances.
+    // Applied here at once; the bus carries it to the other instances, once the store dropped its copy
+    // (else another instance could read it back from the store before the delete).
     dropLocal(ref);
+    const dropped = store ? store.invalidate(ref).catch(report) : Promise.resolve();
     if (bus) {
-      Promise.resolve()
+      dropped
         .then(() => bus.publish(ref))
         .catch((err: unknown) => {
           stats.inc('busErrors');
@@ -148,6 +152,7 @@ export function createGate(options?: GateOptions): Gate {
   const shutdown = async (): Promise<void> => {
     await usage.close(CLOSE_TIMEOUT_MS);
     await bus?.close?.();
+    await store?.close?.();
     await client.close();
   };
   // Every check and debit goes out through these, so each decision is published (when someone listens).

@@ -3,6 +3,7 @@
 // coalesced by `fetchMethod` (failures and invalidations included), expired facts kept for
 // stale-if-error, and every entry of an account dropped at once by `invalidate`.
 import { LRUCache } from 'lru-cache';
+import type { FactStore } from './public-options';
 import type { StatsRecorder } from '../shared/stats';
 
 /**
@@ -56,6 +57,8 @@ export interface FactCacheOptions {
   stats: StatsRecorder;
   /** Failures no stale fact may hide (a wrong API key is not an outage). */
   noStaleFor?: (error: unknown) => boolean;
+  /** A cache shared by the fleet, asked on a miss before ecom9. */
+  store?: FactStore;
 }
 
 const SEP = '\u0000';
@@ -116,12 +119,14 @@ export class FactCache {
   private readonly now: () => number;
   private readonly stats: StatsRecorder;
   private readonly noStaleFor: (error: unknown) => boolean;
+  private readonly store: FactStore | undefined;
 
   constructor(opts: FactCacheOptions) {
     this.staleIfErrorMs = opts.staleIfErrorMs;
     this.now = opts.now;
     this.stats = opts.stats;
     this.noStaleFor = opts.noStaleFor ?? (() => false);
+    const store = (this.store = opts.store);
     this.maxSuffixes = Math.min(MAX_SUFFIXES, opts.max);
     const { ttlMs, denyTtlMs } = opts;
     this.denyTtlMs = Math.max(denyTtlMs, 1);
@@ -138,12 +143,13 @@ export class FactCache {
       // With a test clock, lru-cache reads it on every check (no 1 ms memo) so TTLs are exact; with
       // the real clock it keeps its own memoised performance.now(), which the warm path depends on.
       ...(opts.clockInjected ? { ttlResolution: 0, perf: { now: () => this.now() } } : {}),
-      fetchMethod: async (_key, _stale, { options, signal, context }) => {
+      fetchMethod: async (key, _stale, { options, signal, context }) => {
         const { load, suffix } = context;
         this.inFlight.set(suffix, (this.inFlight.get(suffix) ?? 0) + 1);
-        let loaded: Awaited<ReturnType<Loader>>;
+        let loaded: Awaited<ReturnType<Loader>> & { fetchedAt?: number; expiresAt?: number };
         try {
-          loaded = await load();
+          // With a store, the fleet's copy (or its one upstream call); its own trouble falls back to `load`.
+          loaded = store ? await store.load(key.slice(0, key.length - suffix.length), suffix, load) : await load();
         } catch (e) {
           // Counted once per call, however many checks were waiting on it.
           this.stats.inc('upstreamErrors');
@@ -155,9 +161,11 @@ export class FactCache {
         }
         // Deleted (invalidated) while in flight: what was read may predate the invalidation.
         if (signal.aborted && !isEviction(signal.reason)) throw INVALIDATED;
-        options.ttl = Math.max(loaded.denies ? denyTtlMs : ttlMs, 1);
+        // A fact from the store lives here only as long as it has left there.
+        const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? denyTtlMs : ttlMs;
+        options.ttl = Math.max(ttl, 1);
         this.remember(suffix);
-        return new Fact(loaded.value, loaded.denies, this.now());
+        return new Fact(loaded.value, loaded.denies, loaded.fetchedAt ?? this.now());
       },
     });
   }
@@ -224,6 +232,7 @@ export class FactCache {
   shortenToDenyTtl(accountRefId: string, suffix: string, fact: Fact): void {
     if (fact.denies) return;
     fact.denies = true;
+    this.store?.shorten?.(accountRefId, suffix, fact.fetchedAt);
     const key = accountRefId + suffix;
     // Only the very fact, fresh and not being refetched: setting over a fetch in flight would abort it.
     if (this.lru.peek(key) !== fact) return;

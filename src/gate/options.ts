@@ -9,7 +9,7 @@ import { OPTION_DEFAULTS } from '../shared/defaults';
 import { describeIssues } from '../shared/describe-issues';
 import { OptionsError } from '../shared/errors';
 import type { WebhookVerifier } from '../webhooks/handler';
-import type { InvalidationBus, Logger } from './public-options';
+import type { FactStore, InvalidationBus, Logger } from './public-options';
 
 const D = OPTION_DEFAULTS;
 const fn = <T extends (...args: never[]) => unknown>() => z.custom<T>((v) => typeof v === 'function', { message: 'expected a function' });
@@ -88,6 +88,10 @@ const gateShape = {
   health: healthSchema.default(healthSchema.parse({})),
   /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
   bus: z.custom<InvalidationBus>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
+  /** A cache shared by every instance, behind each one's own: `redisStore(...)` from `ecom9-gate/redis`. */
+  store: z
+    .custom<FactStore>((v) => typeof v === 'object' && v !== null && typeof (v as { load?: unknown }).load === 'function', { message: 'expected a fact store' })
+    .optional(),
   /** What could not be done in the background (usage given up on, a misconfigured product, a failed handler). @default logger.warn */
   onError: fn<(err: unknown) => void>().optional(),
   /** @default console */

@@ -29,3 +29,36 @@ export interface InvalidationBus {
 }
 
 export type { DecisionCode };
+
+/** What the gate hands a shared store when it attaches to it. */
+export interface StoreAttachment {
+  /** The gate's allow and deny TTLs, and its clock (a fact's expiry is `now() + ttl`). */
+  ttlMs: number;
+  denyTtlMs: number;
+  now: () => number;
+  report(err: unknown): void;
+  stats: Pick<StatsRecorder, 'inc'>;
+}
+
+/** A fact as a shared store hands it back: when it was fetched and when it stops being fresh (the gate's clock). */
+export interface StoredFact {
+  value: unknown;
+  denies: boolean;
+  fetchedAt?: number;
+  expiresAt?: number;
+}
+
+/** A second-level cache of facts shared by every instance (see `redisStore` in `ecom9-gate/redis`). */
+export interface FactStore {
+  attach(gate: StoreAttachment): void;
+  /**
+   * The fact under (account, key): from the store, else from `load`, called once for the whole fleet.
+   * Rejects only with what `load` threw; the store's own trouble falls back to `load`.
+   */
+  load(accountRefId: string, key: string, load: () => Promise<{ value: unknown; denies: boolean }>): Promise<StoredFact>;
+  /** A denial was derived from a fact cached with the allow TTL: from now on it lives only the deny TTL. */
+  shorten?(accountRefId: string, key: string, fetchedAt: number): void;
+  /** Drops every fact about the account; a fetch in flight for it must not write back. */
+  invalidate(accountRefId: string): Promise<void>;
+  close?(): Promise<void> | void;
+}

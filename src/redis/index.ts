@@ -143,3 +143,5 @@ export function redisBus(options: RedisBusOptions): RedisBus {
     },
   };
 }
+
+export { redisStore, type RedisStore, type RedisStoreOptions } from './store';

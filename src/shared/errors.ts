@@ -191,6 +191,12 @@ export class BusUnavailableError extends Ecom9Error {
   override readonly code = 'bus_unavailable';
 }
 
+/** Reported (onError) once per outage: the shared fact store (Redis) is down or slow; each instance asks ecom9 itself until it is back. */
+export class StoreUnavailableError extends Ecom9Error {
+  override name = 'StoreUnavailableError';
+  override readonly code = 'store_unavailable';
+}
+
 /** A parsed body cannot be verified (re-serialising it changes the bytes), so this says how to mount. */
 export class WebhookMountError extends Ecom9Error {
   override name = 'WebhookMountError';

@@ -36,6 +36,16 @@ export interface GateStats {
   invalidations: number;
   /** Invalidations that could not be published on, or were missed from, the bus. */
   busErrors: number;
+  /** Misses of this instance's cache answered by the shared store (with `store`). */
+  storeHits: number;
+  /** Misses of the shared store: this instance made the one upstream call for the fleet. */
+  storeMisses: number;
+  /** Misses that waited for another instance's upstream call (the fleet's lock was held). */
+  storeLockWaits: number;
+  /** Store commands that failed or timed out; the gate asked ecom9 itself. */
+  storeErrors: number;
+  /** Misses that went straight to ecom9 because the store was down or recently failed. */
+  storeBypassed: number;
   debits: number;
   debitsDenied: number;
   usageQueued: number;
@@ -65,6 +75,11 @@ export class StatsRecorder {
     failClosedDenied: 0,
     invalidations: 0,
     busErrors: 0,
+    storeHits: 0,
+    storeMisses: 0,
+    storeLockWaits: 0,
+    storeErrors: 0,
+    storeBypassed: 0,
     debits: 0,
     debitsDenied: 0,
     usageQueued: 0,

@@ -12,8 +12,8 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/bus-child.ts', import.meta.url))], {
+export async function startInstance(env: Record<string, string>, fixture = 'bus-child.ts'): Promise<Instance> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url))], {
     env: { ...process.env, ...env },
   }) as ChildProcessWithoutNullStreams;
   const lines: Array<Record<string, unknown>> = [];

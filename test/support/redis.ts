@@ -78,12 +78,12 @@ async function freePort(): Promise<number> {
  * A Redis of the test's own, on a free port, that the test can stop and start again, or pause
  * (SIGSTOP: connections stay open, nothing is answered). `started: false` leaves it down at first.
  */
-export async function privateRedis({ started = true } = {}) {
+export async function privateRedis({ started = true, args = [] as string[] } = {}) {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let proc: ChildProcess | undefined;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await answers(url)) return;
       await new Promise((r) => setTimeout(r, 50));
