@@ -18,12 +18,13 @@ import {
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
+import { mountHijacked, type AccountRoutesPluginOptions } from '../src/middleware/account-routes-io';
 
 /** Answers a denial instead. Only `next()` lets the request go on (`next(err)`: the error handler); as in
  * Express, one that neither answers nor calls `next` leaves the request unanswered. */
 export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: (err?: Error) => void) => unknown;
 
-export interface FastifyGateOptions {
+export interface FastifyGateOptions extends AccountRoutesPluginOptions {
   gate: Gate;
   /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
   accountRefId: AccountResolver<FastifyRequest>;
@@ -141,6 +142,7 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
     webhookHandlers(options.gate, { ...(options.webhookHandlers ? { handlers: options.webhookHandlers } : {}) });
     registerWebhook(app, options.gate, options.webhookPath);
   }
+  mountHijacked(app as never, options.gate, options.accountRefId as never, options);
 };
 
 export const fastifyGate = fp(plugin, { fastify: '5.x', name: 'ecom9-gate' });

@@ -47,6 +47,12 @@ export interface Gate {
   reportError(err: unknown): void;
   /** Drops every cached entry of the account here (and, with a bus, in every instance). */
   invalidate(accountRefId: string): void;
+  /**
+   * Calls `listener` whenever this instance drops an account's entries (a webhook here, a bus message
+   * from another instance, or invalidate()); `undefined` means every account (the bus cleared all).
+   * Returns an unsubscribe function. For the browser's events stream.
+   */
+  onInvalidate(listener: (accountRefId: string | undefined) => void): () => void;
   stats(): GateStats;
   /** Resolves when every usage event queued so far is delivered or given up on. */
   flush(): Promise<void>;
@@ -89,10 +95,21 @@ export function createGate(options?: GateOptions): Gate {
   const usage = new UsageRecorder(client, o.usage, stats, report);
   const bus = o.bus as InvalidationBus | undefined;
 
+  const invalidationListeners = new Set<(ref: string | undefined) => void>();
+  const tell = (ref: string | undefined): void => {
+    for (const l of invalidationListeners) {
+      try {
+        l(ref);
+      } catch (err) {
+        report(err);
+      }
+    }
+  };
   const dropLocal = (ref: string): void => {
     cache.invalidate(ref);
     stats.inc('invalidations');
     stats.publish('invalidation', () => ({ accountRefId: ref }));
+    if (invalidationListeners.size > 0) tell(ref);
   };
   const invalidate = (ref: string): void => {
     // Applied here at once; the bus carries it to the other instances.
@@ -106,7 +123,15 @@ export function createGate(options?: GateOptions): Gate {
         });
     }
   };
-  bus?.subscribe({ invalidate: dropLocal, clear: () => cache.clear(), report, stats });
+  bus?.subscribe({
+    invalidate: dropLocal,
+    clear: () => {
+      cache.clear();
+      if (invalidationListeners.size > 0) tell(undefined);
+    },
+    report,
+    stats,
+  });
 
   const handlers = new Map<string, Set<WebhookHandler>>();
   const secrets = o.webhookSecret === undefined ? [] : Array.isArray(o.webhookSecret) ? o.webhookSecret : [o.webhookSecret];
@@ -164,6 +189,11 @@ export function createGate(options?: GateOptions): Gate {
     },
     reportError: report,
     invalidate,
+    onInvalidate(listener) {
+      if (typeof listener !== 'function') throw new TypeError('ecom9-gate: onInvalidate(listener) needs a function');
+      invalidationListeners.add(listener);
+      return () => void invalidationListeners.delete(listener);
+    },
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
     flush: () => usage.flush(),
     close() {
