@@ -14,9 +14,12 @@ export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
     return;
   }
   res.flushHeaders();
-  const stop = answer.start((chunk) => {
-    if (!res.writableEnded) res.write(chunk);
-  });
+  const stop = answer.start(
+    (chunk) => {
+      if (!res.writableEnded) res.write(chunk);
+    },
+    () => res.end(),
+  );
   res.once('close', stop);
 }
 
@@ -27,7 +30,10 @@ export function toWebResponse(answer: AccountAnswer): Response {
   let stop: (() => void) | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      stop = answer.start((chunk) => controller.enqueue(encoder.encode(chunk)));
+      stop = answer.start(
+        (chunk) => controller.enqueue(encoder.encode(chunk)),
+        () => controller.close(),
+      );
     },
     cancel() {
       stop?.();
@@ -85,7 +91,10 @@ interface HijackableReply {
 
 /** Mounts the routes on an app with `all(path, handler)` whose reply can be hijacked (Fastify). */
 export function mountHijacked<Req extends { method: string; url: string }>(
-  app: { all(path: string, handler: (request: Req, reply: HijackableReply) => Promise<void>): unknown },
+  app: {
+    all(path: string, handler: (request: Req, reply: HijackableReply) => Promise<void>): unknown;
+    addHook(name: 'preClose', hook: () => Promise<void>): unknown;
+  },
   gate: Gate,
   resolver: AccountResolver<Req>,
   options: AccountRoutesPluginOptions,
@@ -97,6 +106,8 @@ export function mountHijacked<Req extends { method: string; url: string }>(
     reply.hijack(); // written to reply.raw directly: an events stream stays open
     return serveNode(core, request, request.method, request.url.slice(prefix.length), reply.raw, (e) => gate.reportError(e));
   };
+  // Open streams would hold app.close() until every browser went away.
+  app.addHook('preClose', async () => core.closeStreams());
   app.all(prefix, serve);
   app.all(`${prefix}/*`, serve);
 }

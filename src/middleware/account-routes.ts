@@ -198,6 +198,10 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
     },
     /** Open events streams (a gauge, for tests and health). */
     streams: () => hub.size,
+    /** Ends every open events stream (call before closing the server, or it waits for them). */
+    closeStreams: () => hub.endAll(),
+    /** Ends the streams and stops listening to the gate's invalidations. */
+    close: () => hub.close(),
   };
 }
 

@@ -8,8 +8,11 @@ import type { Gate } from '../gate/create-gate';
 export interface EventsAnswer {
   status: 200;
   headers: Record<string, string>;
-  /** Starts the stream; `write` gets each chunk of text. Returns the cleanup to run when the client goes. */
-  start(write: (chunk: string) => void): () => void;
+  /**
+   * Starts the stream; `write` gets each chunk of text, `end` is called when the server ends it
+   * (closeStreams). Returns the cleanup to run when the client goes.
+   */
+  start(write: (chunk: string) => void, end: () => void): () => void;
 }
 
 export const EVENTS_HEADERS = Object.freeze({
@@ -28,6 +31,7 @@ type Writer = (chunk: string) => void;
 export class EventHub {
   private readonly byAccount = new Map<string, Set<Writer>>();
   private unsubscribe: (() => void) | undefined;
+  private readonly enders = new Set<() => void>();
   private count = 0;
 
   constructor(
@@ -59,7 +63,7 @@ export class EventHub {
     return {
       status: 200,
       headers: { ...EVENTS_HEADERS },
-      start: (write) => {
+      start: (write, end) => {
         let mine = this.byAccount.get(ref);
         if (!mine) this.byAccount.set(ref, (mine = new Set()));
         const w: Writer = (chunk) => {
@@ -76,20 +80,34 @@ export class EventHub {
         const beat = setInterval(() => w(': heartbeat\n\n'), this.o.heartbeatMs);
         beat.unref?.();
         let stopped = false;
-        return () => {
+        const stop = () => {
           if (stopped) return;
           stopped = true;
+          this.enders.delete(ender);
           clearInterval(beat);
           this.count--;
           const s = this.byAccount.get(ref);
           s?.delete(w);
           if (s && s.size === 0) this.byAccount.delete(ref);
         };
+        const ender = () => {
+          stop();
+          end();
+        };
+        this.enders.add(ender);
+        return stop;
       },
     };
   }
 
+  /** Ends every open stream (a server shutting down: open streams would hold it open). */
+  endAll(): void {
+    for (const e of [...this.enders]) e();
+  }
+
+  /** Ends every stream and stops listening to the gate. */
   close(): void {
+    this.endAll();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
