@@ -36,4 +36,17 @@ export default defineConfig([
     splitting: false,
     clean: false,
   },
+  // ecom9-gate/react is browser code: its own bundle (no chunk shared with the Node core, so no
+  // node: import reaches it), React and TanStack Query left to the app.
+  {
+    entry: { react: 'src/react/index.ts' },
+    format: ['esm', 'cjs'],
+    platform: 'browser',
+    target: 'es2020',
+    sourcemap: true,
+    dts: true,
+    splitting: false,
+    clean: false,
+    external: ['react', 'react-dom', '@tanstack/react-query'],
+  },
 ]);

@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^ecom9-gate\/fastify$/, replacement: here('./adapters/fastify.ts') },
       { find: /^ecom9-gate\/emulator$/, replacement: here('./src/emulator/index.ts') },
       { find: /^ecom9-gate\/redis$/, replacement: here('./src/redis/index.ts') },
+      { find: /^ecom9-gate\/react$/, replacement: here('./src/react/index.ts') },
       { find: /^ecom9-gate$/, replacement: here('./src/index.ts') },
     ],
   },

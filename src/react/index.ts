@@ -1,0 +1,42 @@
+// ecom9-gate/react: hooks and paywalls over the server's accountRoutes, on TanStack Query. Browser code.
+export { Ecom9Provider, useEcom9Connection, type Ecom9ProviderProps, type EventSourceLike } from './provider';
+export {
+  useAccountStatus,
+  useCredits,
+  useEntitlement,
+  useFixSubscription,
+  useResolvePublicUrl,
+  useTiers,
+  useTransactions,
+  useUsageSummary,
+} from './hooks';
+export { RequireEntitlement, RequireTier, hasTier, type RequireEntitlementProps, type RequireTierProps } from './components';
+export {
+  Ecom9RequestError,
+  accountStatusQuery,
+  creditsQuery,
+  ecom9Key,
+  entitlementQuery,
+  fetchRoute,
+  fixSubscriptionQuery,
+  publicUrlQuery,
+  tiersQuery,
+  transactionsQuery,
+  usageSummaryQuery,
+  type AccountStatus,
+  type AccountStatusParams,
+  type CreditBalance,
+  type CreditsParams,
+  type Ecom9Connection,
+  type EntitlementCheck,
+  type EntitlementParams,
+  type FixSubscriptionParams,
+  type Page,
+  type PublicUrlParams,
+  type Tier,
+  type TiersParams,
+  type Transaction,
+  type TransactionsParams,
+  type UsageSummary,
+  type UsageSummaryParams,
+} from './query';
