@@ -6,7 +6,7 @@ const shared: Options = {
   sourcemap: true,
   target: 'node20',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis'],
+  external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis', /^hono(\/|$)/],
 };
 
 export default defineConfig([
@@ -19,6 +19,8 @@ export default defineConfig([
       fastify: 'adapters/fastify.ts',
       emulator: 'src/emulator/index.ts',
       redis: 'src/redis/index.ts',
+      fetch: 'adapters/fetch.ts',
+      hono: 'adapters/hono.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

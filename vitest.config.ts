@@ -13,6 +13,8 @@ export default defineConfig({
       { find: /^ecom9-gate\/emulator$/, replacement: here('./src/emulator/index.ts') },
       { find: /^ecom9-gate\/redis$/, replacement: here('./src/redis/index.ts') },
       { find: /^ecom9-gate\/react$/, replacement: here('./src/react/index.ts') },
+      { find: /^ecom9-gate\/fetch$/, replacement: here('./adapters/fetch.ts') },
+      { find: /^ecom9-gate\/hono$/, replacement: here('./adapters/hono.ts') },
       { find: /^ecom9-gate$/, replacement: here('./src/index.ts') },
     ],
   },

@@ -18,7 +18,7 @@ export interface HttpResult {
 export async function httpBench(
   emu: { url: string; apiKey: string },
   routes = ['noop', 'tier', 'ent', 'meter'],
-  frameworks = ['express', 'koa', 'fastify'],
+  frameworks = ['express', 'koa', 'fastify', 'hono', 'fetch'],
 ): Promise<HttpResult[]> {
   // Express's own run-to-run noise is a few per cent: five rounds of 2 s, median of the ratios.
   const seconds = quick ? 1 : 2;

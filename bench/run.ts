@@ -20,10 +20,14 @@ await stop(coreProc.proc);
 const core = coreProc.info as unknown as Record<
   'lruNs' | 'checkTierNs' | 'peekNs' | 'awaitFloorNs' | 'checkTierRatio' | 'peekRatio' | 'checkTierBeyondAwaitRatio',
   number
->;
+> & { web: Record<'fetchNs' | 'fetchByHandNs' | 'fetchRatio' | 'honoNs' | 'honoByHandNs' | 'honoRatio', number> };
 await stop(emu.proc);
 console.log(
   `  LRUCache.get ${core.lruNs.toFixed(1)} ns, prepared peek ${core.peekNs.toFixed(1)} ns, await gate.checkTier ${core.checkTierNs.toFixed(1)} ns (awaiting a settled promise alone: ${core.awaitFloorNs.toFixed(1)} ns)`,
+);
+const w = core.web;
+console.log(
+  `  fetch requireTier ${w.fetchNs.toFixed(0)} ns vs a hand-written LRUCache.get wrapper ${w.fetchByHandNs.toFixed(0)} ns; Hono requireTier ${w.honoNs.toFixed(0)} ns vs a hand-written middleware ${w.honoByHandNs.toFixed(0)} ns`,
 );
 console.log('cold burst:');
 const burst = await burstBench();
@@ -38,7 +42,7 @@ await stop(mem.proc);
 await stop(memEmu.proc);
 console.log(`  ${mem.info.accounts} accounts cached: ${mem.info.bytesPerDecision} bytes per cached decision`);
 
-const target: Record<string, number> = { express: 0.97, koa: 0.95, fastify: 0.9 };
+const target: Record<string, number> = { express: 0.97, koa: 0.95, fastify: 0.9, hono: 0.9, fetch: 0.9 };
 const rows: Array<[string, string, string, boolean]> = [];
 for (const r of http) {
   if (r.route === 'noop') {
@@ -63,6 +67,8 @@ rows.push([
 ]);
 rows.push(['core: warm check (prepared peek, what the middlewares run) / LRUCache.get', core.peekRatio.toFixed(2), '≤ 3', core.peekRatio <= 3]);
 rows.push(['core: await gate.checkTier / LRUCache.get', core.checkTierRatio.toFixed(2), '≤ 3', core.checkTierRatio <= 3]);
+rows.push(['fetch: warm requireTier / a hand-written wrapper doing one LRUCache.get', w.fetchRatio.toFixed(2), '≤ 3', w.fetchRatio <= 3]);
+rows.push(['hono: warm requireTier / a hand-written middleware doing one LRUCache.get', w.honoRatio.toFixed(2), '≤ 3', w.honoRatio <= 3]);
 rows.push([
   'core: await gate.checkTier less the await of a settled promise / LRUCache.get',
   core.checkTierBeyondAwaitRatio.toFixed(2),

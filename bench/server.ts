@@ -9,8 +9,9 @@ import { createGate } from '../src/index';
 import { expressGate } from '../adapters/express';
 import { koaGate } from '../adapters/koa';
 import { fastifyGate } from '../adapters/fastify';
+import { webBenchApp } from './web-server';
 
-const fw = process.env.FRAMEWORK as 'express' | 'koa' | 'fastify';
+const fw = process.env.FRAMEWORK as 'express' | 'koa' | 'fastify' | 'hono' | 'fetch';
 const gate = createGate({
   apiKey: process.env.EMU_KEY as string,
   baseUrl: process.env.EMU_URL as string,
@@ -56,6 +57,8 @@ if (fw === 'express') {
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+} else if (fw === 'hono' || fw === 'fetch') {
+  url = await webBenchApp(fw, gate, meter, body);
 } else {
   const app = Fastify();
   await app.register(fastifyGate, { gate, accountRefId: (req) => req.headers['x-account'] });

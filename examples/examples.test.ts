@@ -8,6 +8,9 @@ import type { Gate } from 'ecom9-gate';
 import { buildApp as expressApp } from './express/app';
 import { buildApp as koaApp } from './koa/app';
 import { buildApp as fastifyApp } from './fastify/app';
+import { buildApp as honoApp } from './hono/app';
+import { buildApp as bunApp } from './bun/app';
+import { createAdaptorServer } from '@hono/node-server';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -18,8 +21,16 @@ afterAll(async () => {
   await emu.close();
 });
 
-async function serve(kind: 'express' | 'koa' | 'fastify'): Promise<{ url: string; gate: Gate; close: () => Promise<void> }> {
+async function serve(kind: 'express' | 'koa' | 'fastify' | 'hono' | 'bun'): Promise<{ url: string; gate: Gate; close: () => Promise<void> }> {
   const options = { apiKey: emu.apiKey, baseUrl: emu.url, webhookSecret: emu.webhookSecret, logger: { warn: () => {} } };
+  if (kind === 'hono' || kind === 'bun') {
+    // The web examples on Node (the Bun example's fetch function too: it is runtime-neutral).
+    const { gate, fetch } = kind === 'hono' ? (({ app, gate }) => ({ gate, fetch: app.fetch }))(honoApp(options)) : bunApp(options);
+    const server = createAdaptorServer({ fetch }) as Server;
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, gate, close: () => new Promise((r) => server.close(() => r())) };
+  }
   if (kind === 'fastify') {
     const { app, gate } = await fastifyApp(options);
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -31,7 +42,7 @@ async function serve(kind: 'express' | 'koa' | 'fastify'): Promise<{ url: string
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, gate, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-describe.each(['express', 'koa', 'fastify'] as const)('examples/%s', (kind) => {
+describe.each(['express', 'koa', 'fastify', 'hono', 'bun'] as const)('examples/%s', (kind) => {
   const account = `example-${kind}`;
   let app: Awaited<ReturnType<typeof serve>>;
   beforeAll(async () => {

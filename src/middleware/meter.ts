@@ -1,6 +1,5 @@
 // meterUsage's shared part: when a response counts, how much, under which event key, recorded
 // after the response is finished and never on the request path.
-import type { ServerResponse } from 'node:http';
 import type { Gate } from '../gate/create-gate';
 import { isPromise, resolveAccount, scopedEventKey, type AccountResolver } from './guards';
 
@@ -17,6 +16,13 @@ export interface MeterOptions<Req, Res> {
 }
 
 const successful = (status: number): boolean => status < 400;
+
+/** What meterUsage reads of a response: Node's ServerResponse, or the web adapters' stand-in for a finished Response. */
+export interface MeteredResponse {
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  on(event: 'close', listener: () => void): unknown;
+}
 
 /**
  * What an adapter reads from a finished request for metering, one reader each, made once: a request
@@ -52,7 +58,7 @@ export function meterGuard<Req, Res>(
     const eventKey = idem ? scopedEventKey(ref, `meter ${read.route(req)}`, product, meter, idem) : undefined;
     gate.recordMetered(ref, product, meter, quantity, eventKey, metadata);
   };
-  const finished = (req: Req, res: Res, raw: ServerResponse, aborted: boolean): void => {
+  const finished = (req: Req, res: Res, raw: MeteredResponse, aborted: boolean): void => {
     if (aborted && !opts.meterAborted) return;
     try {
       if (!when(raw.statusCode, req, res)) return;
@@ -71,7 +77,7 @@ export function meterGuard<Req, Res>(
   // run before it (any middleware), it waits for the response to close. A response always emits
   // 'close' last, once (after 'finish' when it was finished), so one plain listener does: no once()
   // wrapper, one closure per request.
-  return (req: Req, res: Res, raw: ServerResponse): void => {
+  return (req: Req, res: Res, raw: MeteredResponse): void => {
     if (raw.writableFinished) finished(req, res, raw, false);
     else raw.on('close', () => finished(req, res, raw, !raw.writableFinished));
   };

@@ -1,5 +1,5 @@
-// The same small app in Express, Koa and Fastify, listening on loopback, so one scenario table can
-// run against all three adapters. The account comes from the `x-account` header ('throw' makes the
+// The same small app in Express, Koa and Fastify (and fetch and Hono, from web-apps.ts), listening on
+// loopback, so one scenario table can run against every adapter. The account comes from the `x-account` header ('throw' makes the
 // resolver throw, 'reject' makes it reject, 'number' return a number; an `x-async` header makes it
 // async). Every app's own error handler answers 500 `{ error, handledBy: 'app' }`, so a test can
 // tell it from a framework's default error answer.
@@ -14,27 +14,13 @@ import { expressGate } from 'ecom9-gate/express';
 import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
 import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
+import { createAdaptorServer } from '@hono/node-server';
+import { WEB_FRAMEWORKS, holder, webApp, webDeniedApp, type Held, type WebApp, type WebFramework } from './web-apps';
 
-export const FRAMEWORKS = ['express', 'koa', 'fastify'] as const;
+export { deferred, type Deferred, type Held } from './web-apps';
+
+export const FRAMEWORKS = ['express', 'koa', 'fastify', ...WEB_FRAMEWORKS] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
-
-export interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** A request held in its handler: `reached` when it got there, answered on `release`, `closed` once its response closed. */
-export interface Held {
-  reached: Deferred;
-  release: Deferred;
-  closed: Deferred;
-}
 
 export interface RunningApp {
   url: string;
@@ -97,20 +83,16 @@ async function listen(app: { listen(port: number, host: string): Server }): Prom
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: closer(server) };
 }
 
-function holder() {
-  let current: Held = { reached: deferred(), release: deferred(), closed: deferred() };
-  return {
-    get current() {
-      return current;
-    },
-    hold(): Held {
-      current = { reached: deferred(), release: deferred(), closed: deferred() };
-      return current;
-    },
-  };
+const isWeb = (fw: Framework): fw is WebFramework => (WEB_FRAMEWORKS as readonly string[]).includes(fw);
+
+/** A web app (test/support/web-apps.ts) served on Node by @hono/node-server. */
+async function serveWeb(app: WebApp): Promise<RunningApp> {
+  const server = createAdaptorServer({ fetch: app }) as Server;
+  return { ...(await listen({ listen: (port, host) => server.listen(port, host) })), hold: app.hold };
 }
 
 export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {}): Promise<RunningApp> {
+  if (isWeb(fw)) return serveWeb(webApp(fw, gate, opts));
   const held = holder();
   const hooks = opts.handlers ? { handlers: opts.handlers } : {};
 
@@ -324,6 +306,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
  * route whose own onDenied overrides it.
  */
 export async function startDeniedApp(fw: Framework, gate: Gate): Promise<RunningApp> {
+  if (isWeb(fw)) return serveWeb(webDeniedApp(fw, gate));
   const held = holder();
   const adapterLevel = (d: Decision) => ({ adapterLevel: true, code: d.code });
   const short = { ...charge, quantity: 50 };
