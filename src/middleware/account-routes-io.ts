@@ -111,3 +111,25 @@ export function mountHijacked<Req extends { method: string; url: string }>(
   app.all(prefix, serve);
   app.all(`${prefix}/*`, serve);
 }
+
+/**
+ * Serves one web request (fetch, Hono) under `prefix`: a path outside it is a 404 problem. Never
+ * rejects: an unexpected failure is reported and answered 500.
+ */
+export async function serveWeb<Req>(
+  core: AccountRoutesCore<Req>,
+  req: Req,
+  request: Request,
+  prefix: string,
+  report: (err: unknown) => void,
+): Promise<Response> {
+  const u = new URL(request.url);
+  const sub = underPrefix(u.pathname, prefix);
+  if (sub === undefined) return toWebResponse(problem(404, 'not_found', 'No such account route.'));
+  try {
+    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams));
+  } catch (err) {
+    report(err);
+    return toWebResponse(problem(500, 'internal', 'The request could not be answered.'));
+  }
+}

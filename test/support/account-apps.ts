@@ -9,9 +9,13 @@ import Fastify from 'fastify';
 import { expressGate } from 'ecom9-gate/express';
 import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
+import { fetchGate } from 'ecom9-gate/fetch';
+import { honoGate } from 'ecom9-gate/hono';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
 import type { Gate } from 'ecom9-gate';
 
-export const ROUTE_FRAMEWORKS = ['express', 'koa', 'fastify'] as const;
+export const ROUTE_FRAMEWORKS = ['express', 'koa', 'fastify', 'fetch', 'hono'] as const;
 export type RouteFramework = (typeof ROUTE_FRAMEWORKS)[number];
 
 export interface RouteApp {
@@ -64,6 +68,20 @@ export async function startRouteApp(framework: RouteFramework, gate: Gate, opts:
     return listen(app.listen(0, '127.0.0.1'));
   }
   // Like the other two apps' closeAllConnections: a keep-alive socket a sender left open must not hold close().
+  if (framework === 'fetch') {
+    const ecom9 = fetchGate(gate, { accountRefId: (req) => accountOf(Object.fromEntries(req.headers)) });
+    const routes = ecom9.accountRoutes({ prefix: '/api/ecom9', ...opts });
+    const webhook = ecom9.webhookHandler();
+    const fetch = (req: Request) => (new URL(req.url).pathname === '/webhooks/ecom9' ? webhook(req) : routes(req));
+    return listen((createAdaptorServer({ fetch }) as Server).listen(0, '127.0.0.1'));
+  }
+  if (framework === 'hono') {
+    const app = new Hono();
+    const h = honoGate(gate, { accountRefId: (c) => accountOf(Object.fromEntries(c.req.raw.headers)) });
+    app.all('/webhooks/ecom9', h.webhookHandler());
+    app.route('/api/ecom9', h.accountRoutes(opts));
+    return listen((createAdaptorServer({ fetch: app.fetch }) as Server).listen(0, '127.0.0.1'));
+  }
   const app = Fastify({ forceCloseConnections: true });
   await app.register(fastifyGate, {
     gate,
