@@ -9,24 +9,27 @@ const shared: Options = {
   external: ['express', 'koa', 'fastify', 'fastify-plugin', 'ioredis', /^hono(\/|$)/],
 };
 
+const nodeEntries = {
+  index: 'src/index.ts',
+  express: 'adapters/express.ts',
+  koa: 'adapters/koa.ts',
+  fastify: 'adapters/fastify.ts',
+  emulator: 'src/emulator/index.ts',
+  redis: 'src/redis/index.ts',
+  fetch: 'adapters/fetch.ts',
+  hono: 'adapters/hono.ts',
+};
+
 export default defineConfig([
   {
     ...shared,
-    entry: {
-      index: 'src/index.ts',
-      express: 'adapters/express.ts',
-      koa: 'adapters/koa.ts',
-      fastify: 'adapters/fastify.ts',
-      emulator: 'src/emulator/index.ts',
-      redis: 'src/redis/index.ts',
-      fetch: 'adapters/fetch.ts',
-      hono: 'adapters/hono.ts',
-    },
+    entry: nodeEntries,
     format: ['esm', 'cjs'],
-    dts: true,
+    // ecom9-gate/react's types are made here too: this type build first clears every .d.ts in dist.
+    dts: { entry: { ...nodeEntries, react: 'src/react/index.ts' } },
     splitting: true,
-    // The configs build in parallel: spare the bin's output, whichever finishes first.
-    clean: ['!emulator-bin.js', '!emulator-bin.js.map'],
+    // The configs build in parallel: spare the bin's and react's output, whichever finishes first.
+    clean: ['!emulator-bin.js', '!emulator-bin.js.map', '!react.*'],
   },
   // The bin uses top-level await, which CJS cannot hold (the .cjs it used to ship crashed): ESM only,
   // no types (nothing imports it). It bundles its own copy of the emulator.
@@ -46,7 +49,7 @@ export default defineConfig([
     platform: 'browser',
     target: 'es2020',
     sourcemap: true,
-    dts: true,
+    dts: false, // made by the first config (see there)
     splitting: false,
     clean: false,
     external: ['react', 'react-dom', '@tanstack/react-query'],
