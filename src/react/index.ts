@@ -9,6 +9,7 @@ export {
   useTiers,
   useTransactions,
   useUsageSummary,
+  type Result,
 } from './hooks';
 export { RequireEntitlement, RequireTier, hasTier, type RequireEntitlementProps, type RequireTierProps } from './components';
 export {
@@ -28,6 +29,7 @@ export {
   type CreditBalance,
   type CreditsParams,
   type Ecom9Connection,
+  type Ecom9QueryOptions,
   type EntitlementCheck,
   type EntitlementParams,
   type FixSubscriptionParams,

@@ -1,6 +1,6 @@
 // The wire of the browser routes from the page's side: one fetcher, and a queryOptions factory per
 // route so an app can prefetch or use them with its own TanStack Query hooks. Browser code: no node:.
-import { queryOptions } from '@tanstack/react-query';
+import { queryOptions, type DataTag, type UseQueryOptions } from '@tanstack/react-query';
 import type { AccountStatus, CreditBalance, EntitlementCheck, Page, Tier, Transaction, UsageSummary } from '../client/schemas';
 
 /** Where the routes are and how to call them (the provider's props). */
@@ -66,12 +66,17 @@ export const ecom9Key = (baseUrl: string) => ['ecom9', baseUrl] as const;
 // Only a network failure is tried again, twice.
 const retry = (n: number, err: unknown) => err instanceof Ecom9RequestError && err.status === 0 && n < 2;
 
-function options<T>(conn: Ecom9Connection, route: string, params: Params) {
-  return queryOptions<T, Ecom9RequestError>({
+/** What each factory returns: options for useQuery, prefetchQuery or ensureQueryData, with a typed key. */
+export type Ecom9QueryOptions<T> = UseQueryOptions<T, Ecom9RequestError, T, readonly unknown[]> & {
+  queryKey: DataTag<readonly unknown[], T, Ecom9RequestError>;
+};
+
+function options<T>(conn: Ecom9Connection, route: string, params: Params): Ecom9QueryOptions<T> {
+  return queryOptions<T, Ecom9RequestError, T, readonly unknown[]>({
     queryKey: [...ecom9Key(conn.baseUrl), route, params],
     queryFn: ({ signal }) => fetchRoute<T>(conn, route, params, signal),
     retry,
-  });
+  }) as Ecom9QueryOptions<T>;
 }
 
 /** The reference's hooks pass `accountRefId`: sent as account_ref_id, which the server checks (never trusts). */
@@ -94,23 +99,23 @@ const iso = (d: string | Date | undefined) => (d instanceof Date ? d.toISOString
  * The account's status. `tier` without `subscription` (as the reference's snippet does) is not sent:
  * ecom9 refuses it, so the unfiltered status is fetched and narrowed to that tier here.
  */
-export function accountStatusQuery(c: Ecom9Connection, p: AccountStatusParams = {}) {
+export function accountStatusQuery(c: Ecom9Connection, p: AccountStatusParams = {}): Ecom9QueryOptions<AccountStatus> {
   if (p.tier === undefined || p.subscription !== undefined)
     return options<AccountStatus>(c, 'status', { subscription: p.subscription, tier: p.tier, account_ref_id: p.accountRefId });
   const tier = p.tier;
-  return queryOptions({
+  return {
     ...options<AccountStatus>(c, 'status', { account_ref_id: p.accountRefId }),
     select: (s: AccountStatus): AccountStatus => {
       const subscriptions = s.subscriptions.filter((x) => x.subscription_tier.label_name === tier);
       return { ...s, subscriptions, total_subscriptions: subscriptions.length, is_active: subscriptions.some((x) => x.is_active) };
     },
-  });
+  };
 }
-export const transactionsQuery = (c: Ecom9Connection, p: TransactionsParams = {}) =>
+export const transactionsQuery = (c: Ecom9Connection, p: TransactionsParams = {}): Ecom9QueryOptions<Page<Transaction>> =>
   options<Page<Transaction>>(c, 'transactions', { page: p.page, page_size: p.pageSize, status: p.status, account_ref_id: p.accountRefId });
-export const tiersQuery = (c: Ecom9Connection, p: TiersParams = {}) =>
+export const tiersQuery = (c: Ecom9Connection, p: TiersParams = {}): Ecom9QueryOptions<Page<Tier>> =>
   options<Page<Tier>>(c, 'tiers', { page: p.page, page_size: p.pageSize, account_ref_id: p.accountRefId });
-export const publicUrlQuery = (c: Ecom9Connection, p: PublicUrlParams) =>
+export const publicUrlQuery = (c: Ecom9Connection, p: PublicUrlParams): Ecom9QueryOptions<{ public_url: string }> =>
   options<{ public_url: string }>(
     c,
     'public-url',
@@ -118,13 +123,13 @@ export const publicUrlQuery = (c: Ecom9Connection, p: PublicUrlParams) =>
       ? { product_name: p.productName, account_ref_id: p.accountRefId }
       : { subscription_name: p.subscriptionName, tier_name: p.tierName, account_ref_id: p.accountRefId },
   );
-export const fixSubscriptionQuery = (c: Ecom9Connection, p: FixSubscriptionParams) =>
+export const fixSubscriptionQuery = (c: Ecom9Connection, p: FixSubscriptionParams): Ecom9QueryOptions<{ url: string | null }> =>
   options<{ url: string | null }>(c, 'fix-subscription', { subscription_name: p.subscriptionName, tier_name: p.tierName, account_ref_id: p.accountRefId });
-export const entitlementQuery = (c: Ecom9Connection, p: EntitlementParams) =>
+export const entitlementQuery = (c: Ecom9Connection, p: EntitlementParams): Ecom9QueryOptions<EntitlementCheck> =>
   options<EntitlementCheck>(c, 'entitlements/check', { product_code: p.productCode, entitlement_code: p.entitlementCode, account_ref_id: p.accountRefId });
-export const creditsQuery = (c: Ecom9Connection, p: CreditsParams) =>
+export const creditsQuery = (c: Ecom9Connection, p: CreditsParams): Ecom9QueryOptions<CreditBalance> =>
   options<CreditBalance>(c, 'credits/balance', { product_code: p.productCode, meter_code: p.meterCode, account_ref_id: p.accountRefId });
-export const usageSummaryQuery = (c: Ecom9Connection, p: UsageSummaryParams) =>
+export const usageSummaryQuery = (c: Ecom9Connection, p: UsageSummaryParams): Ecom9QueryOptions<UsageSummary> =>
   options<UsageSummary>(c, 'usage/summary', {
     product_code: p.productCode,
     meter_code: p.meterCode,
