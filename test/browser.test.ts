@@ -78,6 +78,7 @@ describe.skipIf(!hasChromium)('examples/react in chromium', () => {
     await page.locator('#upgrade').waitFor({ timeout: 2_000 });
     const took = Date.now() - sent;
     expect(took).toBeLessThan(2_000);
+    console.info(`browser: webhook sent to fallback shown in ${took} ms`);
     await page.locator('#status', { hasText: 'Inactive' }).waitFor({ timeout: 2_000 });
     expect(await page.locator('#reports').count()).toBe(0);
     expect(await page.locator('#upgrade a.checkout').getAttribute('href')).toMatch(/^https?:\/\//);
