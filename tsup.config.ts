@@ -22,28 +22,32 @@ const shared: Options = {
   ],
 };
 
+// Every Node subpath; one a line so that branches adding one merge cleanly.
+const nodeEntries = {
+  index: 'src/index.ts',
+  express: 'adapters/express.ts',
+  koa: 'adapters/koa.ts',
+  fastify: 'adapters/fastify.ts',
+  emulator: 'src/emulator/index.ts',
+  redis: 'src/redis/index.ts',
+  nest: 'adapters/nest.ts',
+  testing: 'src/testing/index.ts',
+  fetch: 'adapters/fetch.ts',
+  hono: 'adapters/hono.ts',
+  otel: 'src/otel/index.ts',
+};
+
 export default defineConfig([
   {
     ...shared,
-    entry: {
-      index: 'src/index.ts',
-      express: 'adapters/express.ts',
-      koa: 'adapters/koa.ts',
-      fastify: 'adapters/fastify.ts',
-      emulator: 'src/emulator/index.ts',
-      redis: 'src/redis/index.ts',
-      nest: 'adapters/nest.ts',
-      testing: 'src/testing/index.ts',
-      fetch: 'adapters/fetch.ts',
-      hono: 'adapters/hono.ts',
-      otel: 'src/otel/index.ts',
-    },
+    entry: nodeEntries,
     format: ['esm', 'cjs'],
     // Members marked @internal (the adapters' paths into the gate) stay out of the published types.
-    dts: { compilerOptions: { stripInternal: true } },
+    // ecom9-gate/react's types are made here too: this type build first clears every .d.ts in dist.
+    dts: { entry: { ...nodeEntries, react: 'src/react/index.ts' }, compilerOptions: { stripInternal: true } },
     splitting: true,
-    // The configs build in parallel: spare the bin's output, whichever finishes first.
-    clean: ['!emulator-bin.js', '!emulator-bin.js.map'],
+    // The configs build in parallel: spare the bin's and react's output, whichever finishes first.
+    clean: ['!emulator-bin.js', '!emulator-bin.js.map', '!react.*'],
   },
   // The bin uses top-level await, which CJS cannot hold (the .cjs it used to ship crashed): ESM only,
   // no types (nothing imports it). It bundles its own copy of the emulator.
@@ -54,5 +58,18 @@ export default defineConfig([
     dts: false,
     splitting: false,
     clean: false,
+  },
+  // ecom9-gate/react is browser code: its own bundle (no chunk shared with the Node core, so no
+  // node: import reaches it), React and TanStack Query left to the app.
+  {
+    entry: { react: 'src/react/index.ts' },
+    format: ['esm', 'cjs'],
+    platform: 'browser',
+    target: 'es2020',
+    sourcemap: true,
+    dts: false, // made by the first config (see there)
+    splitting: false,
+    clean: false,
+    external: ['react', 'react-dom', '@tanstack/react-query'],
   },
 ]);

@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^ecom9-gate\/redis$/, replacement: here('./src/redis/index.ts') },
       { find: /^ecom9-gate\/nest$/, replacement: here('./adapters/nest.ts') },
       { find: /^ecom9-gate\/testing$/, replacement: here('./src/testing/index.ts') },
+      { find: /^ecom9-gate\/react$/, replacement: here('./src/react/index.ts') },
       { find: /^ecom9-gate\/fetch$/, replacement: here('./adapters/fetch.ts') },
       { find: /^ecom9-gate\/hono$/, replacement: here('./adapters/hono.ts') },
       { find: /^ecom9-gate\/otel$/, replacement: here('./src/otel/index.ts') },

@@ -15,6 +15,8 @@ import {
   type Guard,
 } from '../src/middleware/guards';
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
+import { accountRoutesCore, type AccountRoutesOptions } from '../src/middleware/account-routes';
+import { serveNode } from '../src/middleware/account-routes-io';
 import { readSignedBody } from '../src/middleware/raw-body';
 import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from '../src/middleware/webhook-route';
 
@@ -96,6 +98,14 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
         meter(req, res, res);
         next();
       };
+    },
+
+    /** Read-only routes for the signed-in account, for the browser: `app.use('/api/ecom9', ecom9.accountRoutes())`. */
+    accountRoutes(opts: Omit<AccountRoutesOptions, 'prefix'> = {}): Router {
+      const core = accountRoutesCore(gate, resolver, opts);
+      const router = express.Router();
+      router.use((req, res) => void serveNode(core, req, req.method, req.url, res, report));
+      return router;
     },
 
     /** A Router for ecom9's webhooks: mount it before any body parser, e.g. `app.use('/webhooks/ecom9', ecom9.webhookRouter())`. */

@@ -18,12 +18,13 @@ import {
 import { meterGuard, type MeterOptions } from '../src/middleware/meter';
 import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
+import { mountHijacked, type AccountRoutesPluginOptions } from '../src/middleware/account-routes-io';
 
 /** Answers a denial instead. Only `next()` lets the request go on (`next(err)`: the error handler); as in
  * Express, one that neither answers nor calls `next` leaves the request unanswered. */
 export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: (err?: Error) => void) => unknown;
 
-export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, FastifyDeniedHandler> {
+export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, FastifyDeniedHandler>, AccountRoutesPluginOptions {
   gate: Gate;
   /** Serve ecom9's webhooks here (POST), with a raw-body parser scoped to this route. */
   webhookPath?: string;
@@ -137,6 +138,7 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
     webhookHandlers(options.gate, { ...(options.webhookHandlers ? { handlers: options.webhookHandlers } : {}) });
     registerWebhook(app, options.gate, options.webhookPath);
   }
+  mountHijacked(app as never, options.gate, options.accountRefId as never, options);
 };
 
 export const fastifyGate = fp(plugin, { fastify: '5.x', name: 'ecom9-gate' });

@@ -16,6 +16,8 @@ import {
 import type { MeterOptions } from '../src/middleware/meter';
 import { denial, internalError, isRequest, rethrow, webhookEndpoint, webMeter } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
+import { accountRoutesCore, checkPrefix, type AccountRoutesOptions } from '../src/middleware/account-routes';
+import { serveWeb } from '../src/middleware/account-routes-io';
 
 /** Answers a denial instead; `next()` runs the handler anyway (its state holds the denial). */
 export type FetchDeniedHandler = (req: Request, decision: Decision, next: () => Response | Promise<Response>) => Response | Promise<Response>;
@@ -120,6 +122,13 @@ export function fetchGate(gate: Gate, options: FetchGateOptions) {
 
     /** The state of a request that went through a guard of this fetchGate, else undefined. */
     state: (req: Request): Ecom9State | undefined => (isRequest(req) ? stateOf(req) : undefined),
+
+    /** Read-only routes for the signed-in account under `prefix` (default '/api/ecom9'), for the browser. */
+    accountRoutes(opts: AccountRoutesOptions = {}): (req: Request) => Promise<Response> {
+      const prefix = checkPrefix(opts?.prefix, '/api/ecom9');
+      const core = accountRoutesCore(gate, resolver, opts);
+      return (req) => serveWeb(core, req, req, prefix, (err) => gate.reportError(err));
+    },
 
     /** ecom9's webhooks: `export const POST = ecom9.webhookHandler()`. Reads the raw bytes itself (64 KiB). */
     webhookHandler: (opts: WebhookRouterOptions = {}): ((req: Request) => Promise<Response>) => webhookEndpoint(gate, opts),

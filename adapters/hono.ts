@@ -1,6 +1,6 @@
 // Hono adapter: middleware for the four guards (state at c.get('ecom9')) and a webhook handler, on
 // Node, Bun, Deno or an edge runtime. Errors are thrown to Hono's onError. Translation only.
-import type { Context, Handler, MiddlewareHandler, Next } from 'hono';
+import { Hono, type Context, type Handler, type MiddlewareHandler, type Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { routePath } from 'hono/route';
 import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
@@ -19,6 +19,8 @@ import {
 import type { MeterOptions } from '../src/middleware/meter';
 import { denial, rethrow, webhookEndpoint, webMeter } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
+import { accountRoutesCore, type AccountRoutesOptions } from '../src/middleware/account-routes';
+import { serveWeb } from '../src/middleware/account-routes-io';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -90,6 +92,13 @@ export function honoGate(gate: Gate, options: HonoGateOptions) {
         const res = meter(c, c, c.res);
         if (res !== c.res) c.res = res;
       });
+    },
+
+    /** Read-only routes for the signed-in account, for the browser: `app.route('/api/ecom9', h.accountRoutes())`. */
+    accountRoutes(opts: Omit<AccountRoutesOptions, 'prefix'> = {}): Hono {
+      const core = accountRoutesCore(gate, resolver, opts);
+      // Where it was mounted ('/api/ecom9/*' for this catch-all) is the prefix.
+      return new Hono().all('*', (c) => serveWeb(core, c, c.req.raw, routePath(c).replace(/\/?\*$/, ''), (err) => gate.reportError(err)));
     },
 
     /** ecom9's webhooks: `app.all('/webhooks/ecom9', h.webhookHandler())` (405 to anything but POST). */

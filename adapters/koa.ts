@@ -69,6 +69,9 @@ function settle(ctx: Context, next: Next, state: Ecom9State, onDenied: KoaDenied
   return undefined;
 }
 
+import { accountRoutesCore, checkPrefix, type AccountRoutesOptions } from '../src/middleware/account-routes';
+import { serveNode, underPrefix } from '../src/middleware/account-routes-io';
+
 export function koaGate(gate: Gate, options: KoaGateOptions) {
   checkAdapterOptions('koaGate', gate, options?.accountRefId);
   const report = (err: unknown) => gate.reportError(err);
@@ -99,6 +102,18 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
       return (ctx, next) => {
         meter(ctx, ctx, ctx.res);
         return next();
+      };
+    },
+
+    /** Read-only routes for the signed-in account under `prefix` (default '/api/ecom9'), for the browser. */
+    accountRoutes(opts: AccountRoutesOptions = {}): Middleware {
+      const prefix = checkPrefix(opts?.prefix, '/api/ecom9');
+      const core = accountRoutesCore(gate, resolver, opts);
+      return (ctx, next) => {
+        const sub = underPrefix(ctx.path, prefix);
+        if (sub === undefined) return next();
+        ctx.respond = false; // written to ctx.res directly: an events stream stays open
+        return serveNode(core, ctx, ctx.method, `${sub}?${ctx.querystring}`, ctx.res, report);
       };
     },
 

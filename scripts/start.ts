@@ -45,7 +45,8 @@ console.log(
     : `ecom9 emulator on ${emuUrl} (${process.env.ECOM9_TOUR_FIXTURES ? `fixtures from ${process.env.ECOM9_TOUR_FIXTURES}` : 'demo data'}: ` +
         `the tour expects ${account} on pro with 100 credits, ${denied} on starter with 3)`,
 );
-console.log(`Express example on ${base}\n`);
+console.log(`Express example on ${base}`);
+console.log(`React page (the browser routes): ${base}/app?account=${account || 'acme'}  (open it before step 8 to watch step 9 flip it)\n`);
 
 /** An expected value: a literal, or a test with the words shown when it fails. */
 type Want = string | number | boolean | { label: string; ok: (v: unknown) => boolean };

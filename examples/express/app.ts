@@ -3,18 +3,23 @@
 import express from 'express';
 import { createGate, type GateOptions } from 'ecom9-gate';
 import { expressGate } from 'ecom9-gate/express';
+import { cookieAccount, reactPage } from '../react/serve';
 
 export function buildApp(options: GateOptions = {}) {
   const gate = createGate(options);
   const ecom9 = expressGate(gate, {
-    // In a real app this comes from your auth middleware (req.user.orgId); here, a header.
-    accountRefId: (req) => req.get('x-account-id'),
+    // In a real app this comes from your auth middleware (req.user.orgId); here, a header (or, for
+    // the React page at /app, a cookie).
+    accountRefId: (req) => req.get('x-account-id') ?? cookieAccount(req.get('cookie')),
   });
 
   const app = express();
   // The webhook router reads the raw body itself: mount it before express.json().
   app.use('/webhooks/ecom9', ecom9.webhookRouter());
   app.use(express.json());
+  // The browser's read-only routes for the signed-in account, and a React page that uses them.
+  app.use('/api/ecom9', ecom9.accountRoutes());
+  app.use('/app', reactPage());
 
   app.get('/reports', ecom9.requireTier('pro', { upgradeLink: true }), (req, res) => {
     res.json({ report: 'quarterly numbers', account: req.ecom9.accountRefId, source: req.ecom9.decision?.source });

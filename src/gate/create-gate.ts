@@ -50,6 +50,12 @@ export interface Gate {
   reportError(err: unknown): void;
   /** Drops every cached entry of the account here (and, with a bus, in every instance). */
   invalidate(accountRefId: string): void;
+  /**
+   * Calls `listener` whenever this instance drops an account's entries (a webhook here, a bus message
+   * from another instance, or invalidate()); `undefined` means every account (the bus cleared all).
+   * Returns an unsubscribe function. For the browser's events stream.
+   */
+  onInvalidate(listener: (accountRefId: string | undefined) => void): () => void;
   stats(): GateStats;
   /** For a readiness probe: answered from what the gate has seen, without calling ecom9 (see GateHealth). */
   health(): GateHealth;
@@ -113,10 +119,21 @@ export function createGate(options?: GateOptions): Gate {
   health = tracker;
   stats.onInc = tracker.counted;
 
+  const invalidationListeners = new Set<(ref: string | undefined) => void>();
+  const tell = (ref: string | undefined): void => {
+    for (const l of invalidationListeners) {
+      try {
+        l(ref);
+      } catch (err) {
+        report(err);
+      }
+    }
+  };
   const dropLocal = (ref: string): void => {
     cache.invalidate(ref);
     stats.inc('invalidations');
     stats.publish('invalidation', () => ({ accountRefId: ref }));
+    if (invalidationListeners.size > 0) tell(ref);
   };
   const invalidate = (ref: string): void => {
     // Applied here at once; the bus carries it to the other instances, once the store dropped its copy
@@ -132,7 +149,15 @@ export function createGate(options?: GateOptions): Gate {
         });
     }
   };
-  bus?.subscribe({ invalidate: dropLocal, clear: () => cache.clear(), report, stats });
+  bus?.subscribe({
+    invalidate: dropLocal,
+    clear: () => {
+      cache.clear();
+      if (invalidationListeners.size > 0) tell(undefined);
+    },
+    report,
+    stats,
+  });
 
   const handlers = new Map<string, Set<WebhookHandler>>();
   const secrets = o.webhookSecret === undefined ? [] : Array.isArray(o.webhookSecret) ? o.webhookSecret : [o.webhookSecret];
@@ -191,6 +216,11 @@ export function createGate(options?: GateOptions): Gate {
     },
     reportError: report,
     invalidate,
+    onInvalidate(listener) {
+      if (typeof listener !== 'function') throw new TypeError('ecom9-gate: onInvalidate(listener) needs a function');
+      invalidationListeners.add(listener);
+      return () => void invalidationListeners.delete(listener);
+    },
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
     health: () => tracker.snapshot(),
     flush: () => usage.flush(),

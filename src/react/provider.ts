@@ -1,0 +1,58 @@
+// Ecom9Provider: where the routes are, a QueryClient when the app has none, and the page's ear on
+// `{baseUrl}/events`: an `invalidate` event refetches every query of these routes.
+import { QueryClient, QueryClientContext, QueryClientProvider } from '@tanstack/react-query';
+import { createContext, createElement, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { ecom9Key, routeUrl, type Ecom9Connection } from './query';
+
+/** What the provider needs of an EventSource (the browser's, or one a test or SSR setup supplies). */
+export interface EventSourceLike {
+  addEventListener(type: string, listener: () => void): void;
+  close(): void;
+}
+
+export interface Ecom9ProviderProps {
+  /** Where the server mounted accountRoutes. Default '/api/ecom9'. */
+  baseUrl?: string;
+  /** Defaults to the global fetch. */
+  fetch?: Ecom9Connection['fetch'];
+  /** Use this QueryClient (otherwise the app's, from context, else one of our own). */
+  queryClient?: QueryClient;
+  /**
+   * Listen to `{baseUrl}/events` and refetch on `invalidate` (default true, where EventSource exists).
+   * A function opens the stream itself (tests, or a polyfill).
+   */
+  events?: boolean | ((url: string) => EventSourceLike);
+  children?: ReactNode;
+}
+
+const Ecom9Context = createContext<Ecom9Connection | undefined>(undefined);
+
+/** The connection the hooks use; outside a provider, '/api/ecom9' with the global fetch. */
+export function useEcom9Connection(): Ecom9Connection {
+  return useContext(Ecom9Context) ?? DEFAULT_CONNECTION;
+}
+
+const DEFAULT_CONNECTION: Ecom9Connection = { baseUrl: '/api/ecom9' };
+
+function Listener({ conn, events, client }: { conn: Ecom9Connection; events: Ecom9ProviderProps['events']; client: QueryClient }): null {
+  useEffect(() => {
+    if (events === false) return undefined;
+    const url = routeUrl(conn.baseUrl, 'events');
+    const G = globalThis as { EventSource?: new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike };
+    const source = typeof events === 'function' ? events(url) : G.EventSource ? new G.EventSource(url, { withCredentials: true }) : undefined;
+    if (!source) return undefined;
+    source.addEventListener('invalidate', () => void client.invalidateQueries({ queryKey: ecom9Key(conn.baseUrl) }));
+    return () => source.close();
+  }, [conn, events, client]);
+  return null;
+}
+
+export function Ecom9Provider({ baseUrl = '/api/ecom9', fetch, queryClient, events = true, children }: Ecom9ProviderProps) {
+  const fromApp = useContext(QueryClientContext);
+  const [own] = useState(() => (queryClient || fromApp ? undefined : new QueryClient()));
+  const client = (queryClient ?? fromApp ?? own) as QueryClient;
+  const conn = useMemo<Ecom9Connection>(() => (fetch ? { baseUrl, fetch } : { baseUrl }), [baseUrl, fetch]);
+  const inner = createElement(Ecom9Context.Provider, { value: conn }, createElement(Listener, { conn, events, client }), children);
+  // The app's own client already provides itself; ours (or one passed in) needs a provider.
+  return client === fromApp ? inner : createElement(QueryClientProvider, { client }, inner);
+}
