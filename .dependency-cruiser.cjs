@@ -32,8 +32,7 @@ module.exports = {
     },
     {
       name: 'core-not-frameworks',
-      comment:
-        'Frameworks are optional peers of their own subpath (adapters/, and src/react for ecom9-gate/react); the core imports none, not even its types.',
+      comment: 'Frameworks are optional peers of their own subpath (adapters/, and src/react for ecom9-gate/react); the core imports none, not even its types.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/react/' },
       to: { path: FRAMEWORKS },
