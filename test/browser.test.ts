@@ -1,7 +1,8 @@
 // End to end in a real browser (Debian's chromium, driven by playwright-core): the React example page
 // served by the Express example shows the account's plan; a signed webhook cancels the subscription;
 // within 2 s, without a reload, the page shows the upgrade fallback. Saves docs/browser.png.
-// Skipped (saying so) where /usr/bin/chromium is missing; .ci/run installs it.
+// Skipped (saying so) where /usr/bin/chromium is missing on a developer's machine; in CI (CI=true,
+// where .ci/run installs it) a missing browser fails the run instead.
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -15,6 +16,7 @@ import { bundlePage } from '../examples/react/serve';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI) throw new Error(`test/browser.test.ts: no browser at ${CHROMIUM} in CI (apt-get install -y chromium)`);
 if (!hasChromium) console.warn(`test/browser.test.ts skipped: no browser at ${CHROMIUM} (apt-get install -y chromium)`);
 
 describe.skipIf(!hasChromium)('examples/react in chromium', () => {
