@@ -3,8 +3,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { OPTION_DEFAULTS } from '../shared/defaults';
-import { describeIssues } from '../shared/describe-issues';
-import { OptionsError } from '../shared/errors';
+import { connectionShape, parseConnected, positiveInt } from './connection-options';
 
 export interface RedisBusOptions {
   /** e.g. 'redis://127.0.0.1:6379' or 'rediss://...'. Either this or `client`. */
@@ -27,22 +26,12 @@ export interface RedisBusOptions {
   redisOptions?: RedisOptions;
 }
 
-const plainObject = (message: string) => z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message });
-
-const positiveInt = z.number().int('must be a positive integer').positive('must be a positive integer');
-
 const schema = z
   .object({
-    url: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-    client: z
-      .custom<Redis>((v) => typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function', {
-        message: 'expected an ioredis client',
-      })
-      .optional(),
+    ...connectionShape,
     channel: z.string().min(1, 'must be a non-empty string').max(256).default('ecom9-gate'),
     keyPrefix: z.string().min(1, 'must be a non-empty string').max(256).optional(),
     dedupeTtlMs: positiveInt.default(OPTION_DEFAULTS.webhooks.dedupeTtlMs),
-    redisOptions: plainObject('expected an object of ioredis options').optional(),
   })
   .strict();
 
@@ -53,10 +42,6 @@ export type ParsedRedisBusOptions = Omit<z.output<typeof schema>, 'keyPrefix' | 
 
 /** Validates redisBus options and fills in the defaults; throws a TypeError naming the bad option. */
 export function parseRedisBusOptions(input: unknown): ParsedRedisBusOptions {
-  if (typeof input !== 'object' || input === null) throw new OptionsError('ecom9-gate: redisBus(options) expects an options object');
-  const result = schema.safeParse(input);
-  if (!result.success) throw new OptionsError(`ecom9-gate: invalid redisBus options: ${describeIssues(result.error.issues)}`);
-  const o = result.data;
-  if ((o.url === undefined) === (o.client === undefined)) throw new OptionsError('ecom9-gate: redisBus needs exactly one of "url" or "client"');
-  return { ...o, keyPrefix: o.keyPrefix ?? `${o.channel}:webhook:`, redisOptions: (o.redisOptions ?? {}) as RedisOptions };
+  const o = parseConnected('redisBus', schema, input);
+  return { ...o, keyPrefix: o.keyPrefix ?? `${o.channel}:webhook:` };
 }

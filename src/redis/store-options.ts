@@ -2,7 +2,7 @@
 // throws a TypeError that names it and never echoes its value (a Redis URL may carry a password).
 import type { Redis, RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import { describeIssues } from '../shared/describe-issues';
+import { connectionShape, parseConnected, positiveInt } from './connection-options';
 
 export interface RedisStoreOptions {
   /** e.g. 'redis://127.0.0.1:6379' or 'rediss://...'. Either this or `client`. */
@@ -30,23 +30,14 @@ export interface RedisStoreOptions {
   redisOptions?: RedisOptions;
 }
 
-const plainObject = (message: string) => z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { message });
-const positiveInt = z.number().int('must be a positive integer').positive('must be a positive integer');
-
 const schema = z
   .object({
-    url: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
-    client: z
-      .custom<Redis>((v) => typeof v === 'object' && v !== null && typeof (v as { duplicate?: unknown }).duplicate === 'function', {
-        message: 'expected an ioredis client',
-      })
-      .optional(),
+    ...connectionShape,
     prefix: z.string().min(1, 'must be a non-empty string').max(256).default('ecom9-gate:'),
     timeoutMs: positiveInt.max(10_000).default(50),
     lockTtlMs: positiveInt.max(60_000).default(2_000),
     pollMs: positiveInt.max(1_000).default(10),
     retryAfterMs: positiveInt.max(60_000).default(1_000),
-    redisOptions: plainObject('expected an object of ioredis options').optional(),
   })
   .strict();
 
@@ -54,10 +45,5 @@ export type ParsedRedisStoreOptions = Omit<z.output<typeof schema>, 'redisOption
 
 /** Validates redisStore options and fills in the defaults; throws a TypeError naming the bad option. */
 export function parseRedisStoreOptions(input: unknown): ParsedRedisStoreOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError('ecom9-gate: redisStore(options) expects an options object');
-  const result = schema.safeParse(input);
-  if (!result.success) throw new TypeError(`ecom9-gate: invalid redisStore options: ${describeIssues(result.error.issues)}`);
-  const o = result.data;
-  if ((o.url === undefined) === (o.client === undefined)) throw new TypeError('ecom9-gate: redisStore needs exactly one of "url" or "client"');
-  return { ...o, redisOptions: (o.redisOptions ?? {}) as RedisOptions };
+  return parseConnected('redisStore', schema, input);
 }
