@@ -8,11 +8,11 @@ import {
   isPromise,
   mergeState,
   tierGuard,
-  type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
 } from '../src/middleware/guards';
+import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
 import type { MeterOptions } from '../src/middleware/meter';
 import { denial, internalError, isRequest, rethrow, webhookEndpoint, webMeter } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
@@ -22,14 +22,10 @@ import { serveWeb } from '../src/middleware/account-routes-io';
 /** Answers a denial instead; `next()` runs the handler anyway (its state holds the denial). */
 export type FetchDeniedHandler = (req: Request, decision: Decision, next: () => Response | Promise<Response>) => Response | Promise<Response>;
 
-export interface FetchGateOptions {
-  /** The ecom9 account ref of a request, e.g. `(req) => req.headers.get('x-org-id')`; may be async. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<Request>;
-  /** Answers a denial differently; the default sends application/problem+json. */
-  onDenied?: FetchDeniedHandler;
-}
+/** `accountRefId` gets the Request, e.g. `(req) => req.headers.get('x-org-id')`. */
+export interface FetchGateOptions extends AdapterOptions<Request, FetchDeniedHandler> {}
 
-type PerRoute = { onDenied?: FetchDeniedHandler };
+type PerRoute = PerRouteOptions<FetchDeniedHandler>;
 type Stateful = Request & { [key: symbol]: Ecom9State | undefined };
 
 /** A guard: takes a handler, returns one of the same shape (`export const GET = ecom9.requireTier('pro')(handler)`). */

@@ -11,11 +11,11 @@ import {
   isPromise,
   mergeState,
   tierGuard,
-  type AccountResolver,
   type ChargeOptions,
   type Ecom9State,
   type Guard,
 } from '../src/middleware/guards';
+import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
 import type { MeterOptions } from '../src/middleware/meter';
 import { denial, rethrow, webhookEndpoint, webMeter } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
@@ -32,14 +32,10 @@ declare module 'hono' {
 /** Answers a denial instead (return a Response); `await next()` runs the route anyway (its state holds the denial). */
 export type HonoDeniedHandler = (c: Context, decision: Decision, next: Next) => unknown;
 
-export interface HonoGateOptions {
-  /** The ecom9 account ref of a request, e.g. `(c) => c.get('user')?.orgId`; may be async. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<Context>;
-  /** Answers a denial differently; the default sends application/problem+json. */
-  onDenied?: HonoDeniedHandler;
-}
+/** `accountRefId` gets Hono's Context, e.g. `(c) => c.get('user')?.orgId`. */
+export interface HonoGateOptions extends AdapterOptions<Context, HonoDeniedHandler> {}
 
-type PerRoute = { onDenied?: HonoDeniedHandler };
+type PerRoute = PerRouteOptions<HonoDeniedHandler>;
 
 // The path the middleware was registered with ('/images/:n'), not the URL: after next(), the route that answered.
 const routeOf = (c: Context): string => `${c.req.method} ${routePath(c)}`;

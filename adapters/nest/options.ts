@@ -2,7 +2,7 @@
 // HttpException a denial is thrown as.
 import { HttpException, type ExecutionContext } from '@nestjs/common';
 import type { Decision, Gate } from '../../src/index';
-import type { AccountResolver } from '../../src/middleware/guards';
+import type { AdapterOptions } from '../../src/middleware/adapter-options';
 import type { NestRequest } from './decorators';
 
 /** Answers a denial differently: throw your own exception, or return true to let the request on (the denial in `@Ecom9()`). */
@@ -11,11 +11,9 @@ export type NestDeniedHandler = (decision: Decision, context: ExecutionContext) 
 /** The token of the module's runtime (what Ecom9Guard is built from when an app applies it with @UseGuards). */
 export const ECOM9_RUNTIME = Symbol.for('ecom9-gate:runtime');
 
-export interface Ecom9ModuleOptions {
+/** `accountRefId` gets the platform's request (Express or Fastify), e.g. `(req) => req.user?.orgId`. */
+export interface Ecom9ModuleOptions extends AdapterOptions<NestRequest, NestDeniedHandler> {
   gate: Gate;
-  /** The ecom9 account ref of a request, e.g. `(req) => req.user?.orgId`. Nothing resolved answers 401. */
-  accountRefId: AccountResolver<NestRequest>;
-  onDenied?: NestDeniedHandler;
 }
 
 /** A denial as a Nest HttpException: the problem+json body, its status and headers (also set on the response). */
