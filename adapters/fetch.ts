@@ -18,6 +18,7 @@ import { denial, internalError, isRequest, rethrow, webhookEndpoint, webMeter } 
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
 import { accountRoutesCore, checkPrefix, type AccountRoutesOptions } from '../src/middleware/account-routes';
 import { serveWeb } from '../src/middleware/account-routes-io';
+import { ArgumentError } from '../src/shared/errors';
 
 /** Answers a denial instead; `next()` runs the handler anyway (its state holds the denial). */
 export type FetchDeniedHandler = (req: Request, decision: Decision, next: () => Response | Promise<Response>) => Response | Promise<Response>;
@@ -38,7 +39,7 @@ const routeOf = (req: Request): string => `${req.method} ${new URL(req.url).path
 const idempotencyKeyOf = (req: Request): string | undefined => req.headers.get('idempotency-key') || undefined;
 
 function notARequest(name: string): TypeError {
-  return new TypeError(`ecom9-gate: fetchGate ${name}() wrapped a handler that was called without a Request as its first argument`);
+  return new ArgumentError(`ecom9-gate: fetchGate ${name}() wrapped a handler that was called without a Request as its first argument`);
 }
 
 export function fetchGate(gate: Gate, options: FetchGateOptions) {

@@ -19,6 +19,7 @@ import { checkWebhookPath, webhookHandlers } from '../../src/middleware/webhook-
 import { ECOM9_RUNTIME, type Ecom9ModuleOptions } from './options';
 import { Ecom9Guard, Ecom9Interceptor, Ecom9Runtime } from './runtime';
 import { ECOM9_GATE, ECOM9_RAW_BODY, RawBodyWatch, webhookController, webhookPrecheckMiddleware } from './webhook';
+import { OptionsError } from '../../src/shared/errors';
 
 export const ECOM9_OPTIONS = Symbol.for('ecom9-gate:options');
 const ECOM9_WEBHOOK_PATH = Symbol.for('ecom9-gate:webhook-path');
@@ -48,7 +49,7 @@ export interface Ecom9AsyncOptions extends Ecom9RouteOptions, Pick<ModuleMetadat
 
 function checked(o: Ecom9ModuleOptions, from: string): Ecom9ModuleOptions {
   checkAdapterOptions(from, o?.gate, o?.accountRefId);
-  if (o.onDenied !== undefined && typeof o.onDenied !== 'function') throw new TypeError(`ecom9-gate: ${from} option "onDenied" must be a function`);
+  if (o.onDenied !== undefined && typeof o.onDenied !== 'function') throw new OptionsError(`ecom9-gate: ${from} option "onDenied" must be a function`);
   return o;
 }
 
@@ -63,7 +64,7 @@ export class Ecom9Module implements NestModule {
 
   /** The gate built from injected config: `forRootAsync({ imports, inject: [ConfigService], useFactory: (c) => ({ gate, accountRefId }) })`. */
   static forRootAsync(options: Ecom9AsyncOptions): DynamicModule {
-    if (typeof options?.useFactory !== 'function') throw new TypeError('ecom9-gate: Ecom9Module.forRootAsync option "useFactory" must be a function');
+    if (typeof options?.useFactory !== 'function') throw new OptionsError('ecom9-gate: Ecom9Module.forRootAsync option "useFactory" must be a function');
     const factory = async (...args: unknown[]) => checked(await options.useFactory(...args), 'Ecom9Module.forRootAsync useFactory result');
     return Ecom9Module.assemble({ provide: ECOM9_OPTIONS, useFactory: factory, inject: options.inject ?? [] }, options, options.imports ?? []);
   }

@@ -17,6 +17,7 @@ import {
 import { meterGuard } from '../../src/middleware/meter';
 import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
 import { ECOM9_RUNTIME, Ecom9DeniedException, type Ecom9ModuleOptions } from './options';
+import { OptionsError } from '../../src/shared/errors';
 
 const GUARDED = Symbol('ecom9-gate:guarded');
 const UNGUARDED =
@@ -124,7 +125,7 @@ export class Ecom9Interceptor implements NestInterceptor {
       const plan = this.rt.plan(ctx);
       const req = ctx.getArgByIndex(0);
       // With globalGuard: false a decorated route left without @UseGuards(Ecom9Guard) fails, never serves ungated.
-      if (plan?.steps.length && req[GUARDED] !== true) throw new Error(UNGUARDED);
+      if (plan?.steps.length && req[GUARDED] !== true) throw new OptionsError(UNGUARDED);
       if (plan?.meters.length) {
         const res = ctx.getArgByIndex(1);
         for (const meter of plan.meters) meter(req, res, res.raw ?? res);

@@ -8,6 +8,7 @@ import type { Gate } from '../../src/index';
 import { readSignedBody } from '../../src/middleware/raw-body';
 import { signedBytes, webhookPrecheck, webhookRejection } from '../../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../../src/webhooks/handler';
+import { OptionsError } from '../../src/shared/errors';
 
 export const ECOM9_GATE = Symbol.for('ecom9-gate:gate');
 export const ECOM9_RAW_BODY = Symbol.for('ecom9-gate:raw-body-watch');
@@ -55,7 +56,7 @@ export class RawBodyWatch implements OnApplicationBootstrap {
   /** Fails app.init() (and so listen()) when the body would be parsed without its raw bytes. Express
    * with `bodyParser: false` is fine (the route reads the stream); Fastify parses JSON itself. */
   onApplicationBootstrap(): void {
-    if (this.parsers ? !this.parsers.rawBody : this.platform === 'fastify') throw new Error(RAW_BODY_OFF);
+    if (this.parsers ? !this.parsers.rawBody : this.platform === 'fastify') throw new OptionsError(RAW_BODY_OFF);
   }
 }
 

@@ -217,7 +217,7 @@ export function createGate(options?: GateOptions): Gate {
     reportError: report,
     invalidate,
     onInvalidate(listener) {
-      if (typeof listener !== 'function') throw new TypeError('ecom9-gate: onInvalidate(listener) needs a function');
+      if (typeof listener !== 'function') throw new ArgumentError('ecom9-gate: onInvalidate(listener) needs a function');
       invalidationListeners.add(listener);
       return () => void invalidationListeners.delete(listener);
     },

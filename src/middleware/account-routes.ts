@@ -10,6 +10,7 @@ import { isEcom9NotFound } from '../shared/rules';
 import { NoEmailError, ROUTES, queryObject, type RouteContext } from './account-query';
 import { type AccountResolver, isPromise, resolveAccount } from './guards';
 import { EventHub, type EventsAnswer } from './sse';
+import { MisconfigurationError, OptionsError } from '../shared/errors';
 
 export interface AccountRoutesOptions {
   /** Where the routes are mounted (Koa, Fastify, fetch): e.g. '/api/ecom9'. Express and Hono mount a router instead. */
@@ -41,7 +42,7 @@ const DEFAULTS = { max: 60, windowMs: 60_000, cacheTtlMs: 10_000, maxStreams: 5,
 
 function positive(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new TypeError(`ecom9-gate: accountRoutes option "${name}" must be a positive integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new OptionsError(`ecom9-gate: accountRoutes option "${name}" must be a positive integer`);
   return v;
 }
 
@@ -49,7 +50,7 @@ function positive(name: string, v: unknown, fallback: number): number {
 export function checkPrefix(prefix: unknown, fallback = ''): string {
   if (prefix === undefined) return fallback;
   if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9._~-]+)*$/.test(prefix))
-    throw new TypeError('ecom9-gate: accountRoutes option "prefix" must be a path like "/api/ecom9"');
+    throw new OptionsError('ecom9-gate: accountRoutes option "prefix" must be a path like "/api/ecom9"');
   return prefix;
 }
 
@@ -78,7 +79,7 @@ type Window = { count: number; resetAt: number };
 
 /** The core behind every adapter's accountRoutes(). */
 export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req>, options: AccountRoutesOptions = {}) {
-  if (typeof options !== 'object' || options === null) throw new TypeError('ecom9-gate: accountRoutes options must be an object');
+  if (typeof options !== 'object' || options === null) throw new OptionsError('ecom9-gate: accountRoutes options must be an object');
   const max = positive('rate.max', options.rate?.max, DEFAULTS.max);
   const windowMs = positive('rate.windowMs', options.rate?.windowMs, DEFAULTS.windowMs);
   const ttl = positive('cacheTtlMs', options.cacheTtlMs, DEFAULTS.cacheTtlMs);
@@ -130,7 +131,7 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
     if (err instanceof NoEmailError) return problem(409, 'email_unknown', 'ecom9 has no email for this account, which a checkout link by tier needs.');
     const why = misconfiguration(err);
     if (why !== undefined) {
-      report(new Error(`ecom9-gate: ${why}`, { cause: err }));
+      report(new MisconfigurationError(`ecom9-gate: ${why}`, { cause: err }));
       return problem(500, 'misconfigured', "The billing service refused this server's configuration.");
     }
     if (isEcom9NotFound(err)) return problem(404, 'not_found', 'ecom9 knows no such account, subscription, tier or product.');

@@ -9,6 +9,7 @@ import type { DecisionEvent, WebhookOutcomeEvent } from '../gate/events';
 import { CHANNELS } from '../shared/stats';
 import { DecisionTally } from './decision-tally';
 import { UpstreamSpans } from './upstream-spans';
+import { OptionsError } from '../shared/errors';
 
 export interface InstrumentOptions {
   /** @default the global MeterProvider of @opentelemetry/api */
@@ -33,17 +34,17 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
  */
 export function instrumentGate(gate: Gate, options: InstrumentOptions = {}): StopInstrumenting {
   if (typeof gate !== 'object' || gate === null || typeof gate.stats !== 'function' || typeof gate.health !== 'function') {
-    throw new TypeError('ecom9-gate: instrumentGate(gate) needs a gate made by createGate()');
+    throw new OptionsError('ecom9-gate: instrumentGate(gate) needs a gate made by createGate()');
   }
-  if (typeof options !== 'object' || options === null) throw new TypeError('ecom9-gate: instrumentGate(gate, options): options must be an object');
+  if (typeof options !== 'object' || options === null) throw new OptionsError('ecom9-gate: instrumentGate(gate, options): options must be an object');
   if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
-    throw new TypeError('ecom9-gate: instrumentGate: "meterProvider" must be a MeterProvider');
+    throw new OptionsError('ecom9-gate: instrumentGate: "meterProvider" must be a MeterProvider');
   }
   if (options.tracerProvider !== undefined && typeof options.tracerProvider?.getTracer !== 'function') {
-    throw new TypeError('ecom9-gate: instrumentGate: "tracerProvider" must be a TracerProvider');
+    throw new OptionsError('ecom9-gate: instrumentGate: "tracerProvider" must be a TracerProvider');
   }
   if (options.attributes !== undefined && (typeof options.attributes !== 'object' || options.attributes === null)) {
-    throw new TypeError('ecom9-gate: instrumentGate: "attributes" must be an object');
+    throw new OptionsError('ecom9-gate: instrumentGate: "attributes" must be an object');
   }
   const extra = options.attributes ?? {};
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE);
