@@ -107,6 +107,18 @@ describe.each(ROUTE_FRAMEWORKS)('%s accountRoutes', (framework) => {
     expect(emu.callCount()).toBe(0);
   });
 
+  it('answers 401 (not a 400 about the query) when the resolver gives a ref ecom9 cannot be asked about', async () => {
+    emu.resetCalls();
+    for (const ref of ['..', 'x'.repeat(300)]) {
+      for (const path of ['/status', '/tiers']) {
+        const res = await get(app, path, ref);
+        expect(res.status, `${ref.slice(0, 5)} ${path}`).toBe(401);
+        expect(((await res.json()) as { code: string }).code).toBe('account_unresolved');
+      }
+    }
+    expect(emu.callCount()).toBe(0);
+  });
+
   it('answers 403 account_mismatch when the query names another account, with no call to ecom9; the same account is accepted', async () => {
     gate.invalidate('acme');
     emu.resetCalls();

@@ -244,6 +244,15 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12 - 5);
   });
 
+  it('charges a dearer request anew under a reused Idempotency-Key, not as a replay of the cheap one', async () => {
+    const key = { 'idempotency-key': `cheap-then-dear-${fw}` };
+    expect((await post(`${app.url}/images/1`, 'pro-co', key)).status).toBe(200);
+    expect((await post(`${app.url}/images/1`, 'pro-co', key)).status).toBe(200);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 1);
+    expect((await post(`${app.url}/images/10`, 'pro-co', key)).status).toBe(200);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 1 - 10);
+  });
+
   it('charges both products of one route under one Idempotency-Key, and a retry neither again', async () => {
     const key = { 'idempotency-key': `two-products-${fw}` };
     const first = await post(`${app.url}/gen`, 'pro-co', key);

@@ -220,4 +220,24 @@ describe('paywalls', () => {
     });
     expect(await screen.findByText('Upgrade to Pro', {}, { timeout: 2_000 })).toBeTruthy();
   });
+
+  it('RequireTier fails closed: a refetch that errors shows the fallback, not the last good answer', async () => {
+    const acc = `closed-${randomUUID().slice(0, 8)}`;
+    await emu('setAccount', acc, { customerEmail: 'closed@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+    render(
+      createElement(
+        wrapper(acc),
+        null,
+        createElement(RequireTier, { tier: 'pro', subscription: 'studio-suite', fallback: 'Upgrade to Pro', loading: 'loading' }, 'Pro reports'),
+      ),
+    );
+    expect(await screen.findByText('Pro reports')).toBeTruthy();
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 100)); // the events stream is open
+      // ecom9 goes down; a webhook makes the page refetch, and the refetch fails (503).
+      await emu('inject', { endpoint: 'accounts.status', kind: 'status', status: 503 });
+      await emu('webhook', 'subscription.updated', acc);
+    });
+    expect(await screen.findByText('Upgrade to Pro', {}, { timeout: 2_000 })).toBeTruthy();
+  });
 });

@@ -7,7 +7,8 @@ import type { AccountResolver } from './guards';
 
 /** Writes the answer on a Node response the framework has let go of (Koa: ctx.respond = false; Fastify: reply.hijack()). */
 export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
-  if (res.headersSent || res.writableEnded) return;
+  // destroyed: the client left while the resolver ran; its 'close' has fired already and never will again.
+  if (res.headersSent || res.writableEnded || res.destroyed) return;
   res.writeHead(answer.status, answer.headers);
   if (!('start' in answer)) {
     res.end(answer.body);
@@ -21,15 +22,25 @@ export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
     () => res.end(),
   );
   res.once('close', stop);
+  if (res.destroyed) stop();
 }
 
-/** The answer as a web Response; an events stream is a ReadableStream cancelled when the client goes. */
-export function toWebResponse(answer: AccountAnswer): Response {
+/**
+ * The answer as a web Response; an events stream is a ReadableStream stopped when it is cancelled or
+ * the request's signal aborts (whichever the runtime does when the client goes; a client already gone
+ * never starts one).
+ */
+export function toWebResponse(answer: AccountAnswer, signal?: AbortSignal): Response {
   if (!('start' in answer)) return new Response(answer.body, { status: answer.status, headers: answer.headers });
   const encoder = new TextEncoder();
   let stop: (() => void) | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
+      if (signal?.aborted) {
+        controller.close();
+        return;
+      }
+      signal?.addEventListener('abort', () => stop?.(), { once: true });
       stop = answer.start(
         (chunk) => controller.enqueue(encoder.encode(chunk)),
         () => controller.close(),
@@ -127,7 +138,7 @@ export async function serveWeb<Req>(
   const sub = underPrefix(u.pathname, prefix);
   if (sub === undefined) return toWebResponse(problem(404, 'not_found', 'No such account route.'));
   try {
-    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams));
+    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams), request.signal);
   } catch (err) {
     report(err);
     return toWebResponse(problem(500, 'internal', 'The request could not be answered.'));

@@ -7,6 +7,7 @@ import type { Gate } from '../gate/create-gate';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../gate/decision';
 import { misconfiguration } from '../shared/misconfig';
 import { isEcom9NotFound } from '../shared/rules';
+import { accountRefProblem } from '../shared/account-ref';
 import { NoEmailError, ROUTES, queryObject, type RouteContext } from './account-query';
 import { type AccountResolver, isPromise, resolveAccount } from './guards';
 import { EventHub, type EventsAnswer } from './sse';
@@ -195,7 +196,10 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
       if ('repeated' in q) return problem(400, 'invalid_query', `"${q.repeated}" is given more than once.`, { fields: [q.repeated] });
       const r = resolveAccount(resolver, req, report);
       const resolved = isPromise(r) ? await r : r;
-      if (typeof resolved !== 'string') return problem(401, 'account_unresolved', 'The request does not identify an account.');
+      // A ref ecom9 could not be asked about (too long, control characters, '..') is no account either: a
+      // 401 here, not a 400 that would tell the browser its own query was wrong.
+      if (typeof resolved !== 'string' || accountRefProblem(resolved) !== undefined)
+        return problem(401, 'account_unresolved', 'The request does not identify an account.');
       return answer(route, q.value, resolved);
     },
     /** Open events streams (a gauge, for tests and health). */

@@ -204,7 +204,10 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
       return { accountRefId: ref, decision: allow('cache', nothingToCharge), credits: { debited: 0, remainingBalance: undefined, eventKey: '' } };
     }
     if (!isQuantity(quantity)) return { accountRefId: ref, decision: badQuantity };
-    const eventKey = opts.eventKey?.(req) ?? (meta.idempotencyKey ? scopedEventKey(ref, meta.route, opts.product, opts.meter, meta.idempotencyKey) : undefined);
+    // The quantity is in the scope: a key reused on a dearer request is charged anew, not answered as the cheap one.
+    const eventKey =
+      opts.eventKey?.(req) ??
+      (meta.idempotencyKey ? scopedEventKey(ref, `${meta.route} x${quantity}`, opts.product, opts.meter, meta.idempotencyKey) : undefined);
     const metadata = opts.metadata?.(req);
     const credits = await gate.debitCredits({
       accountRefId: ref,

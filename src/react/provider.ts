@@ -1,7 +1,7 @@
 // Ecom9Provider: where the routes are, a QueryClient when the app has none, and the page's ear on
 // `{baseUrl}/events`: an `invalidate` event refetches every query of these routes.
 import { QueryClient, QueryClientContext, QueryClientProvider } from '@tanstack/react-query';
-import { createContext, createElement, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ecom9Key, routeUrl, type Ecom9Connection } from './query';
 
 /** What the provider needs of an EventSource (the browser's, or one a test or SSR setup supplies). */
@@ -34,16 +34,23 @@ export function useEcom9Connection(): Ecom9Connection {
 
 const DEFAULT_CONNECTION: Ecom9Connection = { baseUrl: '/api/ecom9' };
 
-function Listener({ conn, events, client }: { conn: Ecom9Connection; events: Ecom9ProviderProps['events']; client: QueryClient }): null {
+function Listener({ baseUrl, events, client }: { baseUrl: string; events: Ecom9ProviderProps['events']; client: QueryClient }): null {
+  // The stream is opened again only when the base URL or the client change: an inline `events`
+  // function (a new one each render) must not reconnect, each connection spending the account's rate.
+  const eventsRef = useRef(events);
+  eventsRef.current = events;
+  const off = events === false;
   useEffect(() => {
-    if (events === false) return undefined;
-    const url = routeUrl(conn.baseUrl, 'events');
+    const events = eventsRef.current;
+    if (off || events === false) return undefined;
+    const url = routeUrl(baseUrl, 'events');
     const G = globalThis as { EventSource?: new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike };
-    const source = typeof events === 'function' ? events(url) : G.EventSource ? new G.EventSource(url, { withCredentials: true }) : undefined;
+    // Same-origin credentials, like the data queries' fetch (EventSource sends same-origin cookies by default).
+    const source = typeof events === 'function' ? events(url) : G.EventSource ? new G.EventSource(url) : undefined;
     if (!source) return undefined;
-    source.addEventListener('invalidate', () => void client.invalidateQueries({ queryKey: ecom9Key(conn.baseUrl) }));
+    source.addEventListener('invalidate', () => void client.invalidateQueries({ queryKey: ecom9Key(baseUrl) }));
     return () => source.close();
-  }, [conn, events, client]);
+  }, [baseUrl, off, client]);
   return null;
 }
 
@@ -52,7 +59,7 @@ export function Ecom9Provider({ baseUrl = '/api/ecom9', fetch, queryClient, even
   const [own] = useState(() => (queryClient || fromApp ? undefined : new QueryClient()));
   const client = (queryClient ?? fromApp ?? own) as QueryClient;
   const conn = useMemo<Ecom9Connection>(() => (fetch ? { baseUrl, fetch } : { baseUrl }), [baseUrl, fetch]);
-  const inner = createElement(Ecom9Context.Provider, { value: conn }, createElement(Listener, { conn, events, client }), children);
+  const inner = createElement(Ecom9Context.Provider, { value: conn }, createElement(Listener, { baseUrl, events, client }), children);
   // The app's own client already provides itself; ours (or one passed in) needs a provider.
   return client === fromApp ? inner : createElement(QueryClientProvider, { client }, inner);
 }
