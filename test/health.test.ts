@@ -64,6 +64,14 @@ describe('gate.health()', () => {
     expect(gate.health()).toMatchObject({ ok: false, upstream: 'failing' });
   });
 
+  it('is not ok when the key is refused at run time, even with other accounts cached', async () => {
+    gate = gateFor(emu, { now: clock.now });
+    expect((await gate.checkTier('acme', { tiers: 'pro' })).allowed).toBe(true);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 401 }); // the key revoked
+    expect((await gate.checkTier('globex', { tiers: 'pro' })).code).toBe('misconfigured');
+    expect(gate.health()).toMatchObject({ ok: false, upstream: 'failing' });
+  });
+
   it('counts a failure as recent for health.windowMs only', async () => {
     gate = gateFor(emu, { now: clock.now, health: { windowMs: 10_000 } });
     down();

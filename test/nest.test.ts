@@ -106,6 +106,14 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     expect(JSON.parse(res.text)).toMatchObject({ code: 'entitlement_required', product: 'pro-api', entitlement: 'api_access' });
   });
 
+  it('tells controllers apart that inherit one handler: open in one, gated in the other, whichever is asked first', async () => {
+    expect((await get('/free-list/list', 'free-co')).status).toBe(200);
+    expect(emu.callCount()).toBe(0);
+    expect((await get('/pro-list/list', 'free-co')).status).toBe(403);
+    expect((await get('/pro-list/list', 'pro-co')).status).toBe(200);
+    expect((await get('/free-list/list')).status).toBe(200);
+  });
+
   it('applies a controller-level @RequireTier to each handler, before the handler-level charge', async () => {
     expect((await get('/pro/report', 'pro-co')).body).toEqual({ account: 'pro-co' });
     expect((await get('/pro/report', 'free-co')).status).toBe(403);

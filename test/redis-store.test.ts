@@ -278,6 +278,35 @@ describe('Redis trouble', () => {
     }
   }, 30_000);
 
+  it('a webhook the store cannot apply (Redis paused) is answered 503 and not remembered, so ecom9 retries it', async () => {
+    const redis = await privateRedis();
+    const store = redisStore({ url: redis.url, prefix: 'hook:', timeoutMs: 50, retryAfterMs: 200 });
+    const gate = gateFor(emu, { store, onError: () => {} });
+    open.push(gate);
+    try {
+      await vi.waitFor(() => expect(store.connected).toBe(true));
+      const acc = proAccount('hook');
+      await gate.checkTier(acc, { tiers: PRO }); // the fleet's copy, in Redis
+      const direct = new Redis(redis.url);
+      expect(await direct.exists(`hook:{${acc}}`)).toBe(1);
+      const delivery = emu.buildWebhook({ event: 'subscription-cancelled', account_ref_id: acc });
+      redis.pause();
+      const during = await gate.handleWebhook({ rawBody: delivery.body, headers: delivery.headers });
+      expect(during.status).toBe(503);
+      redis.resume();
+      // ecom9's retry of the same delivery is processed (not a duplicate), and drops the fleet's copy.
+      await vi.waitFor(async () => expect((await gate.handleWebhook({ rawBody: delivery.body, headers: delivery.headers })).body).toEqual({ received: true }), {
+        timeout: 5_000,
+      });
+      expect(await direct.exists(`hook:{${acc}}`)).toBe(0);
+      direct.disconnect();
+    } finally {
+      redis.resume();
+      await gate.close();
+      await redis.stop();
+    }
+  }, 30_000);
+
   it('Redis out of memory (maxmemory + noeviction): writes fail, checks are still answered', async () => {
     const redis = await privateRedis({ args: ['--maxmemory-policy', 'noeviction'] });
     const direct = new Redis(redis.url);

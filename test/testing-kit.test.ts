@@ -107,6 +107,20 @@ describe('createTestGate settings', () => {
     }
   });
 
+  it('its helpers work on an injected clock far from the real one (the webhook is signed on that clock)', async () => {
+    let now = 1_000_000;
+    const t = await createTestGate({ now: () => now });
+    try {
+      await t.setTier('clocked', 'studio-suite', 'pro');
+      expect((await t.gate.checkTier('clocked', { tiers: 'pro' })).allowed).toBe(true);
+      now += 3_600_000; // an hour on: past the webhook tolerance, had the signature used the real clock
+      await t.cancel('clocked', 'studio-suite');
+      expect((await t.gate.checkTier('clocked', { tiers: 'pro' })).allowed).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('refuses options that are no object, naming the function', async () => {
     await expect(createTestGate(null as never)).rejects.toThrow(/createTestGate\(options\)/);
   });
@@ -135,6 +149,14 @@ describe('under node:test', () => {
     expect(r.out).toMatch(/# pass [1-9]/);
     expect(r.out).toMatch(/# fail 0/);
   }, 40_000);
+
+  it('a gate option that fails closes the emulator it had started (the process ends by itself)', async () => {
+    const script =
+      "import { createTestGate } from 'ecom9-gate/testing'; await createTestGate({ gate: { cache: { ttlMs: -1 } } }).then(() => process.exit(3), (e) => console.log(e.code));";
+    const r = await runNode(['--import', 'tsx', '--input-type=module', '-e', script], 10_000);
+    expect(r.timedOut, r.out).toBe(false);
+    expect(r.out).toMatch(/invalid_options/);
+  }, 15_000);
 
   it('an emulator left listening keeps the process alive (so the check above can fail)', async () => {
     const script =

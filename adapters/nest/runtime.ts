@@ -35,7 +35,7 @@ const idempotencyKeyOf = (req: NestRequest): string | undefined => (req.headers[
 const meterReaders = { knownRef: (req: NestRequest) => req.ecom9?.accountRefId ?? undefined, idempotencyKey: idempotencyKeyOf, route: routeOf };
 
 export class Ecom9Runtime {
-  private readonly plans = new WeakMap<object, Plan | null>();
+  private readonly plans = new WeakMap<object, WeakMap<object, Plan | null>>();
   readonly report: (err: unknown) => void;
 
   constructor(readonly options: Ecom9ModuleOptions) {
@@ -44,12 +44,17 @@ export class Ecom9Runtime {
 
   /** The controller's specs, then the handler's; null for a route without any. */
   plan(ctx: ExecutionContext): Plan | null {
+    // By controller, then handler: a method inherited from a base controller is one function in every
+    // subclass, each of which may carry its own class-level requirements.
     const handler = ctx.getHandler();
-    let plan = this.plans.get(handler);
+    const controller = ctx.getClass();
+    let byHandler = this.plans.get(controller);
+    if (!byHandler) this.plans.set(controller, (byHandler = new WeakMap()));
+    let plan = byHandler.get(handler);
     if (plan === undefined) {
-      const specs: RouteSpec[] = [...(Reflect.getMetadata(ECOM9_ROUTE, ctx.getClass()) ?? []), ...(Reflect.getMetadata(ECOM9_ROUTE, handler) ?? [])];
+      const specs: RouteSpec[] = [...(Reflect.getMetadata(ECOM9_ROUTE, controller) ?? []), ...(Reflect.getMetadata(ECOM9_ROUTE, handler) ?? [])];
       plan = specs.length ? this.build(specs) : null;
-      this.plans.set(handler, plan);
+      byHandler.set(handler, plan);
     }
     return plan;
   }

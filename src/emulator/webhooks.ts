@@ -52,7 +52,8 @@ export function buildWebhook(
   const payload = webhookPayload(state, p);
   const body = JSON.stringify(payload);
   const id = o.id ?? `msg_${String(payload.transaction_id)}`;
-  const timestamp = o.timestamp ?? Math.floor(Date.now() / 1000);
+  // The emulator's clock, like the payload's timestamp: a gate on the same injected clock accepts it.
+  const timestamp = o.timestamp ?? Math.floor(state.now() / 1000);
   const headers: Record<string, string> = { 'content-type': 'application/json', ...webhookHeaders({ secret: o.secret ?? secret, id, timestamp, body }) };
   if (o.signature !== undefined) headers['webhook-signature'] = o.signature;
   return { body, headers };

@@ -135,20 +135,26 @@ export function createGate(options?: GateOptions): Gate {
     stats.publish('invalidation', () => ({ accountRefId: ref }));
     if (invalidationListeners.size > 0) tell(ref);
   };
-  const invalidate = (ref: string): void => {
-    // Applied here at once; the bus carries it to the other instances, once the store dropped its copy
-    // (else another instance could read it back from the store before the delete).
+  /**
+   * Applied here at once; the bus carries it to the other instances once the store dropped its copy
+   * (else another instance could read it back from the store before the delete). Rejects when the
+   * store could not drop it: a webhook then answers 503, so ecom9's retry drops it later.
+   */
+  const invalidateEverywhere = async (ref: string): Promise<void> => {
     dropLocal(ref);
-    const dropped = store ? store.invalidate(ref).catch(report) : Promise.resolve();
+    let storeFailed: unknown;
+    if (store) await store.invalidate(ref).catch((err: unknown) => void (storeFailed = err));
     if (bus) {
-      dropped
+      Promise.resolve()
         .then(() => bus.publish(ref))
         .catch((err: unknown) => {
           stats.inc('busErrors');
           report(err);
         });
     }
+    if (storeFailed !== undefined) throw storeFailed;
   };
+  const invalidate = (ref: string): void => void invalidateEverywhere(ref).catch(report);
   bus?.subscribe({
     invalidate: dropLocal,
     clear: () => {
@@ -167,7 +173,7 @@ export function createGate(options?: GateOptions): Gate {
     toleranceSeconds: o.webhooks.toleranceSeconds,
     replay: bus?.replayGuard ?? memoryReplayGuard({ max: o.webhooks.dedupeMax, ttlMs: o.webhooks.dedupeTtlMs, now }),
     handlers,
-    invalidate,
+    invalidate: invalidateEverywhere,
     stats,
     now,
     report,

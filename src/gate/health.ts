@@ -71,7 +71,12 @@ export class HealthTracker {
     if (error === undefined || answered) {
       this.upstreamFailedAt = undefined;
       this.unservedAt = undefined;
-    } else this.upstreamFailedAt = this.d.now();
+    } else {
+      this.upstreamFailedAt = this.d.now();
+      // A refused key is a misconfiguration: every cold check answers 500 and nothing stale is served,
+      // whatever the cache holds for other accounts.
+      if (e?.status === 401 || e?.status === 403) this.unservedAt = this.upstreamFailedAt;
+    }
   };
 
   readonly counted = (name: CounterName): void => {

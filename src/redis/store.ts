@@ -317,9 +317,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
     },
     async invalidate(ref) {
       // Tried even while reads are skipped: a delete that gets through is worth the wait.
+      // Rejects when the delete is not confirmed: the generation was not bumped, so a fetch in flight
+      // elsewhere could still write its answer back. The gate then answers the webhook 503 (ecom9 retries).
       if (redis.status !== 'ready') {
         trouble(new Error('not connected'), true);
-        return;
+        throw new StoreUnavailableError("ecom9-gate: the Redis store could not drop the account's facts (not connected)");
       }
       const k = keysOf(ref, '');
       try {
@@ -327,6 +329,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         fine();
       } catch (err) {
         trouble(err, true);
+        throw new StoreUnavailableError("ecom9-gate: the Redis store could not drop the account's facts", { cause: err });
       }
     },
     async close() {

@@ -75,17 +75,24 @@ export async function createTestGate(options: TestGateOptions = {}): Promise<Tes
   await emulator.listen(0);
   const errors: unknown[] = [];
   const given = options.gate ?? {};
-  const gate = createGate({
-    ...overlay(given),
-    ...(options.now ? { now: options.now } : {}),
-    apiKey: emulator.apiKey,
-    baseUrl: emulator.url,
-    webhookSecret: emulator.webhookSecret,
-    onError: (err) => {
-      errors.push(err);
-      given.onError?.(err);
-    },
-  });
+  // A gate that cannot be made (a bad option) must not leave the emulator listening.
+  let gate: Gate;
+  try {
+    gate = createGate({
+      ...overlay(given),
+      ...(options.now ? { now: options.now } : {}),
+      apiKey: emulator.apiKey,
+      baseUrl: emulator.url,
+      webhookSecret: emulator.webhookSecret,
+      onError: (err) => {
+        errors.push(err);
+        given.onError?.(err);
+      },
+    });
+  } catch (err) {
+    await emulator.close();
+    throw err;
+  }
 
   // The change is made first, then announced: a webhook only ever invalidates, and the gate's next
   // question to ecom9 gets the new state.

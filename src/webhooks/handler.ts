@@ -52,7 +52,8 @@ export interface WebhookDeps {
   toleranceSeconds: number;
   replay: ReplayGuard;
   handlers: Map<string, Set<WebhookHandler>>;
-  invalidate: (accountRefId: string) => void;
+  /** Drops the account everywhere; rejects when the shared store could not drop its copy. */
+  invalidate: (accountRefId: string) => Promise<void>;
   stats: StatsRecorder;
   now: () => number;
   report: (err: unknown) => void;
@@ -116,7 +117,15 @@ export class WebhookProcessor {
       this.d.stats.inc('webhooksDuplicate');
       return { status: 200, body: { received: true, duplicate: true } };
     }
-    this.d.invalidate(event.account_ref_id);
+    try {
+      await this.d.invalidate(event.account_ref_id);
+    } catch (err) {
+      // The shared store (Redis) still holds the account's facts: not remembered as processed, so
+      // ecom9's retry drops them once the store is back. This instance's own entries are gone already.
+      await this.d.replay.release(id);
+      this.d.report(err);
+      return { status: 503, body: { received: false, error: 'store_unavailable' } };
+    }
     this.d.stats.publish('webhook', () => ({ event: event.event, accountRefId: event.account_ref_id, transactionId: id }));
     try {
       await this.runHandlers(event);

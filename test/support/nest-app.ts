@@ -170,6 +170,19 @@ class ProController {
   }
 }
 
+/** One inherited handler, two controllers: open in one, gated on pro in the other. */
+class BaseListController {
+  @Get('list')
+  list() {
+    return { listed: true };
+  }
+}
+@Controller('free-list')
+class FreeListController extends BaseListController {}
+@Controller('pro-list')
+@RequireTier('pro')
+class ProListController extends BaseListController {}
+
 /** An app's own filter, reshaping every HttpException (ecom9's denials among them). */
 @Catch(HttpException)
 class ReshapeFilter implements ExceptionFilter {
@@ -232,7 +245,7 @@ export async function createNestApp(platform: Platform, gate: Gate, opts: NestAp
     : Ecom9Module.forRoot({ gate, ...module, ...route });
   const builder = Test.createTestingModule({
     imports: [ecom9],
-    controllers: [GatedController, ProController, FilteredController],
+    controllers: [GatedController, ProController, FilteredController, FreeListController, ProListController],
   });
   const ref = await builder.compile();
   const appOptions: NestApplicationOptions = { rawBody: true, logger: false, ...opts.app };
