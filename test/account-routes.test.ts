@@ -282,3 +282,16 @@ describe('events across instances (Redis bus)', () => {
     }
   });
 });
+
+describe('shutdown', () => {
+  it.each(['express', 'koa', 'fetch', 'hono'] as const)('%s: gate.close() ends the open events streams, so the server can close', async (fw) => {
+    const g = gateFor(emu);
+    const app = await startRouteApp(fw, g);
+    const stream = await get(app, '/events');
+    expect(stream.status).toBe(200);
+    const ended = stream.text(); // resolves only once the server ends the stream
+    await g.close();
+    await ended;
+    await app.close();
+  });
+});

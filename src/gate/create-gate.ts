@@ -56,6 +56,8 @@ export interface Gate {
    * Returns an unsubscribe function. For the browser's events stream.
    */
   onInvalidate(listener: (accountRefId: string | undefined) => void): () => void;
+  /** Runs `listener` when close() starts (the account routes end their events streams). @internal */
+  onClose(listener: () => void): () => void;
   stats(): GateStats;
   /** For a readiness probe: answered from what the gate has seen, without calling ecom9 (see GateHealth). */
   health(): GateHealth;
@@ -180,7 +182,15 @@ export function createGate(options?: GateOptions): Gate {
   });
   let warnedUnverified = false;
   let closing: Promise<void> | undefined;
+  const closeListeners = new Set<() => void>();
   const shutdown = async (): Promise<void> => {
+    for (const listener of closeListeners) {
+      try {
+        listener();
+      } catch (err) {
+        report(err);
+      }
+    }
     await usage.close(CLOSE_TIMEOUT_MS);
     await bus?.close?.();
     await store?.close?.();
@@ -226,6 +236,10 @@ export function createGate(options?: GateOptions): Gate {
       if (typeof listener !== 'function') throw new ArgumentError('ecom9-gate: onInvalidate(listener) needs a function');
       invalidationListeners.add(listener);
       return () => void invalidationListeners.delete(listener);
+    },
+    onClose(listener) {
+      closeListeners.add(listener);
+      return () => void closeListeners.delete(listener);
     },
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
     health: () => tracker.snapshot(),

@@ -31,6 +31,7 @@ type Writer = (chunk: string) => void;
 export class EventHub {
   private readonly byAccount = new Map<string, Set<Writer>>();
   private unsubscribe: (() => void) | undefined;
+  private offClose: (() => void) | undefined;
   private readonly enders = new Set<() => void>();
   private count = 0;
 
@@ -40,6 +41,8 @@ export class EventHub {
   ) {
     // Always listened to, so the routes' own short cache is dropped with the gate's.
     this.unsubscribe = gate.onInvalidate((ref) => this.dispatch(ref));
+    // gate.close() ends every stream, so a server closed after it is not held open by browsers.
+    this.offClose = gate.onClose(() => this.close());
   }
 
   get size(): number {
@@ -109,6 +112,7 @@ export class EventHub {
   close(): void {
     this.endAll();
     this.unsubscribe?.();
-    this.unsubscribe = undefined;
+    this.offClose?.();
+    this.unsubscribe = this.offClose = undefined;
   }
 }
