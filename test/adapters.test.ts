@@ -7,7 +7,7 @@ import { expressGate } from 'ecom9-gate/express';
 import { fastifyGate, type FastifyDeniedHandler } from 'ecom9-gate/fastify';
 import { koaGate } from 'ecom9-gate/koa';
 import { gateFor, manualClock, startEmulator } from './support/env';
-import { FRAMEWORKS, startApp, startDeniedApp, testFixtures, type RunningApp } from './support/apps';
+import { FRAMEWORKS, seedScenario, startApp, startDeniedApp, testFixtures, type RunningApp } from './support/apps';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -17,17 +17,7 @@ afterAll(async () => {
   await emu.close();
 });
 
-function seed() {
-  emu.clearFaults();
-  emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-  emu.setAccount('free-co', { customerEmail: 'free@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
-  emu.setAccount('late-co', { customerEmail: 'late@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', state: 'past_due' }] });
-  emu.setEntitlement('pro-co', 'pro-api', 'api_access', true);
-  emu.setCredits('pro-co', 'ai-images', 'credits', 12);
-  emu.setCredits('pro-co', 'ai-video', 'credits', 20);
-  emu.setCredits('free-co', 'ai-images', 'credits', 12);
-  emu.resetCalls();
-}
+const seed = () => seedScenario(emu);
 
 const get = (url: string, account?: string, extra: Record<string, string> = {}) =>
   fetch(url, { headers: { ...(account ? { 'x-account': account } : {}), ...extra } });

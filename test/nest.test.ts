@@ -10,7 +10,7 @@ import type { Gate } from 'ecom9-gate';
 import { ImATeapotException } from '@nestjs/common';
 import { Ecom9Module, type NestDeniedHandler } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
-import { testFixtures } from './support/apps';
+import { seedScenario, testFixtures } from './support/apps';
 import { createNestApp, forgotGuardRuns, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
 
 let emu: Emulator;
@@ -21,17 +21,7 @@ afterAll(async () => {
   await emu.close();
 });
 
-function seed() {
-  emu.clearFaults();
-  emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-  emu.setAccount('free-co', { customerEmail: 'free@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
-  emu.setAccount('late-co', { customerEmail: 'late@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', state: 'past_due' }] });
-  emu.setEntitlement('pro-co', 'pro-api', 'api_access', true);
-  emu.setCredits('pro-co', 'ai-images', 'credits', 12);
-  emu.setCredits('pro-co', 'ai-video', 'credits', 20);
-  emu.setCredits('free-co', 'ai-images', 'credits', 12);
-  emu.resetCalls();
-}
+const seed = () => seedScenario(emu);
 
 describe.each(PLATFORMS)('nest on %s', (platform) => {
   let gate: Gate;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { startEmulator } from './support/env';
-import { testFixtures } from './support/apps';
+import { seedScenario, testFixtures } from './support/apps';
 import { WEB_FRAMEWORKS } from './support/web-apps';
 import { assertDistBuilt, ROOT, runScript, RUNTIMES, startServer, type Runtime, type RuntimeServer } from './support/runtimes';
 
@@ -64,17 +64,7 @@ describe.each(Object.keys(RUNTIMES) as Runtime[])('the core on %s', (rt) => {
   });
 });
 
-function seed() {
-  emu.clearFaults();
-  emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-  emu.setAccount('free-co', { customerEmail: 'free@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
-  emu.setAccount('late-co', { customerEmail: 'late@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', state: 'past_due' }] });
-  emu.setEntitlement('pro-co', 'pro-api', 'api_access', true);
-  emu.setCredits('pro-co', 'ai-images', 'credits', 12);
-  emu.setCredits('pro-co', 'ai-video', 'credits', 20);
-  emu.setCredits('free-co', 'ai-images', 'credits', 12);
-  emu.resetCalls();
-}
+const seed = () => seedScenario(emu);
 
 const get = (url: string, account?: string, extra: Record<string, string> = {}) =>
   fetch(url, { headers: { ...(account ? { 'x-account': account } : {}), ...extra } });

@@ -9,7 +9,7 @@ import express from 'express';
 import Koa from 'koa';
 import Router from '@koa/router';
 import Fastify from 'fastify';
-import { demoFixtures, type Fixtures } from 'ecom9-gate/emulator';
+import { demoFixtures, type Emulator, type Fixtures } from 'ecom9-gate/emulator';
 import { expressGate } from 'ecom9-gate/express';
 import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
@@ -40,6 +40,19 @@ export function testFixtures(): Fixtures {
   fx.products.push({ manage_id: 'V1d3oCr3d1t0', label_name: 'ai-video', type: 'single', usage_model: 'prepaid_credits', meters: ['credits'] } as never);
   fx.products.find((p) => p.label_name === 'api-access')?.meters?.push('tokens');
   return fx as Fixtures;
+}
+
+/** The scenario table's accounts, faults cleared and calls reset: every adapter's table starts here. */
+export function seedScenario(emu: Emulator): void {
+  emu.clearFaults();
+  emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  emu.setAccount('free-co', { customerEmail: 'free@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
+  emu.setAccount('late-co', { customerEmail: 'late@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', state: 'past_due' }] });
+  emu.setEntitlement('pro-co', 'pro-api', 'api_access', true);
+  emu.setCredits('pro-co', 'ai-images', 'credits', 12);
+  emu.setCredits('pro-co', 'ai-video', 'credits', 20);
+  emu.setCredits('free-co', 'ai-images', 'credits', 12);
+  emu.resetCalls();
 }
 
 type Headers = Record<string, string | string[] | undefined>;
