@@ -1,27 +1,12 @@
 // The core on a warm cache against the floor it is built on: a bare LRUCache.get of the same key.
 import { LRUCache } from 'lru-cache';
 import { createGate } from '../src/index';
-import { median, quick } from './lib';
+import { median, quick, timeAwaited, timeLoop } from './lib';
 
 const N = quick ? 200_000 : 1_000_000;
 
-// Each loop starts from a collected heap (when run with --expose-gc), so one loop's garbage is not
-// timed in the next.
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
-function time(fn: () => void): number {
-  gc();
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / N;
-}
-
-async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
-  gc();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) await fn();
-  return Number(process.hrtime.bigint() - t0) / N;
-}
+const time = (fn: () => void): number => timeLoop(N, fn);
+const timeAsync = (fn: () => Promise<unknown>): Promise<number> => timeAwaited(N, fn);
 
 export async function coreBench(emu: { url: string; apiKey: string }) {
   const gate = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, cache: { ttlMs: 3_600_000 }, logger: { warn: () => {} } });

@@ -78,3 +78,23 @@ export async function compare(a: () => Promise<Load>, b: () => Promise<Load>, ro
   }
   return { ratio: median(ratios), a: median(as), b: median(bs), okB, errors };
 }
+
+// Each loop starts from a collected heap (when run with --expose-gc), so one loop's garbage is not
+// timed in the next.
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+/** Nanoseconds per call of a loop of `n` calls that `fn` runs itself. */
+export function timeLoop(n: number, fn: () => void): number {
+  gc();
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+/** Nanoseconds per awaited call of `fn`, over `n` calls. */
+export async function timeAwaited(n: number, fn: () => Promise<unknown>): Promise<number> {
+  gc();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await fn();
+  return Number(process.hrtime.bigint() - t0) / n;
+}

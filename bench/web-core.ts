@@ -8,25 +8,12 @@ import { LRUCache } from 'lru-cache';
 import { fetchGate } from '../adapters/fetch';
 import { honoGate } from '../adapters/hono';
 import { createGate } from '../src/index';
-import { median, quick } from './lib';
+import { median, quick, timeAwaited, timeLoop } from './lib';
 
 const N = quick ? 100_000 : 500_000;
 const ROUNDS = quick ? 5 : 11;
-const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
-function time(fn: () => void): number {
-  gc();
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / N;
-}
-
-async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
-  gc();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) await fn();
-  return Number(process.hrtime.bigint() - t0) / N;
-}
+const time = (fn: () => void): number => timeLoop(N, fn);
+const timeAsync = (fn: () => Promise<unknown>): Promise<number> => timeAwaited(N, fn);
 
 export async function webCoreBench(emu: { url: string; apiKey: string }) {
   const gate = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, cache: { ttlMs: 3_600_000 }, logger: { warn: () => {} } });
