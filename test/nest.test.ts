@@ -1,7 +1,6 @@
 // ecom9-gate/nest on both Nest platforms (Express, Fastify): the adapter scenario table, the webhook
 // table and the module's start-up checks, over real HTTP (supertest) against the emulator.
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +11,7 @@ import { Ecom9Module, type NestDeniedHandler } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
 import { seedScenario, testFixtures } from './support/apps';
 import { createNestApp, forgotGuardRuns, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
+import { chunkedPost } from './support/http';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -225,28 +225,6 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     });
   });
 });
-
-/** A chunked POST (no Content-Length), written piece by piece. */
-function chunkedPost(url: string, headers: Record<string, string>, body: Buffer, piece = 4096): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode as number, body: text }));
-      },
-    );
-    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
-    (async () => {
-      for (let i = 0; i < body.length && !req.destroyed; i += piece) {
-        if (!req.write(body.subarray(i, i + piece))) await new Promise((r) => req.once('drain', r));
-      }
-      req.end();
-    })().catch(reject);
-  });
-}
 
 describe.each(PLATFORMS)('nest webhook route on %s', (platform) => {
   let gate: Gate;

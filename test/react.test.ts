@@ -186,6 +186,21 @@ describe('hooks', () => {
   });
 });
 
+/** A pro account's page behind RequireTier, showing the paid content; returns the account. */
+async function proPage(name: string): Promise<string> {
+  const acc = `${name}-${randomUUID().slice(0, 8)}`;
+  await emu('setAccount', acc, { customerEmail: `${name}@example.com`, subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  render(
+    createElement(
+      wrapper(acc),
+      null,
+      createElement(RequireTier, { tier: 'pro', subscription: 'studio-suite', fallback: 'Upgrade to Pro', loading: 'loading' }, 'Pro reports'),
+    ),
+  );
+  expect(await screen.findByText('Pro reports')).toBeTruthy();
+  return acc;
+}
+
 describe('paywalls', () => {
   it('RequireEntitlement shows its children to an entitled account and the fallback to another', async () => {
     const page = (account: string) =>
@@ -203,16 +218,7 @@ describe('paywalls', () => {
   });
 
   it('RequireTier flips to its fallback without a reload when a signed webhook cancels the subscription', async () => {
-    const acc = `flip-${randomUUID().slice(0, 8)}`;
-    await emu('setAccount', acc, { customerEmail: 'flip@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-    render(
-      createElement(
-        wrapper(acc),
-        null,
-        createElement(RequireTier, { tier: 'pro', subscription: 'studio-suite', fallback: 'Upgrade to Pro', loading: 'loading' }, 'Pro reports'),
-      ),
-    );
-    expect(await screen.findByText('Pro reports')).toBeTruthy();
+    const acc = await proPage('flip');
     await act(async () => {
       await new Promise((r) => setTimeout(r, 100)); // the events stream is open
       await emu('setSubscription', acc, 'studio-suite', 'pro', 'canceled');
@@ -222,16 +228,7 @@ describe('paywalls', () => {
   });
 
   it('RequireTier fails closed: a refetch that errors shows the fallback, not the last good answer', async () => {
-    const acc = `closed-${randomUUID().slice(0, 8)}`;
-    await emu('setAccount', acc, { customerEmail: 'closed@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-    render(
-      createElement(
-        wrapper(acc),
-        null,
-        createElement(RequireTier, { tier: 'pro', subscription: 'studio-suite', fallback: 'Upgrade to Pro', loading: 'loading' }, 'Pro reports'),
-      ),
-    );
-    expect(await screen.findByText('Pro reports')).toBeTruthy();
+    const acc = await proPage('closed');
     await act(async () => {
       await new Promise((r) => setTimeout(r, 100)); // the events stream is open
       // ecom9 goes down; a webhook makes the page refetch, and the refetch fails (503).

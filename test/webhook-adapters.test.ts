@@ -2,7 +2,6 @@
 // change is seen by the very next request; forged, stale, replayed, malformed, oversized and
 // wrong-method deliveries are refused with the right status.
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import type { Emulator } from 'ecom9-gate/emulator';
 import { webhookHeaders, type Gate } from 'ecom9-gate';
 import { gateFor, startEmulator } from './support/env';
 import { FRAMEWORKS, startApp, type RunningApp } from './support/apps';
+import { chunkedPost } from './support/http';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -33,29 +33,6 @@ function rawRequest(url: string, head: string): Promise<{ status: number; body: 
       // Connection: close with chunked framing: keep the JSON between the chunk sizes.
       resolve({ status: Number(status?.split(' ')[1]), body: body.includes('{') ? body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1) : body });
     });
-  });
-}
-
-/** A chunked POST (no Content-Length), written piece by piece. */
-function chunkedPost(url: string, headers: Record<string, string>, body: Buffer, piece = 4096): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode as number, body: text }));
-      },
-    );
-    // The server may answer 413 and close before the whole body is written.
-    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
-    (async () => {
-      for (let i = 0; i < body.length && !req.destroyed; i += piece) {
-        if (!req.write(body.subarray(i, i + piece))) await new Promise((r) => req.once('drain', r));
-      }
-      req.end();
-    })().catch(reject);
   });
 }
 
