@@ -20,7 +20,8 @@ afterAll(async () => {
 beforeEach(() => {
   emu.clearFaults();
   clock = manualClock();
-  gate = gateFor(emu, { now: clock.now, cache: { ttlMs: 60_000, denyTtlMs: 5_000, staleIfErrorMs: 300_000, max: 100 } });
+  // Refresh ahead off: this file pins the cache's behaviour without it (test/refresh-ahead.test.ts has it on).
+  gate = gateFor(emu, { now: clock.now, cache: { ttlMs: 60_000, denyTtlMs: 5_000, staleIfErrorMs: 300_000, max: 100, refreshAheadMs: 0 } });
   emu.setAccount('acc', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   emu.setAccount('free', { customerEmail: 'f@example.com', subscriptions: [] });
   emu.resetCalls();

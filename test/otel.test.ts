@@ -11,12 +11,14 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import express from 'express';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Gate, GateOptions } from 'ecom9-gate';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { expressGate } from 'ecom9-gate/express';
 import { instrumentGate } from 'ecom9-gate/otel';
 import { gateFor, startEmulator } from './support/env';
+
+const waitFor = (fn: () => unknown) => vi.waitFor(fn, { timeout: 5_000 });
 
 /** A reader the test collects from when it wants to look. */
 class TestReader extends MetricReader {
@@ -215,6 +217,23 @@ describe('decisions and upstream attempts', () => {
   });
 });
 
+describe('refreshes', () => {
+  beforeEach(() => start({ cache: { refreshAheadMs: 6_000 } }));
+
+  it('counts refreshes: the refetch after an invalidation, and one that failed', async () => {
+    expect((await get('/reports', 'acme')).status).toBe(200);
+    gate.invalidate('acme');
+    await waitFor(async () => expect(await points('ecom9.gate.cache.refreshes')).toEqual(expect.arrayContaining([{ 'ecom9.refresh.outcome': 'fetched', value: 1 }])));
+    // A check joins the refetch (or finds it done), so the refetched fact is in place before the next drop.
+    expect((await get('/reports', 'acme')).status).toBe(200);
+    expect(emu.callCount('accounts.status', 'acme')).toBe(2);
+    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 500 });
+    gate.invalidate('acme');
+    await waitFor(async () => expect(await points('ecom9.gate.cache.refreshes')).toEqual(expect.arrayContaining([{ 'ecom9.refresh.outcome': 'failed', value: 1 }])));
+  });
+
+});
+
 describe('webhooks', () => {
   beforeEach(() => start());
 
@@ -306,7 +325,8 @@ describe('what is never recorded, and whose', () => {
   });
 
   it('stop() stops recording decisions, spans, webhooks and gauges', async () => {
-    await start();
+    // No refetch after the webhooks: the upstream calls below are the checks' own.
+    await start({ cache: { refreshAheadMs: 0 } });
     await get('/reports', 'acme');
     await emu.sendWebhook(`${base}/webhooks/ecom9`, { event: 'subscription-cancelled', account_ref_id: 'acme', transaction_id: 'tx-stop-1' });
     expect(upstreamSpans()).toHaveLength(1);

@@ -102,7 +102,8 @@ export function createGate(options?: GateOptions): Gate {
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const store = o.store as FactStore | undefined;
   store?.attach({ ttlMs: o.cache.ttlMs, denyTtlMs: o.cache.denyTtlMs, now, report, stats });
-  const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
+  const refreshAheadMs = o.cache.refreshAheadMs ?? Math.floor(o.cache.ttlMs / 10);
+  const cache = new FactCache({ ...o.cache, refreshAheadMs, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
@@ -131,8 +132,9 @@ export function createGate(options?: GateOptions): Gate {
       }
     }
   };
-  const dropLocal = (ref: string): void => {
-    cache.invalidate(ref);
+  /** `ready`: the fleet's copy is gone (true), so what was read recently may be fetched again. */
+  const dropLocal = (ref: string, ready?: Promise<boolean>): void => {
+    cache.invalidate(ref, ready);
     stats.inc('invalidations');
     stats.publish('invalidation', () => ({ accountRefId: ref }));
     if (invalidationListeners.size > 0) tell(ref);
@@ -143,9 +145,17 @@ export function createGate(options?: GateOptions): Gate {
    * store could not drop it: a webhook then answers 503, so ecom9's retry drops it later.
    */
   const invalidateEverywhere = async (ref: string): Promise<void> => {
-    dropLocal(ref);
     let storeFailed: unknown;
-    if (store) await store.invalidate(ref).catch((err: unknown) => void (storeFailed = err));
+    // The store's delete is sent first, so a refetch (sent after it on the same connection) never reads the old copy back.
+    const dropped = store?.invalidate(ref).then(
+      () => true,
+      (err: unknown) => {
+        storeFailed = err;
+        return false;
+      },
+    );
+    dropLocal(ref, dropped);
+    await dropped;
     if (bus) {
       Promise.resolve()
         .then(() => bus.publish(ref))
@@ -158,7 +168,7 @@ export function createGate(options?: GateOptions): Gate {
   };
   const invalidate = (ref: string): void => void invalidateEverywhere(ref).catch(report);
   bus?.subscribe({
-    invalidate: dropLocal,
+    invalidate: (ref) => dropLocal(ref),
     clear: () => {
       cache.clear();
       if (invalidationListeners.size > 0) tell(undefined);

@@ -1,9 +1,12 @@
 // The gate's cache of facts from ecom9 (account status, entitlement answers, links), on lru-cache:
 // bounded by `max`, one TTL for facts that allow and another for facts that deny, concurrent misses
 // coalesced by `fetchMethod` (failures and invalidations included), expired facts kept for
-// stale-if-error, and every entry of an account dropped at once by `invalidate`.
+// stale-if-error, and every entry of an account dropped at once by `invalidate`. Refresh ahead: a fact
+// that grants access, read within `refreshAheadMs` of its expiry, is answered from the cache and
+// fetched again in the background once; after an invalidation, what was read within the last TTL is
+// fetched again in the background (a check arriving meanwhile joins that fetch, never the old fact).
 import { LRUCache } from 'lru-cache';
-import type { FactStore } from './public-options';
+import type { FactStore, StoredFact } from './public-options';
 import type { StatsRecorder } from '../shared/stats';
 
 /**
@@ -18,6 +21,14 @@ export class Fact<T = unknown> {
   private k0: object | undefined = undefined;
   private v0: unknown = undefined;
   private rest: Map<object, unknown> | undefined = undefined;
+  /** How it was fetched, so a refresh asks again the same way (set with refresh ahead on). */
+  source: FetchContext | undefined = undefined;
+  /** When a check last read it, on the cache's clock (kept with refresh ahead on). */
+  readAt = 0;
+  /** The refresh ahead in flight: a check that finds the fact expired waits for it. */
+  refreshing: Promise<Fact<T> | undefined> | undefined = undefined;
+  /** A failed refresh is not tried again before this time (the cache's clock). */
+  refreshAfter = 0;
 
   constructor(
     readonly value: T,
@@ -59,6 +70,8 @@ export interface FactCacheOptions {
   noStaleFor?: (error: unknown) => boolean;
   /** A cache shared by the fleet, asked on a miss before ecom9. */
   store?: FactStore;
+  /** Refresh a granting fact read within this long of its expiry in the background; 0: never (and no refetch after an invalidation). */
+  refreshAheadMs?: number;
 }
 
 const SEP = '\u0000';
@@ -103,6 +116,9 @@ const INVALIDATED = Object.freeze({ invalidated: true });
 // it (the slot is no longer the fetch), but its waiters may still have it.
 const isEviction = (reason: unknown): boolean => reason instanceof Error && reason.message === 'evicted';
 
+/** One dropped entry to fetch again once the fleet's copy is gone too. */
+type Refetch = readonly [key: string, source: FetchContext];
+
 export class FactCache {
   private readonly lru: LRUCache<string, Fact, FetchContext>;
   // Every key is `ref + suffix`, and suffixes are few: an invalidation deletes `ref + s` for each of
@@ -120,6 +136,12 @@ export class FactCache {
   private readonly stats: StatsRecorder;
   private readonly noStaleFor: (error: unknown) => boolean;
   private readonly store: FactStore | undefined;
+  private readonly aheadMs: number;
+  private readonly ttlMs: number;
+  // Handed to lru-cache's get when refreshing ahead: it fills in the entry's remaining TTL and the
+  // clock it read (memoised), so the warm path learns both without a clock read or an allocation.
+  private readonly status: LRUCache.Status<string, Fact, FetchContext> = {};
+  private readonly getOpts: LRUCache.GetOptions<string, Fact, FetchContext> | undefined;
 
   constructor(opts: FactCacheOptions) {
     this.staleIfErrorMs = opts.staleIfErrorMs;
@@ -130,6 +152,9 @@ export class FactCache {
     this.maxSuffixes = Math.min(MAX_SUFFIXES, opts.max);
     const { ttlMs, denyTtlMs } = opts;
     this.denyTtlMs = Math.max(denyTtlMs, 1);
+    this.ttlMs = Math.max(ttlMs, 1);
+    this.aheadMs = opts.refreshAheadMs ?? 0;
+    this.getOpts = this.aheadMs > 0 ? { status: this.status } : undefined;
     this.lru = new LRUCache<string, Fact, FetchContext>({
       max: opts.max,
       ttl: Math.max(ttlMs, 1),
@@ -165,7 +190,7 @@ export class FactCache {
         const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? denyTtlMs : ttlMs;
         options.ttl = Math.max(ttl, 1);
         this.remember(suffix);
-        return new Fact(loaded.value, loaded.denies, loaded.fetchedAt ?? this.now());
+        return this.fact(loaded, context);
       },
     });
   }
@@ -179,20 +204,40 @@ export class FactCache {
    * only when it answers, so a check that goes on to `lookup` is not counted twice.
    */
   peekDecision<D>(key: string, memoKey: object): D | undefined {
-    const d = this.lru.get(key)?.decision<D>(memoKey);
-    if (d !== undefined) this.stats.hit();
+    const getOpts = this.getOpts;
+    if (getOpts === undefined) {
+      const d = this.lru.get(key)?.decision<D>(memoKey);
+      if (d !== undefined) this.stats.hit();
+      return d;
+    }
+    const fact = this.lru.get(key, getOpts);
+    const d = fact?.decision<D>(memoKey);
+    if (d !== undefined) {
+      this.stats.hit();
+      this.read(key, fact as Fact);
+    }
     return d;
   }
 
   /** A fact from the cache, from ecom9, or, when ecom9 fails, a stale one within staleIfErrorMs. */
   async lookup<T>(accountRefId: string, suffix: string, loader: Loader<T>): Promise<Lookup<T>> {
     const key = accountRefId + suffix;
-    const hit = this.lru.get(key) as Fact<T> | undefined;
+    const hit = this.lru.get(key, this.getOpts) as Fact<T> | undefined;
     if (hit !== undefined) {
       this.stats.inc('cacheHits');
+      if (this.getOpts !== undefined) this.read(key, hit);
       return { kind: 'fresh', fact: hit, source: 'cache' };
     }
     const held = this.lru.peek(key, { allowStale: true }) as Fact<T> | undefined;
+    // Expired while its refresh ahead runs: that refresh is the answer (never the expired fact).
+    const refreshing = held?.refreshing;
+    if (refreshing !== undefined) {
+      const fact = await refreshing;
+      if (fact !== undefined) {
+        this.stats.inc('coalesced');
+        return { kind: 'fresh', fact, source: 'upstream' };
+      }
+    }
     if (held?.coolUntil !== undefined && held.coolUntil > this.now()) {
       const ageMs = this.now() - held.fetchedAt;
       if (ageMs <= this.staleIfErrorMs) {
@@ -240,14 +285,88 @@ export class FactCache {
     this.lru.set(key, fact, { ttl: this.denyTtlMs, start: this.lru.perf.now() - ageMs });
   }
 
-  /** Drops every entry of the account; a fetch in flight for it is aborted and never written back. */
-  invalidate(accountRefId: string): number {
+  /**
+   * Drops every entry of the account; a fetch in flight for it is aborted and never written back.
+   * With refresh ahead on, the entries read within the last TTL are fetched again in the background
+   * once `ready` resolves true (the fleet's copy is gone too; at once without it), so the next check
+   * finds them or joins that fetch.
+   */
+  invalidate(accountRefId: string, ready?: Promise<boolean>): number {
+    const again: Refetch[] | undefined = this.aheadMs > 0 ? [] : undefined;
     let n = 0;
-    if (this.suffixOverflow) n = this.dropByScan(accountRefId);
-    else for (const suffix of this.suffixes) if (this.lru.delete(accountRefId + suffix)) n++;
+    if (this.suffixOverflow) n = this.dropByScan(accountRefId, again);
+    else for (const suffix of this.suffixes) if (this.drop(accountRefId + suffix, again)) n++;
     // lru-cache's keys() skips fetches in flight, and a first fetch's suffix is not remembered yet.
     for (const suffix of this.inFlight.keys()) if (this.lru.delete(accountRefId + suffix)) n++;
+    if (again !== undefined && again.length > 0) {
+      if (ready === undefined) this.refetch(again);
+      else void ready.then((go) => go && this.refetch(again));
+    }
     return n;
+  }
+
+  private drop(key: string, again: Refetch[] | undefined): boolean {
+    if (again !== undefined) {
+      const old = this.lru.peek(key, { allowStale: true });
+      if (old?.source !== undefined && this.lru.perf.now() - old.readAt < this.ttlMs) again.push([key, old.source]);
+    }
+    return this.lru.delete(key);
+  }
+
+  /** Fetches dropped entries again, once each; a check arriving meanwhile joins the fetch. */
+  private refetch(again: readonly Refetch[]): void {
+    for (const [key, context] of again) {
+      // Another check may have fetched it already.
+      if (this.lru.has(key)) continue;
+      this.stats.inc('refreshes');
+      this.lru.fetch(key, { context }).catch((e: unknown) => {
+        // Superseded by another invalidation is no failure; the upstream error itself is counted by fetchMethod.
+        if (e instanceof LoadFailure) this.stats.inc('refreshErrors');
+      });
+    }
+  }
+
+  /** Notes the read, and refreshes a granting fact about to expire (once; not again soon after a failure). */
+  private read(key: string, fact: Fact): void {
+    const st = this.status;
+    const now = st.now as number;
+    fact.readAt = now;
+    if ((st.remainingTTL as number) > this.aheadMs || fact.denies || fact.refreshing !== undefined || now < fact.refreshAfter) return;
+    const source = fact.source;
+    if (source !== undefined) fact.refreshing = this.refresh(key, fact, source);
+  }
+
+  /** A refresh ahead: the new fact replaces the old unless the account was invalidated meanwhile. */
+  private async refresh(key: string, old: Fact, source: FetchContext): Promise<Fact | undefined> {
+    this.stats.inc('refreshes');
+    const ref = key.slice(0, key.length - source.suffix.length);
+    try {
+      // With a store, the fleet refreshes once: a copy fetched after ours counts, ours does not.
+      const loaded: StoredFact = this.store ? await this.store.load(ref, source.suffix, source.load, { newerThan: old.fetchedAt }) : await source.load();
+      // Dropped (an invalidation) or replaced while in flight: what was read may predate it.
+      if (this.lru.peek(key, { allowStale: true }) !== old) return undefined;
+      const fresh = this.fact(loaded, source);
+      fresh.readAt = old.readAt;
+      const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? this.denyTtlMs : this.ttlMs;
+      this.lru.set(key, fresh, { ttl: Math.max(ttl, 1) });
+      return fresh;
+    } catch {
+      this.stats.inc('upstreamErrors');
+      this.stats.inc('refreshErrors');
+      old.refreshAfter = this.lru.perf.now() + STALE_COOLDOWN_MS;
+      return undefined;
+    } finally {
+      old.refreshing = undefined;
+    }
+  }
+
+  private fact(loaded: StoredFact, source: FetchContext): Fact {
+    const fact = new Fact(loaded.value, loaded.denies, loaded.fetchedAt ?? this.now());
+    if (this.aheadMs > 0) {
+      fact.source = source;
+      fact.readAt = this.lru.perf.now();
+    }
+    return fact;
   }
 
   clear(): void {
@@ -265,7 +384,7 @@ export class FactCache {
   }
 
   /** Deletes every key of the account, found by its prefix (refs never contain NUL). */
-  private dropByScan(accountRefId: string): number {
+  private dropByScan(accountRefId: string, again?: Refetch[]): number {
     const prefix = accountRefId + SEP;
     const doomed: string[] = [];
     // keys() yields expired entries only with allowStale on, and those are the stale reserve: drop them too.
@@ -276,7 +395,7 @@ export class FactCache {
     } finally {
       this.lru.allowStale = was;
     }
-    for (const k of doomed) this.lru.delete(k);
+    for (const k of doomed) this.drop(k, again);
     return doomed.length;
   }
 

@@ -24,6 +24,13 @@ const cacheShape = {
   staleIfErrorMs: positiveMs.default(D.cache.staleIfErrorMs),
   /** Most entries kept (LRU). @default {@link OPTION_DEFAULTS}.cache.max */
   max: z.number().int().positive().default(D.cache.max),
+  /**
+   * A fact that grants access, read within this long (ms) of its expiry, is answered from the cache
+   * and fetched again in the background, once; after an invalidation, the facts read within the last
+   * TTL are fetched again in the background. 0 turns both off. Must be below `ttlMs`.
+   * @default a tenth of `ttlMs`
+   */
+  refreshAheadMs: positiveMs.optional(),
 };
 const cacheSchema: z.ZodObject<typeof cacheShape, z.core.$strict> = z.object(cacheShape).strict();
 
@@ -126,6 +133,12 @@ export function parseGateOptions(input: unknown, env: NodeJS.ProcessEnv = proces
   if (raw.webhookSecret === undefined && env.ECOM9_WEBHOOK_SECRET) raw.webhookSecret = env.ECOM9_WEBHOOK_SECRET;
   if (raw.apiKey === undefined) raw.apiKey = '';
   const result = gateOptionsSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { ttlMs, refreshAheadMs } = result.data.cache;
+    if (refreshAheadMs !== undefined && refreshAheadMs > 0 && refreshAheadMs >= ttlMs) {
+      throw new OptionsError(`ecom9-gate: createGate: invalid options: cache.refreshAheadMs must be below cache.ttlMs (${ttlMs}), or 0 to turn refreshing off`);
+    }
+    return result.data;
+  }
   throw new OptionsError(`ecom9-gate: createGate: invalid options: ${describeIssues(result.error.issues)}`);
 }

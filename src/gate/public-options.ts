@@ -48,6 +48,15 @@ export interface StoredFact {
   expiresAt?: number;
 }
 
+/** How a load is made. */
+export interface StoreLoadOptions {
+  /**
+   * A refresh: a stored fact fetched at or before this time (the gate's clock) counts as missing, so
+   * the fleet makes one call for it and every instance takes the newer answer.
+   */
+  newerThan?: number;
+}
+
 /** A second-level cache of facts shared by every instance (see `redisStore` in `ecom9-gate/redis`). */
 export interface FactStore {
   attach(gate: StoreAttachment): void;
@@ -55,7 +64,7 @@ export interface FactStore {
    * The fact under (account, key): from the store, else from `load`, called once for the whole fleet.
    * Rejects only with what `load` threw; the store's own trouble falls back to `load`.
    */
-  load(accountRefId: string, key: string, load: () => Promise<{ value: unknown; denies: boolean }>): Promise<StoredFact>;
+  load(accountRefId: string, key: string, load: () => Promise<{ value: unknown; denies: boolean }>, opts?: StoreLoadOptions): Promise<StoredFact>;
   /** A denial was derived from a fact cached with the allow TTL: from now on it lives only the deny TTL. */
   shorten?(accountRefId: string, key: string, fetchedAt: number): void;
   /** Drops every fact about the account; a fetch in flight for it must not write back. */

@@ -68,6 +68,10 @@ export function instrumentGate(gate: Gate, options: InstrumentOptions = {}): Sto
     description: 'Usage events given up on by this process and kept in the spool for the next start.',
     unit: '{event}',
   });
+  const refreshes = meter.createObservableCounter('ecom9.gate.cache.refreshes', {
+    description: 'Background fetches of recently read facts (ahead of expiry, or after an invalidation), by outcome.',
+    unit: '{fetch}',
+  });
   const webhooks = meter.createCounter('ecom9.gate.webhooks', { description: 'Webhook deliveries, by how they were answered.', unit: '{delivery}' });
 
   // A decision is the hot path: it only bumps a tally here, read by the SDK at collection time.
@@ -77,9 +81,11 @@ export function instrumentGate(gate: Gate, options: InstrumentOptions = {}): Sto
     r.observe(cacheEntries, s.cacheSize, extra);
     r.observe(usagePending, s.usagePending, extra);
     r.observe(usageSpooled, gate.health().usage.spooled, extra);
+    r.observe(refreshes, s.refreshes - s.refreshErrors, { ...extra, 'ecom9.refresh.outcome': 'fetched' });
+    r.observe(refreshes, s.refreshErrors, { ...extra, 'ecom9.refresh.outcome': 'failed' });
     tally.report((value, attributes) => r.observe(decisions, value, attributes));
   };
-  const observables = [decisions, cacheEntries, usagePending, usageSpooled];
+  const observables = [decisions, cacheEntries, usagePending, usageSpooled, refreshes];
   meter.addBatchObservableCallback(observe, observables);
 
   const onDecision = (message: unknown): void => {

@@ -38,14 +38,15 @@ export interface RedisStore extends FactStore {
 }
 
 // KEYS: the account's hash, its generation, the fact's lock. A hit is a fact whose expiry (the first
-// field of `expiresAt|fetchedAt|denies|json`) is still ahead; else the caller takes the lock, or is
+// field of `expiresAt|fetchedAt|denies|json`) is still ahead and, for a refresh, that was fetched
+// after the copy being refreshed (ARGV[5]; -1 otherwise); else the caller takes the lock, or is
 // told to wait, or that the holder failed (then it asks ecom9 itself rather than queue behind it).
 const READ = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 local gen = redis.call('GET', KEYS[2]) or '0'
 if v then
-  local e = tonumber(string.match(v, '^(%d+)|'))
-  if e and e > tonumber(ARGV[4]) then return {v, gen, 'hit'} end
+  local e, f = string.match(v, '^(%d+)|(%d+)|')
+  if e and tonumber(e) > tonumber(ARGV[4]) and tonumber(f) > tonumber(ARGV[5]) then return {v, gen, 'hit'} end
 end
 if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'', gen, 'lock'} end
 if redis.call('GET', KEYS[3]) == '!failed' then return {'', gen, 'failed'} end
@@ -91,7 +92,7 @@ return 1`;
 
 type Arg = string | number;
 interface Scripted extends Redis {
-  ecom9Read(hash: string, gen: string, lock: string, field: string, token: string, lockTtlMs: Arg, now: Arg): Promise<[string, string, string]>;
+  ecom9Read(hash: string, gen: string, lock: string, field: string, token: string, lockTtlMs: Arg, now: Arg, newerThan: Arg): Promise<[string, string, string]>;
   ecom9Write(hash: string, gen: string, lock: string, field: string, raw: string, seenGen: string, ttlMs: Arg, token: string): Promise<number>;
   ecom9Fail(hash: string, gen: string, lock: string, token: string, ms: Arg): Promise<number>;
   ecom9Renew(lock: string, token: string, ms: Arg): Promise<number>;
@@ -256,7 +257,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       if (gate) throw new ArgumentError('ecom9-gate: this redisStore already serves a gate; make one store per gate');
       gate = g;
     },
-    async load(ref, field, load) {
+    async load(ref, field, load, opts) {
       const g = gate;
       if (!g || !usable()) {
         g?.stats.inc('storeBypassed');
@@ -272,7 +273,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       for (;;) {
         let got: [string, string, string];
         try {
-          const read = redis.ecom9Read(k.hash, k.gen, k.lock, field, token, o.lockTtlMs, Math.floor(g.now()));
+          const read = redis.ecom9Read(k.hash, k.gen, k.lock, field, token, o.lockTtlMs, Math.floor(g.now()), Math.floor(opts?.newerThan ?? -1));
           got = await bounded(read, o.timeoutMs).catch((err: unknown) => {
             // Given up on, but a paused Redis runs it when it resumes: a lock it takes then is released
             // at once, not left to stall the fleet for lockTtlMs with no holder.

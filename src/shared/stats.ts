@@ -28,6 +28,10 @@ export interface GateStats {
   staleServed: number;
   /** Calls to ecom9 that failed after the client's retries. */
   upstreamErrors: number;
+  /** Background fetches of facts read recently: ahead of their expiry (`cache.refreshAheadMs`) or after an invalidation. */
+  refreshes: number;
+  /** Refreshes ahead that failed (also counted in upstreamErrors); the fact is kept until it expires. */
+  refreshErrors: number;
   /** Requests allowed only because failMode was 'open' and ecom9 was unreachable. */
   failOpenAllowed: number;
   /** Requests denied with 503 because failMode was 'closed' and ecom9 was unreachable. */
@@ -71,6 +75,8 @@ export class StatsRecorder {
     coalesced: 0,
     staleServed: 0,
     upstreamErrors: 0,
+    refreshes: 0,
+    refreshErrors: 0,
     failOpenAllowed: 0,
     failClosedDenied: 0,
     invalidations: 0,

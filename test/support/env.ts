@@ -19,7 +19,11 @@ export async function startEmulator(opts: Parameters<typeof createEmulator>[0] =
   return emu;
 }
 
-/** A gate on the emulator with fast retries, so failure paths run in milliseconds. */
+/**
+ * A gate on the emulator with fast retries, so failure paths run in milliseconds. Refresh ahead is off
+ * unless a test turns it on: its background fetches outlive the test that caused them and would land
+ * in the next one's call counts (test/refresh-ahead.test.ts covers it).
+ */
 export function gateFor(emu: Emulator, opts: GateOptions = {}): Gate {
   return createGate({
     apiKey: emu.apiKey,
@@ -27,6 +31,7 @@ export function gateFor(emu: Emulator, opts: GateOptions = {}): Gate {
     webhookSecret: emu.webhookSecret,
     logger: { warn: () => {} },
     ...opts,
+    cache: { refreshAheadMs: 0, ...opts.cache },
     http: { timeoutMs: 2_000, maxRetries: 1, retryBaseMs: 1, retryMaxMs: 5, ...opts.http },
     usage: { retryBaseMs: 1, retryMaxMs: 5, ...opts.usage },
   });
