@@ -80,7 +80,7 @@ describe('steady traffic', () => {
     expect((await gate.checkTier(acc, PRO)).source).toBe('cache');
     expect(gate.stats().refreshes).toBe(1);
     // Cancelled while the refresh is held: the refresh reads the cancellation.
-    emu.setSubscription(acc, 'studio-suite', 'pro', 'cancelled');
+    emu.setSubscription(acc, 'studio-suite', 'pro', 'canceled');
     clock.advance(1_000);
     const d = await gate.checkTier(acc, PRO);
     expect(d).toMatchObject({ allowed: false, code: 'tier_required', source: 'upstream' });
@@ -120,7 +120,7 @@ describe('after a webhook', () => {
     const acc = proAccount();
     expect((await gate.checkTier(acc, PRO)).allowed).toBe(true);
     clock.advance(1_000);
-    emu.setSubscription(acc, 'studio-suite', 'pro', 'cancelled');
+    emu.setSubscription(acc, 'studio-suite', 'pro', 'canceled');
     const { body, headers } = emu.buildWebhook({ event: 'subscription-cancelled', account_ref_id: acc }, { timestamp: Math.floor(clock.now() / 1000) });
     expect((await gate.handleWebhook({ rawBody: body, headers })).status).toBe(200);
     expect(gate.stats().refreshes).toBe(1);

@@ -27,8 +27,8 @@ export class Fact<T = unknown> {
   readAt = 0;
   /** The refresh ahead in flight: a check that finds the fact expired waits for it. */
   refreshing: Promise<Fact<T> | undefined> | undefined = undefined;
-  /** A failed refresh is not tried again before this time (the cache's clock). */
-  refreshAfter = 0;
+  /** When a check reading it refreshes it (the cache's clock): its expiry less refreshAheadMs; pushed back after a failed refresh. */
+  refreshAt = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly value: T,
@@ -138,10 +138,10 @@ export class FactCache {
   private readonly store: FactStore | undefined;
   private readonly aheadMs: number;
   private readonly ttlMs: number;
-  // Handed to lru-cache's get when refreshing ahead: it fills in the entry's remaining TTL and the
-  // clock it read (memoised), so the warm path learns both without a clock read or an allocation.
-  private readonly status: LRUCache.Status<string, Fact, FetchContext> = {};
-  private readonly getOpts: LRUCache.GetOptions<string, Fact, FetchContext> | undefined;
+  // The time lru-cache last read (it reads its clock at most once a millisecond, memoised, and on
+  // every check with a test clock): the warm path compares a fact's refreshAt with it, so refreshing
+  // ahead costs no clock read of its own (measured: lru-cache's `status` or getRemainingTTL doubled a get).
+  private clock = 0;
 
   constructor(opts: FactCacheOptions) {
     this.staleIfErrorMs = opts.staleIfErrorMs;
@@ -154,7 +154,7 @@ export class FactCache {
     this.denyTtlMs = Math.max(denyTtlMs, 1);
     this.ttlMs = Math.max(ttlMs, 1);
     this.aheadMs = opts.refreshAheadMs ?? 0;
-    this.getOpts = this.aheadMs > 0 ? { status: this.status } : undefined;
+    const now = opts.clockInjected ? () => (this.clock = this.now()) : () => (this.clock = performance.now());
     this.lru = new LRUCache<string, Fact, FetchContext>({
       max: opts.max,
       ttl: Math.max(ttlMs, 1),
@@ -167,7 +167,8 @@ export class FactCache {
       ignoreFetchAbort: true,
       // With a test clock, lru-cache reads it on every check (no 1 ms memo) so TTLs are exact; with
       // the real clock it keeps its own memoised performance.now(), which the warm path depends on.
-      ...(opts.clockInjected ? { ttlResolution: 0, perf: { now: () => this.now() } } : {}),
+      ...(opts.clockInjected ? { ttlResolution: 0 } : {}),
+      perf: { now },
       fetchMethod: async (key, _stale, { options, signal, context }) => {
         const { load, suffix } = context;
         this.inFlight.set(suffix, (this.inFlight.get(suffix) ?? 0) + 1);
@@ -190,7 +191,7 @@ export class FactCache {
         const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? denyTtlMs : ttlMs;
         options.ttl = Math.max(ttl, 1);
         this.remember(suffix);
-        return this.fact(loaded, context);
+        return this.fact(loaded, context, options.ttl);
       },
     });
   }
@@ -204,17 +205,11 @@ export class FactCache {
    * only when it answers, so a check that goes on to `lookup` is not counted twice.
    */
   peekDecision<D>(key: string, memoKey: object): D | undefined {
-    const getOpts = this.getOpts;
-    if (getOpts === undefined) {
-      const d = this.lru.get(key)?.decision<D>(memoKey);
-      if (d !== undefined) this.stats.hit();
-      return d;
-    }
-    const fact = this.lru.get(key, getOpts);
+    const fact = this.lru.get(key);
     const d = fact?.decision<D>(memoKey);
     if (d !== undefined) {
       this.stats.hit();
-      this.read(key, fact as Fact);
+      if (this.aheadMs > 0) this.read(key, fact as Fact);
     }
     return d;
   }
@@ -222,10 +217,10 @@ export class FactCache {
   /** A fact from the cache, from ecom9, or, when ecom9 fails, a stale one within staleIfErrorMs. */
   async lookup<T>(accountRefId: string, suffix: string, loader: Loader<T>): Promise<Lookup<T>> {
     const key = accountRefId + suffix;
-    const hit = this.lru.get(key, this.getOpts) as Fact<T> | undefined;
+    const hit = this.lru.get(key) as Fact<T> | undefined;
     if (hit !== undefined) {
       this.stats.inc('cacheHits');
-      if (this.getOpts !== undefined) this.read(key, hit);
+      if (this.aheadMs > 0) this.read(key, hit);
       return { kind: 'fresh', fact: hit, source: 'cache' };
     }
     const held = this.lru.peek(key, { allowStale: true }) as Fact<T> | undefined;
@@ -328,10 +323,9 @@ export class FactCache {
 
   /** Notes the read, and refreshes a granting fact about to expire (once; not again soon after a failure). */
   private read(key: string, fact: Fact): void {
-    const st = this.status;
-    const now = st.now as number;
+    const now = this.clock;
     fact.readAt = now;
-    if ((st.remainingTTL as number) > this.aheadMs || fact.denies || fact.refreshing !== undefined || now < fact.refreshAfter) return;
+    if (now < fact.refreshAt || fact.denies || fact.refreshing !== undefined) return;
     const source = fact.source;
     if (source !== undefined) fact.refreshing = this.refresh(key, fact, source);
   }
@@ -345,26 +339,29 @@ export class FactCache {
       const loaded: StoredFact = this.store ? await this.store.load(ref, source.suffix, source.load, { newerThan: old.fetchedAt }) : await source.load();
       // Dropped (an invalidation) or replaced while in flight: what was read may predate it.
       if (this.lru.peek(key, { allowStale: true }) !== old) return undefined;
-      const fresh = this.fact(loaded, source);
+      const ttl = Math.max(loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? this.denyTtlMs : this.ttlMs, 1);
+      const fresh = this.fact(loaded, source, ttl);
       fresh.readAt = old.readAt;
-      const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? this.denyTtlMs : this.ttlMs;
-      this.lru.set(key, fresh, { ttl: Math.max(ttl, 1) });
+      this.lru.set(key, fresh, { ttl });
       return fresh;
     } catch {
       this.stats.inc('upstreamErrors');
       this.stats.inc('refreshErrors');
-      old.refreshAfter = this.lru.perf.now() + STALE_COOLDOWN_MS;
+      old.refreshAt = this.lru.perf.now() + STALE_COOLDOWN_MS;
       return undefined;
     } finally {
       old.refreshing = undefined;
     }
   }
 
-  private fact(loaded: StoredFact, source: FetchContext): Fact {
+  /** A fact as cached for `ttl` ms from now, refreshed by a read in its last refreshAheadMs. */
+  private fact(loaded: StoredFact, source: FetchContext, ttl: number): Fact {
     const fact = new Fact(loaded.value, loaded.denies, loaded.fetchedAt ?? this.now());
     if (this.aheadMs > 0) {
+      const now = this.lru.perf.now();
       fact.source = source;
-      fact.readAt = this.lru.perf.now();
+      fact.readAt = now;
+      fact.refreshAt = now + ttl - this.aheadMs;
     }
     return fact;
   }
