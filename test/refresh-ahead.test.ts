@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { createGate, OptionsError, type Gate, type GateOptions } from 'ecom9-gate';
-import { redisStore } from 'ecom9-gate/redis';
+import { redisBus, redisStore } from 'ecom9-gate/redis';
 import { gateFor, manualClock, startEmulator } from './support/env';
 import { ensureRedis } from './support/redis';
 
@@ -209,6 +209,33 @@ describe('a fleet with a redisStore', () => {
     expect(statusCalls(acc)).toBe(2);
     clock.advance(1_000);
     for (const g of gates) expect((await g.checkTier(acc, PRO)).source).toBe('cache');
+    expect(statusCalls(acc)).toBe(2);
+  });
+
+  it('after a webhook on one instance, the fleet fetches the account again once, and every instance then answers from its cache', async () => {
+    const url = await ensureRedis();
+    const prefix = `ra-${randomUUID()}:`;
+    const channel = `ra-${randomUUID()}`;
+    const clock = manualClock();
+    const gates = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const store = redisStore({ url, prefix });
+        const bus = redisBus({ url, channel });
+        const gate = gateWith(clock, {}, { store, bus, onError: () => {} });
+        // Both live: an invalidation published now reaches all three.
+        await vi.waitFor(() => expect(store.connected && bus.connected).toBe(true), { timeout: 5_000 });
+        return gate;
+      }),
+    );
+    const acc = proAccount();
+    for (const g of gates) expect((await g.checkTier(acc, PRO)).allowed).toBe(true);
+    expect(statusCalls(acc)).toBe(1);
+    emu.setSubscription(acc, 'studio-suite', 'pro', 'canceled');
+    const [first] = gates as [Gate, ...Gate[]];
+    const { body, headers } = emu.buildWebhook({ event: 'subscription-cancelled', account_ref_id: acc }, { timestamp: Math.floor(clock.now() / 1000) });
+    expect((await first.handleWebhook({ rawBody: body, headers })).status).toBe(200);
+    await vi.waitFor(() => expect(gates.map((g) => g.stats().refreshes)).toEqual([1, 1, 1]), { timeout: 5_000 });
+    for (const g of gates) expect(await g.checkTier(acc, PRO)).toMatchObject({ allowed: false, code: 'tier_required' });
     expect(statusCalls(acc)).toBe(2);
   });
 });
