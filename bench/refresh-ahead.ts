@@ -26,7 +26,8 @@ function percentile(sorted: number[], p: number): number {
 
 export async function refreshAheadBench(seconds = quick ? 4 : 10): Promise<RefreshAheadFigures> {
   const emu = createEmulator();
-  for (let i = 0; i < ACCOUNTS; i++) emu.setAccount(`r-${i}`, { customerEmail: `r${i}@example.com`, subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  for (let i = 0; i < ACCOUNTS; i++)
+    emu.setAccount(`r-${i}`, { customerEmail: `r${i}@example.com`, subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   const emuUrl = await emu.listen(0, '127.0.0.1');
   const gateOf = (cache: Record<string, number>): Gate =>
     createGate({ apiKey: emu.apiKey, baseUrl: emuUrl, logger: { warn: () => {} }, cache: { denyTtlMs: 1_000, ...cache } });
@@ -70,7 +71,12 @@ export async function refreshAheadBench(seconds = quick ? 4 : 10): Promise<Refre
   for (const n of names) {
     const s = times[n].sort((a, b) => a - b);
     const st = gates[n].stats();
-    routes[n] = { p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] as number, upstreamCalls: st.cacheMisses + st.refreshes - (before[n] as number) };
+    routes[n] = {
+      p50: percentile(s, 0.5),
+      p99: percentile(s, 0.99),
+      max: s[s.length - 1] as number,
+      upstreamCalls: st.cacheMisses + st.refreshes - (before[n] as number),
+    };
   }
   await pool.close();
   await new Promise((r) => server.close(r));

@@ -223,15 +223,18 @@ describe('refreshes', () => {
   it('counts refreshes: the refetch after an invalidation, and one that failed', async () => {
     expect((await get('/reports', 'acme')).status).toBe(200);
     gate.invalidate('acme');
-    await waitFor(async () => expect(await points('ecom9.gate.cache.refreshes')).toEqual(expect.arrayContaining([{ 'ecom9.refresh.outcome': 'fetched', value: 1 }])));
+    await waitFor(async () =>
+      expect(await points('ecom9.gate.cache.refreshes')).toEqual(expect.arrayContaining([{ 'ecom9.refresh.outcome': 'fetched', value: 1 }])),
+    );
     // A check joins the refetch (or finds it done), so the refetched fact is in place before the next drop.
     expect((await get('/reports', 'acme')).status).toBe(200);
     expect(emu.callCount('accounts.status', 'acme')).toBe(2);
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 500 });
     gate.invalidate('acme');
-    await waitFor(async () => expect(await points('ecom9.gate.cache.refreshes')).toEqual(expect.arrayContaining([{ 'ecom9.refresh.outcome': 'failed', value: 1 }])));
+    await waitFor(async () =>
+      expect(await points('ecom9.gate.cache.refreshes')).toEqual(expect.arrayContaining([{ 'ecom9.refresh.outcome': 'failed', value: 1 }])),
+    );
   });
-
 });
 
 describe('webhooks', () => {
