@@ -39,14 +39,18 @@ export interface PricingTableProps {
   accountRefId?: string;
 }
 
-const CYCLES: Record<string, string> = { monthly: 'per month', yearly: 'per year', annual: 'per year', annually: 'per year', weekly: 'per week', daily: 'per day' };
+const CYCLES: Record<string, string> = {
+  monthly: 'per month',
+  yearly: 'per year',
+  annual: 'per year',
+  annually: 'per year',
+  weekly: 'per week',
+  daily: 'per day',
+};
 
 function defaultPrice(t: Tier): ReactNode {
   const cycle = t.billing_cycle ? (CYCLES[t.billing_cycle.toLowerCase()] ?? t.billing_cycle) : undefined;
-  return [
-    h('span', { key: 'a', 'data-ecom9-amount': '' }, t.price ?? ''),
-    cycle ? h('span', { key: 'c', 'data-ecom9-cycle': '' }, ` ${cycle}`) : null,
-  ];
+  return [h('span', { key: 'a', 'data-ecom9-amount': '' }, t.price ?? ''), cycle ? h('span', { key: 'c', 'data-ecom9-cycle': '' }, ` ${cycle}`) : null];
 }
 
 /** ecom9 sends a tier's features as one comma-separated string. */
@@ -58,7 +62,15 @@ export const splitFeatures = (f: string | null | undefined): string[] =>
 
 const displayName = (t: Tier) => t.name || t.label_name;
 
-export function PricingTable({ subscription, onSelect, headingLevel = 3, formatPrice = defaultPrice, labels = {}, className, accountRefId }: PricingTableProps) {
+export function PricingTable({
+  subscription,
+  onSelect,
+  headingLevel = 3,
+  formatPrice = defaultPrice,
+  labels = {},
+  className,
+  accountRefId,
+}: PricingTableProps) {
   const account = accountRefId ? { accountRefId } : {};
   const tiers = useTiers({ subscription, ...account });
   const status = useAccountStatus({ subscription, ...account });
@@ -150,7 +162,11 @@ export function UpgradeButton({ subscription, tier, children, onSelect, errorTex
       children ?? `Upgrade to ${tier}`,
     ),
     failed
-      ? h('span', { role: 'alert', 'data-ecom9-error': failed }, (errorText ?? ((c: string) => `The checkout could not be opened (${c}). Please try again.`))(failed))
+      ? h(
+          'span',
+          { role: 'alert', 'data-ecom9-error': failed },
+          (errorText ?? ((c: string) => `The checkout could not be opened (${c}). Please try again.`))(failed),
+        )
       : null,
   );
 }
