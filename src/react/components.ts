@@ -27,8 +27,7 @@ const show = (node: ReactNode) => createElement(Fragment, null, node ?? null);
 
 export function RequireTier({ tier, subscription, accountRefId, fallback, loading, children }: RequireTierProps) {
   const q = useAccountStatus({ ...(subscription ? { subscription } : {}), ...(accountRefId ? { accountRefId } : {}) });
-  // isPending, not isLoading: a server render does not fetch, and the browser's first render must match it.
-  if (q.isPending) return show(loading);
+  if (q.isLoading) return show(loading);
   // Fail closed: a refetch that failed (429, 503) must not leave the last good answer showing paid content.
   if (q.isError) return show(fallback);
   return show(hasTier(q.data, tier) ? children : fallback);
@@ -45,7 +44,7 @@ export interface RequireEntitlementProps {
 
 export function RequireEntitlement({ product, entitlement, accountRefId, fallback, loading, children }: RequireEntitlementProps) {
   const q = useEntitlement({ productCode: product, entitlementCode: entitlement, ...(accountRefId ? { accountRefId } : {}) });
-  if (q.isPending) return show(loading);
+  if (q.isLoading) return show(loading);
   if (q.isError) return show(fallback);
   return show(q.data?.has_access === true ? children : fallback);
 }

@@ -76,7 +76,7 @@ export function PricingTable({
   const status = useAccountStatus({ subscription, ...account });
   const byLabel = new Map((tiers.data?.results ?? []).map((t) => [t.label_name, t]));
   const checkout = useCheckout(subscription, onSelect ? (url, label) => onSelect(url, byLabel.get(label) as Tier) : undefined, accountRefId);
-  // isPending, not isLoading: a server render does not fetch, and the browser's first render must match it.
+  // isPending, not isLoading: a query paused offline is pending without loading, and has nothing to show.
   const state = tiers.isPending ? 'loading' : tiers.isError ? 'error' : 'ready';
   const current = new Set(status.data?.subscriptions.filter((s) => s.is_active).map((s) => s.subscription_tier.label_name));
   const root = { 'data-ecom9-pricing-table': '', 'data-ecom9-state': state, className };
