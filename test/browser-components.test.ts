@@ -2,7 +2,7 @@
 // example over the emulator): the table lists the subscription's tiers in ecom9's order, marks the
 // current one and sends a click to the link the server resolved; the banner shows only for a past-due
 // account; the balance follows a debit and a top-up webhook; each state has no serious or critical
-// axe-core violation and works from the keyboard. Saves the screenshots docs/components.md shows.
+// axe-core violation and works from the keyboard. Saves the screenshots docs/browser.md shows.
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
