@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gate } from 'ecom9-gate';
 import { createEmulator, type Emulator } from 'ecom9-gate/emulator';
@@ -75,7 +75,10 @@ describe.skipIf(!hasChromium)('pricing and billing components in chromium', () =
   }
 
   const table = (page: Page) => page.locator('[data-ecom9-pricing-table]');
-  const tierLabels = (page: Page) => page.locator('[data-ecom9-tier]').evaluateAll((els) => els.map((e) => e.getAttribute('data-ecom9-tier')));
+  /** One attribute of every element the locator finds, in document order. */
+  const attrs = async (l: Locator, name: string) => Promise.all((await l.all()).map((e) => e.getAttribute(name)));
+  const tierLabels = (page: Page) => attrs(page.locator('[data-ecom9-tier]'), 'data-ecom9-tier');
+  const focused = (l: Locator) => l.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement);
 
   it('the table lists the tiers in ecom9’s order with prices and features, marks the current one, and a click goes to the resolved checkout', async () => {
     const ref = account('table', [{ tier: 'pro' }]);
@@ -92,7 +95,7 @@ describe.skipIf(!hasChromium)('pricing and billing components in chromium', () =
     expect(await pro.textContent()).toContain('Most popular');
     expect(await page.locator('[data-ecom9-tier="enterprise"] [data-ecom9-features] li').allTextContents()).toEqual(['Everything', 'SSO', 'unlimited seats']);
     // The current tier: aria-current, and nothing to choose.
-    expect(await page.locator('[aria-current="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-ecom9-tier')))).toEqual(['pro']);
+    expect(await attrs(page.locator('[aria-current="true"]'), 'data-ecom9-tier')).toEqual(['pro']);
     expect(await pro.getByRole('button').count()).toBe(0);
     expect(await page.getByRole('button', { name: /Studio Starter/ }).count()).toBe(1);
     expect(await seriousAxeViolations(page)).toEqual([]);
@@ -101,8 +104,8 @@ describe.skipIf(!hasChromium)('pricing and billing components in chromium', () =
     // Keyboard only: Tab to the enterprise button, Enter; the browser lands on the link the server resolves.
     const want = (await route(ref, 'public-url?subscription_name=studio-suite&tier_name=enterprise')).public_url as string;
     const button = page.getByRole('button', { name: /Studio Enterprise/ });
-    for (let i = 0; i < 20 && !(await button.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press('Tab');
-    expect(await button.evaluate((b) => b === document.activeElement)).toBe(true);
+    for (let i = 0; i < 20 && !(await focused(button)); i++) await page.keyboard.press('Tab');
+    expect(await focused(button)).toBe(true);
     await Promise.all([page.waitForURL(want, { waitUntil: 'commit' }), page.keyboard.press('Enter')]);
     expect(page.url()).toBe(want);
     expect(errors).toEqual([]);

@@ -51,7 +51,8 @@ async function serverRender(ref: string): Promise<{ html: string; state: unknown
   const fetchAs: Ecom9Connection['fetch'] = (u, init) => fetch(`${url}${u}`, { ...init, headers: { ...(init?.headers as object), cookie: `account=${ref}` } });
   const conn: Ecom9Connection = { baseUrl: '/api/ecom9', fetch: fetchAs };
   const client = new QueryClient();
-  await Promise.all(prefetched(conn).map((q) => client.prefetchQuery(q)));
+  // The factories' options, each typed by its own data: one call type for the list.
+  await Promise.all(prefetched(conn).map((q) => client.prefetchQuery(q as Parameters<QueryClient['prefetchQuery']>[0])));
   const html = renderToString(
     h(
       QueryClientProvider,

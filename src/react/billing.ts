@@ -1,10 +1,11 @@
 // FixSubscriptionBanner (a past-due subscription's repair link) and CreditsBalance (prepaid credits,
 // with a top-up link when low). Unstyled, data-ecom9-* attributes; live through the events stream.
-import { createElement as h, type ReactNode } from 'react';
+import { createElement as h, type ReactElement, type ReactNode } from 'react';
 import { webUrl } from './checkout';
 import { useCredits, useFixSubscription } from './hooks';
 
 export interface FixSubscriptionBannerProps {
+  /** The subscription (ecom9 product label), e.g. 'studio-suite'. */
   subscription: string;
   /** The tier label of the subscription to repair, e.g. 'pro'. */
   tier: string;
@@ -12,12 +13,14 @@ export interface FixSubscriptionBannerProps {
   children?: ReactNode;
   /** The link's text. @default 'Fix payment' */
   linkText?: ReactNode;
+  /** On the root element (the alert, with data-ecom9-fix-banner). */
   className?: string;
+  /** Sent as account_ref_id, which the server checks against the session (never trusts). */
   accountRefId?: string;
 }
 
 /** Nothing unless ecom9 has a past-due or incomplete invoice to pay; then an alert linking to it. */
-export function FixSubscriptionBanner({ subscription, tier, children, linkText, className, accountRefId }: FixSubscriptionBannerProps) {
+export function FixSubscriptionBanner({ subscription, tier, children, linkText, className, accountRefId }: FixSubscriptionBannerProps): ReactElement | null {
   const q = useFixSubscription({ subscriptionName: subscription, tierName: tier, ...(accountRefId ? { accountRefId } : {}) });
   // An error (no such subscription for this account, ecom9 down) shows nothing: a banner only when a URL says so.
   const url = webUrl(q.data?.url);
@@ -41,12 +44,16 @@ export interface CreditsBalanceProps {
   topUpUrl?: string;
   /** What a unit is called. @default 'credits' */
   unit?: string;
+  /** The words shown. @default loading 'Loading credits…', error 'Your credits could not be loaded.', low '(running low)', topUp 'Top up credits' */
   labels?: { loading?: string; error?: string; low?: string; topUp?: string };
+  /** On the root element (data-ecom9-credits, role=status). */
   className?: string;
+  /** Sent as account_ref_id, which the server checks against the session (never trusts). */
   accountRefId?: string;
 }
 
-export function CreditsBalance({ product, meter, lowAt, topUpUrl, unit = 'credits', labels = {}, className, accountRefId }: CreditsBalanceProps) {
+/** The balance of one product's meter, live; at or below lowAt, says so and links to topUpUrl. */
+export function CreditsBalance({ product, meter, lowAt, topUpUrl, unit = 'credits', labels = {}, className, accountRefId }: CreditsBalanceProps): ReactElement {
   const q = useCredits({ productCode: product, meterCode: meter, ...(accountRefId ? { accountRefId } : {}) });
   const state = q.isPending ? 'loading' : q.isError ? 'error' : 'ready';
   const balance = q.data?.balance;

@@ -2,7 +2,7 @@
 // marked, and a choose button per other tier that goes to its checkout. Unstyled: data-ecom9-*
 // attributes for styles.css or the app's own CSS. Renders on a server without window (loading first
 // unless the queries were prefetched), and stays live through the provider's events stream.
-import { createElement as h, type ReactNode } from 'react';
+import { createElement as h, type ReactElement, type ReactNode } from 'react';
 import { useCheckout } from './checkout';
 import { useAccountStatus, useTiers } from './hooks';
 import type { Tier } from './query';
@@ -35,7 +35,9 @@ export interface PricingTableProps {
   /** How a tier's price reads. @default its price and billing cycle ('29.00', 'per month') */
   formatPrice?: (tier: Tier) => ReactNode;
   labels?: PricingLabels;
+  /** On the root element, beside its data-ecom9-pricing-table attribute. */
   className?: string;
+  /** Sent as account_ref_id, which the server checks against the session (never trusts). */
   accountRefId?: string;
 }
 
@@ -62,6 +64,7 @@ export const splitFeatures = (f: string | null | undefined): string[] =>
 
 const displayName = (t: Tier) => t.name || t.label_name;
 
+/** The subscription's tiers, the current one marked (aria-current), a choose button on each other that goes to its checkout. */
 export function PricingTable({
   subscription,
   onSelect,
@@ -70,7 +73,7 @@ export function PricingTable({
   labels = {},
   className,
   accountRefId,
-}: PricingTableProps) {
+}: PricingTableProps): ReactElement {
   const account = accountRefId ? { accountRefId } : {};
   const tiers = useTiers({ subscription, ...account });
   const status = useAccountStatus({ subscription, ...account });
@@ -130,6 +133,7 @@ export function PricingTable({
 }
 
 export interface UpgradeButtonProps {
+  /** The subscription (ecom9 product label), e.g. 'studio-suite'. */
   subscription: string;
   /** The tier's label, e.g. 'pro'. */
   tier: string;
@@ -139,11 +143,14 @@ export interface UpgradeButtonProps {
   onSelect?: (url: string, tier: string) => void;
   /** @default (code) => `The checkout could not be opened (${code}). Please try again.` */
   errorText?: (code: string) => string;
+  /** On the root element (a span with data-ecom9-upgrade). */
   className?: string;
+  /** Sent as account_ref_id, which the server checks against the session (never trusts). */
   accountRefId?: string;
 }
 
-export function UpgradeButton({ subscription, tier, children, onSelect, errorText, className, accountRefId }: UpgradeButtonProps) {
+/** One tier's checkout button: resolves the account's link on click and goes there (or calls onSelect). */
+export function UpgradeButton({ subscription, tier, children, onSelect, errorText, className, accountRefId }: UpgradeButtonProps): ReactElement {
   const checkout = useCheckout(subscription, onSelect, accountRefId);
   const busy = checkout.busy === tier;
   const failed = checkout.failed?.code;
