@@ -137,6 +137,14 @@ describe('renderToString', () => {
     expect(html).toContain('Checking your plan…');
   });
 
+  it('shows no link that is not http(s): a fix URL of javascript: renders no banner', async () => {
+    const ref = account('ssr-js', 'past_due', 50);
+    emu.inject({ endpoint: 'subscriptions.fix', kind: 'status', status: 200, body: { url: 'javascript:alert(document.cookie)' }, times: 1 });
+    const { html } = await serverRender(ref);
+    expect(html).not.toContain('javascript:');
+    expect(html).not.toContain('data-ecom9-fix-banner');
+  });
+
   it('marks the current tier for an active account, and shows no banner', async () => {
     const { html } = await serverRender(account('ssr-ok', 'active', 50));
     expect(html).toMatch(/<li data-ecom9-tier="pro"[^>]*aria-current="true"/);
