@@ -111,7 +111,7 @@ describe.skipIf(!hasChromium)('pricing and billing components in chromium', () =
     expect(errors).toEqual([]);
   });
 
-  it('an upgrade webhook moves aria-current to the new tier without a reload', async () => {
+  it('an upgrade webhook moves aria-current to the new tier, and a cancelling one clears it, without a reload', async () => {
     const ref = account('upgrade', [{ tier: 'pro' }]);
     const { page } = await open(ref);
     await page.locator('[data-ecom9-tier="pro"][aria-current="true"]').waitFor({ timeout: 10_000 });
