@@ -1,5 +1,6 @@
 // One build for every public subpath. CJS splitting is on so that all CJS entries share one copy of
 // the core: one cache per gate, and `instanceof Ecom9Error` holds across subpaths.
+import { copyFile } from 'node:fs/promises';
 import { defineConfig, type Options } from 'tsup';
 
 const shared: Options = {
@@ -71,5 +72,7 @@ export default defineConfig([
     splitting: false,
     clean: false,
     external: ['react', 'react-dom', '@tanstack/react-query'],
+    // The optional stylesheet (ecom9-gate/react/styles.css) ships as written: plain CSS, nothing to build.
+    onSuccess: () => copyFile('src/react/styles.css', 'dist/react.css'),
   },
 ]);

@@ -46,7 +46,8 @@ console.log(
         `the tour expects ${account} on pro with 100 credits, ${denied} on starter with 3)`,
 );
 console.log(`Express example on ${base}`);
-console.log(`React page (the browser routes): ${base}/app?account=${account || 'acme'}  (open it before step 8 to watch step 9 flip it)\n`);
+console.log(`React page (the browser routes): ${base}/app?account=${account || 'acme'}  (open it before step 8 to watch step 9 flip it)`);
+console.log(`Pricing and billing components: ${base}/app/billing?account=${account || 'acme'}  (initech: the past-due banner; &theme=dark)\n`);
 
 /** An expected value: a literal, or a test with the words shown when it fails. */
 type Want = string | number | boolean | { label: string; ok: (v: unknown) => boolean };

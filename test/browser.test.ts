@@ -1,23 +1,18 @@
 // End to end in a real browser (Debian's chromium, driven by playwright-core): the React example page
 // served by the Express example shows the account's plan; a signed webhook cancels the subscription;
 // within 2 s, without a reload, the page shows the upgrade fallback. Saves docs/browser.png.
-// Skipped (saying so) where /usr/bin/chromium is missing on a developer's machine; in CI (CI=true,
-// where .ci/run installs it) a missing browser fails the run instead.
-import { existsSync, mkdirSync } from 'node:fs';
+// Skipped (saying so) where /usr/bin/chromium is missing (test/support/browser.ts).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
 import { buildApp } from '../examples/express/app';
 import { bundlePage } from '../examples/react/serve';
+import { docsDir, haveChromium, launchChromium } from './support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI) throw new Error(`test/browser.test.ts: no browser at ${CHROMIUM} in CI (apt-get install -y chromium)`);
-if (!hasChromium) console.warn(`test/browser.test.ts skipped: no browser at ${CHROMIUM} (apt-get install -y chromium)`);
+const hasChromium = haveChromium('test/browser.test.ts');
 
 describe.skipIf(!hasChromium)('examples/react in chromium', () => {
   let emu: Emulator;
@@ -36,18 +31,7 @@ describe.skipIf(!hasChromium)('examples/react in chromium', () => {
     })());
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await bundlePage(); // built before the clock of any assertion starts
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -68,8 +52,7 @@ describe.skipIf(!hasChromium)('examples/react in chromium', () => {
     await page.locator('#reports').waitFor();
     expect(await page.locator('#tiers li').count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator('a.checkout').first().getAttribute('href')).toMatch(/^https?:\/\//);
-    const dir = fileURLToPath(new URL('../docs/', import.meta.url));
-    mkdirSync(dir, { recursive: true });
+    const dir = docsDir();
     await page.screenshot({ path: `${dir}browser-before.png` });
 
     await page.evaluate(() => void ((globalThis as Record<string, unknown>).sameDocument = true));

@@ -1,8 +1,10 @@
-// The example page: the signed-in account's plan, the tiers, a checkout link and a paywall, all through
-// the server's accountRoutes. A webhook that cancels the plan flips the paywall without a reload.
+// The example pages, all through the server's accountRoutes. /app: the signed-in account's plan, the
+// tiers, a checkout link and a paywall; a webhook that cancels the plan flips the paywall without a
+// reload. /app/billing: the pricing and billing components (billing.tsx).
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Ecom9Provider, RequireTier, useAccountStatus, useResolvePublicUrl, useTiers } from 'ecom9-gate/react';
+import { BillingPage } from './billing';
 
 function Status() {
   const { data, isLoading, error } = useAccountStatus({ subscription: 'studio-suite' });
@@ -68,8 +70,6 @@ function Page() {
 
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>
-    <Ecom9Provider baseUrl="/api/ecom9">
-      <Page />
-    </Ecom9Provider>
+    <Ecom9Provider baseUrl="/api/ecom9">{location.pathname.startsWith('/app/billing') ? <BillingPage /> : <Page />}</Ecom9Provider>
   </StrictMode>,
 );

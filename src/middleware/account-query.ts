@@ -2,6 +2,7 @@
 // schema and the client call it becomes. A bad query is a 400 naming the field, with no upstream call.
 import { z } from 'zod';
 import type { Ecom9Client } from '../client';
+import type { Page, Tier } from '../client/schemas';
 
 const label = z.string().min(1).max(200);
 const pageNo = z.coerce.number().int().min(1).max(100_000);
@@ -19,7 +20,12 @@ const statusQuery = shape({ subscription: label.optional(), tier: label.optional
   message: 'is required whenever tier is given',
   path: ['subscription'],
 });
-const pageQuery = shape({ page: pageNo.optional(), page_size: pageSize.optional() });
+// `subscription` (a product's label) lists every tier of that product, in ecom9's order: ecom9's own
+// list mixes the tiers of all products (two may share a label such as "pro"), which a pricing table cannot show.
+const tiersQuery = shape({ page: pageNo.optional(), page_size: pageSize.optional(), subscription: label.optional() }).refine(
+  (q) => q.subscription === undefined || (q.page === undefined && q.page_size === undefined),
+  { message: 'cannot be combined with subscription (which lists all of its tiers)', path: ['page'] },
+);
 const txQuery = shape({ page: pageNo.optional(), page_size: pageSize.optional(), status: label.optional() });
 const publicUrlQuery = shape({ product_name: label.optional(), subscription_name: label.optional(), tier_name: label.optional() }).superRefine((q, ctx) => {
   if (q.product_name !== undefined) {
@@ -66,7 +72,7 @@ export const ROUTES: Readonly<Record<string, RouteSpec>> = Object.freeze({
     ),
   ),
   transactions: spec(txQuery, (q, c) => c.client.transactions.list({ accountRefId: c.ref, page: q.page, pageSize: q.page_size, status: q.status })),
-  tiers: spec(pageQuery, (q, c) => c.client.tiers.list({ page: q.page, pageSize: q.page_size })),
+  tiers: spec(tiersQuery, (q, c) => (q.subscription === undefined ? c.client.tiers.list({ page: q.page, pageSize: q.page_size }) : tiersOf(c, q.subscription))),
   'public-url': spec(publicUrlQuery, async (q, c) => {
     if (q.product_name !== undefined) return c.client.links.resolvePublicUrl({ accountRefId: c.ref, productName: q.product_name });
     const email = await c.email();
@@ -86,6 +92,22 @@ export const ROUTES: Readonly<Record<string, RouteSpec>> = Object.freeze({
     c.client.usage.summary({ accountRefId: c.ref, productCode: q.product_code, meterCode: q.meter_code, start: q.start, end: q.end }),
   ),
 });
+
+/** Every tier of one product (by its label), as one page. */
+async function tiersOf(c: RouteContext, subscription: string): Promise<Page<Tier>> {
+  const product = (await c.client.products.list()).results.find((p) => p.label_name === subscription);
+  if (!product) throw new NoSuchSubscriptionError();
+  const results: Tier[] = [];
+  for await (const t of c.client.tiers.iterate({ pageSize: 100 })) if (t.product_manage_id === product.manage_id) results.push(t);
+  return { count: results.length, next: null, previous: null, results };
+}
+
+/** No product of ecom9's has the label a tiers query named. */
+export class NoSuchSubscriptionError extends Error {
+  constructor() {
+    super('ecom9-gate: no product has this subscription label');
+  }
+}
 
 /** ecom9 knows no email for the account, so a checkout link by subscription and tier cannot be made. */
 export class NoEmailError extends Error {

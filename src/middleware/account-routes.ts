@@ -8,7 +8,7 @@ import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../gate/decision';
 import { misconfiguration } from '../shared/misconfig';
 import { isEcom9NotFound } from '../shared/rules';
 import { accountRefProblem } from '../shared/account-ref';
-import { NoEmailError, ROUTES, queryObject, type RouteContext } from './account-query';
+import { NoEmailError, NoSuchSubscriptionError, ROUTES, queryObject, type RouteContext } from './account-query';
 import { type AccountResolver, isPromise, resolveAccount } from './guards';
 import { EventHub, type EventsAnswer } from './sse';
 import { MisconfigurationError, OptionsError } from '../shared/errors';
@@ -130,6 +130,7 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
 
   function failure(err: unknown): RouteAnswer {
     if (err instanceof NoEmailError) return problem(409, 'email_unknown', 'ecom9 has no email for this account, which a checkout link by tier needs.');
+    if (err instanceof NoSuchSubscriptionError) return problem(404, 'not_found', 'ecom9 has no product with this subscription label.');
     const why = misconfiguration(err);
     if (why !== undefined) {
       report(new MisconfigurationError(`ecom9-gate: ${why}`, { cause: err }));

@@ -1,4 +1,4 @@
-// ecom9-gate/react: hooks and paywalls over the server's accountRoutes, on TanStack Query. Browser code.
+// ecom9-gate/react: hooks, paywalls and pricing and billing components over the server's accountRoutes, on TanStack Query. Browser code.
 export { Ecom9Provider, useEcom9Connection, type Ecom9ProviderProps, type EventSourceLike } from './provider';
 export {
   useAccountStatus,
@@ -12,6 +12,8 @@ export {
   type Result,
 } from './hooks';
 export { RequireEntitlement, RequireTier, hasTier, type RequireEntitlementProps, type RequireTierProps } from './components';
+export { PricingTable, UpgradeButton, type PricingLabels, type PricingTableProps, type UpgradeButtonProps } from './pricing';
+export { CreditsBalance, FixSubscriptionBanner, type CreditsBalanceProps, type FixSubscriptionBannerProps } from './billing';
 export {
   Ecom9RequestError,
   accountStatusQuery,

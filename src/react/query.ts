@@ -86,7 +86,8 @@ interface Account {
 
 export type AccountStatusParams = Account & { subscription?: string; tier?: string };
 export type TransactionsParams = Account & { page?: number; pageSize?: number; status?: string };
-export type TiersParams = Account & { page?: number; pageSize?: number };
+/** `subscription` (a product's label): every tier of that product, in ecom9's order (no paging then). */
+export type TiersParams = Account & { page?: number; pageSize?: number; subscription?: string };
 export type PublicUrlParams = Account & ({ productName: string } | { subscriptionName: string; tierName: string });
 export type FixSubscriptionParams = Account & { subscriptionName: string; tierName: string };
 export type EntitlementParams = Account & { productCode: string; entitlementCode: string };
@@ -114,7 +115,7 @@ export function accountStatusQuery(c: Ecom9Connection, p: AccountStatusParams = 
 export const transactionsQuery = (c: Ecom9Connection, p: TransactionsParams = {}): Ecom9QueryOptions<Page<Transaction>> =>
   options<Page<Transaction>>(c, 'transactions', { page: p.page, page_size: p.pageSize, status: p.status, account_ref_id: p.accountRefId });
 export const tiersQuery = (c: Ecom9Connection, p: TiersParams = {}): Ecom9QueryOptions<Page<Tier>> =>
-  options<Page<Tier>>(c, 'tiers', { page: p.page, page_size: p.pageSize, account_ref_id: p.accountRefId });
+  options<Page<Tier>>(c, 'tiers', { page: p.page, page_size: p.pageSize, subscription: p.subscription, account_ref_id: p.accountRefId });
 export const publicUrlQuery = (c: Ecom9Connection, p: PublicUrlParams): Ecom9QueryOptions<{ public_url: string }> =>
   options<{ public_url: string }>(
     c,
