@@ -145,7 +145,7 @@ export async function handleAdmin(d: AdminDeps, r: AdminRequest): Promise<AdminA
     allowed.push(method);
   }
   if (allowed.length) return problem(405, `${r.method} is not allowed on /__emulator/${r.path}`, undefined, { allow: allowed.join(', ') });
-  return problem(404, `no console route /__emulator/${r.path}${didYouMean(r.path, [...new Set(ROUTES.map(([, p]) => p))], (s) => `/__emulator/${s}`)}`);
+  return problem(404, `no console route /__emulator/${r.path}${didYouMean(r.path, [...new Set(ROUTES.map(([, p]) => p))], (s) => `"/__emulator/${s}"`)}`);
 }
 
 const noAccount = (d: AdminDeps, ref: string) => problem(404, `no account "${ref}"${didYouMean(ref, [...d.state.accounts.keys()])}`);

@@ -27,8 +27,10 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   return [];
 }
 
+/** Unknown keys first: a misspelt key is usually why a required field is missing. */
 export function fieldIssues(schema: z.ZodType, error: z.ZodError): FieldIssue[] {
-  return error.issues.flatMap((i) => {
+  const issues = [...error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  return issues.flatMap((i) => {
     const at = i.path.map(String);
     if (i.code === 'unrecognized_keys') {
       const known = knownKeys(schema, i.path);
