@@ -55,6 +55,14 @@ export function consolePage(apiKey: string): { html: string; headers: Record<str
 <h2 id="activity-h">What the console sent</h2>
 <ol id="activity" aria-live="polite"></ol>
 </section>
+<section aria-labelledby="calls-h">
+<h2 id="calls-h">Calls that reached the emulator</h2>
+<p class="muted">Live, newest first: who asked what, and the answer.</p>
+<table>
+<thead><tr><th scope="col">Time</th><th scope="col">Account</th><th scope="col">Endpoint</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">Answer</th></tr></thead>
+<tbody id="calls-body"></tbody>
+</table>
+</section>
 <section aria-labelledby="faults-h">
 <h2 id="faults-h">Faults</h2>
 <form id="fault-form" class="controls" aria-labelledby="faults-h">
@@ -69,14 +77,6 @@ export function consolePage(apiKey: string): { html: string; headers: Record<str
 <button type="button" id="clear-faults">Clear faults</button>
 </form>
 <div id="faults"></div>
-</section>
-<section aria-labelledby="calls-h">
-<h2 id="calls-h">Calls that reached the emulator</h2>
-<p class="muted">Live, newest first: who asked what, and the answer.</p>
-<table>
-<thead><tr><th scope="col">Time</th><th scope="col">Account</th><th scope="col">Endpoint</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">Answer</th></tr></thead>
-<tbody id="calls-body"></tbody>
-</table>
 </section>
 </main>
 <script nonce="${nonce}">${CONSOLE_SCRIPT}</script>

@@ -50,7 +50,8 @@ function act(method, path, body) {
   }).catch(function (err) { document.getElementById('activity').prepend(el('li', { text: method + ' ' + path + ' failed: ' + err.message })); });
 }
 
-function button(label, onclick) { return el('button', { type: 'button', text: label, onclick: onclick }); }
+/** A button whose id (scope + key, the label by default) survives a re-render, so focus can be put back on it. */
+function button(label, onclick, scope, key) { return el('button', { type: 'button', text: label, onclick: onclick, id: scope + '-' + slug(key || label) }); }
 function labelled(text, control, id) { control.id = id; return el('span', { 'class': 'field' }, [el('label', { 'for': id, text: text }), control]); }
 function select(options, value) {
   var s = el('select');
@@ -76,9 +77,9 @@ function subscriptionRows(acc, id) {
     var tierSelect = select(tiers, current ? current.tier : tiers[0]);
     var controls = el('td', { 'class': 'controls' }, [
       labelled('Tier for ' + name, tierSelect, id + '-tier-' + slug(name)),
-      button('Change tier of ' + name, function () { act('PUT', path, { tier: tierSelect.value }); }),
-      current ? button('Cancel ' + name, function () { act('PUT', path, { status: 'canceled' }); }) : null,
-      current ? button('Reactivate ' + name, function () { act('PUT', path, { status: 'active' }); }) : null,
+      button('Change tier of ' + name, function () { act('PUT', path, { tier: tierSelect.value }); }, id),
+      current ? button('Cancel ' + name, function () { act('PUT', path, { status: 'canceled' }); }, id) : null,
+      current ? button('Reactivate ' + name, function () { act('PUT', path, { status: 'active' }); }, id) : null,
     ]);
     var state = rows.length ? rows.map(function (s) { return s.tier + ': ' + s.status; }).join(', ') : 'not subscribed';
     body.appendChild(el('tr', {}, [el('th', { scope: 'row', text: name }), el('td', { text: state }), controls]));
@@ -87,7 +88,7 @@ function subscriptionRows(acc, id) {
   return el('table', {}, [el('caption', { text: 'Subscriptions' }), el('thead', {}, [el('tr', {}, [el('th', { scope: 'col', text: 'Subscription' }), el('th', { scope: 'col', text: 'Tiers and status' }), el('th', { scope: 'col', text: 'Actions' })])]), body]);
 }
 
-function entitlementItems(acc) {
+function entitlementItems(acc, id) {
   var pairs = [];
   products.forEach(function (p) { p.entitlements.forEach(function (e) { pairs.push(p.label_name + '/' + e); }); });
   acc.entitlements.forEach(function (e) { var k = e.product + '/' + e.entitlement; if (pairs.indexOf(k) < 0) pairs.push(k); });
@@ -97,7 +98,7 @@ function entitlementItems(acc) {
     var path = 'accounts/' + seg(acc.account_ref_id) + '/entitlements/' + seg(parts[0]) + '/' + seg(parts.slice(1).join('/'));
     return el('li', {}, [
       el('span', { text: k + ': ' + (has ? 'granted' : 'not granted') + ' ' }),
-      button((has ? 'Revoke ' : 'Grant ') + k, function () { act('PUT', path, { hasAccess: !has }); }),
+      button((has ? 'Revoke ' : 'Grant ') + k, function () { act('PUT', path, { hasAccess: !has }); }, id, 'toggle ' + k),
     ]);
   });
 }
@@ -115,7 +116,7 @@ function creditItems(acc, id) {
     return el('li', {}, [
       el('span', { text: k + ': ' + balance + ' ' }),
       labelled('New balance of ' + k, input, id + '-credits-' + slug(k)),
-      button('Set ' + k, function () { act('PUT', path, { balance: Number(input.value) }); }),
+      button('Set ' + k, function () { act('PUT', path, { balance: Number(input.value) }); }, id),
     ]);
   });
 }
@@ -128,7 +129,7 @@ function accountCard(acc) {
     el('p', { 'class': 'muted', text: acc.customer_email || 'no email' }),
     subscriptionRows(acc, id),
     el('h4', { text: 'Entitlements' }),
-    list(entitlementItems(acc), 'No entitlements declared.'),
+    list(entitlementItems(acc, id), 'No entitlements declared.'),
     el('h4', { text: 'Credits' }),
     list(creditItems(acc, id), 'No credit balances.'),
     el('h4', { text: 'Usage totals' }),
@@ -137,7 +138,7 @@ function accountCard(acc) {
     list(acc.recent_debits.map(function (d) { return d.at.slice(11, 19) + ' ' + d.product + '/' + d.meter + ' ' + d.quantity + (d.approved ? ' debited' : ' refused') + ' (' + d.event_key + ')'; }), 'No debits.'),
     el('div', { 'class': 'controls' }, [
       labelled('Event for ' + acc.account_ref_id, eventSelect, id + '-event'),
-      button('Send webhook for ' + acc.account_ref_id, function () { act('POST', 'webhooks', { event: eventSelect.value, account_ref_id: acc.account_ref_id }); }),
+      button('Send webhook for ' + acc.account_ref_id, function () { act('POST', 'webhooks', { event: eventSelect.value, account_ref_id: acc.account_ref_id }); }, id),
     ]),
   ]);
 }
