@@ -154,11 +154,18 @@ describe('PUT subscriptions', () => {
       { field: 'tier', message: '"platinum" is not a tier of studio-suite (starter, pro, enterprise)' },
     ]);
     expect((await problem(await admin('PUT', path, { status: 'paused' }), 400)).errors?.[0]?.field).toBe('status');
-    expect((await problem(await admin('PUT', path, { tiers: 'pro' }), 400)).errors?.[0]).toEqual({ field: 'tiers', message: 'unknown field "tiers" (did you mean "tier"?)' });
+    expect((await problem(await admin('PUT', path, { tiers: 'pro' }), 400)).errors?.[0]).toEqual({
+      field: 'tiers',
+      message: 'unknown field "tiers" (did you mean "tier"?)',
+    });
     expect((await problem(await admin('PUT', path, {}), 400)).errors?.[0]?.field).toBe('tier');
     expect((await problem(await admin('PUT', path, '{"tier":'), 400)).errors?.[0]).toEqual({ field: 'body', message: 'is not JSON' });
-    expect((await problem(await admin('PUT', 'accounts/nobody/subscriptions/studio-suite', { status: 'canceled' }), 404)).detail).toMatch(/no account "nobody"/);
-    expect((await problem(await admin('PUT', 'accounts/sub-bad/subscriptions/studio-suit', { tier: 'pro' }), 404)).detail).toMatch(/did you mean "studio-suite"/);
+    expect((await problem(await admin('PUT', 'accounts/nobody/subscriptions/studio-suite', { status: 'canceled' }), 404)).detail).toMatch(
+      /no account "nobody"/,
+    );
+    expect((await problem(await admin('PUT', 'accounts/sub-bad/subscriptions/studio-suit', { tier: 'pro' }), 404)).detail).toMatch(
+      /did you mean "studio-suite"/,
+    );
     expect(emu.subscriptions('sub-bad')).toEqual([{ subscription: 'studio-suite', tier: 'pro', state: 'active' }]);
     expect(received).toEqual([]);
   });

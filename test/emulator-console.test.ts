@@ -36,7 +36,15 @@ describe.skipIf(!hasChromium)('the emulator console in chromium', () => {
     server.on('request', built.app);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -72,9 +80,15 @@ describe.skipIf(!hasChromium)('the emulator console in chromium', () => {
     expect(await reports('acme')).toBe(200); // from the gate's cache now: only a webhook can change it
 
     await acme.getByRole('button', { name: 'Cancel studio-suite' }).click();
-    await page.locator('#activity li', { hasText: 'webhook subscription-cancelled for acme' }).filter({ hasText: `${app}/webhooks/ecom9 → 200` }).waitFor({ timeout: 5_000 });
+    await page
+      .locator('#activity li', { hasText: 'webhook subscription-cancelled for acme' })
+      .filter({ hasText: `${app}/webhooks/ecom9 → 200` })
+      .waitFor({ timeout: 5_000 });
     expect(await reports('acme')).toBe(403);
-    await acme.getByRole('row', { name: /studio-suite/ }).filter({ hasText: 'pro: canceled' }).waitFor({ timeout: 2_000 });
+    await acme
+      .getByRole('row', { name: /studio-suite/ })
+      .filter({ hasText: 'pro: canceled' })
+      .waitFor({ timeout: 2_000 });
     await page.screenshot({ path: `${fileURLToPath(new URL('../docs/', import.meta.url))}emulator-console.png`, fullPage: true });
 
     // The keyboard alone: focus the control, press Enter; focus stays on it across the re-render.
@@ -82,8 +96,12 @@ describe.skipIf(!hasChromium)('the emulator console in chromium', () => {
     await page.keyboard.press('Enter');
     await page.locator('#activity li', { hasText: 'webhook subscription-reactivated for acme' }).waitFor({ timeout: 5_000 });
     expect(await reports('acme')).toBe(200);
-    await acme.getByRole('row', { name: /studio-suite/ }).filter({ hasText: 'pro: active' }).waitFor({ timeout: 2_000 });
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Reactivate studio-suite');
+    await acme
+      .getByRole('row', { name: /studio-suite/ })
+      .filter({ hasText: 'pro: active' })
+      .waitFor({ timeout: 2_000 });
+    const focused = () => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent;
+    expect(await page.evaluate(focused)).toBe('Reactivate studio-suite');
 
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).sameDocument)).toBe(true);
     expect(errors).toEqual([]);

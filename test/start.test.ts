@@ -36,6 +36,9 @@ describe('against its own emulator', () => {
   it('the npm start tour gets every answer it expects', async () => {
     const r = await tour({});
     expect(r.out).toContain('Every step got the answer it should.');
+    expect(r.out).toMatch(
+      /React page \(the browser routes\): http:\/\/127\.0\.0\.1:\d+\/app\?account=acme[^\n]*\nEmulator console: http:\/\/127\.0\.0\.1:\d+\/ /,
+    );
     expect(r.out).toContain('{"debited":5,"remainingBalance":95,');
     expect(r.out).toMatch(/0 → 3 {2}\(\+3 in 1 usage\.record call\(s\)\)/);
     expect(r.out).toMatch(/9\. The very next request from acme is denied[\s\S]*← 403 .*"code":"tier_required"/);

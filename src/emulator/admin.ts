@@ -6,7 +6,7 @@ import { ENDPOINTS } from '../shared/endpoints';
 import type { Faults, FaultSpec } from './faults';
 import { SUB_STATES, type SubState } from './fixtures';
 import { didYouMean } from './nearest';
-import type { CallRecord } from './server';
+import type { CallRecord } from './call-log';
 import type { EmulatorState } from './state';
 import { accountView, stateView } from './state-view';
 import type { WebhookPayloadInput } from './webhooks';
@@ -111,7 +111,14 @@ const ROUTES: Array<[string, string, Handler]> = [
     (d, [ref, product, ent], r) => putEntitlement(d, ref as string, product as string, ent as string, r.text),
   ],
   ['POST', 'faults', (d, _p, r) => postFault(d, r.text)],
-  ['DELETE', 'faults', (d) => (d.faults.clear(), ok({ faults: [] }))],
+  [
+    'DELETE',
+    'faults',
+    (d) => {
+      d.faults.clear();
+      return ok({ faults: [] });
+    },
+  ],
   ['POST', 'webhooks', (d, _p, r) => postWebhook(d, r.text)],
 ];
 

@@ -60,7 +60,9 @@ try {
   fail(err.message.replace(/^ecom9-gate: emulator: /, '').replace(/"webhookUrls\.(\d+)"/, (_, i) => `--webhook-url #${Number(i) + 1}`));
 }
 const url = await emu.listen(port, values.host).catch((err: NodeJS.ErrnoException) => {
-  console.error(`ecom9-gate-emulator: cannot listen on ${values.host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : err.message}`);
+  console.error(
+    `ecom9-gate-emulator: cannot listen on ${values.host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : err.message}`,
+  );
   process.exit(1);
 });
 console.log(`ecom9 emulator listening on ${url}`);

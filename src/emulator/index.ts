@@ -7,13 +7,14 @@ import { OptionsError } from '../shared/errors';
 import type { Delivery } from './admin';
 import { Faults, type FaultSpec } from './faults';
 import { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
-import { createEmulatorServer, type CallRecord } from './server';
+import type { CallRecord } from './call-log';
+import { createEmulatorServer } from './server';
 import { EmulatorState, type LedgerRow, type UsageRow } from './state';
 import { buildWebhook, sendWebhook, webhookPayload, type WebhookPayloadInput, type WebhookSendOptions } from './webhooks';
 
 export { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
 export type { FaultSpec, FaultKind } from './faults';
-export type { CallRecord } from './server';
+export type { CallRecord } from './call-log';
 export type { Delivery } from './admin';
 export type { LedgerRow, UsageRow } from './state';
 export type { WebhookPayloadInput, WebhookSendOptions } from './webhooks';
@@ -64,15 +65,16 @@ export function createEmulator(opts: EmulatorOptions = {}) {
   const notify = async (p: WebhookPayloadInput) => {
     const webhook = webhookPayload(state, p);
     const deliveries = await Promise.all(
-      webhookUrls.map((url): Promise<Delivery> =>
-        sendWebhook(state, webhookSecret, url, webhook as WebhookPayloadInput, { timeoutMs: CONSOLE_WEBHOOK_TIMEOUT_MS }).then(
-          (r) => ({ url, status: r.status }),
-          (err: Error) => ({
-            url,
-            // fetch says "fetch failed"; its cause says why (ECONNREFUSED ...).
-            error: err.name === 'TimeoutError' ? `no answer in ${CONSOLE_WEBHOOK_TIMEOUT_MS} ms` : ((err.cause as Error | undefined)?.message ?? err.message),
-          }),
-        ),
+      webhookUrls.map(
+        (url): Promise<Delivery> =>
+          sendWebhook(state, webhookSecret, url, webhook as WebhookPayloadInput, { timeoutMs: CONSOLE_WEBHOOK_TIMEOUT_MS }).then(
+            (r) => ({ url, status: r.status }),
+            (err: Error) => ({
+              url,
+              // fetch says "fetch failed"; its cause says why (ECONNREFUSED ...).
+              error: err.name === 'TimeoutError' ? `no answer in ${CONSOLE_WEBHOOK_TIMEOUT_MS} ms` : ((err.cause as Error | undefined)?.message ?? err.message),
+            }),
+          ),
       ),
     );
     return { webhook, deliveries };

@@ -3,28 +3,12 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { EndpointName } from '../shared/endpoints';
 import type { FaultSpec, Faults } from './faults';
 import { handleAdmin, problem, type AdminDeps } from './admin';
+import type { CallRecord } from './call-log';
 import { consolePage } from './console-page';
 import { ROUTES, matchRoute, type EmuResponse } from './routes';
 import type { EmulatorState } from './state';
-
-export interface CallRecord {
-  /** Increases by one per call, from 1: `GET /__emulator/calls?after=id` reads the calls since. */
-  id: number;
-  endpoint: EndpointName | 'unknown';
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  accountRefId?: string;
-  at: number;
-  /** The status answered; absent while held (latency) and for a dropped connection. */
-  status?: number;
-  /** The body answered, when JSON. */
-  response?: unknown;
-}
 
 const MAX_BODY = 1024 * 1024;
 /** The call log keeps the most recent calls only, so a long-running emulator does not grow without bound. */
@@ -197,7 +181,8 @@ export function createEmulatorServer(opts: EmulatorServerOptions): Server {
 
   async function handleConsole(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, text: string): Promise<void> {
     if (path === '/') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendAnswer(res, problem(405, `${req.method} is not allowed on /`, undefined, { allow: 'GET, HEAD' }));
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendAnswer(res, problem(405, `${req.method} is not allowed on /`, undefined, { allow: 'GET, HEAD' }));
       if (!localHost(req.headers.host)) return sendAnswer(res, problem(403, 'the console is served to localhost or an IP address only'));
       const page = consolePage(opts.apiKey());
       res.writeHead(200, { ...page.headers, 'content-length': String(Buffer.byteLength(page.html)) });

@@ -39,7 +39,12 @@ function view(state: EmulatorState, ref: string, t: Totals) {
   return {
     account_ref_id: acc.ref,
     customer_email: acc.email,
-    subscriptions: acc.subscriptions.map((s) => ({ subscription: s.subscription, tier: s.tier, status: s.state, updated_at: new Date(s.updatedAt).toISOString() })),
+    subscriptions: acc.subscriptions.map((s) => ({
+      subscription: s.subscription,
+      tier: s.tier,
+      status: s.state,
+      updated_at: new Date(s.updatedAt).toISOString(),
+    })),
     entitlements: state.entitlementsOf(ref),
     credits: state.balancesOf(ref),
     usage: [...t.usage.values()],
