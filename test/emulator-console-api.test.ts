@@ -117,6 +117,8 @@ describe('GET state and calls', () => {
     ]);
     expect(after.calls[0]?.response).toMatchObject({ account_ref_id: 'calls-co', is_active: true });
     expect(after.last).toBe(last + 2);
+    const newest = (await (await admin('GET', `calls?after=${last}&limit=1`)).json()) as { calls: Array<Record<string, unknown>> };
+    expect(newest.calls.map((c) => c.accountRefId)).toEqual(['nobody-here']);
     expect(emu.calls.some((c) => c.path.startsWith('/__emulator/'))).toBe(false);
     expect((await problem(await admin('GET', 'calls?after=soon'), 400)).errors?.[0]?.field).toBe('after');
   });
