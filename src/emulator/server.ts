@@ -1,5 +1,6 @@
 // The emulator's HTTP front: auth by either header, routing, the call log and fault injection,
 // in front of the endpoint functions in routes.ts; the console page at / and its API under /__emulator/.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -55,6 +56,12 @@ function injectedStatus(f: FaultSpec): EmuResponse {
 /** The key a request carries: `Authorization: Bearer KEY` (scheme in any case, RFC 9110 11.1) or `X-API-Key`. */
 function keyOf(req: IncomingMessage): string | undefined {
   return /^bearer +(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? (req.headers['x-api-key'] as string | undefined);
+}
+
+/** Compared in constant time, as a real key check would be (digests first: the lengths may differ). */
+function sameKey(given: string, key: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(key));
 }
 
 /**
@@ -141,7 +148,7 @@ export function createEmulatorServer(opts: EmulatorServerOptions): Server {
     }
     const key = keyOf(req);
     if (key === undefined) return send(res, { status: 401, body: { detail: 'Authentication credentials were not provided.' } });
-    if (key !== opts.apiKey()) return send(res, { status: 401, body: { detail: 'Invalid API key' } });
+    if (!sameKey(key, opts.apiKey())) return send(res, { status: 401, body: { detail: 'Invalid API key' } });
     if (badJson) return send(res, { status: 400, body: { detail: ['JSON parse error'] } });
 
     const run = () => ROUTES[route.endpoint](state, { method: req.method ?? 'GET', params, query, body, origin: `http://${req.headers.host}`, path });
@@ -190,7 +197,7 @@ export function createEmulatorServer(opts: EmulatorServerOptions): Server {
     }
     const key = keyOf(req);
     if (key === undefined) return sendAnswer(res, problem(401, 'the API key is required: Authorization: Bearer KEY or X-API-Key: KEY'));
-    if (key !== opts.apiKey()) return sendAnswer(res, problem(401, 'invalid API key'));
+    if (!sameKey(key, opts.apiKey())) return sendAnswer(res, problem(401, 'invalid API key'));
     const answer = await handleAdmin(opts.admin, { method: req.method ?? 'GET', path: path.slice('/__emulator/'.length), query, text });
     sendAnswer(res, answer);
   }
