@@ -1,7 +1,8 @@
 // The emulator's console page in a real browser (Debian's chromium, driven by playwright-core): it lists
 // the fixtures' accounts, shows a gate's call within 2 s without a reload, and a click on "Cancel
 // studio-suite" sends the signed webhook that turns the Express example's pro route to 403; the keyboard
-// reactivates it. No console errors (the page runs under its CSP). Saves docs/emulator-console.png.
+// reactivates it; a tier picked survives a redraw. No console errors (the page runs under its CSP).
+// Saves docs/emulator-console.png.
 // Skipped (saying so) where /usr/bin/chromium is missing; in CI a missing browser fails the run.
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -102,6 +103,18 @@ describe.skipIf(!hasChromium)('the emulator console in chromium', () => {
       .waitFor({ timeout: 2_000 });
     const focused = () => (globalThis as unknown as { document: { activeElement: { textContent: string } | null } }).document.activeElement?.textContent;
     expect(await page.evaluate(focused)).toBe('Reactivate studio-suite');
+
+    // A tier picked but not yet sent survives a redraw (the state changed under the page meanwhile).
+    const globex = page.getByRole('article', { name: 'globex' });
+    await globex.getByLabel('Tier for studio-suite').selectOption('enterprise');
+    emu.setCredits('globex', 'ai-images', 'credits', 42);
+    await globex.getByText('ai-images/credits: 42').waitFor({ timeout: 5_000 });
+    await globex.getByRole('button', { name: 'Change tier of studio-suite' }).click();
+    await globex
+      .getByRole('row', { name: /studio-suite/ })
+      .filter({ hasText: 'enterprise: active' })
+      .waitFor({ timeout: 5_000 });
+    expect(emu.subscriptions('globex').find((s) => s.state === 'active')?.tier).toBe('enterprise');
 
     expect(await page.evaluate(() => (globalThis as Record<string, unknown>).sameDocument)).toBe(true);
     expect(errors).toEqual([]);

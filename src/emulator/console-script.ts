@@ -52,7 +52,21 @@ function act(method, path, body) {
 
 /** A button whose id (scope + key, the label by default) survives a re-render, so focus can be put back on it. */
 function button(label, onclick, scope, key) { return el('button', { type: 'button', text: label, onclick: onclick, id: scope + '-' + slug(key || label) }); }
-function labelled(text, control, id) { control.id = id; return el('span', { 'class': 'field' }, [el('label', { 'for': id, text: text }), control]); }
+/**
+ * What the user picked or typed but has not sent yet, by control id: a redraw (the state changed under
+ * the page) must not put back the old value between the pick and the click.
+ */
+var drafts = {};
+function labelled(text, control, id) {
+  control.id = id;
+  if (drafts[id] !== undefined) control.value = drafts[id];
+  var keep = function () { drafts[id] = control.value; };
+  control.addEventListener('input', keep);
+  control.addEventListener('change', keep);
+  return el('span', { 'class': 'field' }, [el('label', { 'for': id, text: text }), control]);
+}
+/** The control's value, its draft spent. */
+function take(control) { delete drafts[control.id]; return control.value; }
 function select(options, value) {
   var s = el('select');
   options.forEach(function (o) { var opt = el('option', { value: o, text: o }); if (o === value) opt.selected = true; s.appendChild(opt); });
@@ -77,7 +91,7 @@ function subscriptionRows(acc, id) {
     var tierSelect = select(tiers, current ? current.tier : tiers[0]);
     var controls = el('td', { 'class': 'controls' }, [
       labelled('Tier for ' + name, tierSelect, id + '-tier-' + slug(name)),
-      button('Change tier of ' + name, function () { act('PUT', path, { tier: tierSelect.value }); }, id),
+      button('Change tier of ' + name, function () { act('PUT', path, { tier: take(tierSelect) }); }, id),
       current ? button('Cancel ' + name, function () { act('PUT', path, { status: 'canceled' }); }, id) : null,
       current ? button('Reactivate ' + name, function () { act('PUT', path, { status: 'active' }); }, id) : null,
     ]);
@@ -116,7 +130,7 @@ function creditItems(acc, id) {
     return el('li', {}, [
       el('span', { text: k + ': ' + balance + ' ' }),
       labelled('New balance of ' + k, input, id + '-credits-' + slug(k)),
-      button('Set ' + k, function () { act('PUT', path, { balance: Number(input.value) }); }, id),
+      button('Set ' + k, function () { act('PUT', path, { balance: Number(take(input)) }); }, id),
     ]);
   });
 }
@@ -146,16 +160,15 @@ function accountCard(acc) {
 function renderState(s) {
   products = s.products;
   document.getElementById('hooks').textContent = s.webhook_urls.length ? s.webhook_urls.join(', ') : 'no webhook URL (start with --webhook-url URL)';
-  // Re-rendering must not take the keyboard user's place: the focused control is found again by id.
+  // A redraw must not take the keyboard user's place: the focused control is found again by id.
   var focused = document.activeElement && document.activeElement.id;
-  var typed = focused && document.activeElement.value;
   var box = document.getElementById('accounts');
   box.replaceChildren.apply(box, s.accounts.map(accountCard));
   if (!s.accounts.length) box.appendChild(el('p', { 'class': 'muted', text: 'No accounts.' }));
   document.getElementById('faults').replaceChildren(list(s.faults.map(function (f) { return JSON.stringify(f); }), 'No faults injected.'));
   if (focused) {
     var again = document.getElementById(focused);
-    if (again) { if (typed !== undefined && typed !== null && 'value' in again) again.value = typed; again.focus(); }
+    if (again) again.focus();
   }
 }
 
