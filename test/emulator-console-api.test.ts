@@ -238,6 +238,12 @@ describe('faults and webhooks', () => {
     const res = await admin('POST', 'webhooks', { event: 'payment-failed', account_ref_id: 'globex' });
     expect(res.status).toBe(200);
     expect(theWebhook()).toMatchObject({ event: 'payment-failed', account_ref_id: 'globex', label_name: 'starter' });
+    // After an upgrade (the old tier ends at the same instant) the payload names the new, active tier.
+    seed('hook-co');
+    await admin('PUT', 'accounts/hook-co/subscriptions/studio-suite', { tier: 'enterprise' });
+    received = [];
+    await admin('POST', 'webhooks', { event: 'subscription-updated', account_ref_id: 'hook-co' });
+    expect(theWebhook()).toMatchObject({ label_name: 'enterprise', is_active: true });
     received = [];
     expect((await problem(await admin('POST', 'webhooks', { account_ref_id: 'globex' }), 400)).errors?.[0]?.field).toBe('event');
     await problem(await admin('POST', 'webhooks', { event: 'x', account_ref_id: 'nobody' }), 404);

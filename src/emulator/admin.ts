@@ -3,7 +3,7 @@
 // send a webhook. Bodies are checked with zod; every refusal is problem+json naming the field.
 import { z } from 'zod';
 import { ENDPOINTS } from '../shared/endpoints';
-import type { Faults, FaultSpec } from './faults';
+import { FAULT_KINDS, type Faults, type FaultSpec } from './faults';
 import { SUB_STATES, type SubState } from './fixtures';
 import { didYouMean } from './nearest';
 import type { CallRecord } from './call-log';
@@ -64,7 +64,7 @@ const webhookBody = z.strictObject({ event: z.string().min(1).max(200), account_
 const faultBody = z.strictObject({
   endpoint: z.enum(ENDPOINTS).optional(),
   accountRefId: z.string().min(1).optional(),
-  kind: z.enum(['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema']),
+  kind: z.enum(FAULT_KINDS),
   ms: z.number().int().nonnegative().max(600_000).optional(),
   status: z.number().int().min(100).max(599).optional(),
   body: z.unknown().optional(),

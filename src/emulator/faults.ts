@@ -2,7 +2,8 @@
 import type { EndpointName } from '../shared/endpoints';
 import { OptionsError } from '../shared/errors';
 
-export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
+export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultSpec {
   /** Default: every endpoint. */
