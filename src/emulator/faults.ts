@@ -2,8 +2,9 @@
 import type { EndpointName } from '../shared/endpoints';
 import { OptionsError } from '../shared/errors';
 
-export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
+/** Every kind, for the console API's schema. */
+export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const satisfies readonly FaultKind[];
 
 export interface FaultSpec {
   /** Default: every endpoint. */
