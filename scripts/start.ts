@@ -1,6 +1,7 @@
-// `npm start`: the emulator with demo data, the Express example on top of it, and a narrated tour of
-// what the gate does. `npm start -- --once` exits after the tour: 0 when every step got the status and
+// `npm start`: the emulator with demo data (and its console), the Express example on top of it, and a
+// narrated tour of what the gate does. `npm start -- --once` exits after the tour: 0 when every step got the status and
 // body it expects, 1 otherwise. With ECOM9_API_KEY set it talks to real ecom9 instead (see realConfig).
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEmulator } from 'ecom9-gate/emulator';
 import { buildApp } from '../examples/express/app';
@@ -26,16 +27,26 @@ if (!account || !denied) {
   process.exit(1);
 }
 
-// ECOM9_TOUR_FIXTURES (emulator only): another fixtures file. The expectations stay the demo data's.
-const emu = real ? undefined : createEmulator(process.env.ECOM9_TOUR_FIXTURES ? { fixtures: process.env.ECOM9_TOUR_FIXTURES } : {});
-const emuUrl = emu ? await emu.listen(0) : undefined;
-const { app, gate } = buildApp(emu ? { apiKey: emu.apiKey, baseUrl: emuUrl, webhookSecret: emu.webhookSecret } : {});
-const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
+// The app's port first: the emulator's console sends its changes to the app's webhook route.
+const server = createServer();
+server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
 await new Promise<void>((resolve) => {
   server.once('listening', resolve);
   server.once('error', () => server.listen(0, '127.0.0.1', resolve)); // port taken: any free port
 });
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+// ECOM9_TOUR_FIXTURES (emulator only): another fixtures file. The expectations stay the demo data's.
+// EMULATOR_PORT: the emulator's port (its console is at its root); 4010 unless taken, then any free one.
+const emu = real
+  ? undefined
+  : createEmulator({
+      ...(process.env.ECOM9_TOUR_FIXTURES ? { fixtures: process.env.ECOM9_TOUR_FIXTURES } : {}),
+      webhookUrls: [`${base}/webhooks/ecom9`],
+    });
+const emuUrl = emu ? await emu.listen(Number(process.env.EMULATOR_PORT ?? 4010)).catch(() => emu.listen(0)) : undefined;
+const { app, gate } = buildApp(emu ? { apiKey: emu.apiKey, baseUrl: emuUrl, webhookSecret: emu.webhookSecret } : {});
+server.on('request', app);
 
 console.log(`${c.bold}ecom9-gate tour${c.off}`);
 console.log(
@@ -47,7 +58,9 @@ console.log(
 );
 console.log(`Express example on ${base}`);
 console.log(`React page (the browser routes): ${base}/app?account=${account || 'acme'}  (open it before step 8 to watch step 9 flip it)`);
-console.log(`Pricing and billing components: ${base}/app/billing?account=${account || 'acme'}  (initech: the past-due banner; &theme=dark)\n`);
+console.log(`Pricing and billing components: ${base}/app/billing?account=${account || 'acme'}  (initech: the past-due banner; &theme=dark)`);
+if (emu) console.log(`Emulator console: ${emu.consoleUrl}  (change a tier, credits or faults; each change reaches the app as a signed webhook)`);
+console.log('');
 
 /** An expected value: a literal, or a test with the words shown when it fails. */
 type Want = string | number | boolean | { label: string; ok: (v: unknown) => boolean };

@@ -37,6 +37,9 @@ describe('against its own emulator', () => {
     const r = await tour({});
     expect(r.out).toContain('Every step got the answer it should.');
     expect(r.out).toMatch(/Pricing and billing components: http:\/\/127\.0\.0\.1:\d+\/app\/billing\?account=acme/);
+    expect(r.out).toMatch(
+      /React page \(the browser routes\): http:\/\/127\.0\.0\.1:\d+\/app\?account=acme[^\n]*\nPricing and billing components: [^\n]*\nEmulator console: http:\/\/127\.0\.0\.1:\d+\/ /,
+    );
     expect(r.out).toContain('{"debited":5,"remainingBalance":95,');
     expect(r.out).toMatch(/0 → 3 {2}\(\+3 in 1 usage\.record call\(s\)\)/);
     expect(r.out).toMatch(/9\. The very next request from acme is denied[\s\S]*← 403 .*"code":"tier_required"/);

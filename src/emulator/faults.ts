@@ -3,6 +3,8 @@ import type { EndpointName } from '../shared/endpoints';
 import { OptionsError } from '../shared/errors';
 
 export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
+/** Every kind, for the console API's schema. */
+export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const satisfies readonly FaultKind[];
 
 export interface FaultSpec {
   /** Default: every endpoint. */
@@ -29,23 +31,28 @@ interface Active extends FaultSpec {
 }
 
 export class Faults {
-  private list: Active[] = [];
+  private active: Active[] = [];
 
   add(f: FaultSpec): void {
     if (f.times !== undefined && (!Number.isInteger(f.times) || f.times < 1)) throw new OptionsError('emulator: fault "times" must be a positive integer');
-    this.list.push({ ...f, left: f.times ?? Number.POSITIVE_INFINITY });
+    this.active.push({ ...f, left: f.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  /** The active faults, in the order they apply, with how many requests each has left (null: unlimited). */
+  list(): Array<FaultSpec & { left: number | null }> {
+    return this.active.map(({ left, ...f }) => ({ ...f, left: Number.isFinite(left) ? left : null }));
   }
 
   clear(): void {
-    this.list = [];
+    this.active = [];
   }
 
   /** The first fault that matches, used up by one. Faults apply in the order they were added. */
   take(endpoint: EndpointName, accountRefId: string | undefined): FaultSpec | undefined {
-    const i = this.list.findIndex((f) => (!f.endpoint || f.endpoint === endpoint) && (!f.accountRefId || f.accountRefId === accountRefId));
+    const i = this.active.findIndex((f) => (!f.endpoint || f.endpoint === endpoint) && (!f.accountRefId || f.accountRefId === accountRefId));
     if (i < 0) return undefined;
-    const f = this.list[i] as Active;
-    if (--f.left <= 0) this.list.splice(i, 1);
+    const f = this.active[i] as Active;
+    if (--f.left <= 0) this.active.splice(i, 1);
     return f;
   }
 }

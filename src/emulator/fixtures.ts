@@ -1,15 +1,17 @@
 // The emulator's starting data: a zod-checked fixtures format, loadable from an object or a JSON file,
-// and the demo data the examples and `npm start` use.
+// and the demo data the examples and `npm start` use. Every object is strict: an unknown key is named,
+// with the nearest known one, rather than silently ignored.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OptionsError } from '../shared/errors';
+import { describeFieldIssues, fieldIssues } from './zod-issues';
 
 export const SUB_STATES = ['active', 'past_due', 'incomplete', 'canceled'] as const;
 export type SubState = (typeof SUB_STATES)[number];
 
 export const USAGE_MODELS = ['prepaid_credits', 'metered_postpaid', 'included_overage', 'tiered_usage', 'volume_usage'] as const;
 
-const tierFixture = z.object({
+const tierFixture = z.strictObject({
   label_name: z.string().min(1),
   name: z.string(),
   description: z.string().default(''),
@@ -19,7 +21,7 @@ const tierFixture = z.object({
   is_popular: z.boolean().default(false),
 });
 
-const productFixture = z.object({
+const productFixture = z.strictObject({
   manage_id: z.string().min(1),
   label_name: z.string().min(1),
   type: z.enum(['single', 'subscription']),
@@ -30,16 +32,16 @@ const productFixture = z.object({
   tiers: z.array(tierFixture).default([]),
 });
 
-const accountFixture = z.object({
+const accountFixture = z.strictObject({
   account_ref_id: z.string().min(1),
   customer_email: z.string().default(''),
-  subscriptions: z.array(z.object({ subscription: z.string(), tier: z.string(), state: z.enum(SUB_STATES).default('active') })).default([]),
-  entitlements: z.array(z.object({ product: z.string(), entitlement: z.string() })).default([]),
-  credits: z.array(z.object({ product: z.string(), meter: z.string(), balance: z.number().int().nonnegative() })).default([]),
+  subscriptions: z.array(z.strictObject({ subscription: z.string(), tier: z.string(), state: z.enum(SUB_STATES).default('active') })).default([]),
+  entitlements: z.array(z.strictObject({ product: z.string(), entitlement: z.string() })).default([]),
+  credits: z.array(z.strictObject({ product: z.string(), meter: z.string(), balance: z.number().int().nonnegative() })).default([]),
   transactions: z.number().int().nonnegative().default(0),
 });
 
-export const fixturesSchema = z.object({
+export const fixturesSchema = z.strictObject({
   /** The key the emulator accepts, unless createEmulator is given one. */
   apiKey: z.string().min(1).optional(),
   /** The secret it signs webhooks with, unless createEmulator is given one. */
@@ -53,11 +55,25 @@ export type ParsedFixtures = z.output<typeof fixturesSchema>;
 export type ProductFixture = z.output<typeof productFixture>;
 
 export function loadFixtures(source: Fixtures | string): ParsedFixtures {
-  const raw: unknown = typeof source === 'string' ? JSON.parse(readFileSync(source, 'utf8')) : source;
+  const raw: unknown = typeof source === 'string' ? readJson(source) : source;
   const parsed = fixturesSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  throw new OptionsError(`ecom9-gate: emulator: invalid fixtures: ${where}`);
+  const from = typeof source === 'string' ? ` in ${source}` : '';
+  throw new OptionsError(`ecom9-gate: emulator: invalid fixtures${from}: ${describeFieldIssues(fieldIssues(fixturesSchema, parsed.error))}`);
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new OptionsError(`ecom9-gate: emulator: cannot read the fixtures file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new OptionsError(`ecom9-gate: emulator: the fixtures file ${file} is not JSON: ${(err as Error).message}`);
+  }
 }
 
 const studioTiers = [

@@ -1,17 +1,21 @@
 // ecom9-gate/emulator: a local ecom9 for tests, examples and development. In memory, every endpoint,
-// fixtures, a control surface, signed webhooks and fault injection.
+// fixtures, a control surface, signed webhooks and fault injection; a console page and its JSON API.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { EndpointName } from '../shared/endpoints';
+import { OptionsError } from '../shared/errors';
+import type { Delivery } from './admin';
 import { Faults, type FaultSpec } from './faults';
 import { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
-import { createEmulatorServer, type CallRecord } from './server';
+import type { CallRecord } from './call-log';
+import { createEmulatorServer } from './server';
 import { EmulatorState, type LedgerRow, type UsageRow } from './state';
-import { buildWebhook, sendWebhook, type WebhookPayloadInput, type WebhookSendOptions } from './webhooks';
+import { buildWebhook, sendWebhook, webhookPayload, type WebhookPayloadInput, type WebhookSendOptions } from './webhooks';
 
 export { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
 export type { FaultSpec, FaultKind } from './faults';
-export type { CallRecord } from './server';
+export type { CallRecord } from './call-log';
+export type { Delivery } from './admin';
 export type { LedgerRow, UsageRow } from './state';
 export type { WebhookPayloadInput, WebhookSendOptions } from './webhooks';
 
@@ -24,6 +28,25 @@ export interface EmulatorOptions {
   webhookSecret?: string;
   /** Clock in ms for created_at, recorded_at and summaries. @default Date.now */
   now?: () => number;
+  /**
+   * Where a change made through the console or its API (`/__emulator/`) is sent as a signed webhook,
+   * e.g. your app's `http://127.0.0.1:3000/webhooks/ecom9`. Changes made by calling `emu.set…` send none.
+   * @default []
+   */
+  webhookUrls?: readonly string[];
+}
+
+/** How long the console waits for one webhook URL to answer. */
+const CONSOLE_WEBHOOK_TIMEOUT_MS = 5_000;
+
+function checkWebhookUrls(urls: unknown): string[] {
+  if (urls === undefined) return [];
+  if (!Array.isArray(urls)) throw new OptionsError('ecom9-gate: emulator: "webhookUrls" must be an array of http(s) URLs');
+  return urls.map((u, i) => {
+    const url = typeof u === 'string' && URL.canParse(u) ? new URL(u) : undefined;
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new OptionsError(`ecom9-gate: emulator: "webhookUrls.${i}" is not an http(s) URL`);
+    return url.href;
+  });
 }
 
 export const DEFAULT_EMULATOR_KEY = 'emu_test_key';
@@ -37,7 +60,32 @@ export function createEmulator(opts: EmulatorOptions = {}) {
   const webhookSecret = opts.webhookSecret ?? fixtures.webhookSecret ?? DEFAULT_EMULATOR_WEBHOOK_SECRET;
   const faults = new Faults();
   const calls: CallRecord[] = [];
-  const server: Server = createEmulatorServer({ state, faults, apiKey: () => apiKey, calls });
+  const webhookUrls = checkWebhookUrls(opts.webhookUrls);
+  // One payload (one transaction_id) for every URL, sent to all at once; a URL that fails is reported, not thrown.
+  const notify = async (p: WebhookPayloadInput) => {
+    const webhook = webhookPayload(state, p);
+    const deliveries = await Promise.all(
+      webhookUrls.map(
+        (url): Promise<Delivery> =>
+          sendWebhook(state, webhookSecret, url, webhook as WebhookPayloadInput, { timeoutMs: CONSOLE_WEBHOOK_TIMEOUT_MS }).then(
+            (r) => ({ url, status: r.status }),
+            (err: Error) => ({
+              url,
+              // fetch says "fetch failed"; its cause says why (ECONNREFUSED ...).
+              error: err.name === 'TimeoutError' ? `no answer in ${CONSOLE_WEBHOOK_TIMEOUT_MS} ms` : ((err.cause as Error | undefined)?.message ?? err.message),
+            }),
+          ),
+      ),
+    );
+    return { webhook, deliveries };
+  };
+  const server: Server = createEmulatorServer({
+    state,
+    faults,
+    apiKey: () => apiKey,
+    calls,
+    admin: { state, faults, calls, webhookUrls, notify },
+  });
   let url = '';
 
   return {
@@ -47,6 +95,12 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     get url() {
       return url;
     },
+    /** The console page ('http://127.0.0.1:PORT/'), once listening. */
+    get consoleUrl() {
+      return url.replace(/api\/$/, '');
+    },
+    /** Where console changes are sent as webhooks. */
+    webhookUrls: webhookUrls as readonly string[],
     async listen(port = 0, host = '127.0.0.1'): Promise<string> {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -1,28 +1,21 @@
 // The emulator's HTTP front: auth by either header, routing, the call log and fault injection,
-// in front of the endpoint functions in routes.ts.
+// in front of the endpoint functions in routes.ts; the console page at / and its API under /__emulator/.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { EndpointName } from '../shared/endpoints';
 import type { FaultSpec, Faults } from './faults';
+import { handleAdmin, problem, type AdminDeps } from './admin';
+import type { CallRecord } from './call-log';
+import { consolePage } from './console-page';
 import { ROUTES, matchRoute, type EmuResponse } from './routes';
 import type { EmulatorState } from './state';
-
-export interface CallRecord {
-  endpoint: EndpointName | 'unknown';
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  accountRefId?: string;
-  at: number;
-}
 
 const MAX_BODY = 1024 * 1024;
 /** The call log keeps the most recent calls only, so a long-running emulator does not grow without bound. */
 export const MAX_CALL_LOG = 50_000;
 
-function send(res: ServerResponse, r: EmuResponse, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, r: EmuResponse, headers: Record<string, string> = {}): void {
   if (r.body === undefined) {
     res.writeHead(r.status, { 'content-length': '0', ...headers });
     res.end();
@@ -30,6 +23,12 @@ function send(res: ServerResponse, r: EmuResponse, headers: Record<string, strin
   }
   const text = JSON.stringify(r.body);
   res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+function sendAnswer(res: ServerResponse, a: { status: number; body: unknown; contentType: string; headers?: Record<string, string> }): void {
+  const text = JSON.stringify(a.body);
+  res.writeHead(a.status, { 'content-type': a.contentType, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', ...a.headers });
   res.end(text);
 }
 
@@ -54,8 +53,37 @@ function injectedStatus(f: FaultSpec): EmuResponse {
   return { status, body: { detail: 'Injected failure' } };
 }
 
-export function createEmulatorServer(opts: { state: EmulatorState; faults: Faults; apiKey: () => string; calls: CallRecord[] }): Server {
+/** The key a request carries: `Authorization: Bearer KEY` (scheme in any case, RFC 9110 11.1) or `X-API-Key`. */
+function keyOf(req: IncomingMessage): string | undefined {
+  return /^bearer +(.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? (req.headers['x-api-key'] as string | undefined);
+}
+
+/** Compared in constant time, as a real key check would be (digests first: the lengths may differ). */
+function sameKey(given: string, key: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(key));
+}
+
+/**
+ * The page carries the emulator's key, so it is served only to a Host that names this machine or an IP
+ * address: a DNS name rebound to 127.0.0.1 by another site cannot read it.
+ */
+function localHost(host: string | undefined): boolean {
+  const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
+  return name === 'localhost' || name.endsWith('.localhost') || /^\[[0-9a-f:.]+\]$/.test(name) || /^\d{1,3}(\.\d{1,3}){3}$/.test(name);
+}
+
+export interface EmulatorServerOptions {
+  state: EmulatorState;
+  faults: Faults;
+  apiKey: () => string;
+  calls: CallRecord[];
+  admin: AdminDeps;
+}
+
+export function createEmulatorServer(opts: EmulatorServerOptions): Server {
   const { state, faults, calls } = opts;
+  let lastId = 0;
   const sockets = new Set<import('node:net').Socket>();
   // Ends held (latency) requests at close(), so no timer outlives the emulator. Every held request
   // listens on it, and a fault test holds dozens at once: that is no leak.
@@ -63,7 +91,7 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
   setMaxListeners(0, closing.signal);
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, { status: 500, body: { detail: 'emulator error' } });
+      if (!res.headersSent) sendJson(res, { status: 500, body: { detail: 'emulator error' } });
       else res.destroy();
     });
   });
@@ -78,7 +106,7 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1));
     const text = await readBody(req);
-    if (text === undefined) return send(res, { status: 413, body: { detail: 'Request body too large.' } });
+    if (text === undefined) return sendJson(res, { status: 413, body: { detail: 'Request body too large.' } });
     let body: unknown;
     let badJson = false;
     if (text !== '') {
@@ -88,12 +116,14 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
         badJson = true;
       }
     }
+    if (path === '/' || path.startsWith('/__emulator/')) return handleConsole(req, res, path, query, text);
     const route = matchRoute(req.method ?? 'GET', path);
     const endpoint = 'endpoint' in route ? route.endpoint : 'unknown';
     const params = 'endpoint' in route ? route.params : {};
     const accountRefId = params.ref ?? query.get('account_ref_id') ?? (body as { account_ref_id?: unknown } | undefined)?.account_ref_id;
     if (calls.length >= MAX_CALL_LOG) calls.splice(0, MAX_CALL_LOG / 10);
-    calls.push({
+    const call: CallRecord = {
+      id: ++lastId,
       endpoint,
       method: req.method ?? 'GET',
       path,
@@ -101,7 +131,13 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
       body,
       ...(typeof accountRefId === 'string' ? { accountRefId } : {}),
       at: state.now(),
-    });
+    };
+    calls.push(call);
+    const send = (res: ServerResponse, r: EmuResponse, headers: Record<string, string> = {}) => {
+      call.status = r.status;
+      if (r.body !== undefined) call.response = r.body;
+      sendJson(res, r, headers);
+    };
     // An unknown path is not one of ecom9's documented 404s ({error}): a gate pointed at the wrong base
     // URL must see a misconfiguration, not "unknown account".
     if (!('endpoint' in route)) {
@@ -110,11 +146,9 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
         route.status === 405 ? { status: 405, body: { detail: `Method "${req.method}" not allowed.` } } : { status: 404, body: { detail: 'Not found.' } },
       );
     }
-    // Auth schemes are case-insensitive (RFC 9110 11.1): `bearer KEY` is a Bearer token too.
-    const bearer = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const key = bearer ?? (req.headers['x-api-key'] as string | undefined);
+    const key = keyOf(req);
     if (key === undefined) return send(res, { status: 401, body: { detail: 'Authentication credentials were not provided.' } });
-    if (key !== opts.apiKey()) return send(res, { status: 401, body: { detail: 'Invalid API key' } });
+    if (!sameKey(key, opts.apiKey())) return send(res, { status: 401, body: { detail: 'Invalid API key' } });
     if (badJson) return send(res, { status: 400, body: { detail: ['JSON parse error'] } });
 
     const run = () => ROUTES[route.endpoint](state, { method: req.method ?? 'GET', params, query, body, origin: `http://${req.headers.host}`, path });
@@ -142,6 +176,7 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
       }
       case 'malformed': {
         run();
+        call.status = 200;
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{"broken": ');
       }
@@ -149,6 +184,22 @@ export function createEmulatorServer(opts: { state: EmulatorState; faults: Fault
         run();
         return send(res, { status: 200, body: { unexpected: true } });
     }
+  }
+
+  async function handleConsole(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, text: string): Promise<void> {
+    if (path === '/') {
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendAnswer(res, problem(405, `${req.method} is not allowed on /`, undefined, { allow: 'GET, HEAD' }));
+      if (!localHost(req.headers.host)) return sendAnswer(res, problem(403, 'the console is served to localhost or an IP address only'));
+      const page = consolePage(opts.apiKey());
+      res.writeHead(200, { ...page.headers, 'content-length': String(Buffer.byteLength(page.html)) });
+      return void res.end(req.method === 'HEAD' ? undefined : page.html);
+    }
+    const key = keyOf(req);
+    if (key === undefined) return sendAnswer(res, problem(401, 'the API key is required: Authorization: Bearer KEY or X-API-Key: KEY'));
+    if (!sameKey(key, opts.apiKey())) return sendAnswer(res, problem(401, 'invalid API key'));
+    const answer = await handleAdmin(opts.admin, { method: req.method ?? 'GET', path: path.slice('/__emulator/'.length), query, text });
+    sendAnswer(res, answer);
   }
 
   // Held requests (latency faults) must not keep close() waiting.

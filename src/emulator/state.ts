@@ -124,6 +124,24 @@ export class EmulatorState {
     else acc.entitlements.delete(k(product, entitlement));
   }
 
+  /** The account's entitlements as (product, entitlement) pairs, sorted. */
+  entitlementsOf(ref: string): Array<{ product: string; entitlement: string }> {
+    return [...(this.accounts.get(ref)?.entitlements ?? [])].sort().map((e) => {
+      const [product = '', entitlement = ''] = e.split('\u0000');
+      return { product, entitlement };
+    });
+  }
+
+  /** Every credit balance the account has been given, sorted by product and meter. */
+  balancesOf(ref: string): Array<{ product: string; meter: string; balance: number }> {
+    const out: Array<{ product: string; meter: string; balance: number }> = [];
+    for (const [key, balance] of this.balances) {
+      const [r, product = '', meter = ''] = key.split('\u0000');
+      if (r === ref) out.push({ product, meter, balance });
+    }
+    return out.sort((a, b) => a.product.localeCompare(b.product) || a.meter.localeCompare(b.meter));
+  }
+
   hasEntitlement(ref: string, product: string, entitlement: string): boolean {
     return this.accounts.get(ref)?.entitlements.has(k(product, entitlement)) ?? false;
   }

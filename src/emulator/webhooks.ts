@@ -29,7 +29,8 @@ export interface WebhookSendOptions {
 /** The full payload, filling in what the account's current state says. */
 export function webhookPayload(state: EmulatorState, p: WebhookPayloadInput): Record<string, unknown> {
   const acc = state.accounts.get(p.account_ref_id);
-  const latest = acc?.subscriptions.slice().sort((a, b) => b.updatedAt - a.updatedAt)[0];
+  // The latest change; on a tie the active row (an upgrade ends the old tier at the same instant).
+  const latest = acc?.subscriptions.slice().sort((a, b) => b.updatedAt - a.updatedAt || Number(b.state === 'active') - Number(a.state === 'active'))[0];
   const txId = p.transaction_id ?? randomUUID();
   return {
     ...p,
