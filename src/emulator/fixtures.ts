@@ -1,7 +1,9 @@
 // The emulator's starting data: a zod-checked fixtures format, loadable from an object or a JSON file,
-// and the demo data the examples and `npm start` use.
+// and the demo data the examples and `npm start` use. Every object is strict: a misspelt key is an
+// OptionsError naming it and the nearest known key, not a field silently left at its default.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeIssues } from '../shared/describe-issues';
 import { OptionsError } from '../shared/errors';
 
 export const SUB_STATES = ['active', 'past_due', 'incomplete', 'canceled'] as const;
@@ -9,44 +11,52 @@ export type SubState = (typeof SUB_STATES)[number];
 
 export const USAGE_MODELS = ['prepaid_credits', 'metered_postpaid', 'included_overage', 'tiered_usage', 'volume_usage'] as const;
 
-const tierFixture = z.object({
-  label_name: z.string().min(1),
-  name: z.string(),
-  description: z.string().default(''),
-  price: z.string().default('0.00'),
-  billing_cycle: z.string().default('monthly'),
-  features: z.string().default(''),
-  is_popular: z.boolean().default(false),
-});
+const tierFixture = z
+  .object({
+    label_name: z.string().min(1),
+    name: z.string(),
+    description: z.string().default(''),
+    price: z.string().default('0.00'),
+    billing_cycle: z.string().default('monthly'),
+    features: z.string().default(''),
+    is_popular: z.boolean().default(false),
+  })
+  .strict();
 
-const productFixture = z.object({
-  manage_id: z.string().min(1),
-  label_name: z.string().min(1),
-  type: z.enum(['single', 'subscription']),
-  saas_only: z.boolean().default(false),
-  usage_model: z.enum(USAGE_MODELS).optional(),
-  meters: z.array(z.string().min(1)).default([]),
-  entitlements: z.array(z.string().min(1)).default([]),
-  tiers: z.array(tierFixture).default([]),
-});
+const productFixture = z
+  .object({
+    manage_id: z.string().min(1),
+    label_name: z.string().min(1),
+    type: z.enum(['single', 'subscription']),
+    saas_only: z.boolean().default(false),
+    usage_model: z.enum(USAGE_MODELS).optional(),
+    meters: z.array(z.string().min(1)).default([]),
+    entitlements: z.array(z.string().min(1)).default([]),
+    tiers: z.array(tierFixture).default([]),
+  })
+  .strict();
 
-const accountFixture = z.object({
-  account_ref_id: z.string().min(1),
-  customer_email: z.string().default(''),
-  subscriptions: z.array(z.object({ subscription: z.string(), tier: z.string(), state: z.enum(SUB_STATES).default('active') })).default([]),
-  entitlements: z.array(z.object({ product: z.string(), entitlement: z.string() })).default([]),
-  credits: z.array(z.object({ product: z.string(), meter: z.string(), balance: z.number().int().nonnegative() })).default([]),
-  transactions: z.number().int().nonnegative().default(0),
-});
+const accountFixture = z
+  .object({
+    account_ref_id: z.string().min(1),
+    customer_email: z.string().default(''),
+    subscriptions: z.array(z.object({ subscription: z.string(), tier: z.string(), state: z.enum(SUB_STATES).default('active') }).strict()).default([]),
+    entitlements: z.array(z.object({ product: z.string(), entitlement: z.string() }).strict()).default([]),
+    credits: z.array(z.object({ product: z.string(), meter: z.string(), balance: z.number().int().nonnegative() }).strict()).default([]),
+    transactions: z.number().int().nonnegative().default(0),
+  })
+  .strict();
 
-export const fixturesSchema = z.object({
-  /** The key the emulator accepts, unless createEmulator is given one. */
-  apiKey: z.string().min(1).optional(),
-  /** The secret it signs webhooks with, unless createEmulator is given one. */
-  webhookSecret: z.string().min(1).optional(),
-  products: z.array(productFixture).default([]),
-  accounts: z.array(accountFixture).default([]),
-});
+export const fixturesSchema = z
+  .object({
+    /** The key the emulator accepts, unless createEmulator is given one. */
+    apiKey: z.string().min(1).optional(),
+    /** The secret it signs webhooks with, unless createEmulator is given one. */
+    webhookSecret: z.string().min(1).optional(),
+    products: z.array(productFixture).default([]),
+    accounts: z.array(accountFixture).default([]),
+  })
+  .strict();
 
 export type Fixtures = z.input<typeof fixturesSchema>;
 export type ParsedFixtures = z.output<typeof fixturesSchema>;
@@ -56,8 +66,7 @@ export function loadFixtures(source: Fixtures | string): ParsedFixtures {
   const raw: unknown = typeof source === 'string' ? JSON.parse(readFileSync(source, 'utf8')) : source;
   const parsed = fixturesSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  throw new OptionsError(`ecom9-gate: emulator: invalid fixtures: ${where}`);
+  throw new OptionsError(`ecom9-gate: emulator: invalid fixtures: ${describeIssues(parsed.error.issues, fixturesSchema)}`);
 }
 
 const studioTiers = [

@@ -171,6 +171,7 @@ export function createGate(options?: GateOptions): Gate {
   const secrets = o.webhookSecret === undefined ? [] : Array.isArray(o.webhookSecret) ? o.webhookSecret : [o.webhookSecret];
   const webhooks = new WebhookProcessor({
     secrets,
+    rawSecrets: o.webhooks.secretFormat === 'raw',
     verify: o.webhooks.verify as WebhookVerifier | undefined,
     toleranceSeconds: o.webhooks.toleranceSeconds,
     replay: bus?.replayGuard ?? memoryReplayGuard({ max: o.webhooks.dedupeMax, ttlMs: o.webhooks.dedupeTtlMs, now }),
