@@ -46,8 +46,11 @@ export {
   ClientStateError,
   MisconfigurationError,
   OptionsError,
+  UnknownNameError,
   UsageDeliveryError,
   UsageSpoolError,
   WebhookMountError,
+  type UnknownNameDetails,
+  type UnknownNameKind,
   type UsageEventRef,
 } from './shared/errors';

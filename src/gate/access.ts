@@ -10,6 +10,7 @@ import { isCode, isEcom9NotFound } from '../shared/rules';
 import type { StatsRecorder } from '../shared/stats';
 import { checkFailMode, compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
+import type { NameCheck, NamedCheck } from './name-check';
 
 export type FailMode = 'closed' | 'open';
 
@@ -17,7 +18,8 @@ export type FailMode = 'closed' | 'open';
 export interface PreparedCheck {
   /** The decision from a fresh cache entry, synchronously, or undefined when ecom9 must be asked. */
   peek(accountRefId: string): Decision | undefined;
-  check(accountRefId: string): Promise<Decision>;
+  /** `route` (e.g. `GET /reports`) names where the check runs when a name it relies on is reported unknown. */
+  check(accountRefId: string, route?: string): Promise<Decision>;
 }
 
 export interface EntitlementCheckOptions {
@@ -34,6 +36,7 @@ interface AccessDeps {
   failMode: FailMode;
   tierOrder: readonly string[] | undefined;
   report: (err: unknown) => void;
+  names: NameCheck;
 }
 
 type StatusFact = StatusFacts | null;
@@ -53,9 +56,10 @@ export class Access {
     const rule = this.internTier(opts);
     const suffix = keySuffix('s', rule.subscription ?? '');
     const cache = this.d.cache;
+    const named = tierNames(opts, rule);
     return {
       peek: (ref) => cache.peekDecision<Decision>(ref + suffix, rule),
-      check: (ref) => this.checkTier(ref, rule, suffix),
+      check: (ref, route) => this.checkTier(ref, rule, suffix, named, route),
     };
   }
 
@@ -68,14 +72,16 @@ export class Access {
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
     const suffix = keySuffix('e', product, entitlement);
     const cache = this.d.cache;
+    // ecom9's catalogue lists products, not their entitlements: only the product can be looked up.
+    const named: NamedCheck = { check: `requireEntitlement("${product}", "${entitlement}")`, names: [{ kind: 'product', label: product }] };
     // Everything, failMode included, is read once here: a later change to `opts` compiles a new check.
     return {
       peek: (ref) => cache.peekDecision<Decision>(ref + suffix, memoKey),
-      check: (ref) => this.checkEntitlement(ref, memoKey, suffix, failMode),
+      check: (ref, route) => this.checkEntitlement(ref, memoKey, suffix, failMode, named, route),
     };
   }
 
-  private async checkTier(ref: string, rule: TierRule, suffix: string): Promise<Decision> {
+  private async checkTier(ref: string, rule: TierRule, suffix: string, named: NamedCheck, route: string | undefined): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
     const sub = rule.subscription;
@@ -86,6 +92,7 @@ export class Access {
     const plain = this.decideTier(lookup.fact, rule);
     // A denial lives only denyTtlMs, even when the fact behind it (active on another tier) allows others.
     if (!plain.allowed && lookup.kind === 'fresh') this.d.cache.shortenToDenyTtl(ref, suffix, lookup.fact);
+    if (!plain.allowed && lookup.kind === 'fresh' && lookup.source === 'upstream') this.d.names.denied(named, route);
     let decision = plain;
     let complete = true;
     if (!decision.allowed && (rule.upgradeLink || rule.paymentLink) && lookup.kind === 'fresh') {
@@ -133,6 +140,8 @@ export class Access {
     key: { product: string; entitlement: string },
     suffix: string,
     failMode: FailMode | undefined,
+    named: NamedCheck,
+    route: string | undefined,
   ): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
@@ -147,6 +156,7 @@ export class Access {
       }
     });
     if (lookup.kind === 'failed') return this.unavailable(ref, lookup.error, failMode, { product, entitlement });
+    if (!lookup.fact.value && lookup.kind === 'fresh' && lookup.source === 'upstream') this.d.names.denied(named, route);
     let memo = lookup.fact.decision<Decision>(key);
     if (!memo) {
       const facts = { product, entitlement };
@@ -215,6 +225,15 @@ function intern<T>(map: Map<string, T>, key: string, make: () => T): T {
 
 function ruleKey(r: TierRule): string {
   return `${r.required.join(SEP)}${SEP}${SEP}${r.subscription ?? ''}${SEP}${r.failMode ?? ''}${SEP}${r.upgradeLink ? 'u' : ''}${r.paymentLink ? 'p' : ''}`;
+}
+
+/** The names a tier check relies on, and the check as the user wrote it. */
+function tierNames(opts: TierCheckOptions, rule: TierRule): NamedCheck {
+  const written = opts.atLeast !== undefined && opts.tiers === undefined ? `{ atLeast: "${opts.atLeast}" }` : JSON.stringify(opts.tiers);
+  const sub = rule.subscription === undefined ? '' : `, { subscription: "${rule.subscription}" }`;
+  const names: NamedCheck['names'][number][] = rule.required.map((label) => ({ kind: 'tier' as const, label }));
+  if (rule.subscription !== undefined) names.push({ kind: 'subscription', label: rule.subscription });
+  return { check: `requireTier(${written}${sub})`, names };
 }
 
 function reSourced<T>(d: Decision, lookup: Exclude<Lookup<T>, { kind: 'failed' }>): Decision {

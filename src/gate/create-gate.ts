@@ -12,6 +12,7 @@ import { observeCheck, observeDebit, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
+import { NameCheck } from './name-check';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions, type GateOptions } from './options';
@@ -105,7 +106,8 @@ export function createGate(options?: GateOptions): Gate {
   const cache = new FactCache({ ...o.cache, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
-  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
+  const names = new NameCheck(catalog, report);
+  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report, names });
   const credits = new Credits(client, access, stats, report);
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;

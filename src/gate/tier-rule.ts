@@ -1,6 +1,7 @@
 // Tier requirements, compiled once per middleware: which tier labels are accepted, and how an
 // account's subscriptions (from the status endpoint) measure up against them.
 import { ArgumentError } from '../shared/errors';
+import { didYouMean } from '../shared/nearest-name';
 import { isCode } from '../shared/rules';
 
 export interface TierCheckOptions {
@@ -43,12 +44,20 @@ export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly stri
   const listed: readonly unknown[] = tiers === undefined ? [] : typeof tiers === 'string' ? [tiers] : tiers;
   for (const t of listed) {
     if (!isCode(t)) throw new ArgumentError('ecom9-gate: "tiers" must be non-empty tier labels');
+    // With tierOrder the gate knows every tier: one outside it is a typo that would deny everyone.
+    if (tierOrder && !tierOrder.includes(t)) {
+      throw new ArgumentError(`ecom9-gate: tier "${t}" is not in the gate's "tierOrder"${didYouMean(t, tierOrder)}`);
+    }
     required.push(t);
   }
   if (opts.atLeast !== undefined) {
     if (!tierOrder) throw new ArgumentError('ecom9-gate: "atLeast" needs the gate option "tierOrder"');
     const i = tierOrder.indexOf(opts.atLeast);
-    if (i < 0) throw new ArgumentError(`ecom9-gate: "atLeast" names a tier that is not in "tierOrder"`);
+    if (i < 0) {
+      throw new ArgumentError(
+        `ecom9-gate: "atLeast" names tier "${String(opts.atLeast)}", which is not in "tierOrder"${didYouMean(String(opts.atLeast), tierOrder)}`,
+      );
+    }
     for (const t of tierOrder.slice(i)) if (!required.includes(t)) required.push(t);
   }
   if (required.length === 0) throw new ArgumentError('ecom9-gate: a tier check needs "tiers" or "atLeast"');

@@ -153,6 +153,44 @@ export class MisconfigurationError extends Ecom9Error {
   override readonly code = 'misconfigured';
 }
 
+/** What kind of billing name an UnknownNameError is about. */
+export type UnknownNameKind = 'tier' | 'subscription' | 'product';
+
+/** What an UnknownNameError is about. */
+export interface UnknownNameDetails {
+  kind: UnknownNameKind;
+  label: string;
+  suggestion: string | undefined;
+  check: string;
+  route?: string | undefined;
+}
+
+/**
+ * Reported (onError) once per name: ecom9's catalogue has no tier, subscription or product of that
+ * name, so the check naming it (`check`, and the `route` that first showed it, when the adapter
+ * knows it) denies every account. `suggestion` is the nearest name ecom9 does know.
+ */
+export class UnknownNameError extends Ecom9Error {
+  override name = 'UnknownNameError';
+  override readonly code = 'unknown_name';
+  readonly kind: UnknownNameKind;
+  readonly label: string;
+  readonly suggestion: string | undefined;
+  readonly check: string;
+  readonly route: string | undefined;
+  constructor(message: string, details: UnknownNameDetails) {
+    super(message);
+    this.kind = details.kind;
+    this.label = details.label;
+    this.suggestion = details.suggestion;
+    this.check = details.check;
+    this.route = details.route;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), kind: this.kind, label: this.label, suggestion: this.suggestion, check: this.check, route: this.route };
+  }
+}
+
 /** Reported (onError) for a usage event that will not be delivered (by this process). */
 export class UsageDeliveryError extends Ecom9Error {
   override name = 'UsageDeliveryError';
