@@ -47,6 +47,7 @@ export {
   MisconfigurationError,
   OptionsError,
   UnknownNameError,
+  UpstreamUnreachableError,
   UsageDeliveryError,
   UsageSpoolError,
   WebhookMountError,

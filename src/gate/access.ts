@@ -4,7 +4,7 @@ import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
 import { explainRef } from '../shared/account-ref';
-import { ArgumentError, MisconfigurationError } from '../shared/errors';
+import { ArgumentError } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { isCode, isEcom9NotFound } from '../shared/rules';
 import type { StatsRecorder } from '../shared/stats';
@@ -180,19 +180,13 @@ export class Access {
     }
   }
 
-  private readonly misconfigReported = new Set<string>();
-
   /**
    * ecom9 failed and nothing stale is young enough: failMode decides. A failure that is the gate's
-   * own configuration is a 500 instead, reported once, and never let through by failMode 'open'.
+   * own configuration is a 500 instead (reported once per episode by the UpstreamWatch), and never
+   * let through by failMode 'open'.
    */
   unavailable(ref: string, error: unknown, perCall: FailMode | undefined, facts: Partial<Decision>): Decision {
-    const why = misconfiguration(error);
-    if (why !== undefined) {
-      if (!this.misconfigReported.has(why)) {
-        this.misconfigReported.add(why);
-        this.d.report(new MisconfigurationError(why, { cause: error }));
-      }
+    if (misconfiguration(error) !== undefined) {
       return deny('misconfigured', 'upstream', { ...facts, accountRefId: ref, detail: "The billing service refused this server's configuration." });
     }
     if ((perCall ?? this.d.failMode) === 'open') {

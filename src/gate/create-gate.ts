@@ -13,6 +13,7 @@ import { FactCache } from './fact-cache';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
 import { NameCheck } from './name-check';
+import { printableUrl, UpstreamWatch } from './upstream-watch';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions, type GateOptions } from './options';
@@ -86,6 +87,7 @@ export function createGate(options?: GateOptions): Gate {
   const stats = new StatsRecorder();
   // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
   let health: HealthTracker | undefined;
+  const watch = new UpstreamWatch({ logger, onError, now, baseUrl: printableUrl(o.baseUrl) });
   const client = createClient(
     {
       apiKey: o.apiKey,
@@ -98,7 +100,12 @@ export function createGate(options?: GateOptions): Gate {
       connections: o.http.connections,
       ...(o.http.transport ? { transport: o.http.transport } : {}),
     },
-    { onOutcome: (endpoint, error) => health?.upstream(endpoint, error) },
+    {
+      onOutcome: (endpoint, error) => {
+        health?.upstream(endpoint, error);
+        watch.outcome(endpoint, error);
+      },
+    },
   );
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const store = o.store as FactStore | undefined;

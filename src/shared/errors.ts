@@ -229,6 +229,12 @@ export class BusUnavailableError extends Ecom9Error {
   override readonly code = 'bus_unavailable';
 }
 
+/** Reported (onError) once per outage: ecom9 cannot be reached (connection, timeouts, 5xx, 429); logged again when it answers. */
+export class UpstreamUnreachableError extends Ecom9Error {
+  override name = 'UpstreamUnreachableError';
+  override readonly code = 'upstream_unreachable';
+}
+
 /** Reported (onError) once per outage: the shared fact store (Redis) is down or slow; each instance asks ecom9 itself until it is back. */
 export class StoreUnavailableError extends Ecom9Error {
   override name = 'StoreUnavailableError';
