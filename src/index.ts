@@ -2,6 +2,7 @@
 // framework-free core; adapters live at ecom9-gate/express, /koa and /fastify.
 export { createGate, type Gate } from './gate/create-gate';
 export type { GateOptions } from './gate/options';
+export { closeOnSignals, type CloseOnSignalsOptions, type Closable } from './gate/close-on-signals';
 export type { InvalidationBus, BusSubscriber, Logger, FactStore, StoreAttachment, StoredFact } from './gate/public-options';
 export { OPTION_DEFAULTS } from './shared/defaults';
 export {

@@ -115,8 +115,11 @@ type GateInput = z.input<typeof gateOptionsSchema>;
 
 /** createGate's options, as written; every one may be left out (apiKey then comes from ECOM9_API_KEY). */
 export interface GateOptions extends Omit<GateInput, 'apiKey'> {
-  /** Your ecom9 Payment Gateway API key. @default process.env.ECOM9_API_KEY */
-  apiKey?: string;
+  /**
+   * Your ecom9 Payment Gateway API key. `undefined` (as `process.env.ECOM9_API_KEY` may be) falls back
+   * to the environment. @default process.env.ECOM9_API_KEY
+   */
+  apiKey?: string | undefined;
 }
 
 export type ParsedGateOptions = z.output<typeof gateOptionsSchema>;
