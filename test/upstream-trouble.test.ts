@@ -1,6 +1,7 @@
 // ecom9 unreachable, refusing the key, or answering foreign 404s is said through logger.warn when it
 // starts and when it ends, and reaches onError once: never a line per request. The emulator injects
-// the faults; the clock is injected, so the "after N s" figure is exact.
+// the faults; the clock is injected, so the "lasted N s" figure is exact. A cause ends at the first
+// answer once it has not recurred for health.windowMs, so a flapping ecom9 is one episode.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MisconfigurationError, UpstreamUnreachableError } from 'ecom9-gate';
 import type { Emulator } from 'ecom9-gate/emulator';
@@ -35,10 +36,16 @@ describe('upstream trouble, said when it starts and when it ends', () => {
       expect(r.lines).toHaveLength(1);
       expect(r.lines[0]).toMatch(/^ecom9-gate: ecom9 is unreachable \(server_error 503 on accounts\.status\)/);
       emu.clearFaults();
+      // One answer between failures is not the end (flapping)...
       expect((await gate.checkTier('acme', { tiers: 'pro' })).allowed).toBe(true);
+      emu.inject({ kind: 'status', status: 503, times: 2 }); // the attempt and its retry
+      expect((await gate.checkTier('flap', { tiers: 'pro' })).code).toBe('upstream_unavailable');
+      expect(r.lines).toHaveLength(1);
+      // ...an answer a health window after the last failure is.
+      clock.advance(60_000);
       for (let i = 0; i < 10; i++) await gate.checkTier(`up-${i}`, { tiers: 'pro' });
       expect(r.lines).toHaveLength(2);
-      expect(r.lines[1]).toBe('ecom9-gate: ecom9 is reachable again after 10.0 s; 100 call(s) failed meanwhile');
+      expect(r.lines[1]).toBe('ecom9-gate: ecom9 is reachable again: the trouble lasted 10.0 s, 101 call(s) failed');
       expect(r.errors).toHaveLength(1);
       expect(r.errors[0]).toBeInstanceOf(UpstreamUnreachableError);
       expect(r.errors[0]).toMatchObject({ code: 'upstream_unreachable' });
@@ -48,12 +55,14 @@ describe('upstream trouble, said when it starts and when it ends', () => {
   });
 
   it('the default onError does not say it twice: one line at the start, one at the end', async () => {
+    const clock = manualClock();
     const r = recording();
-    const gate = gateFor(emu, { logger: r.logger });
+    const gate = gateFor(emu, { now: clock.now, logger: r.logger });
     try {
       emu.inject({ kind: 'drop' });
       for (let i = 0; i < 20; i++) await gate.checkTier(`drop-${i}`, { tiers: 'pro' });
       emu.clearFaults();
+      clock.advance(60_000);
       await gate.checkTier('acme', { tiers: 'pro' });
       expect(r.lines).toEqual([expect.stringMatching(/ecom9 is unreachable \(connection_failed/), expect.stringMatching(/reachable again/)]);
     } finally {
@@ -62,14 +71,17 @@ describe('upstream trouble, said when it starts and when it ends', () => {
   });
 
   it('a refused key, then a foreign 404 with the configured URL in its hint: each said at its start and end', async () => {
+    const clock = manualClock();
     const r = recording();
-    const gate = gateFor(emu, { logger: r.logger, onError: r.onError });
+    const gate = gateFor(emu, { now: clock.now, logger: r.logger, onError: r.onError });
     try {
       emu.inject({ kind: 'status', status: 401, times: 30 });
       for (let i = 0; i < 30; i++) expect((await gate.checkTier(`k-${i}`, { tiers: 'pro' })).code).toBe('misconfigured');
+      clock.advance(60_000);
       await gate.checkTier('acme', { tiers: 'pro' });
       emu.inject({ endpoint: 'entitlements.check', kind: 'status', status: 404, body: { detail: 'Not found.' }, times: 30 });
       for (let i = 0; i < 30; i++) await gate.checkEntitlement(`n-${i}`, { product: 'pro-api', entitlement: 'api_access' });
+      clock.advance(60_000);
       await gate.checkEntitlement('acme', { product: 'pro-api', entitlement: 'api_access' });
       expect(r.lines).toEqual([
         expect.stringMatching(/ecom9 refused the API key/),

@@ -87,7 +87,7 @@ export function createGate(options?: GateOptions): Gate {
   const stats = new StatsRecorder();
   // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
   let health: HealthTracker | undefined;
-  const watch = new UpstreamWatch({ logger, onError, now, baseUrl: printableUrl(o.baseUrl) });
+  const watch = new UpstreamWatch({ logger, onError, now, baseUrl: printableUrl(o.baseUrl), quietMs: o.health.windowMs });
   const client = createClient(
     {
       apiKey: o.apiKey,

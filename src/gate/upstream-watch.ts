@@ -1,7 +1,8 @@
 // Upstream trouble said when it starts and when it ends, never per request: ecom9 unreachable (no
 // connection, timeouts, 5xx, 429, bodies that are not ecom9's), ecom9 refusing the API key, or 404s
 // that are not ecom9's own (baseUrl points elsewhere). Fed by the client's outcome of every call
-// (after its retries); any answer from ecom9 ends every cause at once.
+// (after its retries). A cause ends at the first answer from ecom9 once it has not recurred for
+// `quietMs` (the health window): a flapping upstream is one episode, not a line per flap.
 import type { Ecom9Error } from '../client';
 import type { EndpointName } from '../shared/endpoints';
 import { MisconfigurationError, UpstreamUnreachableError } from '../shared/errors';
@@ -15,10 +16,13 @@ export interface UpstreamWatchDeps {
   now: () => number;
   /** ecom9's API root as configured, without credentials or query, for the 404 hint. */
   baseUrl: string;
+  /** How long a cause must not recur before an answer from ecom9 ends it (health.windowMs). */
+  quietMs: number;
 }
 
 interface Trouble {
   readonly since: number;
+  lastFailedAt: number;
   failed: number;
 }
 
@@ -38,12 +42,14 @@ export class UpstreamWatch {
       if (this.active.size > 0 && (e === undefined || (e.status !== undefined && !NOT_TROUBLE.has(e.code)))) this.ended();
       return;
     }
+    const t = this.d.now();
     const known = this.active.get(cause.key);
     if (known) {
       known.failed++;
+      known.lastFailedAt = t;
       return;
     }
-    this.active.set(cause.key, { since: this.d.now(), failed: 1 });
+    this.active.set(cause.key, { since: t, lastFailedAt: t, failed: 1 });
     this.warn(`${cause.message}. Said again when ecom9 answers.`);
     try {
       this.d.onError?.(cause.report);
@@ -72,10 +78,12 @@ export class UpstreamWatch {
   private ended(): void {
     const t = this.d.now();
     for (const [key, trouble] of this.active) {
+      if (t - trouble.lastFailedAt < this.d.quietMs) continue;
+      this.active.delete(key);
       const what = key === 'unreachable' ? 'ecom9 is reachable again' : `ecom9 answers again (was: ${key})`;
-      this.warn(`ecom9-gate: ${what} after ${((t - trouble.since) / 1000).toFixed(1)} s; ${trouble.failed} call(s) failed meanwhile`);
+      const lasted = ((trouble.lastFailedAt - trouble.since) / 1000).toFixed(1);
+      this.warn(`ecom9-gate: ${what}: the trouble lasted ${lasted} s, ${trouble.failed} call(s) failed`);
     }
-    this.active.clear();
   }
 
   private warn(message: string): void {

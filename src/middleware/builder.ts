@@ -5,6 +5,7 @@ import type { Gate } from '../gate/create-gate';
 import type { DeniedDecision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 import { OptionsError } from '../shared/errors';
+import { checkKnownKeys } from '../shared/strict-keys';
 import type { AdapterOptions } from './adapter-options';
 import type { Binding, Run, Shape } from './binding';
 import {
@@ -48,6 +49,35 @@ export interface GateMiddlewares<Mw, Req, Denied, MeterRes> {
   meterUsage(opts: MeterOptions<Req, MeterRes>): Mw;
 }
 
+// The keys each middleware's per-route options may have, as records over the option types: adding
+// an option without listing it here (or listing one that does not exist) fails to compile.
+type Keys<T> = { readonly [K in keyof Required<T>]: true };
+
+const tier: Keys<RequireTierOptions<unknown>> = { atLeast: true, subscription: true, failMode: true, upgradeLink: true, paymentLink: true, onDenied: true };
+const entitlement: Keys<RequireEntitlementOptions<unknown>> = { failMode: true, onDenied: true };
+const charge: Keys<ChargeCreditsOptions<unknown, unknown>> = {
+  product: true,
+  meter: true,
+  quantity: true,
+  eventKey: true,
+  topUpUrl: true,
+  metadata: true,
+  failMode: true,
+  onDenied: true,
+};
+const meter: Keys<MeterOptions<unknown, unknown>> = { product: true, meter: true, quantity: true, when: true, meterAborted: true, metadata: true };
+
+/** Per middleware, every key its options may have. */
+export const ROUTE_OPTION_KEYS = {
+  requireTier: Object.keys(tier),
+  requireEntitlement: Object.keys(entitlement),
+  chargeCredits: Object.keys(charge),
+  meterUsage: Object.keys(meter),
+} as const satisfies Record<string, readonly string[]>;
+
+/** The same without `onDenied`, for adapters whose routes answer denials their own way (Nest). */
+export const withoutOnDenied = (keys: readonly string[]): string[] => keys.filter((k) => k !== 'onDenied');
+
 /** How a resolver that throws or rejects is answered; see AdapterOptions.resolverError. */
 export type ResolverErrorPolicy = 'deny' | 'throw';
 
@@ -66,12 +96,14 @@ function resolverReport(gate: Gate, policy: unknown, adapter: string): (err: unk
 }
 
 /**
- * Every middleware's per-route options pass here, once, when the middleware is made: the one place
- * a strict schema of each middleware's options belongs.
+ * Every middleware's per-route options pass here, once, when the middleware is made: an unknown key
+ * (`subscripton`) throws an OptionsError naming it and the nearest known key, since a dropped
+ * restriction would let the route answer accounts it should deny.
  */
-function routeOptions<O extends object>(adapter: string, middleware: string, opts: O | undefined): O {
+function routeOptions<O extends object>(adapter: string, middleware: keyof typeof ROUTE_OPTION_KEYS, opts: O | undefined): O {
   if (opts === undefined) return {} as O;
   if (typeof opts !== 'object' || opts === null) throw new OptionsError(`ecom9-gate: ${adapter} ${middleware} options must be an object`);
+  checkKnownKeys(`${adapter} ${middleware}`, opts, ROUTE_OPTION_KEYS[middleware]);
   return opts;
 }
 
@@ -84,6 +116,7 @@ export function buildMiddlewares<S extends Shape>(
   checkAdapterOptions(b.adapter, gate, options?.accountRefId);
   const resolver = options.accountRefId;
   const report = resolverReport(gate, options.resolverError, b.adapter);
+  const routeOf = (req: S['req']): string => b.route(req);
 
   /** Records the state for the route, then goes on or answers the denial. */
   const settle = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State, onDenied: S['denied'] | undefined): S['out'] => {
@@ -120,11 +153,12 @@ export function buildMiddlewares<S extends Shape>(
   return {
     requireTier(tiers, o) {
       const { onDenied, ...check } = routeOptions(b.adapter, 'requireTier', o);
-      return guarded(tierGuard(gate, resolver, report, tiers, check), onDenied ?? options.onDenied, 'requireTier');
+      return guarded(tierGuard(gate, resolver, report, tiers, check, routeOf), onDenied ?? options.onDenied, 'requireTier');
     },
     requireEntitlement(product, entitlement, o) {
       const { onDenied, ...check } = routeOptions(b.adapter, 'requireEntitlement', o);
-      return guarded(entitlementGuard(gate, resolver, report, { ...check, product, entitlement }), onDenied ?? options.onDenied, 'requireEntitlement');
+      const guard = entitlementGuard(gate, resolver, report, { ...check, product, entitlement }, routeOf);
+      return guarded(guard, onDenied ?? options.onDenied, 'requireEntitlement');
     },
     chargeCredits(o) {
       const opts = routeOptions(b.adapter, 'chargeCredits', o);

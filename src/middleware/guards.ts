@@ -82,19 +82,21 @@ function asResolution(v: unknown): Resolution {
 export type Guard<Req> = (req: Req) => MaybePromise<Ecom9State>;
 
 export function makeCheckGuard<Req>(
-  check: { peek(ref: string): Decision | undefined; check(ref: string): Promise<Decision> },
+  check: { peek(ref: string): Decision | undefined; check(ref: string, route?: string): Promise<Decision> },
   resolver: AccountResolver<Req>,
   report: (err: unknown) => void,
+  route?: (req: Req) => string,
 ): Guard<Req> {
-  const decide = (r: Resolution): MaybePromise<Ecom9State> => {
+  // The route is read only on a cold check: it names where a check is when ecom9 shows one of its names unknown.
+  const decide = (r: Resolution, req: Req): MaybePromise<Ecom9State> => {
     if (typeof r !== 'string') return { accountRefId: undefined, decision: r };
     const warm = check.peek(r);
     if (warm !== undefined) return { accountRefId: r, decision: warm };
-    return check.check(r).then((decision) => ({ accountRefId: r, decision }));
+    return check.check(r, route?.(req)).then((decision) => ({ accountRefId: r, decision }));
   };
   return (req) => {
     const r = resolveAccount(resolver, req, report);
-    return isPromise(r) ? r.then(decide) : decide(r);
+    return isPromise(r) ? r.then((ref) => decide(ref, req)) : decide(r, req);
   };
 }
 
@@ -133,12 +135,19 @@ export function tierGuard<Req>(
   report: (err: unknown) => void,
   tiers: string | readonly string[] | undefined,
   opts: Omit<TierCheckOptions, 'tiers'> = {},
+  route?: (req: Req) => string,
 ): Guard<Req> {
-  return makeCheckGuard(gate.tierCheck({ ...opts, ...(tiers === undefined ? {} : { tiers }) }), resolver, report);
+  return makeCheckGuard(gate.tierCheck({ ...opts, ...(tiers === undefined ? {} : { tiers }) }), resolver, report, route);
 }
 
-export function entitlementGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, report: (err: unknown) => void, opts: EntitlementCheckOptions): Guard<Req> {
-  return makeCheckGuard(gate.entitlementCheck(opts), resolver, report);
+export function entitlementGuard<Req>(
+  gate: Gate,
+  resolver: AccountResolver<Req>,
+  report: (err: unknown) => void,
+  opts: EntitlementCheckOptions,
+  route?: (req: Req) => string,
+): Guard<Req> {
+  return makeCheckGuard(gate.entitlementCheck(opts), resolver, report, route);
 }
 
 export interface ChargeOptions<Req> {
