@@ -16,8 +16,11 @@ import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejecti
 declare global {
   namespace Express {
     interface Request {
-      /** Set by every ecom9 middleware on the route. */
-      ecom9: Ecom9State;
+      /**
+       * Set by every ecom9 middleware on the route; undefined on a route without one. Behind a
+       * middleware, `ecom9.gated(req)` reads it typed as present.
+       */
+      ecom9?: Ecom9State;
     }
   }
 }

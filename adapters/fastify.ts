@@ -69,8 +69,11 @@ function binding(report: (err: unknown) => void): Binding<FastifyShape> {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by every ecom9 hook on the route. */
-    ecom9: Ecom9State;
+    /**
+     * Set by every ecom9 hook on the route; null on a route without one. Behind a hook,
+     * `app.ecom9.gated(request)` reads it typed as present.
+     */
+    ecom9: Ecom9State | null;
   }
   interface FastifyInstance {
     ecom9: FastifyEcom9;
@@ -108,7 +111,7 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
   checkAdapterOptions('fastifyGate', options?.gate, options?.accountRefId);
   if (options.webhookPath !== undefined) checkWebhookPath(options.webhookPath, 'fastifyGate option "webhookPath"');
   // Declared up front (null until a hook sets it) so every request has the same shape.
-  app.decorateRequest('ecom9', null as unknown as Ecom9State);
+  app.decorateRequest('ecom9', null);
   app.decorate(
     'ecom9',
     buildMiddlewares(

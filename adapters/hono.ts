@@ -17,8 +17,11 @@ import { serveWeb } from '../src/middleware/account-routes-io';
 
 declare module 'hono' {
   interface ContextVariableMap {
-    /** Set by every ecom9 middleware on the route. */
-    ecom9: Ecom9State;
+    /**
+     * Set by every ecom9 middleware on the route; undefined on a route without one. A handler
+     * registered with an ecom9 middleware reads it typed as present (the middleware's Env says so).
+     */
+    ecom9: Ecom9State | undefined;
   }
 }
 
@@ -29,7 +32,10 @@ export type HonoDeniedHandler = (c: Context, decision: DeniedDecision, next: Nex
 export interface HonoGateOptions extends AdapterOptions<Context, HonoDeniedHandler> {}
 
 /** What honoGate returns: the four gating middlewares, the account routes and the webhook handler. */
-export interface HonoGate extends GateMiddlewares<MiddlewareHandler, Context, HonoDeniedHandler, Context> {
+/** An ecom9 middleware: a handler registered after it reads `c.get('ecom9')` typed as present. */
+export type HonoGateMiddleware = MiddlewareHandler<{ Variables: { ecom9: Ecom9State } }>;
+
+export interface HonoGate extends GateMiddlewares<HonoGateMiddleware, Context, HonoDeniedHandler, Context> {
   /** Read-only routes for the signed-in account, for the browser: `app.route('/api/ecom9', h.accountRoutes())`. */
   accountRoutes(opts?: Omit<AccountRoutesOptions, 'prefix'>): Hono;
   /** ecom9's webhooks: `app.all('/webhooks/ecom9', h.webhookHandler())` (405 to anything but POST). */
@@ -41,7 +47,7 @@ interface HonoShape {
   res: Context;
   next: Next;
   out: unknown;
-  mw: MiddlewareHandler;
+  mw: HonoGateMiddleware;
   denied: HonoDeniedHandler;
   meterRes: Context;
 }
@@ -56,7 +62,8 @@ const binding: Binding<HonoShape> = {
   route: (c) => `${c.req.method} ${routePath(c)}`,
   state: (c) => c.get('ecom9'),
   setState: (c, s) => c.set('ecom9', s),
-  middleware: (run) => createMiddleware(async (c, next) => ((await run(c, c, next)) ?? undefined) as Response | undefined),
+  middleware: (run) =>
+    createMiddleware<{ Variables: { ecom9: Ecom9State } }>(async (c, next) => ((await run(c, c, next)) ?? undefined) as Response | undefined),
   next: (_c, _res, next) => next(),
   send: (_c, _res, _next, a) => answerResponse(a),
   onDenied: (handler, c, _res, next, d) => handler(c, d, next),

@@ -21,8 +21,11 @@ import { serveNode, underPrefix } from '../src/middleware/account-routes-io';
 
 declare module 'koa' {
   interface DefaultState {
-    /** Set by every ecom9 middleware on the route. */
-    ecom9: Ecom9State;
+    /**
+     * Set by every ecom9 middleware on the route; undefined on a route without one. Behind a
+     * middleware, `k.gated(ctx)` reads it typed as present.
+     */
+    ecom9?: Ecom9State;
   }
 }
 

@@ -4,7 +4,7 @@
 import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createGate, OptionsError, UnknownNameError, type Gate } from 'ecom9-gate';
+import { ArgumentError, createGate, OptionsError, UnknownNameError, type Gate } from 'ecom9-gate';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { expressGate } from 'ecom9-gate/express';
 import { fastifyGate } from 'ecom9-gate/fastify';
@@ -71,6 +71,17 @@ describe.each(adapters)('%s: a misspelt route option', (_name, make) => {
     expect(thrown(() => m.meterUsage({ product: 'api-access', meter: 'api_calls', meteraborted: true })).message).toContain(
       'unknown option "meteraborted" (did you mean "meterAborted"?)',
     );
+  });
+});
+
+describe('gated(req): the state of a gated route, typed present', () => {
+  it('throws an ArgumentError saying what to do on a request no ecom9 middleware ran for', () => {
+    const e = expressGate(gate, { accountRefId: () => 'acme' });
+    const req = {} as express.Request;
+    expect(() => e.gated(req)).toThrow(ArgumentError);
+    expect(() => e.gated(req)).toThrow('expressGate gated(req): no ecom9 middleware ran for this request');
+    req.ecom9 = { accountRefId: 'acme', decision: undefined };
+    expect(e.gated(req).accountRefId).toBe('acme');
   });
 });
 

@@ -19,7 +19,7 @@ export type NestRequest = any;
 export type NestResponse = any;
 
 export type RouteSpec =
-  | { kind: 'tier'; tiers: string | readonly string[]; opts: Omit<TierCheckOptions, 'tiers'> }
+  | { kind: 'tier'; tiers: string | readonly string[] | undefined; opts: Omit<TierCheckOptions, 'tiers'> }
   | { kind: 'entitlement'; opts: EntitlementCheckOptions }
   | { kind: 'charge'; opts: ChargeOptions<NestRequest> }
   | { kind: 'meter'; opts: MeterOptions<NestRequest, NestResponse> };
@@ -43,8 +43,12 @@ function strict<O>(decorator: string, opts: O, middleware: keyof typeof ROUTE_OP
 }
 
 /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
-export const RequireTier = (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> = {}) =>
-  addSpec({ kind: 'tier', tiers, opts: strict('RequireTier', opts, 'requireTier') });
+export function RequireTier(tiers: string | readonly string[], opts?: Omit<TierCheckOptions, 'tiers'>): MethodDecorator & ClassDecorator;
+/** Only accounts on `atLeast` or a tier above it in the gate's `tierOrder` pass: `@RequireTier(undefined, { atLeast: 'pro' })`. */
+export function RequireTier(tiers: undefined, opts: Omit<TierCheckOptions, 'tiers'> & { atLeast: string }): MethodDecorator & ClassDecorator;
+export function RequireTier(tiers: string | readonly string[] | undefined, opts: Omit<TierCheckOptions, 'tiers'> = {}): MethodDecorator & ClassDecorator {
+  return addSpec({ kind: 'tier', tiers, opts: strict('RequireTier', opts, 'requireTier') });
+}
 
 /** Only accounts that hold `entitlement` of `product` pass. */
 export const RequireEntitlement = (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> = {}) =>

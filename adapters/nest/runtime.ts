@@ -101,7 +101,8 @@ export class Ecom9Runtime {
     const charges: Step[] = [];
     const meters: Step[] = [];
     for (const s of specs) {
-      if (s.kind === 'tier') checks.push(this.mw.requireTier(s.tiers, s.opts));
+      // The decorator's overloads admitted `undefined` tiers only with atLeast; the builder checks it again.
+      if (s.kind === 'tier') checks.push(this.mw.requireTier(s.tiers as string, s.opts));
       else if (s.kind === 'entitlement') {
         const { product, entitlement, ...opts } = s.opts;
         checks.push(this.mw.requireEntitlement(product, entitlement, opts));

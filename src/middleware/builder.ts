@@ -4,7 +4,7 @@ import type { EntitlementCheckOptions } from '../gate/access';
 import type { Gate } from '../gate/create-gate';
 import type { DeniedDecision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
-import { OptionsError } from '../shared/errors';
+import { ArgumentError, OptionsError } from '../shared/errors';
 import { checkKnownKeys } from '../shared/strict-keys';
 import type { AdapterOptions } from './adapter-options';
 import type { Binding, Run, Shape } from './binding';
@@ -41,12 +41,20 @@ export interface ChargeCreditsOptions<Req, Denied> extends ChargeOptions<Req>, R
 export interface GateMiddlewares<Mw, Req, Denied, MeterRes> {
   /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
   requireTier(tiers: string | readonly string[], opts?: RequireTierOptions<Denied>): Mw;
+  /** Only accounts on `atLeast` or a tier above it in the gate's `tierOrder` pass: `requireTier(undefined, { atLeast: 'pro' })`. */
+  requireTier(tiers: undefined, opts: RequireTierOptions<Denied> & { atLeast: string }): Mw;
   /** Only accounts that hold `entitlement` of `product` pass. */
   requireEntitlement(product: string, entitlement: string, opts?: RequireEntitlementOptions<Denied>): Mw;
   /** Debits before the route runs (402 when short); a retry with the same Idempotency-Key (same account and route) is charged once. */
   chargeCredits(opts: ChargeCreditsOptions<Req, Denied>): Mw;
   /** Records one usage event per response that counts (status < 400 by default), once it is finished. */
   meterUsage(opts: MeterOptions<Req, MeterRes>): Mw;
+  /**
+   * The state the route's ecom9 middlewares left, typed as present: for a handler behind one of the
+   * middlewares above. On a request no ecom9 middleware ran for, it throws an ArgumentError saying so
+   * (the request's own `ecom9` property is typed optional: an ungated route may not have it).
+   */
+  gated(req: Req): Ecom9State;
 }
 
 // The keys each middleware's per-route options may have, as records over the option types: adding
@@ -151,7 +159,14 @@ export function buildMiddlewares<S extends Shape>(
   };
 
   return {
-    requireTier(tiers, o) {
+    gated(req) {
+      const state = b.state(req);
+      if (state) return state;
+      throw new ArgumentError(
+        `ecom9-gate: ${b.adapter} gated(req): no ecom9 middleware ran for this request; put requireTier, requireEntitlement, chargeCredits or meterUsage before the handler`,
+      );
+    },
+    requireTier(tiers: string | readonly string[] | undefined, o?: RequireTierOptions<S['denied']>) {
       const { onDenied, ...check } = routeOptions(b.adapter, 'requireTier', o);
       return guarded(tierGuard(gate, resolver, report, tiers, check, routeOf), onDenied ?? options.onDenied, 'requireTier');
     },
