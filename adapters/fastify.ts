@@ -45,6 +45,8 @@ interface FastifyShape {
 function binding(report: (err: unknown) => void): Binding<FastifyShape> {
   return {
     adapter: 'fastifyGate',
+    // Its own, and those Fastify's register() reads from the same object.
+    optionKeys: ['gate', 'webhookPath', 'webhookHandlers', 'accountRoutesPrefix', 'accountRoutes', 'prefix', 'logLevel', 'logSerializers'],
     // Node joins a repeated header of this kind into one string; an empty one counts as none.
     header: (req, name) => (req.headers[name] as string | undefined) || undefined,
     route: (req) => `${req.method} ${req.routeOptions.url ?? req.url}`,

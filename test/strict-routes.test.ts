@@ -74,6 +74,21 @@ describe.each(adapters)('%s: a misspelt route option', (_name, make) => {
   });
 });
 
+describe("an adapter's own options are strict too", () => {
+  it('expressGate, koaGate, honoGate, fetchGate, fastifyGate name a misspelt option', async () => {
+    expect(() => expressGate(gate, { accountRefId: () => 'acme', ondenied: () => {} } as never)).toThrow(
+      'expressGate: unknown option "ondenied" (did you mean "onDenied"?)',
+    );
+    expect(() => koaGate(gate, { accountRefId: () => 'acme', resolverErrors: 'deny' } as never)).toThrow('(did you mean "resolverError"?)');
+    expect(() => honoGate(gate, { accountRefId: () => 'acme', onDenid: () => {} } as never)).toThrow('(did you mean "onDenied"?)');
+    expect(() => fetchGate(gate, { accountRefId: () => 'acme', onDenid: () => {} } as never)).toThrow('(did you mean "onDenied"?)');
+    const app = Fastify();
+    await expect(app.register(fastifyGate, { gate, accountRefId: () => 'acme', webhookpath: '/w' } as never)).rejects.toThrow(
+      'fastifyGate: unknown option "webhookpath" (did you mean "webhookPath"?)',
+    );
+  });
+});
+
 describe('gated(req): the state of a gated route, typed present', () => {
   it('throws an ArgumentError saying what to do on a request no ecom9 middleware ran for', () => {
     const e = expressGate(gate, { accountRefId: () => 'acme' });

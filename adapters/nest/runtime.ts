@@ -47,6 +47,7 @@ const deny = (ctx: ExecutionContext, decision: DeniedDecision): never => {
 
 const binding: Binding<NestShape> = {
   adapter: 'Ecom9Module',
+  optionKeys: ['gate', 'webhookPath', 'webhookHandlers', 'globalGuard'],
   header: (req, name) => (req.headers[name] as string | undefined) || undefined,
   // Express keeps the route pattern on req.route, Fastify on routeOptions: the pattern, never the raw URL.
   route: (req) => `${req.method} ${req.routeOptions?.url ?? `${req.baseUrl ?? ''}${req.route?.path ?? req.url}`}`,

@@ -49,6 +49,11 @@ export type Run<S extends Shape> = (req: S['req'], res: S['res'], next: S['next'
 export interface Binding<S extends Shape> {
   /** The factory's name, for errors: 'expressGate'. */
   readonly adapter: string;
+  /**
+   * The adapter's own option keys beyond AdapterOptions (Fastify's `gate`, `webhookPath`, ...): the
+   * adapter's options are checked strictly against both, so a misspelt one names itself.
+   */
+  readonly optionKeys?: readonly string[];
   /** A request header by its lower-case name; an empty value counts as none. */
   header(req: S['req'], name: string): string | undefined;
   /** Method and route pattern ('POST /images/:n'), never the raw URL: an Idempotency-Key is scoped to it. */

@@ -75,6 +75,9 @@ const charge: Keys<ChargeCreditsOptions<unknown, unknown>> = {
 };
 const meter: Keys<MeterOptions<unknown, unknown>> = { product: true, meter: true, quantity: true, when: true, meterAborted: true, metadata: true };
 
+/** Every key of the options all adapters share; a binding adds its own (Binding.optionKeys). */
+const ADAPTER_OPTION_KEYS = Object.keys({ accountRefId: true, onDenied: true, resolverError: true } satisfies Keys<AdapterOptions<unknown, unknown>>);
+
 /** Per middleware, every key its options may have. */
 export const ROUTE_OPTION_KEYS = {
   requireTier: Object.keys(tier),
@@ -122,6 +125,7 @@ export function buildMiddlewares<S extends Shape>(
   b: Binding<S>,
 ): GateMiddlewares<S['mw'], S['req'], S['denied'], S['meterRes']> {
   checkAdapterOptions(b.adapter, gate, options?.accountRefId);
+  checkKnownKeys(b.adapter, options, [...ADAPTER_OPTION_KEYS, ...(b.optionKeys ?? [])]);
   const resolver = options.accountRefId;
   const report = resolverReport(gate, options.resolverError, b.adapter);
   const routeOf = (req: S['req']): string => b.route(req);
