@@ -79,3 +79,12 @@ describe('a name ecom9 does not know, without tierOrder', () => {
       expect((errors[0] as UnknownNameError).label).toBe('Pro');
     }));
 });
+
+describe("a check's own options", () => {
+  it('checkTier and checkEntitlement name a misspelt key (ArgumentError, a rejected promise)', () =>
+    withGate(async (gate) => {
+      await expect(gate.checkTier('acme', { tier: 'pro' } as never)).rejects.toThrow('tier check: unknown option "tier" (did you mean "tiers"?)');
+      await expect(gate.checkEntitlement('acme', { product: 'pro-api', entitlment: 'api_access' } as never)).rejects.toThrow(ArgumentError);
+      await expect(gate.checkEntitlement('acme', { product: 'pro-api', entitlment: 'api_access' } as never)).rejects.toThrow('(did you mean "entitlement"?)');
+    }));
+});

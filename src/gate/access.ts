@@ -7,6 +7,7 @@ import { explainRef } from '../shared/account-ref';
 import { ArgumentError } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { isCode, isEcom9NotFound } from '../shared/rules';
+import { checkKnownKeys } from '../shared/strict-keys';
 import type { StatsRecorder } from '../shared/stats';
 import { checkFailMode, compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
@@ -27,6 +28,10 @@ export interface EntitlementCheckOptions {
   entitlement: string;
   failMode?: FailMode;
 }
+
+const ENTITLEMENT_CHECK_KEYS = Object.keys({ product: true, entitlement: true, failMode: true } satisfies {
+  [K in keyof Required<EntitlementCheckOptions>]: true;
+});
 
 interface AccessDeps {
   client: Ecom9Client;
@@ -65,6 +70,7 @@ export class Access {
 
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck {
     if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: an entitlement check needs an options object');
+    checkKnownKeys('entitlement check', opts, ENTITLEMENT_CHECK_KEYS, (m) => new ArgumentError(m));
     const { product, entitlement, failMode } = opts;
     if (!isCode(product)) throw new ArgumentError('ecom9-gate: "product" must be a non-empty product code');
     if (!isCode(entitlement)) throw new ArgumentError('ecom9-gate: "entitlement" must be a non-empty entitlement code');

@@ -3,6 +3,7 @@
 import { ArgumentError } from '../shared/errors';
 import { didYouMean } from '../shared/nearest-name';
 import { isCode } from '../shared/rules';
+import { checkKnownKeys } from '../shared/strict-keys';
 
 export interface TierCheckOptions {
   /** Tier labels that are accepted, e.g. 'pro' or ['pro', 'enterprise']. */
@@ -18,6 +19,15 @@ export interface TierCheckOptions {
   /** Turn a past-due subscription of a required tier into a 402 with the hosted payment link. */
   paymentLink?: boolean;
 }
+
+const TIER_CHECK_KEYS = Object.keys({
+  tiers: true,
+  atLeast: true,
+  subscription: true,
+  failMode: true,
+  upgradeLink: true,
+  paymentLink: true,
+} satisfies { [K in keyof Required<TierCheckOptions>]: true });
 
 export interface TierRule {
   readonly accepted: ReadonlySet<string>;
@@ -36,6 +46,7 @@ export function checkFailMode(v: unknown): void {
 
 export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly string[] | undefined): TierRule {
   if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: a tier check needs an options object');
+  checkKnownKeys('tier check', opts, TIER_CHECK_KEYS, (m) => new ArgumentError(m));
   const required: string[] = [];
   const { tiers } = opts;
   if (tiers !== undefined && typeof tiers !== 'string' && !Array.isArray(tiers)) {

@@ -5,10 +5,15 @@ import { OptionsError } from './errors';
 import { nearestName } from './nearest-name';
 
 /**
- * Throws an OptionsError when `options` has an own key outside `known`: `${where}: unknown option
+ * Throws an OptionsError (or what `error` makes: an ArgumentError for a call's options) when `options` has an own key outside `known`: `${where}: unknown option
  * "subscripton" (did you mean "subscription"?)`. Values are never echoed. Not an object: left to the caller.
  */
-export function checkKnownKeys(where: string, options: unknown, known: readonly string[]): void {
+export function checkKnownKeys(
+  where: string,
+  options: unknown,
+  known: readonly string[],
+  error: (message: string) => TypeError = (m) => new OptionsError(m),
+): void {
   if (typeof options !== 'object' || options === null) return;
   const bad: string[] = [];
   for (const k of Object.keys(options)) {
@@ -16,5 +21,5 @@ export function checkKnownKeys(where: string, options: unknown, known: readonly 
     const near = nearestName(k, known);
     bad.push(`unknown option "${k}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`);
   }
-  if (bad.length > 0) throw new OptionsError(`ecom9-gate: ${where}: ${bad.join('; ')}`);
+  if (bad.length > 0) throw error(`ecom9-gate: ${where}: ${bad.join('; ')}`);
 }
