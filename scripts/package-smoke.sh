@@ -2,7 +2,8 @@
 # Packs the package (prepack builds it from the current sources), installs the tarball in scratch
 # projects and uses it: every subpath as ESM, as CJS and from TypeScript (moduleResolution nodenext)
 # with the current framework majors; the core and the emulator with no framework installed at all;
-# Express 4 and Koa 2, the oldest majors the peer ranges allow.
+# Express 4 and Koa 2, the oldest majors the peer ranges allow; and that the README's links resolve
+# inside the tarball.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -10,6 +11,9 @@ trap 'rm -rf "$work"' EXIT
 cd "$root"
 smoke="$root/scripts/smoke"
 npm pack --silent --pack-destination "$work" >/dev/null
+
+# The docs reach npm users: every relative link of the shipped Markdown resolves inside the tarball.
+npx --no-install tsx scripts/package-links.ts "$work"/ecom9-gate-*.tgz
 
 # The core entry's ESM graph must not import a framework (the CJS check is in cjs.cjs).
 node -e '

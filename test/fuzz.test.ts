@@ -162,11 +162,13 @@ describe('account refs', () => {
         emu.resetCalls();
         const tier = await g.checkTier(ref, { tiers: 'pro' });
         const ent = await g.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' });
+        // The catalogue reads that check a denied route's names (once per name, in the background) are about no ref.
+        const calls = emu.calls.filter((c) => c.endpoint !== 'products.list' && c.endpoint !== 'tiers.list');
         if (accountRefProblem(ref)) {
           expect([tier.code, ent.code]).toEqual(['account_unresolved', 'account_unresolved']);
-          expect(emu.calls).toHaveLength(0);
+          expect(calls).toHaveLength(0);
         } else {
-          expect(emu.calls.map((c) => [c.endpoint, c.accountRefId])).toEqual([
+          expect(calls.map((c) => [c.endpoint, c.accountRefId])).toEqual([
             ['accounts.status', ref],
             ['entitlements.check', ref],
           ]);

@@ -65,13 +65,15 @@ describe('account refs chosen by a client', () => {
       (await gate.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' })).code,
       (await gate.debitCredits({ accountRefId: ref, product: 'ai-images', meter: 'credits', quantity: 1 })).code,
     ];
-    if (emu.calls.length === 0) {
+    // The catalogue reads that check a denied route's names (once per name, in the background) are about no ref.
+    const calls = emu.calls.filter((c) => c.endpoint !== 'products.list' && c.endpoint !== 'tiers.list');
+    if (calls.length === 0) {
       // Refused locally, and said so: never passed off as "ecom9 unavailable".
       expect(codes).toEqual(Array(4).fill('account_unresolved'));
       return;
     }
     expect(codes).not.toContain('upstream_unavailable');
-    expect(emu.calls.map((c) => [c.endpoint, c.accountRefId])).toEqual(
+    expect(calls.map((c) => [c.endpoint, c.accountRefId])).toEqual(
       ['accounts.status', 'accounts.status', 'entitlements.check', 'credits.debit'].map((e) => [e, ref]),
     );
   });

@@ -166,12 +166,18 @@ describe.each(['fetch', 'hono'] as const)('%s meterUsage on a streamed body', (f
 });
 
 // Checked by tsc (npm run typecheck): the wrapped handler keeps the handler's parameters (a Next.js
-// route's second argument), and Hono's c.get('ecom9') is typed by the adapter's ContextVariableMap.
+// route's second argument), and Hono's c.get('ecom9') is typed present behind an ecom9 middleware only.
 it('keeps the types a route file and a Hono handler rely on', () => {
   const e = fetchGate(gate, { accountRefId: (req) => req.headers.get('x-account') });
   const POST = e.requireTier('pro')(async (_req: Request, ctx: { params: Promise<{ id: string }> }) => Response.json(await ctx.params));
   expectTypeOf(POST).parameters.toEqualTypeOf<[Request, { params: Promise<{ id: string }> }]>();
   expectTypeOf(POST).returns.toEqualTypeOf<Response | Promise<Response>>();
+  // An ungated handler may not have it; one registered with an ecom9 middleware has it.
   const handler = (c: Context) => c.get('ecom9');
-  expectTypeOf(handler).returns.toEqualTypeOf<Ecom9State>();
+  expectTypeOf(handler).returns.toEqualTypeOf<Ecom9State | undefined>();
+  const h = honoGate(gate, { accountRefId: (c) => c.req.header('x-account') });
+  new Hono().get('/gated', h.requireTier('pro'), (c) => {
+    expectTypeOf(c.get('ecom9')).toEqualTypeOf<Ecom9State>();
+    return c.json(c.get('ecom9').decision);
+  });
 });

@@ -5,6 +5,8 @@ import type { EntitlementCheckOptions } from '../../src/gate/access';
 import type { TierCheckOptions } from '../../src/gate/tier-rule';
 import type { ChargeOptions, Ecom9State } from '../../src/middleware/guards';
 import type { MeterOptions } from '../../src/middleware/meter';
+import { ROUTE_OPTION_KEYS, withoutOnDenied } from '../../src/middleware/builder';
+import { checkKnownKeys } from '../../src/shared/strict-keys';
 
 /** The metadata key: a list of specs per handler or controller, in the order written. */
 export const ECOM9_ROUTE = 'ecom9-gate:route';
@@ -17,7 +19,7 @@ export type NestRequest = any;
 export type NestResponse = any;
 
 export type RouteSpec =
-  | { kind: 'tier'; tiers: string | readonly string[]; opts: Omit<TierCheckOptions, 'tiers'> }
+  | { kind: 'tier'; tiers: string | readonly string[] | undefined; opts: Omit<TierCheckOptions, 'tiers'> }
   | { kind: 'entitlement'; opts: EntitlementCheckOptions }
   | { kind: 'charge'; opts: ChargeOptions<NestRequest> }
   | { kind: 'meter'; opts: MeterOptions<NestRequest, NestResponse> };
@@ -34,18 +36,29 @@ function addSpec(spec: RouteSpec): MethodDecorator & ClassDecorator {
   };
 }
 
+/** A decorator's options, checked where they are written: an unknown key names itself and the nearest known one. */
+function strict<O>(decorator: string, opts: O, middleware: keyof typeof ROUTE_OPTION_KEYS): O {
+  checkKnownKeys(`@${decorator}`, opts, withoutOnDenied(ROUTE_OPTION_KEYS[middleware]));
+  return opts;
+}
+
 /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
-export const RequireTier = (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> = {}) => addSpec({ kind: 'tier', tiers, opts });
+export function RequireTier(tiers: string | readonly string[], opts?: Omit<TierCheckOptions, 'tiers'>): MethodDecorator & ClassDecorator;
+/** Only accounts on `atLeast` or a tier above it in the gate's `tierOrder` pass: `@RequireTier(undefined, { atLeast: 'pro' })`. */
+export function RequireTier(tiers: undefined, opts: Omit<TierCheckOptions, 'tiers'> & { atLeast: string }): MethodDecorator & ClassDecorator;
+export function RequireTier(tiers: string | readonly string[] | undefined, opts: Omit<TierCheckOptions, 'tiers'> = {}): MethodDecorator & ClassDecorator {
+  return addSpec({ kind: 'tier', tiers, opts: strict('RequireTier', opts, 'requireTier') });
+}
 
 /** Only accounts that hold `entitlement` of `product` pass. */
 export const RequireEntitlement = (product: string, entitlement: string, opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> = {}) =>
-  addSpec({ kind: 'entitlement', opts: { ...opts, product, entitlement } });
+  addSpec({ kind: 'entitlement', opts: { ...strict('RequireEntitlement', opts, 'requireEntitlement'), product, entitlement } });
 
 /** Debits credits before the handler (402 when short); a retried Idempotency-Key is charged once. */
-export const ChargeCredits = (opts: ChargeOptions<NestRequest>) => addSpec({ kind: 'charge', opts });
+export const ChargeCredits = (opts: ChargeOptions<NestRequest>) => addSpec({ kind: 'charge', opts: strict('ChargeCredits', opts, 'chargeCredits') });
 
 /** Records usage once the response is finished, when it counts (status < 400 by default). */
-export const MeterUsage = (opts: MeterOptions<NestRequest, NestResponse>) => addSpec({ kind: 'meter', opts });
+export const MeterUsage = (opts: MeterOptions<NestRequest, NestResponse>) => addSpec({ kind: 'meter', opts: strict('MeterUsage', opts, 'meterUsage') });
 
 /** The handler's ecom9 state: `reports(@Ecom9() state: Ecom9State)`. */
 export const Ecom9 = createParamDecorator(

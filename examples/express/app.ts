@@ -22,13 +22,13 @@ export function buildApp(options: GateOptions = {}) {
   app.use('/app', reactPage());
 
   app.get('/reports', ecom9.requireTier('pro', { upgradeLink: true }), (req, res) => {
-    res.json({ report: 'quarterly numbers', account: req.ecom9.accountRefId, source: req.ecom9.decision?.source });
+    res.json({ report: 'quarterly numbers', account: ecom9.gated(req).accountRefId, source: ecom9.gated(req).decision?.source });
   });
   app.get('/v1/search', ecom9.requireEntitlement('pro-api', 'api_access'), ecom9.meterUsage({ product: 'api-access', meter: 'api_calls' }), (req, res) => {
     res.json({ results: [`match for ${String(req.query.q ?? '')}`] });
   });
   app.post('/images', ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://example.com/top-up' }), (req, res) => {
-    res.json({ image: 'https://example.com/generated.png', credits: req.ecom9.credits });
+    res.json({ image: 'https://example.com/generated.png', credits: ecom9.gated(req).credits });
   });
   return { app, gate };
 }

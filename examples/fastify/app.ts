@@ -14,7 +14,7 @@ export async function buildApp(options: GateOptions = {}) {
   });
   app.get('/reports', { preHandler: app.ecom9.requireTier('pro', { upgradeLink: true }) }, async (req) => ({
     report: 'quarterly numbers',
-    account: req.ecom9.accountRefId,
+    account: app.ecom9.gated(req).accountRefId,
   }));
   app.get(
     '/v1/search',
@@ -26,7 +26,7 @@ export async function buildApp(options: GateOptions = {}) {
     { preHandler: app.ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://example.com/top-up' }) },
     async (req) => ({
       image: 'https://example.com/generated.png',
-      credits: req.ecom9.credits,
+      credits: app.ecom9.gated(req).credits,
     }),
   );
   return { app, gate };

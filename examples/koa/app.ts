@@ -12,13 +12,13 @@ export function buildApp(options: GateOptions = {}) {
   // Before any body parser: the webhook router reads the raw bytes it verifies.
   app.use(ecom9.webhookRouter({ path: '/webhooks/ecom9' }));
   router.get('/reports', ecom9.requireTier('pro', { upgradeLink: true }), (ctx) => {
-    ctx.body = { report: 'quarterly numbers', account: ctx.state.ecom9.accountRefId };
+    ctx.body = { report: 'quarterly numbers', account: ecom9.gated(ctx).accountRefId };
   });
   router.get('/v1/search', ecom9.requireEntitlement('pro-api', 'api_access'), ecom9.meterUsage({ product: 'api-access', meter: 'api_calls' }), (ctx) => {
     ctx.body = { results: [`match for ${String(ctx.query.q ?? '')}`] };
   });
   router.post('/images', ecom9.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://example.com/top-up' }), (ctx) => {
-    ctx.body = { image: 'https://example.com/generated.png', credits: ctx.state.ecom9.credits };
+    ctx.body = { image: 'https://example.com/generated.png', credits: ecom9.gated(ctx).credits };
   });
   app.use(router.routes()).use(router.allowedMethods());
   return { app, gate };

@@ -73,5 +73,5 @@ export function parseClientOptions(input: unknown): ParsedClientOptions {
   if (typeof input !== 'object' || input === null) throw new OptionsError('ecom9-gate: createClient(options) expects an options object with "apiKey"');
   const result = clientOptionsSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new OptionsError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues)}`);
+  throw new OptionsError(`ecom9-gate: createClient: invalid options: ${describeIssues(result.error.issues, clientOptionsSchema)}`);
 }

@@ -4,12 +4,14 @@ import { RateLimitError, type Ecom9Client } from '../client';
 import { allow, deny, withSource, type Decision } from './decision';
 import { keySuffix, type Fact, type FactCache, type Lookup } from './fact-cache';
 import { explainRef } from '../shared/account-ref';
-import { ArgumentError, MisconfigurationError } from '../shared/errors';
+import { ArgumentError } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { isCode, isEcom9NotFound } from '../shared/rules';
+import { checkKnownKeys } from '../shared/strict-keys';
 import type { StatsRecorder } from '../shared/stats';
 import { checkFailMode, compactStatus, compileTierRule, matchTier, type StatusFacts, type TierCheckOptions, type TierRule } from './tier-rule';
 import type { LinkResolver } from './links';
+import type { NameCheck, NamedCheck } from './name-check';
 
 export type FailMode = 'closed' | 'open';
 
@@ -17,7 +19,8 @@ export type FailMode = 'closed' | 'open';
 export interface PreparedCheck {
   /** The decision from a fresh cache entry, synchronously, or undefined when ecom9 must be asked. */
   peek(accountRefId: string): Decision | undefined;
-  check(accountRefId: string): Promise<Decision>;
+  /** `route` (e.g. `GET /reports`) names where the check runs when a name it relies on is reported unknown. */
+  check(accountRefId: string, route?: string): Promise<Decision>;
 }
 
 export interface EntitlementCheckOptions {
@@ -25,6 +28,10 @@ export interface EntitlementCheckOptions {
   entitlement: string;
   failMode?: FailMode;
 }
+
+const ENTITLEMENT_CHECK_KEYS = Object.keys({ product: true, entitlement: true, failMode: true } satisfies {
+  [K in keyof Required<EntitlementCheckOptions>]: true;
+});
 
 interface AccessDeps {
   client: Ecom9Client;
@@ -34,6 +41,7 @@ interface AccessDeps {
   failMode: FailMode;
   tierOrder: readonly string[] | undefined;
   report: (err: unknown) => void;
+  names: NameCheck;
 }
 
 type StatusFact = StatusFacts | null;
@@ -53,14 +61,16 @@ export class Access {
     const rule = this.internTier(opts);
     const suffix = keySuffix('s', rule.subscription ?? '');
     const cache = this.d.cache;
+    const named = tierNames(opts, rule);
     return {
       peek: (ref) => cache.peekDecision<Decision>(ref + suffix, rule),
-      check: (ref) => this.checkTier(ref, rule, suffix),
+      check: (ref, route) => this.checkTier(ref, rule, suffix, named, route),
     };
   }
 
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck {
     if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: an entitlement check needs an options object');
+    checkKnownKeys('entitlement check', opts, ENTITLEMENT_CHECK_KEYS, (m) => new ArgumentError(m));
     const { product, entitlement, failMode } = opts;
     if (!isCode(product)) throw new ArgumentError('ecom9-gate: "product" must be a non-empty product code');
     if (!isCode(entitlement)) throw new ArgumentError('ecom9-gate: "entitlement" must be a non-empty entitlement code');
@@ -68,14 +78,16 @@ export class Access {
     const memoKey = intern(this.entitlementKeys, `${product}\u0000${entitlement}`, () => ({ product, entitlement }));
     const suffix = keySuffix('e', product, entitlement);
     const cache = this.d.cache;
+    // ecom9's catalogue lists products, not their entitlements: only the product can be looked up.
+    const named: NamedCheck = { check: `requireEntitlement("${product}", "${entitlement}")`, names: [{ kind: 'product', label: product }] };
     // Everything, failMode included, is read once here: a later change to `opts` compiles a new check.
     return {
       peek: (ref) => cache.peekDecision<Decision>(ref + suffix, memoKey),
-      check: (ref) => this.checkEntitlement(ref, memoKey, suffix, failMode),
+      check: (ref, route) => this.checkEntitlement(ref, memoKey, suffix, failMode, named, route),
     };
   }
 
-  private async checkTier(ref: string, rule: TierRule, suffix: string): Promise<Decision> {
+  private async checkTier(ref: string, rule: TierRule, suffix: string, named: NamedCheck, route: string | undefined): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
     const sub = rule.subscription;
@@ -86,6 +98,7 @@ export class Access {
     const plain = this.decideTier(lookup.fact, rule);
     // A denial lives only denyTtlMs, even when the fact behind it (active on another tier) allows others.
     if (!plain.allowed && lookup.kind === 'fresh') this.d.cache.shortenToDenyTtl(ref, suffix, lookup.fact);
+    if (!plain.allowed && lookup.kind === 'fresh' && lookup.source === 'upstream') this.d.names.denied(named, route);
     let decision = plain;
     let complete = true;
     if (!decision.allowed && (rule.upgradeLink || rule.paymentLink) && lookup.kind === 'fresh') {
@@ -133,6 +146,8 @@ export class Access {
     key: { product: string; entitlement: string },
     suffix: string,
     failMode: FailMode | undefined,
+    named: NamedCheck,
+    route: string | undefined,
   ): Promise<Decision> {
     const bad = explainRef(ref);
     if (bad) return deny('account_unresolved', 'cache', { detail: bad });
@@ -147,6 +162,7 @@ export class Access {
       }
     });
     if (lookup.kind === 'failed') return this.unavailable(ref, lookup.error, failMode, { product, entitlement });
+    if (!lookup.fact.value && lookup.kind === 'fresh' && lookup.source === 'upstream') this.d.names.denied(named, route);
     let memo = lookup.fact.decision<Decision>(key);
     if (!memo) {
       const facts = { product, entitlement };
@@ -170,19 +186,13 @@ export class Access {
     }
   }
 
-  private readonly misconfigReported = new Set<string>();
-
   /**
    * ecom9 failed and nothing stale is young enough: failMode decides. A failure that is the gate's
-   * own configuration is a 500 instead, reported once, and never let through by failMode 'open'.
+   * own configuration is a 500 instead (reported once per episode by the UpstreamWatch), and never
+   * let through by failMode 'open'.
    */
   unavailable(ref: string, error: unknown, perCall: FailMode | undefined, facts: Partial<Decision>): Decision {
-    const why = misconfiguration(error);
-    if (why !== undefined) {
-      if (!this.misconfigReported.has(why)) {
-        this.misconfigReported.add(why);
-        this.d.report(new MisconfigurationError(why, { cause: error }));
-      }
+    if (misconfiguration(error) !== undefined) {
       return deny('misconfigured', 'upstream', { ...facts, accountRefId: ref, detail: "The billing service refused this server's configuration." });
     }
     if ((perCall ?? this.d.failMode) === 'open') {
@@ -215,6 +225,15 @@ function intern<T>(map: Map<string, T>, key: string, make: () => T): T {
 
 function ruleKey(r: TierRule): string {
   return `${r.required.join(SEP)}${SEP}${SEP}${r.subscription ?? ''}${SEP}${r.failMode ?? ''}${SEP}${r.upgradeLink ? 'u' : ''}${r.paymentLink ? 'p' : ''}`;
+}
+
+/** The names a tier check relies on, and the check as the user wrote it. */
+function tierNames(opts: TierCheckOptions, rule: TierRule): NamedCheck {
+  const written = opts.atLeast !== undefined && opts.tiers === undefined ? `{ atLeast: "${opts.atLeast}" }` : JSON.stringify(opts.tiers);
+  const sub = rule.subscription === undefined ? '' : `, { subscription: "${rule.subscription}" }`;
+  const names: NamedCheck['names'][number][] = rule.required.map((label) => ({ kind: 'tier' as const, label }));
+  if (rule.subscription !== undefined) names.push({ kind: 'subscription', label: rule.subscription });
+  return { check: `requireTier(${written}${sub})`, names };
 }
 
 function reSourced<T>(d: Decision, lookup: Exclude<Lookup<T>, { kind: 'failed' }>): Decision {

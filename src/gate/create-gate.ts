@@ -12,6 +12,8 @@ import { observeCheck, observeDebit, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
+import { NameCheck } from './name-check';
+import { printableUrl, UpstreamWatch } from './upstream-watch';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions, type GateOptions } from './options';
@@ -85,6 +87,7 @@ export function createGate(options?: GateOptions): Gate {
   const stats = new StatsRecorder();
   // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
   let health: HealthTracker | undefined;
+  const watch = new UpstreamWatch({ logger, onError, now, baseUrl: printableUrl(o.baseUrl), quietMs: o.health.windowMs });
   const client = createClient(
     {
       apiKey: o.apiKey,
@@ -97,7 +100,12 @@ export function createGate(options?: GateOptions): Gate {
       connections: o.http.connections,
       ...(o.http.transport ? { transport: o.http.transport } : {}),
     },
-    { onOutcome: (endpoint, error) => health?.upstream(endpoint, error) },
+    {
+      onOutcome: (endpoint, error) => {
+        health?.upstream(endpoint, error);
+        watch.outcome(endpoint, error);
+      },
+    },
   );
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const store = o.store as FactStore | undefined;
@@ -106,7 +114,8 @@ export function createGate(options?: GateOptions): Gate {
   const cache = new FactCache({ ...o.cache, refreshAheadMs, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);
-  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
+  const names = new NameCheck(catalog, report);
+  const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report, names });
   const credits = new Credits(client, access, stats, report);
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;
@@ -181,6 +190,7 @@ export function createGate(options?: GateOptions): Gate {
   const secrets = o.webhookSecret === undefined ? [] : Array.isArray(o.webhookSecret) ? o.webhookSecret : [o.webhookSecret];
   const webhooks = new WebhookProcessor({
     secrets,
+    rawSecrets: o.webhooks.secretFormat === 'raw',
     verify: o.webhooks.verify as WebhookVerifier | undefined,
     toleranceSeconds: o.webhooks.toleranceSeconds,
     replay: bus?.replayGuard ?? memoryReplayGuard({ max: o.webhooks.dedupeMax, ttlMs: o.webhooks.dedupeTtlMs, now }),

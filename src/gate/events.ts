@@ -46,8 +46,8 @@ export function observeCheck(check: PreparedCheck, kind: DecisionKind, gate: obj
       if (d !== undefined && decisions.hasSubscribers) decisions.publish({ gate, kind, decision: d } satisfies DecisionEvent);
       return d;
     },
-    check(ref) {
-      const p = check.check(ref);
+    check(ref, route) {
+      const p = check.check(ref, route);
       return decisions.hasSubscribers ? p.then((d) => published(gate, kind, d)) : p;
     },
   };

@@ -63,6 +63,12 @@ const webhookShape = {
   dedupeMax: z.number().int().positive().default(D.webhooks.dedupeMax),
   /** How long a transaction id is remembered, in ms. @default {@link OPTION_DEFAULTS}.webhooks.dedupeTtlMs */
   dedupeTtlMs: positiveMs.default(D.webhooks.dedupeTtlMs),
+  /**
+   * How `webhookSecret` is written: `'whsec'`, Standard Webhooks' `whsec_` followed by the base64 key
+   * (checked at start-up), or `'raw'`, the string's own UTF-8 bytes are the HMAC key.
+   * @default {@link OPTION_DEFAULTS}.webhooks.secretFormat
+   */
+  secretFormat: z.enum(['whsec', 'raw']).default(D.webhooks.secretFormat),
   /** Replaces Standard Webhooks verification with your own. */
   verify: fn<WebhookVerifier>().optional(),
 };
@@ -116,8 +122,11 @@ type GateInput = z.input<typeof gateOptionsSchema>;
 
 /** createGate's options, as written; every one may be left out (apiKey then comes from ECOM9_API_KEY). */
 export interface GateOptions extends Omit<GateInput, 'apiKey'> {
-  /** Your ecom9 Payment Gateway API key. @default process.env.ECOM9_API_KEY */
-  apiKey?: string;
+  /**
+   * Your ecom9 Payment Gateway API key. `undefined` (as `process.env.ECOM9_API_KEY` may be) falls back
+   * to the environment. @default process.env.ECOM9_API_KEY
+   */
+  apiKey?: string | undefined;
 }
 
 export type ParsedGateOptions = z.output<typeof gateOptionsSchema>;
@@ -138,7 +147,26 @@ export function parseGateOptions(input: unknown, env: NodeJS.ProcessEnv = proces
     if (refreshAheadMs !== undefined && refreshAheadMs > 0 && refreshAheadMs >= ttlMs) {
       throw new OptionsError(`ecom9-gate: createGate: invalid options: cache.refreshAheadMs must be below cache.ttlMs (${ttlMs}), or 0 to turn refreshing off`);
     }
+    checkSecretForm(result.data.webhookSecret, result.data.webhooks.secretFormat);
     return result.data;
   }
-  throw new OptionsError(`ecom9-gate: createGate: invalid options: ${describeIssues(result.error.issues)}`);
+  throw new OptionsError(`ecom9-gate: createGate: invalid options: ${describeIssues(result.error.issues, gateOptionsSchema)}`);
+}
+
+// `whsec_` and canonical base64 (padding optional): Node's decoder skips characters it does not know,
+// so a secret copied wrongly would otherwise become some other key and refuse every delivery.
+const WHSEC = /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/** Each `whsec` secret has its form, or an OptionsError names which one (never what it holds). */
+function checkSecretForm(secret: string | readonly string[] | undefined, format: 'whsec' | 'raw'): void {
+  if (secret === undefined || format === 'raw') return;
+  const list = typeof secret === 'string' ? [secret] : secret;
+  list.forEach((s, i) => {
+    if (WHSEC.test(s) && s.length > 'whsec_'.length) return;
+    const where = typeof secret === 'string' ? 'webhookSecret' : `webhookSecret.${i}`;
+    const why = s.startsWith('whsec_') ? 'is not "whsec_" followed by base64' : 'does not start with "whsec_"';
+    throw new OptionsError(
+      `ecom9-gate: createGate: invalid options: "${where}" ${why} (copy it as ecom9 shows it, or set webhooks.secretFormat: 'raw' to use the string's own bytes as the key)`,
+    );
+  });
 }

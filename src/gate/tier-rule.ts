@@ -1,7 +1,9 @@
 // Tier requirements, compiled once per middleware: which tier labels are accepted, and how an
 // account's subscriptions (from the status endpoint) measure up against them.
 import { ArgumentError } from '../shared/errors';
+import { didYouMean } from '../shared/nearest-name';
 import { isCode } from '../shared/rules';
+import { checkKnownKeys } from '../shared/strict-keys';
 
 export interface TierCheckOptions {
   /** Tier labels that are accepted, e.g. 'pro' or ['pro', 'enterprise']. */
@@ -17,6 +19,15 @@ export interface TierCheckOptions {
   /** Turn a past-due subscription of a required tier into a 402 with the hosted payment link. */
   paymentLink?: boolean;
 }
+
+const TIER_CHECK_KEYS = Object.keys({
+  tiers: true,
+  atLeast: true,
+  subscription: true,
+  failMode: true,
+  upgradeLink: true,
+  paymentLink: true,
+} satisfies { [K in keyof Required<TierCheckOptions>]: true });
 
 export interface TierRule {
   readonly accepted: ReadonlySet<string>;
@@ -35,6 +46,7 @@ export function checkFailMode(v: unknown): void {
 
 export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly string[] | undefined): TierRule {
   if (typeof opts !== 'object' || opts === null) throw new ArgumentError('ecom9-gate: a tier check needs an options object');
+  checkKnownKeys('tier check', opts, TIER_CHECK_KEYS, (m) => new ArgumentError(m));
   const required: string[] = [];
   const { tiers } = opts;
   if (tiers !== undefined && typeof tiers !== 'string' && !Array.isArray(tiers)) {
@@ -43,12 +55,20 @@ export function compileTierRule(opts: TierCheckOptions, tierOrder: readonly stri
   const listed: readonly unknown[] = tiers === undefined ? [] : typeof tiers === 'string' ? [tiers] : tiers;
   for (const t of listed) {
     if (!isCode(t)) throw new ArgumentError('ecom9-gate: "tiers" must be non-empty tier labels');
+    // With tierOrder the gate knows every tier: one outside it is a typo that would deny everyone.
+    if (tierOrder && !tierOrder.includes(t)) {
+      throw new ArgumentError(`ecom9-gate: tier "${t}" is not in the gate's "tierOrder"${didYouMean(t, tierOrder)}`);
+    }
     required.push(t);
   }
   if (opts.atLeast !== undefined) {
     if (!tierOrder) throw new ArgumentError('ecom9-gate: "atLeast" needs the gate option "tierOrder"');
     const i = tierOrder.indexOf(opts.atLeast);
-    if (i < 0) throw new ArgumentError(`ecom9-gate: "atLeast" names a tier that is not in "tierOrder"`);
+    if (i < 0) {
+      throw new ArgumentError(
+        `ecom9-gate: "atLeast" names tier "${String(opts.atLeast)}", which is not in "tierOrder"${didYouMean(String(opts.atLeast), tierOrder)}`,
+      );
+    }
     for (const t of tierOrder.slice(i)) if (!required.includes(t)) required.push(t);
   }
   if (required.length === 0) throw new ArgumentError('ecom9-gate: a tier check needs "tiers" or "atLeast"');

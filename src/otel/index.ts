@@ -10,6 +10,7 @@ import { CHANNELS } from '../shared/stats';
 import { DecisionTally } from './decision-tally';
 import { UpstreamSpans } from './upstream-spans';
 import { OptionsError } from '../shared/errors';
+import { checkKnownKeys } from '../shared/strict-keys';
 
 export interface InstrumentOptions {
   /** @default the global MeterProvider of @opentelemetry/api */
@@ -22,6 +23,8 @@ export interface InstrumentOptions {
 
 /** Stops recording: unsubscribes from the gate's events and ends the spans still open. */
 export type StopInstrumenting = () => void;
+
+const INSTRUMENT_KEYS = ['meterProvider', 'tracerProvider', 'attributes'] satisfies (keyof InstrumentOptions)[];
 
 export const INSTRUMENTATION_SCOPE = 'ecom9-gate';
 
@@ -37,6 +40,7 @@ export function instrumentGate(gate: Gate, options: InstrumentOptions = {}): Sto
     throw new OptionsError('ecom9-gate: instrumentGate(gate) needs a gate made by createGate()');
   }
   if (typeof options !== 'object' || options === null) throw new OptionsError('ecom9-gate: instrumentGate(gate, options): options must be an object');
+  checkKnownKeys('instrumentGate', options, INSTRUMENT_KEYS);
   if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
     throw new OptionsError('ecom9-gate: instrumentGate: "meterProvider" must be a MeterProvider');
   }

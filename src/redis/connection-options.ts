@@ -28,7 +28,7 @@ export function parseConnected<S extends z.ZodObject<typeof connectionShape & z.
 ): Omit<z.output<S>, 'redisOptions'> & { redisOptions: RedisOptions } {
   if (typeof input !== 'object' || input === null) throw new OptionsError(`ecom9-gate: ${name}(options) expects an options object`);
   const result = schema.safeParse(input);
-  if (!result.success) throw new OptionsError(`ecom9-gate: invalid ${name} options: ${describeIssues(result.error.issues)}`);
+  if (!result.success) throw new OptionsError(`ecom9-gate: invalid ${name} options: ${describeIssues(result.error.issues, schema)}`);
   const o = result.data as z.output<S> & { url?: string; client?: Redis; redisOptions?: object };
   if ((o.url === undefined) === (o.client === undefined)) throw new OptionsError(`ecom9-gate: ${name} needs exactly one of "url" or "client"`);
   return { ...o, redisOptions: (o.redisOptions ?? {}) as RedisOptions };

@@ -153,6 +153,44 @@ export class MisconfigurationError extends Ecom9Error {
   override readonly code = 'misconfigured';
 }
 
+/** What kind of billing name an UnknownNameError is about. */
+export type UnknownNameKind = 'tier' | 'subscription' | 'product';
+
+/** What an UnknownNameError is about. */
+export interface UnknownNameDetails {
+  kind: UnknownNameKind;
+  label: string;
+  suggestion: string | undefined;
+  check: string;
+  route?: string | undefined;
+}
+
+/**
+ * Reported (onError) once per name: ecom9's catalogue has no tier, subscription or product of that
+ * name, so the check naming it (`check`, and the `route` that first showed it, when the adapter
+ * knows it) denies every account. `suggestion` is the nearest name ecom9 does know.
+ */
+export class UnknownNameError extends Ecom9Error {
+  override name = 'UnknownNameError';
+  override readonly code = 'unknown_name';
+  readonly kind: UnknownNameKind;
+  readonly label: string;
+  readonly suggestion: string | undefined;
+  readonly check: string;
+  readonly route: string | undefined;
+  constructor(message: string, details: UnknownNameDetails) {
+    super(message);
+    this.kind = details.kind;
+    this.label = details.label;
+    this.suggestion = details.suggestion;
+    this.check = details.check;
+    this.route = details.route;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), kind: this.kind, label: this.label, suggestion: this.suggestion, check: this.check, route: this.route };
+  }
+}
+
 /** Reported (onError) for a usage event that will not be delivered (by this process). */
 export class UsageDeliveryError extends Ecom9Error {
   override name = 'UsageDeliveryError';
@@ -189,6 +227,12 @@ export class UsageSpoolError extends Ecom9Error {
 export class BusUnavailableError extends Ecom9Error {
   override name = 'BusUnavailableError';
   override readonly code = 'bus_unavailable';
+}
+
+/** Reported (onError) once per outage: ecom9 cannot be reached (connection, timeouts, 5xx, 429); logged again when it answers. */
+export class UpstreamUnreachableError extends Ecom9Error {
+  override name = 'UpstreamUnreachableError';
+  override readonly code = 'upstream_unreachable';
 }
 
 /** Reported (onError) once per outage: the shared fact store (Redis) is down or slow; each instance asks ecom9 itself until it is back. */

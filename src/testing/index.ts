@@ -4,6 +4,7 @@
 import { createGate, type Gate, type GateOptions } from '../index';
 import { createEmulator, type Emulator, type Fixtures, type SubState } from '../emulator/index';
 import { ArgumentError, OptionsError } from '../shared/errors';
+import { checkKnownKeys } from '../shared/strict-keys';
 
 export interface TestGateOptions {
   /** The emulator's world: an object or a JSON file path. @default the emulator's demo fixtures */
@@ -43,6 +44,8 @@ export interface TestGate {
   close(): Promise<void>;
 }
 
+const TEST_GATE_KEYS = ['fixtures', 'gate', 'now'] satisfies (keyof TestGateOptions)[];
+
 /** What ecom9 would send for each change of state. */
 const EVENT_OF: Record<SubState, string> = {
   active: 'subscription-updated',
@@ -71,6 +74,7 @@ function overlay(over: TestGateOptions['gate'] = {}): GateOptions {
 /** An emulator on a free loopback port and a gate wired to it. Close it after the tests. */
 export async function createTestGate(options: TestGateOptions = {}): Promise<TestGate> {
   if (typeof options !== 'object' || options === null) throw new OptionsError('ecom9-gate: createTestGate(options) expects an options object');
+  checkKnownKeys('createTestGate', options, TEST_GATE_KEYS);
   const emulator = createEmulator({ fixtures: options.fixtures, now: options.now });
   await emulator.listen(0);
   const errors: unknown[] = [];

@@ -48,6 +48,8 @@ export type WebhookVerifier = (input: { rawBody: Buffer; headers: WebhookHeaders
 
 export interface WebhookDeps {
   secrets: readonly string[];
+  /** The secrets' own UTF-8 bytes are the keys (`webhooks.secretFormat: 'raw'`), not `whsec_` base64. */
+  rawSecrets?: boolean;
   verify: WebhookVerifier | undefined;
   toleranceSeconds: number;
   replay: ReplayGuard;
@@ -76,7 +78,7 @@ export class WebhookProcessor {
   private readonly keys: Buffer[];
 
   constructor(private readonly d: WebhookDeps) {
-    this.keys = d.secrets.map(secretKey);
+    this.keys = d.secrets.map((s) => (d.rawSecrets ? Buffer.from(s, 'utf8') : secretKey(s)));
   }
 
   get verifies(): boolean {

@@ -124,7 +124,11 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       e.requireTier('enterprise', { onDenied: (_q, res, d) => void res.status(418).json(teapot(d)) }),
       (_q, res) => void res.json({ ok: true }),
     );
-    app.get('/soft', e.requireTier('enterprise', { onDenied: (_q, _r, _d, next) => next() }), (req, res) => void res.json({ code: req.ecom9.decision?.code }));
+    app.get(
+      '/soft',
+      e.requireTier('enterprise', { onDenied: (_q, _r, _d, next) => next() }),
+      (req, res) => void res.json({ code: e.gated(req).decision?.code }),
+    );
     app.get('/boom-tier', e.requireTier('enterprise', { onDenied: (req) => boom(req.headers) }), (_q, res) => void res.json({ ok: true }));
     app.post('/boom-charge', e.chargeCredits({ ...charge, quantity: 50, onDenied: (req) => boom(req.headers) }), (_q, res) => void res.json({ ok: true }));
     app.get(
@@ -137,13 +141,13 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       }),
       (_q, res) => void res.json({ ran: true }),
     );
-    app.post('/images', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
-    app.post('/images-again', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
-    app.post('/gen', e.chargeCredits(charge), e.chargeCredits(video), (req, res) => void res.json({ credits: req.ecom9.credits }));
+    app.post('/images', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: e.gated(req).credits }));
+    app.post('/images-again', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: e.gated(req).credits }));
+    app.post('/gen', e.chargeCredits(charge), e.chargeCredits(video), (req, res) => void res.json({ credits: e.gated(req).credits }));
     app.post(
       '/images/:n',
       e.chargeCredits({ ...charge, quantity: (req) => Number(req.params.n) }),
-      (req, res) => void res.json({ credits: req.ecom9.credits }),
+      (req, res) => void res.json({ credits: e.gated(req).credits }),
     );
     app.get('/metered', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-two', e.meterUsage(meter), e.meterUsage(tokens), (_q, res) => void res.json({ ok: true }));
@@ -196,20 +200,16 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       k.requireTier('enterprise', { onDenied: (ctx, d) => ((ctx.status = 418), (ctx.body = teapot(d))) }),
       (ctx) => void (ctx.body = { ok: true }),
     );
-    router.get(
-      '/soft',
-      k.requireTier('enterprise', { onDenied: (_c, _d, next) => next() }),
-      (ctx) => void (ctx.body = { code: ctx.state.ecom9.decision?.code }),
-    );
+    router.get('/soft', k.requireTier('enterprise', { onDenied: (_c, _d, next) => next() }), (ctx) => void (ctx.body = { code: k.gated(ctx).decision?.code }));
     router.get('/boom-tier', k.requireTier('enterprise', { onDenied: (ctx) => boom(ctx.headers) }), (ctx) => void (ctx.body = { ok: true }));
     router.post('/boom-charge', k.chargeCredits({ ...charge, quantity: 50, onDenied: (ctx) => boom(ctx.headers) }), (ctx) => void (ctx.body = { ok: true }));
-    router.post('/images', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
-    router.post('/images-again', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
-    router.post('/gen', k.chargeCredits(charge), k.chargeCredits(video), (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }));
+    router.post('/images', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: k.gated(ctx).credits }));
+    router.post('/images-again', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: k.gated(ctx).credits }));
+    router.post('/gen', k.chargeCredits(charge), k.chargeCredits(video), (ctx) => void (ctx.body = { credits: k.gated(ctx).credits }));
     router.post(
       '/images/:n',
       k.chargeCredits({ ...charge, quantity: (ctx) => Number((ctx as unknown as { params: { n: string } }).params.n) }),
-      (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }),
+      (ctx) => void (ctx.body = { credits: k.gated(ctx).credits }),
     );
     router.get('/metered', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-two', k.meterUsage(meter), k.meterUsage(tokens), (ctx) => void (ctx.body = { ok: true }));
@@ -272,7 +272,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
   app.get('/ent', { preHandler: f.requireEntitlement('pro-api', 'api_access') }, async () => ({ ok: true }));
   app.get('/custom', { preHandler: f.requireTier('enterprise', { onDenied: (_q, reply, d) => reply.code(418).send(teapot(d)) }) }, async () => ({ ok: true }));
   app.get('/soft', { preHandler: f.requireTier('enterprise', { onDenied: (_q, _r, _d, next) => next() }) }, async (req) => ({
-    code: req.ecom9.decision?.code,
+    code: f.gated(req).decision?.code,
   }));
   app.get('/boom-tier', { preHandler: f.requireTier('enterprise', { onDenied: (req) => boom(req.headers) }) }, async () => ({ ok: true }));
   app.post('/boom-charge', { preHandler: f.chargeCredits({ ...charge, quantity: 50, onDenied: (req) => boom(req.headers) }) }, async () => ({ ok: true }));
@@ -288,11 +288,11 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
     },
     async () => ({ ran: true }),
   );
-  app.post('/images', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
-  app.post('/images-again', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
-  app.post('/gen', { preHandler: [f.chargeCredits(charge), f.chargeCredits(video)] }, async (req) => ({ credits: req.ecom9.credits }));
+  app.post('/images', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: f.gated(req).credits }));
+  app.post('/images-again', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: f.gated(req).credits }));
+  app.post('/gen', { preHandler: [f.chargeCredits(charge), f.chargeCredits(video)] }, async (req) => ({ credits: f.gated(req).credits }));
   app.post('/images/:n', { preHandler: f.chargeCredits({ ...charge, quantity: (req) => Number((req.params as { n: string }).n) }) }, async (req) => ({
-    credits: req.ecom9.credits,
+    credits: f.gated(req).credits,
   }));
   // onResponse (no listener) for these; onRequest for the held one, which must see an abort.
   // The recommended hook (onRequest: one 'close' listener) here; onResponse on the routes below.
