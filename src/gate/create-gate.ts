@@ -125,7 +125,7 @@ export function createGate(options?: GateOptions): Gate {
     now,
     holdTtlMs: o.credits.holdTtlMs,
     balanceTtlMs: o.credits.balanceTtlMs,
-    fleet: store?.holdLedger?.(),
+    fleet: store?.holdLedger?.({ balanceTtlMs: o.credits.balanceTtlMs }),
     journal: o.usage.spoolPath ? new HoldJournal(`${o.usage.spoolPath}.holds`) : undefined,
   });
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
