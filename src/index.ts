@@ -26,11 +26,13 @@ export type { TierCheckOptions } from './gate/tier-rule';
 export type { AdapterOptions } from './middleware/adapter-options';
 export type { AccountResolver, ChargeOptions, Ecom9State } from './middleware/guards';
 export type { MeterOptions } from './middleware/meter';
+export type { ReserveRouteOptions } from './middleware/reserve';
 export type {
   ChargeCreditsOptions,
   GateMiddlewares,
   RequireEntitlementOptions,
   RequireTierOptions,
+  ReserveCreditsOptions,
   ResolverErrorPolicy,
   RouteOptions,
 } from './middleware/builder';

@@ -2,6 +2,7 @@
 // fleet's through the redisStore's ledger), charges each once, closes the ones left open past
 // credits.holdTtlMs, and with a spool charges on start-up what a killed process had used.
 import { createHash, randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ValidationError, type Ecom9Client } from '../client';
 import type { Access, FailMode } from './access';
 import { allow, deny, type Decision } from './decision';
@@ -66,10 +67,15 @@ export interface HoldsDeps {
 // while an account that keeps asking past its balance costs at most one balance call per second.
 const RECHECK_DENIAL_AFTER_MS = 1_000;
 const SWEEP_MAX_MS = 30_000;
+// Keys of holds this process charged, so a retry under one is granted without the balance it was
+// already charged against (its settle is answered with the first debit). Bounded; past it, a retry
+// is judged on the balance again, and still never charged twice.
+const CHARGED_KEYS_MAX = 10_000;
 
 export class Holds implements HoldOwner {
   readonly local: MemoryLedger;
   private readonly open = new Map<string, HoldImpl>();
+  private readonly charged: LRUCache<string, true>;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly journalFile: HoldJournal | undefined;
   private readonly sweeper: ReturnType<typeof setInterval>;
@@ -78,6 +84,7 @@ export class Holds implements HoldOwner {
 
   constructor(private readonly d: HoldsDeps) {
     this.local = new MemoryLedger(d.now, d.balanceTtlMs);
+    this.charged = new LRUCache({ max: CHARGED_KEYS_MAX, ttl: d.holdTtlMs, perf: { now: d.now } });
     if (d.journal) {
       this.journalFile = d.journal;
       if (this.journalFile.skipped > 0) {
@@ -105,9 +112,10 @@ export class Holds implements HoldOwner {
     const key = opts.key ?? randomUUID();
     const same = this.open.get(`${scope.id}\u0000${key}`);
     if (same) return { decision: allow('cache', base), hold: same };
+    const expiresAt = this.d.now() + this.d.holdTtlMs;
+    if (this.charged.has(`${scope.id}\u0000${key}`)) return { decision: allow('cache', base), hold: this.grant(scope, key, quantity, expiresAt, undefined) };
 
     const failMode = opts.failMode ?? 'closed';
-    const expiresAt = this.d.now() + this.d.holdTtlMs;
     const fetchBalance = () => this.d.client.credits.balance({ accountRefId: ref, productCode: product, meterCode: meter }).then((b) => b.balance);
     let ledger: HoldLedger | undefined = this.d.fleet ?? this.local;
     let answer: ReserveAnswer | undefined;
@@ -244,6 +252,7 @@ export class Holds implements HoldOwner {
     if (outcome.kind === 'failed') throw outcome.error;
     this.forget(h);
     if (this.journalFile) this.journalFile.done(h.eventKey);
+    if (outcome.debited > 0) this.charged.set(`${h.scope.id}\u0000${h.key}`, true);
     await h.ledger?.settled(h.scope, h.key, outcome.debited, outcome.remainingBalance).catch((err: unknown) => this.ledgerDown(err));
     if (h.ledger !== this.local) this.local.observe(h.scope, outcome.debited, outcome.remainingBalance);
     return { debited: outcome.debited, remainingBalance: outcome.remainingBalance, eventKey: h.eventKey };

@@ -20,6 +20,7 @@ import {
   type Guard,
 } from './guards';
 import { meterGuard, type MeterOptions } from './meter';
+import { reserveGuard, type ReserveRouteOptions } from './reserve';
 
 /** What every route's middleware may override of the adapter's options. */
 export interface RouteOptions<Denied> {
@@ -36,7 +37,10 @@ export interface RequireEntitlementOptions<Denied> extends Omit<EntitlementCheck
 /** chargeCredits' options: the charge's, and the route's onDenied. */
 export interface ChargeCreditsOptions<Req, Denied> extends ChargeOptions<Req>, RouteOptions<Denied> {}
 
-/** The four gating middlewares every adapter has, each returning the framework's middleware `Mw`. */
+/** reserveCredits' options: the hold's, and the route's onDenied. */
+export interface ReserveCreditsOptions<Req, Denied> extends ReserveRouteOptions<Req>, RouteOptions<Denied> {}
+
+/** The gating middlewares every adapter has, each returning the framework's middleware `Mw`. */
 export interface GateMiddlewares<Mw, Req, Denied, MeterRes> {
   /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
   requireTier(tiers: string | readonly string[], opts?: RequireTierOptions<Denied>): Mw;
@@ -44,6 +48,12 @@ export interface GateMiddlewares<Mw, Req, Denied, MeterRes> {
   requireEntitlement(product: string, entitlement: string, opts?: RequireEntitlementOptions<Denied>): Mw;
   /** Debits before the route runs (402 when short); a retry with the same Idempotency-Key (same account and route) is charged once. */
   chargeCredits(opts: ChargeCreditsOptions<Req, Denied>): Mw;
+  /**
+   * Reserves the most the route may cost before it runs (402 when the balance less open holds is
+   * short); the handler calls `hold.use(n)` on the state's `hold`, and what it used is settled in one
+   * debit once the response is finished or the client left.
+   */
+  reserveCredits(opts: ReserveCreditsOptions<Req, Denied>): Mw;
   /** Records one usage event per response that counts (status < 400 by default), once it is finished. */
   meterUsage(opts: MeterOptions<Req, MeterRes>): Mw;
 }
@@ -131,6 +141,26 @@ export function buildMiddlewares<S extends Shape>(
       const charge = chargeGuard(gate, resolver, report, opts);
       const guard: Guard<S['req']> = (req) => charge(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) });
       return guarded(guard, opts.onDenied ?? options.onDenied, 'chargeCredits');
+    },
+    reserveCredits(o) {
+      const opts = routeOptions(b.adapter, 'reserveCredits', o);
+      const { onDenied: routeDenied, ...reserveOpts } = opts;
+      const reserve = reserveGuard(gate, resolver, report, reserveOpts);
+      // What the handler used is charged once the response is finished or its client left; a debit
+      // that fails is reported by the gate (HoldChargeError) and retried from the journal or at expiry.
+      const onDenied = routeDenied ?? options.onDenied;
+      const run: Run<S> = (req, res, next) =>
+        reserve(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) }).then(
+          (state) => {
+            const hold = state.hold;
+            if (!hold) return settle(req, res, next, state, onDenied);
+            b.setState(req, mergeState(b.state(req), state));
+            // Its own hold, not the state's: a second reserveCredits on the route replaces state.hold.
+            return b.finished(req, res, next, () => void hold.settle().catch(() => {}));
+          },
+          (err: unknown) => b.fail(req, res, next, err),
+        );
+      return b.middleware(run, 'reserveCredits');
     },
     meterUsage(o) {
       const opts = routeOptions(b.adapter, 'meterUsage', o);
