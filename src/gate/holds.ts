@@ -80,6 +80,8 @@ export class Holds implements HoldOwner {
   private readonly journalFile: HoldJournal | undefined;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private ledgerDownReported = false;
+  /** The earliest expiry among open holds: sweep() does nothing before it. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
   private closed = false;
 
   constructor(private readonly d: HoldsDeps) {
@@ -92,7 +94,10 @@ export class Holds implements HoldOwner {
       }
       for (const p of this.journalFile.pending) this.track(this.recover(p));
     }
-    this.sweeper = setInterval(() => this.sweep(), Math.min(d.holdTtlMs, SWEEP_MAX_MS));
+    this.sweeper = setInterval(() => {
+      this.sweep();
+      this.local.sweep();
+    }, Math.min(d.holdTtlMs, SWEEP_MAX_MS));
     this.sweeper.unref();
   }
 
@@ -188,15 +193,24 @@ export class Holds implements HoldOwner {
     this.d.fleet?.invalidate(ref);
   }
 
-  /** Closes expired holds (charging what they used) and forgets idle balances. */
+  /**
+   * Closes expired holds (charging what they used). On the request path it costs one comparison
+   * until the earliest open hold is due; the timer also forgets idle balances.
+   */
   sweep(): void {
     const now = this.d.now();
+    if (now < this.nextExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
     for (const h of this.open.values()) {
-      if (h.expiresAt > now || !h.live) continue;
-      this.d.stats.inc('holdsExpired');
+      if (!h.live) continue;
+      if (h.expiresAt > now) {
+        if (h.expiresAt < next) next = h.expiresAt;
+        continue;
+      }
+      if (h.accepting) this.d.stats.inc('holdsExpired');
       this.track(h.expire());
     }
-    this.local.sweep();
+    this.nextExpiry = next;
   }
 
   /** Resolves once every debit in flight (settlements, expiries, the journal's recoveries) is answered. */
@@ -332,6 +346,7 @@ export class Holds implements HoldOwner {
     const eventKey = `hold_${createHash('sha256').update(`${scope.id}\u0000${key}`).digest('base64url')}`;
     const h = new HoldImpl(key, quantity, eventKey, scope, expiresAt, ledger, this);
     this.open.set(`${scope.id}\u0000${key}`, h);
+    if (expiresAt < this.nextExpiry) this.nextExpiry = expiresAt;
     this.d.stats.inc('holdsGranted');
     return h;
   }
