@@ -106,3 +106,43 @@ describe.each(APPS)('reserveCredits on %s', (name, startIt) => {
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
   });
 });
+
+describe('reserveCredits when the client leaves mid-response', () => {
+  it('charges what was used before the client left, once', async () => {
+    const { default: express } = await import('express');
+    const { expressGate } = await import('ecom9-gate/express');
+    seedScenario(emu);
+    start = emu.ledger.length;
+    const gate = gateFor(emu);
+    const e = expressGate(gate, { accountRefId: (req) => req.get('x-account') });
+    const app = express();
+    let closed!: () => void;
+    const gone = new Promise<void>((r) => (closed = r));
+    app.post('/stream', e.reserveCredits({ product: 'ai-images', meter: 'credits', quantity: 10 }), (req, res) => {
+      req.ecom9.hold?.use(3);
+      res.once('close', () => closed());
+      res.write('partial answer');
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const ac = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/stream`, {
+        method: 'POST',
+        headers: { 'x-account': 'pro-co' },
+        signal: ac.signal,
+      });
+      const reader = res.body?.getReader();
+      await reader?.read();
+      ac.abort();
+      await gone;
+      await gate.flush();
+      expect(debits().map((r) => r.quantity)).toEqual([3]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await gate.close();
+    }
+    expect(debits()).toHaveLength(1);
+  });
+});

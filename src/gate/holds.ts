@@ -94,10 +94,13 @@ export class Holds implements HoldOwner {
       }
       for (const p of this.journalFile.pending) this.track(this.recover(p));
     }
-    this.sweeper = setInterval(() => {
-      this.sweep();
-      this.local.sweep();
-    }, Math.min(d.holdTtlMs, SWEEP_MAX_MS));
+    this.sweeper = setInterval(
+      () => {
+        this.sweep();
+        this.local.sweep();
+      },
+      Math.min(d.holdTtlMs, SWEEP_MAX_MS),
+    );
     this.sweeper.unref();
   }
 
