@@ -95,11 +95,14 @@ export function buildMiddlewares<S extends Shape>(
   const resolver = options.accountRefId;
   const report = resolverReport(gate, options.resolverError, b.adapter);
 
+  /** How an allowed request goes on: to the route (b.next), or to it with a hook on its end (reserveCredits). */
+  type GoOn = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State) => S['out'];
+
   /** Records the state for the route, then goes on or answers the denial. */
-  const settle = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State, onDenied: S['denied'] | undefined): S['out'] => {
+  const settle = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State, onDenied: S['denied'] | undefined, goOn?: GoOn): S['out'] => {
     b.setState(req, mergeState(b.state(req), state));
     const decision = state.decision as Exclude<Ecom9State['decision'], undefined>;
-    if (decision.allowed) return b.next(req, res, next);
+    if (decision.allowed) return goOn ? goOn(req, res, next, state) : b.next(req, res, next);
     if (onDenied) return b.onDenied(onDenied, req, res, next, decision);
     return deny(req, res, next, decision);
   };
@@ -110,7 +113,7 @@ export function buildMiddlewares<S extends Shape>(
   };
 
   // Synchronous while the guard is (a synchronous resolver and a warm cache): no promise at all.
-  const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string): S['mw'] => {
+  const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string, goOn?: GoOn): S['mw'] => {
     const run: Run<S> = (req, res, next) => {
       let out: ReturnType<Guard<S['req']>>;
       try {
@@ -118,9 +121,9 @@ export function buildMiddlewares<S extends Shape>(
       } catch (err) {
         return b.fail(req, res, next, err);
       }
-      if (!isPromise(out)) return settle(req, res, next, out, onDenied);
+      if (!isPromise(out)) return settle(req, res, next, out, onDenied, goOn);
       return out.then(
-        (state) => settle(req, res, next, state, onDenied),
+        (state) => settle(req, res, next, state, onDenied, goOn),
         (err: unknown) => b.fail(req, res, next, err),
       );
     };
@@ -143,24 +146,17 @@ export function buildMiddlewares<S extends Shape>(
       return guarded(guard, opts.onDenied ?? options.onDenied, 'chargeCredits');
     },
     reserveCredits(o) {
-      const opts = routeOptions(b.adapter, 'reserveCredits', o);
-      const { onDenied: routeDenied, ...reserveOpts } = opts;
+      const { onDenied, ...reserveOpts } = routeOptions(b.adapter, 'reserveCredits', o);
       const reserve = reserveGuard(gate, resolver, report, reserveOpts);
-      // What the handler used is charged once the response is finished or its client left; a debit
-      // that fails is reported by the gate (HoldChargeError) and retried from the journal or at expiry.
-      const onDenied = routeDenied ?? options.onDenied;
-      const run: Run<S> = (req, res, next) =>
-        reserve(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) }).then(
-          (state) => {
-            const hold = state.hold;
-            if (!hold) return settle(req, res, next, state, onDenied);
-            b.setState(req, mergeState(b.state(req), state));
-            // Its own hold, not the state's: a second reserveCredits on the route replaces state.hold.
-            return b.finished(req, res, next, () => void hold.settle().catch(() => {}));
-          },
-          (err: unknown) => b.fail(req, res, next, err),
-        );
-      return b.middleware(run, 'reserveCredits');
+      const guard: Guard<S['req']> = (req) => reserve(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) });
+      // What the handler used is charged once the response is finished or its client left (its own
+      // hold: a second reserveCredits on the route replaces state.hold). A debit that fails is
+      // reported by the gate (HoldChargeError) and retried from the journal or at expiry.
+      const goOn: GoOn = (req, res, next, state) => {
+        const hold = state.hold;
+        return hold ? b.finished(req, res, next, () => void hold.settle().catch(() => {})) : b.next(req, res, next);
+      };
+      return guarded(guard, onDenied ?? options.onDenied, 'reserveCredits', goOn);
     },
     meterUsage(o) {
       const opts = routeOptions(b.adapter, 'meterUsage', o);
