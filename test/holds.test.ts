@@ -3,7 +3,8 @@
 // the balance view's upstream cost and corrections.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
-import { ArgumentError, HoldClosedError, type Gate, type GateOptions } from 'ecom9-gate';
+import diagnostics from 'node:diagnostics_channel';
+import { ArgumentError, CHANNELS, HoldClosedError, type Gate, type GateOptions } from 'ecom9-gate';
 import { gateFor, manualClock, startEmulator } from './support/env';
 
 let emu: Emulator;
@@ -165,6 +166,26 @@ describe('reserveCredits', () => {
     await expect(hold?.settle(-1)).rejects.toThrow(ArgumentError);
     expect(await hold?.settle()).toMatchObject({ debited: 10 });
     expect(() => hold?.use(1)).toThrow(HoldClosedError);
+  });
+
+  it("publishes each reservation's decision on the decision channel (kind 'hold')", async () => {
+    makeGate();
+    const seen: Array<{ kind: string; code: string }> = [];
+    const listen = (m: unknown) => {
+      const e = m as { gate: unknown; kind: string; decision: { code: string } };
+      if (e.gate === gate) seen.push({ kind: e.kind, code: e.decision.code });
+    };
+    diagnostics.subscribe(CHANNELS.decision, listen);
+    try {
+      await gate.reserveCredits('holder', { ...P, quantity: 10 });
+      await gate.reserveCredits('holder', { ...P, quantity: 1_000 });
+    } finally {
+      diagnostics.unsubscribe(CHANNELS.decision, listen);
+    }
+    expect(seen).toEqual([
+      { kind: 'hold', code: 'allowed' },
+      { kind: 'hold', code: 'insufficient_credits' },
+    ]);
   });
 
   it('an unresolvable account is 401 before anything reaches ecom9', async () => {
