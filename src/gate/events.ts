@@ -61,7 +61,11 @@ export function observeDebit<D extends Decision>(p: Promise<D>, gate: object): P
 
 /** A reservation's decision, published when it settles. */
 export function observeReservation<R extends { readonly decision: Decision }>(p: Promise<R>, gate: object): Promise<R> {
-  return decisions.hasSubscribers ? p.then((r) => (published(gate, 'hold', r.decision), r)) : p;
+  if (!decisions.hasSubscribers) return p;
+  return p.then((r) => {
+    published(gate, 'hold', r.decision);
+    return r;
+  });
 }
 
 export function webhookOutcome(r: WebhookResult): WebhookOutcome {
