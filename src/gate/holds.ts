@@ -265,7 +265,7 @@ export class Holds implements HoldOwner {
       this.journalFile.used(this.journaledOf(h, quantity));
       h.journaled = true;
     }
-    const outcome = await this.debit(this.journaledOf(h, quantity), h.key);
+    const outcome = await this.debit(this.journaledOf(h, quantity));
     if (outcome.kind === 'failed') throw outcome.error;
     this.forget(h);
     if (this.journalFile) this.journalFile.done(h.eventKey);
@@ -281,8 +281,8 @@ export class Holds implements HoldOwner {
    */
   private async debit(
     j: JournaledHold,
-    key: string,
   ): Promise<{ kind: 'answered'; debited: number; remainingBalance: number | undefined } | { kind: 'failed'; error: HoldChargeError }> {
+    const key = j.key;
     const ref: HoldRef = { accountRefId: j.accountRefId, product: j.product, meter: j.meter, key, quantity: j.quantity, eventKey: j.eventKey };
     this.d.stats.inc('debits');
     let refused: string;
@@ -327,7 +327,7 @@ export class Holds implements HoldOwner {
 
   /** A hold the last process left open: charged with its own event_key (a repeat is answered, not charged). */
   private async recover(j: JournaledHold): Promise<void> {
-    const outcome = await this.debit(j, 'journaled');
+    const outcome = await this.debit(j);
     if (outcome.kind === 'failed' || this.closed) return;
     this.journalFile?.done(j.eventKey);
   }
@@ -387,7 +387,7 @@ export class Holds implements HoldOwner {
   }
 
   private journaledOf(h: HoldImpl, quantity: number): JournaledHold {
-    return { accountRefId: h.scope.ref, product: h.scope.product, meter: h.scope.meter, quantity, eventKey: h.eventKey };
+    return { accountRefId: h.scope.ref, product: h.scope.product, meter: h.scope.meter, quantity, eventKey: h.eventKey, key: h.key };
   }
 
   private forget(h: HoldImpl): void {
