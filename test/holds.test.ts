@@ -142,9 +142,12 @@ describe('reserveCredits', () => {
 
   it('the same key returns the open hold, and after settling is never charged twice', async () => {
     makeGate();
-    const a = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    // Two at once (a retry racing the first) and one after: one hold, counted once.
+    const [a, a2] = (await Promise.all([1, 2].map(() => gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })))).map((r) => r.hold);
     const b = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    expect(a2).toBe(a);
     expect(b).toBe(a);
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 80 })).hold).toBeDefined();
     a?.use(8);
     await a?.settle();
     const again = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
@@ -152,6 +155,7 @@ describe('reserveCredits', () => {
     expect(await again?.settle()).toMatchObject({ debited: 8 });
     expect(debitsOf('holder')).toHaveLength(1);
     expect(emu.credits('holder', 'ai-images', 'credits')).toBe(92);
+    await gate.close();
   });
 
   it('refuses bad arguments with ArgumentError and caps use at what was reserved', async () => {

@@ -76,6 +76,7 @@ export class Holds implements HoldOwner {
   readonly local: MemoryLedger;
   private readonly open = new Map<string, HoldImpl>();
   private readonly charged: LRUCache<string, true>;
+  private readonly reserving = new Map<string, Promise<Reservation>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly journalFile: HoldJournal | undefined;
   private readonly sweeper: ReturnType<typeof setInterval>;
@@ -118,10 +119,28 @@ export class Holds implements HoldOwner {
     this.sweep();
     const scope = scopeOf(ref, product, meter);
     const key = opts.key ?? randomUUID();
-    const same = this.open.get(`${scope.id}\u0000${key}`);
+    const id = `${scope.id}\u0000${key}`;
+    const same = this.open.get(id);
     if (same) return { decision: allow('cache', base), hold: same };
+    // The same key asked again while its first reservation is in flight (a client's retry racing it) joins it.
+    const inFlight = this.reserving.get(id);
+    if (inFlight) return inFlight;
     const expiresAt = this.d.now() + this.d.holdTtlMs;
-    if (this.charged.has(`${scope.id}\u0000${key}`)) return { decision: allow('cache', base), hold: this.grant(scope, key, quantity, expiresAt, undefined) };
+    if (this.charged.has(id)) return { decision: allow('cache', base), hold: this.grant(scope, key, quantity, expiresAt, undefined) };
+    const p = this.reserveNew(ref, opts, base, scope, key, expiresAt).finally(() => this.reserving.delete(id));
+    this.reserving.set(id, p);
+    return p;
+  }
+
+  private async reserveNew(
+    ref: string,
+    opts: ReserveOptions,
+    base: { accountRefId: string; product: string; meter: string; requested: number },
+    scope: HoldScope,
+    key: string,
+    expiresAt: number,
+  ): Promise<Reservation> {
+    const { product, meter, quantity } = opts;
 
     const failMode = opts.failMode ?? 'closed';
     const fetchBalance = () => this.d.client.credits.balance({ accountRefId: ref, productCode: product, meterCode: meter }).then((b) => b.balance);
