@@ -27,11 +27,13 @@ export type { TierCheckOptions } from './gate/tier-rule';
 export type { AdapterOptions } from './middleware/adapter-options';
 export type { AccountResolver, ChargeOptions, Ecom9State } from './middleware/guards';
 export type { MeterOptions } from './middleware/meter';
+export type { ReserveRouteOptions } from './middleware/reserve';
 export type {
   ChargeCreditsOptions,
   GateMiddlewares,
   RequireEntitlementOptions,
   RequireTierOptions,
+  ReserveCreditsOptions,
   ResolverErrorPolicy,
   RouteOptions,
 } from './middleware/builder';
@@ -40,6 +42,9 @@ export type { WebhookRouterOptions } from './middleware/webhook-route';
 export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/access';
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
+export type { ReserveOptions, Reservation, OpenHold } from './gate/holds';
+export type { Hold, HoldSettlement } from './gate/hold';
+export type { HoldLedger, HoldScope, ReserveAsk, ReserveAnswer } from './gate/hold-ledger';
 export { CHANNELS, type GateStats } from './shared/stats';
 export type { GateHealth, ComponentState } from './gate/health';
 export type { DecisionEvent, DecisionKind, WebhookOutcome, WebhookOutcomeEvent } from './gate/events';
@@ -62,6 +67,10 @@ export {
   BusUnavailableError,
   StoreUnavailableError,
   CallbackError,
+  HoldChargeError,
+  HoldClosedError,
+  HoldLedgerUnavailableError,
+  type HoldRef,
   ClientStateError,
   MisconfigurationError,
   OptionsError,

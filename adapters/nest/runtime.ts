@@ -108,6 +108,7 @@ export class Ecom9Runtime {
         const { product, entitlement, ...opts } = s.opts;
         checks.push(this.mw.requireEntitlement(product, entitlement, opts));
       } else if (s.kind === 'charge') charges.push(this.mw.chargeCredits(s.opts));
+      else if (s.kind === 'reserve') charges.push(this.mw.reserveCredits(s.opts));
       else meters.push(this.mw.meterUsage(s.opts));
     }
     // Checks before charges: a request refused on its tier is never debited.

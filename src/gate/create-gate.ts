@@ -2,13 +2,15 @@
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
 import { createClient, type Ecom9Client } from '../client';
 import { UsageRecorder, type UsageInput } from '../usage/recorder';
+import { HoldJournal } from '../usage/hold-journal';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
 import { memoryReplayGuard } from '../webhooks/replay';
 import { Access, type EntitlementCheckOptions, type FailMode, type PreparedCheck } from './access';
 import { CatalogCache } from './catalog';
 import { Credits, type CreditDecision, type DebitInput } from './credits';
+import { Holds, type OpenHold, type Reservation, type ReserveOptions } from './holds';
 import type { Decision } from './decision';
-import { observeCheck, observeDebit, observeWebhook } from './events';
+import { observeCheck, observeDebit, observeReservation, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
@@ -35,6 +37,14 @@ export interface Gate {
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck;
   /** Debits prepaid credits now (never cached); the same eventKey is never charged twice. */
   debitCredits(input: DebitInput): Promise<CreditDecision>;
+  /**
+   * Reserves up to `quantity` credits for work priced at its end; granted only if the balance less
+   * every open hold of the account, product and meter covers it (fleet-wide with a redisStore).
+   * Denied: `hold` is undefined and `decision` is the 402 insufficient_credits (or 503, 401, 500).
+   */
+  reserveCredits(accountRefId: string, opts: ReserveOptions): Promise<Reservation>;
+  /** The holds this instance has open (all, or one account's). */
+  openHolds(accountRefId?: string): OpenHold[];
   /** Queues a postpaid usage event and returns at once; delivered in the background with retries. */
   recordUsage(input: UsageInput): { queued: boolean; eventKey: string };
   /**
@@ -63,7 +73,7 @@ export interface Gate {
   stats(): GateStats;
   /** For a readiness probe: answered from what the gate has seen, without calling ecom9 (see GateHealth). */
   health(): GateHealth;
-  /** Resolves when every usage event queued so far is delivered or given up on. */
+  /** Resolves when every usage event queued so far is delivered or given up on, and every hold's debit in flight is answered. */
   flush(): Promise<void>;
   /** Flushes usage, stops the bus and closes the client's connections. */
   close(): Promise<void>;
@@ -117,6 +127,17 @@ export function createGate(options?: GateOptions): Gate {
   const names = new NameCheck(catalog, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report, names });
   const credits = new Credits(client, access, stats, report);
+  const holds = new Holds({
+    client,
+    access,
+    stats,
+    report,
+    now,
+    holdTtlMs: o.credits.holdTtlMs,
+    balanceTtlMs: o.credits.balanceTtlMs,
+    fleet: store?.holdLedger?.({ balanceTtlMs: o.credits.balanceTtlMs }),
+    journal: o.usage.spoolPath ? new HoldJournal(`${o.usage.spoolPath}.holds`) : undefined,
+  });
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;
   const tracker = new HealthTracker({
@@ -144,6 +165,7 @@ export function createGate(options?: GateOptions): Gate {
   /** `ready`: the fleet's copy is gone (true), so what was read recently may be fetched again. */
   const dropLocal = (ref: string, ready?: Promise<boolean>): void => {
     cache.invalidate(ref, ready);
+    holds.invalidate(ref);
     stats.inc('invalidations');
     stats.publish('invalidation', () => ({ accountRefId: ref }));
     if (invalidationListeners.size > 0) tell(ref);
@@ -211,6 +233,7 @@ export function createGate(options?: GateOptions): Gate {
         report(err);
       }
     }
+    await holds.close();
     await usage.close(CLOSE_TIMEOUT_MS);
     await bus?.close?.();
     await store?.close?.();
@@ -230,7 +253,16 @@ export function createGate(options?: GateOptions): Gate {
     checkEntitlement: (ref, opts) => answer(entitlementChecks, opts, ref),
     tierCheck,
     entitlementCheck,
-    debitCredits: (input) => observeDebit(credits.debit(input), gate),
+    debitCredits: (input) =>
+      observeDebit(
+        credits.debit(input).then((d) => {
+          if (d.remainingBalance !== undefined) holds.observeDebit(input.accountRefId, input.product, input.meter, d.debited, d.remainingBalance);
+          return d;
+        }),
+        gate,
+      ),
+    reserveCredits: (ref, opts) => observeReservation(holds.reserve(ref, opts), gate),
+    openHolds: (ref) => holds.openHolds(ref),
     recordUsage: (input) => usage.record(input),
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => observeWebhook(webhooks.handle(input), gate),
@@ -263,7 +295,7 @@ export function createGate(options?: GateOptions): Gate {
     },
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
     health: () => tracker.snapshot(),
-    flush: () => usage.flush(),
+    flush: () => Promise.all([usage.flush(), holds.flush()]).then(() => undefined),
     close() {
       closing ??= shutdown();
       return closing;

@@ -21,6 +21,7 @@ import {
   type Guard,
 } from './guards';
 import { meterGuard, type MeterOptions } from './meter';
+import { reserveGuard, type ReserveRouteOptions } from './reserve';
 
 /** What every route's middleware may override of the adapter's options. */
 export interface RouteOptions<Denied> {
@@ -37,7 +38,10 @@ export interface RequireEntitlementOptions<Denied> extends Omit<EntitlementCheck
 /** chargeCredits' options: the charge's, and the route's onDenied. */
 export interface ChargeCreditsOptions<Req, Denied> extends ChargeOptions<Req>, RouteOptions<Denied> {}
 
-/** The four gating middlewares every adapter has, each returning the framework's middleware `Mw`. */
+/** reserveCredits' options: the hold's, and the route's onDenied. */
+export interface ReserveCreditsOptions<Req, Denied> extends ReserveRouteOptions<Req>, RouteOptions<Denied> {}
+
+/** The gating middlewares every adapter has, each returning the framework's middleware `Mw`. */
 export interface GateMiddlewares<Mw, Req, Denied, MeterRes> {
   /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
   requireTier(tiers: string | readonly string[], opts?: RequireTierOptions<Denied>): Mw;
@@ -47,6 +51,12 @@ export interface GateMiddlewares<Mw, Req, Denied, MeterRes> {
   requireEntitlement(product: string, entitlement: string, opts?: RequireEntitlementOptions<Denied>): Mw;
   /** Debits before the route runs (402 when short); a retry with the same Idempotency-Key (same account and route) is charged once. */
   chargeCredits(opts: ChargeCreditsOptions<Req, Denied>): Mw;
+  /**
+   * Reserves the most the route may cost before it runs (402 when the balance less open holds is
+   * short); the handler calls `hold.use(n)` on the state's `hold`, and what it used is settled in one
+   * debit once the response is finished or the client left.
+   */
+  reserveCredits(opts: ReserveCreditsOptions<Req, Denied>): Mw;
   /** Records one usage event per response that counts (status < 400 by default), once it is finished. */
   meterUsage(opts: MeterOptions<Req, MeterRes>): Mw;
   /**
@@ -73,6 +83,15 @@ const charge: Keys<ChargeCreditsOptions<unknown, unknown>> = {
   failMode: true,
   onDenied: true,
 };
+const reserve: Keys<ReserveRouteOptions<unknown> & { onDenied?: unknown }> = {
+  product: true,
+  meter: true,
+  quantity: true,
+  key: true,
+  topUpUrl: true,
+  failMode: true,
+  onDenied: true,
+};
 const meter: Keys<MeterOptions<unknown, unknown>> = { product: true, meter: true, quantity: true, when: true, meterAborted: true, metadata: true };
 
 /** Every key of the options all adapters share; a binding adds its own (Binding.optionKeys). */
@@ -83,6 +102,7 @@ export const ROUTE_OPTION_KEYS = {
   requireTier: Object.keys(tier),
   requireEntitlement: Object.keys(entitlement),
   chargeCredits: Object.keys(charge),
+  reserveCredits: Object.keys(reserve),
   meterUsage: Object.keys(meter),
 } as const satisfies Record<string, readonly string[]>;
 
@@ -130,11 +150,14 @@ export function buildMiddlewares<S extends Shape>(
   const report = resolverReport(gate, options.resolverError, b.adapter);
   const routeOf = (req: S['req']): string => b.route(req);
 
+  /** How an allowed request goes on: to the route (b.next), or to it with a hook on its end (reserveCredits). */
+  type GoOn = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State) => S['out'];
+
   /** Records the state for the route, then goes on or answers the denial. */
-  const settle = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State, onDenied: S['denied'] | undefined): S['out'] => {
+  const settle = (req: S['req'], res: S['res'], next: S['next'], state: Ecom9State, onDenied: S['denied'] | undefined, goOn?: GoOn): S['out'] => {
     b.setState(req, mergeState(b.state(req), state));
     const decision = state.decision as Exclude<Ecom9State['decision'], undefined>;
-    if (decision.allowed) return b.next(req, res, next);
+    if (decision.allowed) return goOn ? goOn(req, res, next, state) : b.next(req, res, next);
     if (onDenied) return b.onDenied(onDenied, req, res, next, decision);
     return deny(req, res, next, decision);
   };
@@ -145,7 +168,7 @@ export function buildMiddlewares<S extends Shape>(
   };
 
   // Synchronous while the guard is (a synchronous resolver and a warm cache): no promise at all.
-  const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string): S['mw'] => {
+  const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string, goOn?: GoOn): S['mw'] => {
     const run: Run<S> = (req, res, next) => {
       let out: ReturnType<Guard<S['req']>>;
       try {
@@ -153,9 +176,9 @@ export function buildMiddlewares<S extends Shape>(
       } catch (err) {
         return b.fail(req, res, next, err);
       }
-      if (!isPromise(out)) return settle(req, res, next, out, onDenied);
+      if (!isPromise(out)) return settle(req, res, next, out, onDenied, goOn);
       return out.then(
-        (state) => settle(req, res, next, state, onDenied),
+        (state) => settle(req, res, next, state, onDenied, goOn),
         (err: unknown) => b.fail(req, res, next, err),
       );
     };
@@ -184,6 +207,19 @@ export function buildMiddlewares<S extends Shape>(
       const charge = chargeGuard(gate, resolver, report, opts);
       const guard: Guard<S['req']> = (req) => charge(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) });
       return guarded(guard, opts.onDenied ?? options.onDenied, 'chargeCredits');
+    },
+    reserveCredits(o) {
+      const { onDenied, ...reserveOpts } = routeOptions(b.adapter, 'reserveCredits', o);
+      const reserve = reserveGuard(gate, resolver, report, reserveOpts);
+      const guard: Guard<S['req']> = (req) => reserve(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) });
+      // What the handler used is charged once the response is finished or its client left (its own
+      // hold: a second reserveCredits on the route replaces state.hold). A debit that fails is
+      // reported by the gate (HoldChargeError) and retried from the journal or at expiry.
+      const goOn: GoOn = (req, res, next, state) => {
+        const hold = state.hold;
+        return hold ? b.finished(req, res, next, () => void hold.settle().catch(() => {})) : b.next(req, res, next);
+      };
+      return guarded(guard, onDenied ?? options.onDenied, 'reserveCredits', goOn);
     },
     meterUsage(o) {
       const opts = routeOptions(b.adapter, 'meterUsage', o);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { EntitlementCheckOptions, FailMode } from '../gate/access';
 import type { Gate } from '../gate/create-gate';
 import type { CreditDecision } from '../gate/credits';
+import type { Hold } from '../gate/hold';
 import { allow, deny, problemHeaders, toProblem, type Decision, type DeniedDecision, type Problem } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 import { CallbackError, OptionsError } from '../shared/errors';
@@ -18,6 +19,8 @@ export interface Ecom9State {
   accountRefId: string | undefined;
   decision: Decision | undefined;
   credits?: { debited: number; remainingBalance: number | undefined; eventKey: string };
+  /** After reserveCredits: the hold to `use(n)`; settled for what it used once the response is finished. */
+  hold?: Hold;
 }
 
 export interface DenialResponse {

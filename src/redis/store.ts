@@ -24,6 +24,7 @@ import { bounded, connectStore } from './store-connection';
 import { loadOnce } from './store-lock';
 import { keysOf } from './store-scripts';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './store-options';
+import { redisHoldLedger } from './holds';
 
 export type { RedisStoreOptions } from './store-options';
 
@@ -67,6 +68,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const k = keysOf(o.prefix, ref, field);
       redis.ecom9Shorten(k.hash, field, Math.floor(fetchedAt), Math.floor(fetchedAt) + Math.max(g.denyTtlMs, 1)).catch((e: unknown) => c.trouble(e, true));
     },
+    holdLedger: ({ balanceTtlMs }) =>
+      redisHoldLedger({
+        redis,
+        prefix: o.prefix,
+        usable: c.usable,
+        bounded: (p) => bounded(p, o.timeoutMs),
+        now: () => (c.gate ?? { now: Date.now }).now(),
+        balanceTtlMs,
+      }),
     async invalidate(ref) {
       // Tried even while reads are skipped: a delete that gets through is worth the wait.
       // Rejects when the delete is not confirmed: the generation was not bumped, so a fetch in flight
