@@ -97,7 +97,8 @@ describe('reserveCredits', () => {
     emu.inject({ endpoint: 'credits.debit', kind: 'drop', dropAfterProcessing: true, times: 2 });
     await expect(hold?.settle()).rejects.toMatchObject({ code: 'hold_not_charged', journaled: false });
     expect(() => hold?.use(1)).toThrow(HoldClosedError);
-    expect(reported).toHaveLength(1);
+    // Once, as the hold's failure (the dropped connection is also reported once, as ecom9 unreachable).
+    expect(reported.filter((e) => (e as { code?: string }).code === 'hold_not_charged')).toHaveLength(1);
     expect(await hold?.settle()).toMatchObject({ debited: 6 });
     expect(debitsOf('holder').map((r) => r.quantity)).toEqual([6]);
   });
