@@ -85,7 +85,7 @@ describe('unknown options name the nearest known one', () => {
     const fixtures = { accounts: [{ account_ref_id: 'acme', subscriptions: [{ subscription: 'studio-suite', tier: 'pro', staet: 'canceled' }] }] };
     const e = thrown(() => createEmulator({ fixtures: fixtures as Fixtures }));
     expect(e).toBeInstanceOf(OptionsError);
-    expect(e.message).toContain('unknown option "accounts.0.subscriptions.0.staet" (did you mean "accounts.0.subscriptions.0.state"?)');
+    expect(e.message).toContain('accounts.0.subscriptions.0.staet: unknown field "staet" (did you mean "state"?)');
   });
 });
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ENDPOINTS } from '../shared/endpoints';
 import { FAULT_KINDS, type Faults, type FaultSpec } from './faults';
 import { SUB_STATES, type SubState } from './fixtures';
-import { didYouMean } from './nearest';
+import { didYouMean } from '../shared/nearest-name';
 import type { CallRecord } from './call-log';
 import type { EmulatorState } from './state';
 import { accountView, stateView } from './state-view';

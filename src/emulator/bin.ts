@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { OptionsError } from '../shared/errors';
 import { createEmulator } from './index';
-import { didYouMean } from './nearest';
+import { didYouMean } from '../shared/nearest-name';
 
 const FLAGS = {
   port: { type: 'string', default: '4010' },

@@ -1,7 +1,7 @@
 // What zod found wrong in a fixtures file or a console API body, as one message per field, each
 // naming the field by its path and, for an unknown key, the nearest known one.
 import type { z } from 'zod';
-import { didYouMean } from './nearest';
+import { didYouMean } from '../shared/nearest-name';
 
 export interface FieldIssue {
   /** The field's path, dotted (`accounts.0.subscriptions`); 'body' for the body as a whole. */

@@ -89,7 +89,7 @@ export function nearestName(unknown: string, known: Iterable<string>): string | 
 }
 
 /** ` (did you mean "x"?)`, or '' when nothing is near. */
-export function didYouMean(unknown: string, known: Iterable<string>): string {
+export function didYouMean(unknown: string, known: Iterable<string>, quote = (s: string) => `"${s}"`): string {
   const near = nearestName(unknown, known);
-  return near === undefined ? '' : ` (did you mean "${near}"?)`;
+  return near === undefined ? '' : ` (did you mean ${quote(near)}?)`;
 }
