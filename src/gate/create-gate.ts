@@ -12,6 +12,8 @@ import { observeCheck, observeDebit, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
+import { IdempotencyKeeper } from '../idempotency/keeper';
+import { memoryIdempotencyStore } from '../idempotency/store';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions, type GateOptions } from './options';
@@ -40,6 +42,10 @@ export interface Gate {
    * middleware was built. @internal
    */
   recordMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): boolean;
+  /** Idempotency-Keys of chargeCredits (kept in memory, or in the fleet's Redis with a redisStore). @internal */
+  readonly idempotency: IdempotencyKeeper;
+  /** How long a webhook body may take to arrive, in ms (`webhooks.bodyTimeoutMs`). @internal */
+  readonly webhookBodyTimeoutMs: number;
   /** Verifies and applies one webhook delivery; returns what to answer. */
   handleWebhook(input: WebhookInput): Promise<WebhookResult>;
   /** Runs `handler` for webhook events of that name ('*': events no named handler takes). Returns an unsubscribe function. */
@@ -109,6 +115,10 @@ export function createGate(options?: GateOptions): Gate {
   const credits = new Credits(client, access, stats, report);
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;
+  const idempotencyStore =
+    store?.idempotencyStore?.({ ttlMs: o.idempotency.ttlMs, report }) ??
+    memoryIdempotencyStore({ ttlMs: o.idempotency.ttlMs, max: o.idempotency.max, maxMemoryBytes: o.idempotency.maxMemoryBytes, now });
+  const idempotency = new IdempotencyKeeper(idempotencyStore, { maxBodyBytes: o.idempotency.maxBodyBytes }, report);
   const tracker = new HealthTracker({
     now,
     windowMs: o.health.windowMs,
@@ -212,6 +222,8 @@ export function createGate(options?: GateOptions): Gate {
     entitlementCheck,
     debitCredits: (input) => observeDebit(credits.debit(input), gate),
     recordUsage: (input) => usage.record(input),
+    idempotency,
+    webhookBodyTimeoutMs: o.webhooks.bodyTimeoutMs,
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => observeWebhook(webhooks.handle(input), gate),
     onWebhook(event, handler) {

@@ -3,6 +3,7 @@
 import type { DecisionCode } from './decision';
 import type { StatsRecorder } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
+import type { IdempotencyStore } from '../idempotency/store';
 
 export interface Logger {
   warn(message: string): void;
@@ -60,5 +61,7 @@ export interface FactStore {
   shorten?(accountRefId: string, key: string, fetchedAt: number): void;
   /** Drops every fact about the account; a fetch in flight for it must not write back. */
   invalidate(accountRefId: string): Promise<void>;
+  /** Idempotency-Keys kept for the whole fleet (on the store's connection), instead of in each instance's memory. */
+  idempotencyStore?(o: { ttlMs: number; report: (err: unknown) => void }): IdempotencyStore;
   close?(): Promise<void> | void;
 }

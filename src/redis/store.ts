@@ -25,6 +25,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { FactStore, StoreAttachment, StoredFact } from '../gate/public-options';
 import { ArgumentError, StoreUnavailableError } from '../shared/errors';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './store-options';
+import { redisIdempotencyStore } from './idempotency-store';
 
 export type { RedisStoreOptions } from './store-options';
 
@@ -332,6 +333,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         throw new StoreUnavailableError("ecom9-gate: the Redis store could not drop the account's facts", { cause: err });
       }
     },
+    // Claims wait up to a second (not timeoutMs): a refused claim is a 503, a slow one only a slower request.
+    idempotencyStore: (i) => redisIdempotencyStore(redis, { prefix: o.prefix, timeoutMs: Math.max(o.timeoutMs, 1_000), ...i }),
     async close() {
       closing = true;
       // Lets the answers being written land, but never waits on a Redis that does not answer.
