@@ -1,7 +1,7 @@
 // createGate: the one object an app makes. It validates options once, owns the client, the cache,
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
 import { createClient, type Ecom9Client } from '../client';
-import { UsageRecorder, type UsageInput } from '../usage/recorder';
+import { UsageRecorder, type PendingMeter, type UsageInput } from '../usage/recorder';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
 import { memoryReplayGuard } from '../webhooks/replay';
 import { Access, type EntitlementCheckOptions, type FailMode, type PreparedCheck } from './access';
@@ -42,6 +42,8 @@ export interface Gate {
    * middleware was built. @internal
    */
   recordMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): boolean;
+  /** recordMetered in two steps: journaled now, before the response is sent; counted on `commit()`. @internal */
+  beginMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): PendingMeter;
   /** Idempotency-Keys of chargeCredits (kept in memory, or in the fleet's Redis with a redisStore). @internal */
   readonly idempotency: IdempotencyKeeper;
   /** How long a webhook body may take to arrive, in ms (`webhooks.bodyTimeoutMs`). @internal */
@@ -222,6 +224,7 @@ export function createGate(options?: GateOptions): Gate {
     entitlementCheck,
     debitCredits: (input) => observeDebit(credits.debit(input), gate),
     recordUsage: (input) => usage.record(input),
+    beginMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.beginMetered(ref, product, meter, quantity, eventKey, metadata),
     idempotency,
     webhookBodyTimeoutMs: o.webhooks.bodyTimeoutMs,
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),

@@ -27,20 +27,24 @@ function base64url(bytes: ArrayBuffer): string {
   return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-async function sha256(parts: readonly (string | Uint8Array)[]): Promise<string> {
+/** The parts as one byte string, each length-prefixed, so no two different part lists give the same bytes. */
+function joined(parts: readonly (string | Uint8Array)[]): Uint8Array {
   let size = 0;
   const chunks = parts.map((p) => (typeof p === 'string' ? encoder.encode(p) : p));
   for (const c of chunks) size += c.byteLength + 4;
   const all = new Uint8Array(size);
   const view = new DataView(all.buffer);
   let at = 0;
-  // Length-prefixed, so no two different part lists hash the same bytes.
   for (const c of chunks) {
     view.setUint32(at, c.byteLength);
     all.set(c, at + 4);
     at += c.byteLength + 4;
   }
-  return base64url(await crypto.subtle.digest('SHA-256', all));
+  return all;
+}
+
+async function sha256(parts: readonly (string | Uint8Array)[]): Promise<string> {
+  return base64url(await crypto.subtle.digest('SHA-256', joined(parts)));
 }
 
 /** The body as the fingerprint sees it: raw bytes, or (after a parser) the parsed value. */
@@ -52,11 +56,20 @@ export type FingerprintBody = Uint8Array | string | undefined | { parsed: unknow
  * as JSON (the same bytes parse to the same value, so a retry matches; a different body does not).
  */
 export function requestFingerprint(method: string, target: string, body: FingerprintBody): Promise<string> {
+  return sha256(fingerprintParts(method, target, body));
+}
+
+/** What the fingerprint hashes, for a caller that hashes synchronously (metering, after the response). */
+export function fingerprintInput(method: string, target: string, body: FingerprintBody): Uint8Array {
+  return joined(fingerprintParts(method, target, body));
+}
+
+function fingerprintParts(method: string, target: string, body: FingerprintBody): (string | Uint8Array)[] {
   let b: string | Uint8Array;
   if (body === undefined) b = '';
   else if (typeof body === 'string' || body instanceof Uint8Array) b = body;
   else b = `parsed:${safeJson(body.parsed)}`;
-  return sha256([method.toUpperCase(), target, b]);
+  return [method.toUpperCase(), target, b];
 }
 
 function safeJson(v: unknown): string {

@@ -5,8 +5,9 @@
 import type { Gate } from '../gate/create-gate';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Decision } from '../gate/decision';
 import { MAX_WEBHOOK_BYTES } from '../webhooks/handler';
-import { denialResponse, type AccountResolver } from './guards';
-import { meterGuard, type MeteredResponse, type MeterOptions, type MeterReaders } from './meter';
+import { denialResponse, isPromise, type AccountResolver } from './guards';
+import { meterSteps, type MeterOptions, type MeterReaders } from './meter';
+import type { PendingMeter } from '../usage/recorder';
 import { WebhookMountError } from '../shared/errors';
 import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from './webhook-route';
 
@@ -116,14 +117,6 @@ export function webhookEndpoint(gate: Gate, opts: WebhookRouterOptions = {}): (r
   };
 }
 
-/** What meterGuard reads of a finished Node response, for a Response sent to its end (or not). */
-const ended = (statusCode: number, aborted: boolean): MeteredResponse => ({
-  statusCode,
-  writableFinished: !aborted,
-  // Only asked for when not finished: the request is over now, so its 'close' is now.
-  on: (_event, listener) => listener(),
-});
-
 /**
  * The same bytes, with `done` called once the consumer has read the last chunk (pull-based: a
  * chunk is taken from the source only when the consumer asks), or `done(true)` when it cancels.
@@ -149,9 +142,9 @@ function onEnd(body: ReadableStream<Uint8Array>, done: (aborted: boolean) => voi
 }
 
 /**
- * meterUsage for a Response: returns the Response to send, whose body records the usage event once
- * it has been read to its end. A client gone before that (the request's signal aborted, or the body
- * cancelled) is not a success, unless `meterAborted`.
+ * meterUsage for a Response: returns the Response to send. The usage event is journaled now, before
+ * a byte of it is sent, and counted once its body has been read to its end. A client gone before
+ * that (the request's signal aborted, or the body cancelled) is not a success, unless `meterAborted`.
  */
 export function webMeter<Req, Res>(
   gate: Gate,
@@ -160,16 +153,60 @@ export function webMeter<Req, Res>(
   read: MeterReaders<Req>,
   signalOf: (req: Req) => AbortSignal | undefined,
 ): (req: Req, res: Res, response: Response) => Response {
-  const meter = meterGuard(gate, resolver, (err) => gate.reportError(err), opts, read);
-  const finish = (req: Req, res: Res, status: number, aborted: boolean): void => meter(req, res, ended(status, aborted || signalOf(req)?.aborted === true));
-  return (req, res, response) => {
+  const report = (err: unknown) => gate.reportError(err);
+  const steps = meterSteps(gate, resolver, report, opts, read);
+  const settle = (p: PendingMeter | undefined, counts: boolean): void => {
+    if (p) counts ? p.commit() : p.cancel();
+  };
+  const send = (req: Req, response: Response, pending: PendingMeter | undefined): Response => {
+    if (pending === undefined) return response;
     if (response.body === null || signalOf(req)?.aborted) {
-      finish(req, res, response.status, false);
+      settle(pending, !signalOf(req)?.aborted || steps.meterAborted);
       return response;
     }
     return new Response(
-      onEnd(response.body, (aborted) => finish(req, res, response.status, aborted)),
+      onEnd(response.body, (aborted) => settle(pending, !(aborted || signalOf(req)?.aborted === true) || steps.meterAborted)),
       response,
     );
+  };
+  return (req, res, response) => {
+    let p: PendingMeter | undefined | Promise<PendingMeter | undefined>;
+    try {
+      p = steps.prepare(req, res, response.status);
+    } catch (err) {
+      report(err);
+      return response;
+    }
+    if (!isPromise(p)) return send(req, response, p);
+    // The account is resolved only now (an async resolver): the body waits for the journal line.
+    const body = response.body;
+    if (body === null) {
+      void p.then((x) => send(req, response, x), report);
+      return response;
+    }
+    const ready = p.then(
+      (x) => send(req, new Response(body, response), x).body,
+      (err: unknown) => {
+        report(err);
+        return body;
+      },
+    );
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const waited = new ReadableStream<Uint8Array>(
+      {
+        async pull(ctl) {
+          reader ??= ((await ready) as ReadableStream<Uint8Array>).getReader();
+          const r = await reader.read();
+          if (r.done) ctl.close();
+          else ctl.enqueue(r.value);
+        },
+        async cancel(reason) {
+          reader ??= ((await ready) as ReadableStream<Uint8Array>).getReader();
+          await reader.cancel(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(waited, response);
   };
 }
