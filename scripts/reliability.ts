@@ -1,8 +1,10 @@
 // The heavy reliability figures, too slow for `npm test`: 1,000 debits under random faults, 10,000
-// usage events under random faults with a process killed midway (recovered through the spool), and
-// the cache bound under 1,000,000 invented accounts. Exits 1 when any figure is off.
-// Run: npx tsx scripts/reliability.ts [--quick]
+// usage events under random faults with a process killed midway (recovered through the spool), the
+// cache bound under 1,000,000 invented accounts, and metered HTTP traffic to a process SIGKILLed
+// mid-load (5 trials): every 200 a client got is counted, none twice. Exits 1 when any figure is off.
+// Run: npx tsx scripts/reliability.ts [--quick] [--only=debits,usage,cache,metered,keys,streams]
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { createGate } from '../src/index';
 import { createEmulator, type FaultSpec } from '../src/emulator/index';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (name: string): boolean => only === undefined || only.includes(name);
 const DEBITS = quick ? 200 : 1_000;
 const EVENTS = quick ? 2_000 : 10_000;
 const REFS = quick ? 100_000 : 1_000_000;
@@ -41,7 +45,7 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
 // 1. Debits: every request retried by its client with the same key until answered. The ledger must
 // hold one approved row per request, each under the key issued for it: a retry under a new key
 // would add a row (a double charge) that a per-key count could never see.
-{
+if (runs('debits')) {
   const gate = createGate({ ...base, http: { timeoutMs: 200, maxRetries: 1, retryBaseMs: 5, retryMaxMs: 10 } });
   const START = 10_000_000;
   const QTY = 7;
@@ -80,7 +84,7 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
 
 // 2. Usage: a process records EVENTS events under random faults and is killed midway; a new process
 // with the same spool delivers the rest.
-{
+if (runs('usage')) {
   emu.setAccount('spooler', { customerEmail: 's@example.com' });
   const spool = join(mkdtempSync(join(tmpdir(), 'ecom9-rel-')), 'usage.jsonl');
   for (let i = 0; i < EVENTS / 5; i++) emu.inject(randomFault('usage.record'));
@@ -114,7 +118,7 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
 }
 
 // 3. Cache bound under invented accounts.
-{
+if (runs('cache')) {
   const max = 10_000;
   const gate = createGate({ ...base, cache: { max } });
   let peak = 0;
@@ -133,5 +137,60 @@ const base = { apiKey: emu.apiKey, baseUrl: emu.url, logger: { warn: () => {} },
   check(`every invented ref asked ecom9 once: ${misses} misses`, misses === REFS);
   await gate.close();
 }
+// 4. Metered HTTP under load, the process SIGKILLed at a random moment, 5 times: each client that got
+// its 200 must be counted once the journal is replayed, and nothing counted twice (no more events
+// than requests that reached the handler, each event key once).
+if (runs('metered')) {
+  const TRIALS = 5;
+  const CLIENTS = 16;
+  let lostTotal = 0;
+  let doubleTotal = 0;
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const account = `metered-kill-${trial}-${Date.now()}`;
+    emu.setAccount(account, { customerEmail: 'k@example.com' });
+    const spool = join(mkdtempSync(join(tmpdir(), 'ecom9-rel-meter-')), 'usage.jsonl');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../test/fixtures/metered-child.ts', import.meta.url))], {
+      env: { ...process.env, EMU_URL: emu.url, EMU_KEY: emu.apiKey, SPOOL: spool, AGG_MS: '20' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+    const url = `http://127.0.0.1:${Number(chunk.toString().trim())}/v1/work`;
+    let got = 0;
+    let sent = 0;
+    let dead = false;
+    const exited = once(child, 'exit');
+    void exited.then(() => (dead = true));
+    const loop = async () => {
+      while (!dead) {
+        sent++;
+        try {
+          const r = await fetch(url, { headers: { 'x-account': account } });
+          if (r.status === 200 && (await r.text()) === '{"ok":true}') got++;
+        } catch {
+          // The process died under this request.
+        }
+      }
+    };
+    const loops = Array.from({ length: CLIENTS }, loop);
+    await new Promise((r) => setTimeout(r, 300 + Math.floor(rand() * 700)));
+    child.kill('SIGKILL');
+    await exited;
+    await Promise.all(loops);
+    const gate = createGate({ ...base, usage: { spoolPath: spool, retryBaseMs: 1, retryMaxMs: 5 } });
+    await gate.flush();
+    await gate.close();
+    const rows = emu.usageEvents.filter((e) => e.accountRefId === account);
+    const total = emu.usageTotal(account, 'api-access', 'api_calls');
+    const keys = new Set(rows.map((e) => e.eventKey));
+    const lost = Math.max(0, got - total);
+    const double = Math.max(0, total - sent) + (rows.length - keys.size);
+    lostTotal += lost;
+    doubleTotal += double;
+    console.log(`metered kill ${trial + 1}/${TRIALS}: ${sent} requests sent, ${got} answered 200, ${total} counted after the restart (${rows.length} events)`);
+  }
+  check(`metered SIGKILL x${TRIALS}: lost (200s not counted): ${lostTotal}`, lostTotal === 0);
+  check(`metered SIGKILL x${TRIALS}: double-counted: ${doubleTotal}`, doubleTotal === 0);
+}
+
 await emu.close();
 console.log(process.exitCode ? 'reliability: FAILED' : 'reliability: every figure holds');
