@@ -42,18 +42,18 @@ describe('readIdempotencyKey and requestFingerprint', () => {
     expect(readIdempotencyKey('caf\u00e9')).toBeNull();
   });
   it('differs by method, path parameter, query and body bytes; parsed bodies by value', async () => {
-    const base = await requestFingerprint('POST', '/images/small', bytes('{"p":"cat"}'));
-    expect(await requestFingerprint('post', '/images/small', bytes('{"p":"cat"}'))).toBe(base);
+    const base = await requestFingerprint('POST /images/small', bytes('{"p":"cat"}'));
+    expect(await requestFingerprint('POST /images/small', '{"p":"cat"}')).toBe(base);
     for (const other of [
-      requestFingerprint('PUT', '/images/small', bytes('{"p":"cat"}')),
-      requestFingerprint('POST', '/images/large', bytes('{"p":"cat"}')),
-      requestFingerprint('POST', '/images/small?n=2', bytes('{"p":"cat"}')),
-      requestFingerprint('POST', '/images/small', bytes('{"p":"dog"}')),
-      requestFingerprint('POST', '/images/small', undefined),
+      requestFingerprint('PUT /images/small', bytes('{"p":"cat"}')),
+      requestFingerprint('POST /images/large', bytes('{"p":"cat"}')),
+      requestFingerprint('POST /images/small?n=2', bytes('{"p":"cat"}')),
+      requestFingerprint('POST /images/small', bytes('{"p":"dog"}')),
+      requestFingerprint('POST /images/small', undefined),
     ])
       expect(await other).not.toBe(base);
-    expect(await requestFingerprint('POST', '/x', { parsed: { a: 1 } })).toBe(await requestFingerprint('POST', '/x', { parsed: { a: 1 } }));
-    expect(await requestFingerprint('POST', '/x', { parsed: { a: 1 } })).not.toBe(await requestFingerprint('POST', '/x', { parsed: { a: 2 } }));
+    expect(await requestFingerprint('POST /x', { parsed: { a: 1 } })).toBe(await requestFingerprint('POST /x', { parsed: { a: 1 } }));
+    expect(await requestFingerprint('POST /x', { parsed: { a: 1 } })).not.toBe(await requestFingerprint('POST /x', { parsed: { a: 2 } }));
   });
 });
 

@@ -51,25 +51,17 @@ async function sha256(parts: readonly (string | Uint8Array)[]): Promise<string> 
 export type FingerprintBody = Uint8Array | string | undefined | { parsed: unknown };
 
 /**
- * The request's fingerprint: method, target (path with its parameters filled in, and query string, as
- * sent) and body. Raw bytes where the framework still has them; after a body parser, the parsed value
- * as JSON (the same bytes parse to the same value, so a retry matches; a different body does not).
+ * The request's fingerprint: its target (method, path with its parameters filled in, and query
+ * string, as sent: 'POST /images/large?n=2') and body. Raw bytes where the framework still has them;
+ * after a body parser, the parsed value as JSON (the same bytes parse to the same value, so a retry
+ * matches; a different body does not).
  */
-export function requestFingerprint(method: string, target: string, body: FingerprintBody): Promise<string> {
-  return sha256(fingerprintParts(method, target, body));
-}
-
-/** What the fingerprint hashes, for a caller that hashes synchronously (metering, after the response). */
-export function fingerprintInput(method: string, target: string, body: FingerprintBody): Uint8Array {
-  return joined(fingerprintParts(method, target, body));
-}
-
-function fingerprintParts(method: string, target: string, body: FingerprintBody): (string | Uint8Array)[] {
+export function requestFingerprint(target: string, body: FingerprintBody): Promise<string> {
   let b: string | Uint8Array;
   if (body === undefined) b = '';
   else if (typeof body === 'string' || body instanceof Uint8Array) b = body;
   else b = `parsed:${safeJson(body.parsed)}`;
-  return [method.toUpperCase(), target, b];
+  return sha256([target, b]);
 }
 
 function safeJson(v: unknown): string {

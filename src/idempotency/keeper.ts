@@ -66,6 +66,11 @@ export class IdempotencyKeeper {
     private readonly report: (err: unknown) => void,
   ) {}
 
+  /** The largest response body kept for a replay, in bytes. */
+  get maxBodyBytes(): number {
+    return this.cfg.maxBodyBytes;
+  }
+
   /** Claims (namespace, account, key) for a request of fingerprint `fp`. */
   async begin(namespace: string, accountRefId: string, key: string, fp: string): Promise<Begin> {
     const scope = await idempotencyScope(namespace, accountRefId, key);
