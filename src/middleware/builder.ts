@@ -134,7 +134,7 @@ export function buildMiddlewares<S extends Shape>(
       const plain = guardedRun((req) => charge(req, { idempotencyKey: undefined, route: b.route(req) }), onDenied);
       // A request with an Idempotency-Key takes the keyed path (claim, replay, or run and keep its
       // response); one without it the plain one, unchanged.
-      const keyed = idempotentCharge(gate, b, resolver, report, charge, { settle, deny, onDenied });
+      const keyed = idempotentCharge(gate, b, resolver, report, charge, { settle, deny, onDenied }, opts);
       return b.middleware((req, res, next) => {
         const header = b.header(req, 'idempotency-key');
         return header === undefined ? plain(req, res, next) : keyed(req, res, next, header);

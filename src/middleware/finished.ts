@@ -13,6 +13,7 @@ export interface NodeResponseLike {
 }
 
 interface Writable extends NodeResponseLike {
+  writeHead?: (...args: unknown[]) => unknown;
   write: (...args: unknown[]) => unknown;
   end: (...args: unknown[]) => unknown;
   getHeaders?: () => Record<string, unknown>;
@@ -70,7 +71,23 @@ export function onNodeFinished<Req, Res>(raw: NodeResponseLike, done: Finished<R
   let sent: unknown;
   let captured: Captured | undefined;
   let ending = false;
+  // Headers handed to writeHead (Fastify, @hono/node-server) never reach getHeaders(): kept as they pass.
+  let headPassed: Record<string, unknown> | undefined;
   if (collector) {
+    const writeHead = w.writeHead;
+    if (typeof writeHead === 'function') {
+      w.writeHead = function capturedHead(this: unknown, ...args: unknown[]) {
+        const h = typeof args[1] === 'object' && args[1] !== null ? args[1] : args[2];
+        if (Array.isArray(h)) {
+          headPassed = {};
+          for (let i = 0; i + 1 < h.length; i += 2) headPassed[String(h[i]).toLowerCase()] = h[i + 1];
+        } else if (typeof h === 'object' && h !== null) {
+          headPassed = {};
+          for (const [k, v] of Object.entries(h)) headPassed[k.toLowerCase()] = v;
+        }
+        return writeHead.apply(this, args);
+      };
+    }
     const write = w.write;
     w.write = function capturedWrite(this: unknown, ...args: unknown[]) {
       if (!ending) collector.add(args[0], args[1]);
@@ -83,7 +100,7 @@ export function onNodeFinished<Req, Res>(raw: NodeResponseLike, done: Finished<R
     ending = true;
     if (collector) {
       collector.add(args[0], args[1]);
-      captured = { headers: Object.entries(w.getHeaders?.() ?? {}), body: collector.bytes() };
+      captured = { headers: Object.entries({ ...w.getHeaders?.(), ...headPassed }), body: collector.bytes() };
     }
     if (done.sending === undefined) return end.apply(this, args);
     let out: unknown;

@@ -46,12 +46,15 @@ export function idempotentCharge<S extends Shape>(
   report: (err: unknown) => void,
   charge: (req: S['req'], meta: ChargeRequest) => Promise<Ecom9State>,
   h: Hooks<S>,
+  /** The charge's product and meter: two charges on one route keep their keys apart. */
+  scope: { product: string; meter: string },
 ): (req: S['req'], res: S['res'], next: S['next'], header: string) => S['out'] | Promise<S['out']> {
+  const namespace = `charge\u0000${scope.product}\u0000${scope.meter}`;
   const run = async (req: S['req'], res: S['res'], next: S['next'], key: string): Promise<S['out']> => {
     const r = await resolveAccount(resolver, req, report);
     if (typeof r !== 'string') return h.settle(req, res, next, { accountRefId: undefined, decision: r }, h.onDenied);
     const fp = await fingerprintOf(b, req, res);
-    const begun = await gate.idempotency.begin('charge', r, key, fp);
+    const begun = await gate.idempotency.begin(namespace, r, key, fp);
     if (begun.kind === 'replay') return b.send(req, res, next, replayAnswer(begun.response));
     if (begun.kind === 'deny') return h.deny(req, res, next, begun.decision as DeniedDecision);
     let state: Ecom9State;
