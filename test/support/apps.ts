@@ -15,7 +15,17 @@ import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
 import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
 import { createAdaptorServer } from '@hono/node-server';
-import { WEB_FRAMEWORKS, holder, webApp, webDeniedApp, type Held, type WebApp, type WebFramework } from './web-apps';
+import { WEB_FRAMEWORKS, holder, paidAnswer, webApp, webDeniedApp, type Held, type WebApp, type WebFramework } from './web-apps';
+
+export { paidRuns } from './web-apps';
+
+/** A Node request's body, read by the route itself (Koa without a body parser). */
+async function rawText(req: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks).toString();
+}
+const promptIn = (text: string): unknown => (text ? (JSON.parse(text) as { prompt?: unknown }).prompt : undefined);
 
 export { deferred, type Deferred, type Held } from './web-apps';
 
@@ -146,6 +156,11 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       (req, res) => void res.json({ credits: req.ecom9.credits }),
     );
     app.get('/metered', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
+    // The body parser after the charge: what the charge read of the body is put back for it.
+    app.post('/paid/:size', e.chargeCredits(charge), express.json(), async (req, res) => {
+      res.json(await paidAnswer(req.params.size as string, (req.body as { prompt?: unknown } | undefined)?.prompt));
+    });
+    app.get('/meter-any/:x', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-two', e.meterUsage(meter), e.meterUsage(tokens), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-bad', e.meterUsage({ ...meter, quantity: () => Number.NaN }), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-fail', e.meterUsage(meter), (_q, res) => void res.status(500).json({ ok: false }));
@@ -212,6 +227,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }),
     );
     router.get('/metered', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
+    router.post('/paid/:size', k.chargeCredits(charge), async (ctx) => {
+      ctx.body = await paidAnswer(ctx.params.size as string, promptIn(await rawText(ctx.req)));
+    });
+    router.get('/meter-any/:x', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-two', k.meterUsage(meter), k.meterUsage(tokens), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-bad', k.meterUsage({ ...meter, quantity: () => Number.NaN }), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-fail', k.meterUsage(meter), (ctx) => ((ctx.status = 500), (ctx.body = { ok: false })));
@@ -297,6 +316,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
   // onResponse (no listener) for these; onRequest for the held one, which must see an abort.
   // The recommended hook (onRequest: one 'close' listener) here; onResponse on the routes below.
   app.get('/metered', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
+  app.post('/paid/:size', { preHandler: f.chargeCredits(charge) }, async (req) =>
+    paidAnswer((req.params as { size: string }).size, (req.body as { prompt?: unknown } | undefined)?.prompt),
+  );
+  app.get('/meter-any/:x', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
   app.get('/metered-two', { onResponse: [f.meterUsage(meter), f.meterUsage(tokens)] }, async () => ({ ok: true }));
   app.get('/metered-bad', { onResponse: f.meterUsage({ ...meter, quantity: () => Number.NaN }) }, async () => ({ ok: true }));
   app.get('/metered-fail', { onRequest: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));

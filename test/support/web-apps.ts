@@ -63,6 +63,19 @@ export function resolveFrom(headers: Headers): unknown {
   return acc;
 }
 
+/** How many times a paid route's handler ran (the idempotency table resets it). */
+export const paidRuns = { count: 0 };
+
+/** A paid route's answer: a fresh run id (so a replay is told from a second run), its size and the body's prompt. */
+export async function paidAnswer(size: string, prompt: unknown): Promise<{ run: string; size: string; prompt: unknown }> {
+  paidRuns.count++;
+  // Long enough for concurrent reuses of its key to arrive while it runs.
+  await new Promise((r) => setTimeout(r, 30));
+  return { run: crypto.randomUUID(), size, prompt };
+}
+
+const promptOf = async (req: Request): Promise<unknown> => ((await req.json().catch(() => ({}))) as { prompt?: unknown }).prompt;
+
 const teapot = (d: Decision) => ({ custom: true, code: d.code });
 const adapterLevel = (d: Decision) => ({ adapterLevel: true, code: d.code });
 
@@ -150,11 +163,17 @@ export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const images = f.chargeCredits({ ...charge, quantity: (req) => Number(new URL(req.url).pathname.split('/')[2]) })((req) =>
     Response.json({ credits: f.state(req)?.credits }),
   );
+  const paid = f.chargeCredits(charge)(async (req) => Response.json(await paidAnswer(new URL(req.url).pathname.split('/')[2] ?? '', await promptOf(req))));
+  const meterAny = f.meterUsage(meter)(ok());
   const app = async (req: Request, ...rest: unknown[]): Promise<Response> => {
     try {
       if (req.headers.get('x-app-fail')) throw new Error('app hook failed');
       const path = new URL(req.url).pathname;
-      const route = routes[`${req.method} ${path}`] ?? (req.method === 'POST' && /^\/images\/[^/]+$/.test(path) ? images : undefined);
+      const route =
+        routes[`${req.method} ${path}`] ??
+        (req.method === 'POST' && /^\/images\/[^/]+$/.test(path) ? images : undefined) ??
+        (req.method === 'POST' && /^\/paid\/[^/]+$/.test(path) ? paid : undefined) ??
+        (req.method === 'GET' && /^\/meter-any\/[^/]+$/.test(path) ? meterAny : undefined);
       // The webhook answers 405 to every other method itself.
       if (!route) return path === '/webhooks/ecom9' ? await webhook(req) : new Response('not found', { status: 404 });
       return await route(req, ...rest);
@@ -190,6 +209,8 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   app.post('/gen', h.chargeCredits(charge), h.chargeCredits(video), (c) => c.json({ credits: c.get('ecom9').credits }));
   app.post('/images/:n', h.chargeCredits({ ...charge, quantity: (c) => Number(c.req.param('n')) }), (c) => c.json({ credits: c.get('ecom9').credits }));
   app.get('/metered', h.meterUsage(meter), ok);
+  app.post('/paid/:size', h.chargeCredits(charge), async (c) => c.json(await paidAnswer(c.req.param('size'), await promptOf(c.req.raw))));
+  app.get('/meter-any/:x', h.meterUsage(meter), ok);
   app.get('/metered-two', h.meterUsage(meter), h.meterUsage(tokens), ok);
   app.get('/metered-bad', h.meterUsage({ ...meter, quantity: () => Number.NaN }), ok);
   app.get('/metered-fail', h.meterUsage(meter), (c) => c.json({ ok: false }, 500));
