@@ -132,11 +132,12 @@ describe.each(FRAMEWORKS)('%s: Idempotency-Key', (fw) => {
   it('meterUsage: one key reused on 200 different requests meters 200 events; an identical retry once', async () => {
     const key = randomUUID();
     for (let i = 0; i < 200; i++) {
-      const res = await fetch(`${app.url}/meter-any/${i}`, { headers: { 'x-account': account, 'idempotency-key': key } });
+      // Different in a path parameter or only in the query: each is another request.
+      const res = await fetch(`${app.url}/meter-any/${i % 2}?n=${i}`, { headers: { 'x-account': account, 'idempotency-key': key } });
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
-    for (let i = 0; i < 3; i++) await (await fetch(`${app.url}/meter-any/0`, { headers: { 'x-account': account, 'idempotency-key': key } })).arrayBuffer();
+    for (let i = 0; i < 3; i++) await (await fetch(`${app.url}/meter-any/0?n=0`, { headers: { 'x-account': account, 'idempotency-key': key } })).arrayBuffer();
     await gate.flush();
     expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(200);
   });
