@@ -7,7 +7,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
 import { gateFor, startEmulator } from './support/env';
-import { FRAMEWORKS, paidRuns, startApp, testFixtures, type RunningApp } from './support/apps';
+import { FRAMEWORKS, paidRuns, startApp, testFixtures } from './support/apps';
+import { PLATFORMS, startNestApp } from './support/nest-app';
+
+/** The scenario apps, and Nest on each of its platforms (its POST answers 201). */
+const TARGETS = [...FRAMEWORKS.map((fw) => ({ name: fw, ok: 200 })), ...PLATFORMS.map((p) => ({ name: `nest-${p}`, ok: 201 }))];
+type RunningApp = { url: string; close(): Promise<void> };
+const start = (name: string, gate: Gate): Promise<RunningApp> =>
+  name.startsWith('nest-') ? startNestApp(name.slice(5) as (typeof PLATFORMS)[number], gate) : startApp(name as (typeof FRAMEWORKS)[number], gate);
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -24,14 +31,14 @@ const paid = (app: RunningApp, account: string, key: string, size: string, promp
     body: JSON.stringify({ prompt }),
   });
 
-describe.each(FRAMEWORKS)('%s: Idempotency-Key', (fw) => {
+describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
   let gate: Gate;
   let app: RunningApp;
   let account: string;
 
   beforeAll(async () => {
     gate = gateFor(emu, { onError: () => {} });
-    app = await startApp(fw, gate);
+    app = await start(fw, gate);
   });
   afterAll(async () => {
     await app.close();
@@ -57,7 +64,7 @@ describe.each(FRAMEWORKS)('%s: Idempotency-Key', (fw) => {
         expect(await res.json()).toMatchObject({ status: 422, code: 'idempotency_key_mismatch' });
       }
     }
-    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === ok)).toHaveLength(1);
     expect(statuses.filter((s) => s === 422)).toHaveLength(49);
     expect(paidRuns.count).toBe(1);
     expect(emu.callCount('credits.debit')).toBe(1);
@@ -67,11 +74,11 @@ describe.each(FRAMEWORKS)('%s: Idempotency-Key', (fw) => {
   it('20 concurrent requests with one key: the route runs once, the rest are 409 or a replay', async () => {
     const key = randomUUID();
     const all = await Promise.all(Array.from({ length: 20 }, () => paid(app, account, key, 'small', 'cat')));
-    const first = all.filter((r) => r.status === 200 && r.headers.get('idempotent-replayed') === null);
+    const first = all.filter((r) => r.status === ok && r.headers.get('idempotent-replayed') === null);
     const others = all.filter((r) => !first.includes(r));
     expect(first).toHaveLength(1);
     for (const r of others) {
-      expect([409, 200]).toContain(r.status);
+      expect([409, ok]).toContain(r.status);
       if (r.status === 409) expect(((await r.json()) as { code: string }).code).toBe('idempotency_key_in_flight');
       else expect(r.headers.get('idempotent-replayed')).toBe('true');
     }
@@ -83,7 +90,7 @@ describe.each(FRAMEWORKS)('%s: Idempotency-Key', (fw) => {
     const key = randomUUID();
     const statuses = [];
     for (const size of ['small', 'medium', 'large', 'huge']) statuses.push((await paid(app, account, key, size, 'cat')).status);
-    expect(statuses).toEqual([200, 422, 422, 422]);
+    expect(statuses).toEqual([ok, 422, 422, 422]);
     expect(paidRuns.count).toBe(1);
     expect(emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
   });
@@ -115,7 +122,7 @@ describe.each(FRAMEWORKS)('%s: Idempotency-Key', (fw) => {
     expect((await paid(app, account, key, 'small', 'cat')).status).toBe(503);
     emu.clearFaults();
     const retry = await paid(app, account, key, 'small', 'cat');
-    expect(retry.status).toBe(200);
+    expect(retry.status).toBe(ok);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
     expect(paidRuns.count).toBe(1);
     expect(emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);

@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import {
+  Body,
   Catch,
   Controller,
   Get,
@@ -39,6 +40,7 @@ import {
   type NestDeniedHandler,
 } from 'ecom9-gate/nest';
 import { resolveFrom } from './apps';
+import { paidAnswer } from './web-apps';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -124,6 +126,18 @@ class GatedController {
   @Get('metered')
   @MeterUsage(meter)
   metered() {
+    return { ok: true };
+  }
+
+  @Post('paid/:size')
+  @ChargeCredits(charge)
+  paid(@Param('size') size: string, @Body() body: { prompt?: unknown } | undefined) {
+    return paidAnswer(size, body?.prompt);
+  }
+
+  @Get('meter-any/:x')
+  @MeterUsage(meter)
+  meterAny() {
     return { ok: true };
   }
 
