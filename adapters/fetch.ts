@@ -32,7 +32,7 @@ export interface FetchGate extends GateMiddlewares<FetchGuard, Request, FetchDen
   /** The state of a request that went through a guard of this fetchGate, else undefined. */
   state(req: Request): Ecom9State | undefined;
   /** Read-only routes for the signed-in account under `prefix` (default '/api/ecom9'), for the browser. */
-  accountRoutes(opts?: AccountRoutesOptions): (req: Request) => Promise<Response>;
+  accountRoutes(opts?: AccountRoutesOptions): (req: Request, ...rest: unknown[]) => Promise<Response>;
   /** ecom9's webhooks: `export const POST = ecom9.webhookHandler()`. Reads the raw bytes itself (64 KiB). */
   webhookHandler(opts?: WebhookRouterOptions): (req: Request) => Promise<Response>;
 }
@@ -118,7 +118,8 @@ export function fetchGate(gate: Gate, options: FetchGateOptions): FetchGate {
     accountRoutes(opts = {}) {
       const prefix = checkPrefix(opts?.prefix, '/api/ecom9');
       const core = accountRoutesCore(gate, options.accountRefId, opts);
-      return (req) => serveWeb(core, req, req, prefix, (err) => gate.reportError(err));
+      // What the server passes after the Request (@hono/node-server's `{ outgoing }`) lets a stream see its socket.
+      return (req, ...rest) => serveWeb(core, req, req, prefix, (err) => gate.reportError(err), (rest[0] as { outgoing?: unknown } | undefined)?.outgoing);
     },
 
     webhookHandler: (opts = {}) => webhookEndpoint(gate, opts),

@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Gate } from '../gate/create-gate';
 import { accountRoutesCore, checkPrefix, problem, type AccountAnswer, type AccountRoutesCore, type AccountRoutesOptions } from './account-routes';
 import type { AccountResolver } from './guards';
+import { isNodeResponse } from './finished';
 
 /** The 429 for a stream that cannot be sent: pipelined behind another response, which an endless stream would hold forever. */
 const QUEUED = problem(429, 'too_many_streams', 'An events stream cannot wait behind another response on one connection; open it on its own.', { retry_after: 1 }, { 'retry-after': '1' });
@@ -42,8 +43,13 @@ export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
  * the request's signal aborts (whichever the runtime does when the client goes; a client already gone
  * never starts one).
  */
-export function toWebResponse(answer: AccountAnswer, signal?: AbortSignal): Response {
+export function toWebResponse(answer: AccountAnswer, signal?: AbortSignal, outgoing?: unknown): Response {
   if (!('start' in answer)) return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  // Served by @hono/node-server: a response pipelined behind another has no socket yet (see writeNode).
+  if (isNodeResponse(outgoing) && (outgoing as { socket?: unknown }).socket == null) {
+    answer.release();
+    return toWebResponse(QUEUED);
+  }
   if (signal?.aborted) {
     answer.release();
     return new Response(null, { status: 200, headers: answer.headers });
@@ -160,12 +166,14 @@ export async function serveWeb<Req>(
   request: Request,
   prefix: string,
   report: (err: unknown) => void,
+  /** The Node response under the Request, when a Node server serves it (@hono/node-server's `outgoing`). */
+  outgoing?: unknown,
 ): Promise<Response> {
   const u = new URL(request.url);
   const sub = underPrefix(u.pathname, prefix);
   if (sub === undefined) return toWebResponse(problem(404, 'not_found', 'No such account route.'));
   try {
-    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams), request.signal);
+    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams), request.signal, outgoing);
   } catch (err) {
     report(err);
     return toWebResponse(problem(500, 'internal', 'The request could not be answered.'));

@@ -77,7 +77,7 @@ export async function startRouteApp(framework: RouteFramework, gate: Gate, optio
     const ecom9 = fetchGate(gate, { accountRefId: (req) => accountOf(Object.fromEntries(req.headers)) });
     const routes = ecom9.accountRoutes({ prefix: '/api/ecom9', ...opts });
     const webhook = ecom9.webhookHandler();
-    const fetch = (req: Request) => (new URL(req.url).pathname === '/webhooks/ecom9' ? webhook(req) : routes(req));
+    const fetch = (req: Request, ...rest: unknown[]) => (new URL(req.url).pathname === '/webhooks/ecom9' ? webhook(req) : routes(req, ...rest));
     return listen((createAdaptorServer({ fetch }) as Server).listen(0, '127.0.0.1'));
   }
   if (framework === 'hono') {
