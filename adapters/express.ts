@@ -94,8 +94,10 @@ export function expressGate(gate: Gate, options: ExpressGateOptions): ExpressGat
         else next();
       };
       router.all('/', precheck, (req, res, next) => {
-        readSignedBody(req, req.body)
+        readSignedBody(req, req.body, gate.webhookBodyTimeoutMs)
           .then(async (raw) => {
+            // aborted: the client left, no one to answer and no error of the app's.
+            if (raw.failed) return raw.failed === 'timeout' ? sendRejection(res, webhookRejection('timeout')) : undefined;
             if (raw.tooLarge) return sendRejection(res, webhookRejection('size'));
             const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: req.headers });
             res.status(status).json(body);

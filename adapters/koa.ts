@@ -116,7 +116,9 @@ export function koaGate(gate: Gate, options: KoaGateOptions): KoaGate {
         const early = webhookPrecheck(ctx.method, ctx.req.headers);
         if (early) return sendRejection(ctx, early);
         // A parser that got here first (a parsed body, or a stream already read) is a mount error.
-        const raw = await readSignedBody(ctx.req, (ctx.request as { body?: unknown }).body);
+        const raw = await readSignedBody(ctx.req, (ctx.request as { body?: unknown }).body, gate.webhookBodyTimeoutMs);
+        // aborted: the client left, no one to answer and no error of the app's.
+        if (raw.failed) return raw.failed === 'timeout' ? sendRejection(ctx, webhookRejection('timeout')) : void (ctx.respond = false);
         if (raw.tooLarge) return sendRejection(ctx, webhookRejection('size'));
         const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: ctx.req.headers });
         ctx.status = status;

@@ -15,9 +15,9 @@ import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
 import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
 import { createAdaptorServer } from '@hono/node-server';
-import { WEB_FRAMEWORKS, holder, paidAnswer, webApp, webDeniedApp, type Held, type WebApp, type WebFramework } from './web-apps';
+import { WEB_FRAMEWORKS, appErrors, holder, paidAnswer, webApp, webDeniedApp, type Held, type WebApp, type WebFramework } from './web-apps';
 
-export { paidRuns } from './web-apps';
+export { appErrors, paidRuns } from './web-apps';
 
 /** A Node request's body, read by the route itself (Koa without a body parser). */
 async function rawText(req: AsyncIterable<Buffer>): Promise<string> {
@@ -179,7 +179,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
     // A body parser before a second webhook mount: that mount must refuse to verify a parsed body.
     app.use(express.json());
     app.use('/webhooks-after-parser', e.webhookRouter());
-    app.use(((err, _req, res, _next) => void res.status(500).json({ error: (err as Error).message, handledBy: 'app' })) as express.ErrorRequestHandler);
+    app.use(((err, _req, res, _next) => {
+      appErrors.push(err);
+      res.status(500).json({ error: (err as Error).message, handledBy: 'app' });
+    }) as express.ErrorRequestHandler);
     return { ...(await listen(app)), hold: held.hold };
   }
 
@@ -192,6 +195,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
         await next();
       } catch (err) {
         ctx.status = 500;
+        appErrors.push(err);
         ctx.body = { error: (err as Error).message, handledBy: 'app' };
       }
     });
@@ -267,7 +271,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
   }
 
   const app = Fastify();
-  app.setErrorHandler((err: Error, _req, reply) => reply.code(500).send({ error: err.message, handledBy: 'app' }));
+  app.setErrorHandler((err: Error, _req, reply) => {
+    appErrors.push(err);
+    return reply.code(500).send({ error: err.message, handledBy: 'app' });
+  });
   app.addHook('onRequest', (req, _reply, done) => done(appFails(req.headers)));
   // An app-wide JSON parser: the webhook route's scoped raw parser must still get the raw bytes.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {

@@ -84,7 +84,13 @@ function boom(headers: Headers): Promise<never> {
   throw new Error('onDenied threw');
 }
 
-const appError = (err: unknown) => Response.json({ error: (err as Error).message, handledBy: 'app' }, { status: 500 });
+/** Every error that reached an app's own error handler (every test app records here). */
+export const appErrors: unknown[] = [];
+
+const appError = (err: unknown) => {
+  appErrors.push(err);
+  return Response.json({ error: (err as Error).message, handledBy: 'app' }, { status: 500 });
+};
 
 const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
 const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
@@ -189,7 +195,10 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const h = honoGate(gate, { accountRefId: (c) => resolveFrom(c.req.raw.headers) });
   const app = new Hono();
   const ok = (c: Context) => c.json({ ok: true });
-  app.onError((err, c) => c.json({ error: err.message, handledBy: 'app' }, 500));
+  app.onError((err, c) => {
+    appErrors.push(err);
+    return c.json({ error: err.message, handledBy: 'app' }, 500);
+  });
   app.use(async (c, next) => {
     if (c.req.header('x-app-fail')) throw new Error('app hook failed');
     await next();
