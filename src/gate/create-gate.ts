@@ -46,6 +46,8 @@ export interface Gate {
   beginMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): PendingMeter;
   /** Idempotency-Keys of chargeCredits (kept in memory, or in the fleet's Redis with a redisStore). @internal */
   readonly idempotency: IdempotencyKeeper;
+  /** Whether usage is journaled (`usage.spoolPath`): only then does meterUsage journal before the response's last bytes. @internal */
+  readonly usageJournaled: boolean;
   /** How long a webhook body may take to arrive, in ms (`webhooks.bodyTimeoutMs`). @internal */
   readonly webhookBodyTimeoutMs: number;
   /** Verifies and applies one webhook delivery; returns what to answer. */
@@ -227,6 +229,7 @@ export function createGate(options?: GateOptions): Gate {
     beginMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.beginMetered(ref, product, meter, quantity, eventKey, metadata),
     idempotency,
     webhookBodyTimeoutMs: o.webhooks.bodyTimeoutMs,
+    usageJournaled: o.usage.spoolPath !== undefined,
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => observeWebhook(webhooks.handle(input), gate),
     onWebhook(event, handler) {

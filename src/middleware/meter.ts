@@ -99,6 +99,9 @@ export function meterGuard<Req, Res>(
     if (sent !== undefined) return settle(sent as PendingMeter | typeof SKIP, counts);
     if (counts) settle(prepare(req, res, status), true);
   }) as Finished<Req, Res> & { sending: Finished<Req, Res>['sending'] };
+  // Without a journal there is nothing to write before the last bytes: the response is not taken
+  // over, and the event is recorded when it is over (the warm path of a metered route unchanged).
+  if (!gate.usageJournaled) return finished;
   (finished as { sending: unknown }).sending = (req: Req, res: Res, status: number) => {
     const p = prepare(req, res, status);
     if (isPromise(p)) return p.then((x) => x ?? SKIP);
