@@ -69,23 +69,41 @@ export function meterGuard<Req, Res>(
   };
   const begin = (ref: unknown, req: Req, quantity: number, metadata: Record<string, unknown> | undefined): PendingMeter | undefined =>
     typeof ref === 'string' ? gate.beginMetered(ref, product, meter, quantity, eventKeyOf(ref, req), metadata) : undefined;
-  /** The response's event, journaled now; undefined when it does not count. */
+  const record = (ref: unknown, req: Req, quantity: number, metadata: Record<string, unknown> | undefined): void =>
+    void (typeof ref === 'string' && gate.recordMetered(ref, product, meter, quantity, eventKeyOf(ref, req), metadata));
+  /** Whether the response counts: its quantity and metadata, or undefined. User functions throwing are reported. */
+  const measure = (req: Req, res: Res, status: number): [number, Record<string, unknown> | undefined] | undefined => {
+    if (!when(status, req, res)) return undefined;
+    const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
+    return quantity === 0 ? undefined : [quantity, opts.metadata?.(req, res)];
+  };
+  /** The response's event, journaled now (before its last bytes); undefined when it does not count. */
   const prepare = (req: Req, res: Res, status: number): MaybePromise<PendingMeter | undefined> => {
     try {
-      if (!when(status, req, res)) return undefined;
-      const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
-      if (quantity === 0) return undefined;
-      const metadata = opts.metadata?.(req, res);
+      const m = measure(req, res, status);
+      if (m === undefined) return undefined;
       const r = read.knownRef(req) ?? resolveAccount(resolver, req, report);
-      if (!isPromise(r)) return begin(r, req, quantity, metadata);
+      if (!isPromise(r)) return begin(r, req, m[0], m[1]);
       return r.then(
-        (x) => begin(x, req, quantity, metadata),
+        (x) => begin(x, req, m[0], m[1]),
         (err: unknown) => void report(err),
       );
     } catch (err) {
       // After the response nothing can be answered: a bad quantity or predicate is reported.
       report(err);
       return undefined;
+    }
+  };
+  /** The response is over and nothing was journaled for it: recorded now, if it counts. */
+  const recordNow = (req: Req, res: Res, status: number): void => {
+    try {
+      const m = measure(req, res, status);
+      if (m === undefined) return;
+      const r = read.knownRef(req) ?? resolveAccount(resolver, req, report);
+      if (isPromise(r)) void r.then((x) => record(x, req, m[0], m[1])).catch(report);
+      else record(r, req, m[0], m[1]);
+    } catch (err) {
+      report(err);
     }
   };
   const settle = (p: MaybePromise<PendingMeter | undefined> | typeof SKIP, counts: boolean): void => {
@@ -95,9 +113,8 @@ export function meterGuard<Req, Res>(
     else p.cancel();
   };
   const finished = ((req: Req, res: Res, status: number, aborted: boolean, sent?: unknown): void => {
-    const counts = !aborted || opts.meterAborted === true;
-    if (sent !== undefined) return settle(sent as PendingMeter | typeof SKIP, counts);
-    if (counts) settle(prepare(req, res, status), true);
+    if (sent !== undefined) return settle(sent as PendingMeter | typeof SKIP, !aborted || opts.meterAborted === true);
+    if (!aborted || opts.meterAborted === true) recordNow(req, res, status);
   }) as Finished<Req, Res> & { sending: Finished<Req, Res>['sending'] };
   // Without a journal there is nothing to write before the last bytes: the response is not taken
   // over, and the event is recorded when it is over (the warm path of a metered route unchanged).

@@ -145,6 +145,10 @@ export class UsageRecorder {
     eventKey: string | undefined,
     metadata: Record<string, unknown> | undefined,
   ): boolean {
+    if (!isQuantity(quantity)) throw new ArgumentError('ecom9-gate: meterUsage "quantity" must come out a positive integer');
+    if (accountRefProblem(accountRefId)) return false;
+    // Every metered request lands here: a summed event that is not journaled needs no event object.
+    if (eventKey === undefined && metadata === undefined && this.opts.aggregateMs > 0 && !this.spool) return this.sum(accountRefId, product, meter, quantity);
     return this.beginMetered(accountRefId, product, meter, quantity, eventKey, metadata).commit();
   }
 
