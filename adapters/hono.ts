@@ -95,9 +95,7 @@ export function honoGate(gate: Gate, options: HonoGateOptions): HonoGate {
     accountRoutes(opts = {}) {
       const core = accountRoutesCore(gate, options.accountRefId, opts);
       // Where it was mounted ('/api/ecom9/*' for this catch-all) is the prefix.
-      return new Hono().all('*', (c) =>
-        serveWeb(core, c, c.req.raw, routePath(c).replace(/\/?\*$/, ''), (err) => gate.reportError(err), outgoingOf(c)),
-      );
+      return new Hono().all('*', (c) => serveWeb(core, c, c.req.raw, routePath(c).replace(/\/?\*$/, ''), (err) => gate.reportError(err), outgoingOf(c)));
     },
 
     webhookHandler(opts = {}) {

@@ -10,7 +10,13 @@ import { median, quick, timeLoop } from './lib';
 
 const N = quick ? 50_000 : 200_000;
 const ROUNDS = quick ? 5 : 9;
-const trees = [{ name: 'this branch', root: resolve(import.meta.dirname, '..') }, ...process.argv.slice(2).filter((a) => !a.startsWith('--')).map((root) => ({ name: root, root: resolve(root) }))];
+const trees = [
+  { name: 'this branch', root: resolve(import.meta.dirname, '..') },
+  ...process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('--'))
+    .map((root) => ({ name: root, root: resolve(root) })),
+];
 
 const emu = createEmulator();
 await emu.listen(0, '127.0.0.1');
@@ -29,7 +35,16 @@ const subjects = await Promise.all(
 );
 
 const headers: Record<string, string> = { 'x-account': 'acme' };
-const request = () => ({ method: 'GET', baseUrl: '', path: '/x', originalUrl: '/x', url: '/x', route: { path: '/x' }, headers, get: (n: string) => headers[n] });
+const request = () => ({
+  method: 'GET',
+  baseUrl: '',
+  path: '/x',
+  originalUrl: '/x',
+  url: '/x',
+  route: { path: '/x' },
+  headers,
+  get: (n: string) => headers[n],
+});
 class Res extends EventEmitter {
   statusCode = 200;
   writableFinished = false;
@@ -60,7 +75,9 @@ for (const [label, pick, finish] of [
     for (const i of order) (ns[i] as number[]).push(perCall(pick(subjects[i] as (typeof subjects)[number]), finish));
   }
   const base = median(ns[0] as number[]);
-  const parts = subjects.map((s, i) => `${s.name} ${median(ns[i] as number[]).toFixed(0)} ns${i ? ` (this branch / it: ${(base / median(ns[i] as number[])).toFixed(2)})` : ''}`);
+  const parts = subjects.map(
+    (s, i) => `${s.name} ${median(ns[i] as number[]).toFixed(0)} ns${i ? ` (this branch / it: ${(base / median(ns[i] as number[])).toFixed(2)})` : ''}`,
+  );
   console.log(`${label}: ${parts.join('; ')}`);
 }
 if (passed === 0) throw new Error('no call went through');

@@ -26,7 +26,10 @@ import { serveNode, serveWeb } from '../src/middleware/account-routes-io';
 import { createEmulator, type FaultSpec } from '../src/emulator/index';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const runs = (name: string): boolean => only === undefined || only.includes(name);
 const DEBITS = quick ? 200 : 1_000;
 const EVENTS = quick ? 2_000 : 10_000;
@@ -221,7 +224,11 @@ async function paidApps(gate: Gate, runs: { count: number }) {
   const e = expressGate(gate, { accountRefId: (req) => req.get('x-account') });
   const ex = express();
   const exCore = accountRoutesCore(gate, (req: express.Request) => req.get('x-account'), routes);
-  ex.post('/paid/:size', e.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 1 }), async (req, res) => void res.json(await answer(String(req.params.size))));
+  ex.post(
+    '/paid/:size',
+    e.chargeCredits({ product: 'ai-images', meter: 'credits', quantity: 1 }),
+    async (req, res) => void res.json(await answer(String(req.params.size))),
+  );
   ex.use('/api/ecom9', (req, res) => void serveNode(exCore, req, req.method, req.url, res, report));
   const h = honoGate(gate, { accountRefId: (c) => c.req.header('x-account') });
   const hono = new Hono();
@@ -254,7 +261,11 @@ if (runs('keys')) {
     emu.setAccount(account, { customerEmail: 'k@example.com' });
     emu.setCredits(account, 'ai-images', 'credits', 1_000_000);
     const post = (key: string, size: string, prompt: string) =>
-      fetch(`${app.url}/paid/${size}`, { method: 'POST', headers: { 'x-account': account, 'idempotency-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) });
+      fetch(`${app.url}/paid/${size}`, {
+        method: 'POST',
+        headers: { 'x-account': account, 'idempotency-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt }),
+      });
     runsOf.count = 0;
     const before = emu.callCount('credits.debit');
     for (let k = 0; k < KEYS; k++) {
@@ -267,7 +278,9 @@ if (runs('keys')) {
     const balance = emu.credits(account, 'ai-images', 'credits');
     reruns += runsOf.count - KEYS;
     upstream += debits - KEYS;
-    console.log(`keys (${app.name}): ${KEYS} keys x 73 requests (50 other bodies, 20 concurrent, 3 other sizes): ${runsOf.count} runs, ${debits} debit calls, balance ${balance}`);
+    console.log(
+      `keys (${app.name}): ${KEYS} keys x 73 requests (50 other bodies, 20 concurrent, 3 other sizes): ${runsOf.count} runs, ${debits} debit calls, balance ${balance}`,
+    );
     check(`keys (${app.name}): charged once per key: ${1_000_000 - balance} of ${KEYS}`, balance === 1_000_000 - KEYS);
   }
   check(`keys: handler re-runs on a reused key: ${reruns}`, reruns === 0);
@@ -306,7 +319,9 @@ if (runs('streams')) {
     const slotsLeft = app.core.streamSlots();
     let reopened = 0;
     for (let a = 0; a < ACCOUNTS; a++) {
-      const held = await Promise.all(Array.from({ length: 5 }, () => fetch(`${app.url}/api/ecom9/events`, { headers: { 'x-account': `pipe-${app.name}-${a}` } })));
+      const held = await Promise.all(
+        Array.from({ length: 5 }, () => fetch(`${app.url}/api/ecom9/events`, { headers: { 'x-account': `pipe-${app.name}-${a}` } })),
+      );
       reopened += held.filter((r) => r.status === 200).length;
       await Promise.all(held.map((r) => r.body?.cancel()));
     }

@@ -98,7 +98,7 @@ describe.each(ROUTE_FRAMEWORKS)('%s events streams', (framework) => {
     expect(ok.length).toBe(5);
     expect(refused.length).toBe(45);
     expect(refused[0]?.headers.get('retry-after')).toBe('30');
-    expect(((await refused[0]?.clone().json()) as { code: string }).code).toBe('too_many_streams');
+    expect(((await (refused[0] as Response).clone().json()) as { code: string }).code).toBe('too_many_streams');
     await Promise.all(all.map((r) => r.body?.cancel()));
     await until(async () => (await capacity(app, account)) === 5);
   });

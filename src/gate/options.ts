@@ -74,7 +74,12 @@ const idempotencyShape = {
    */
   ttlMs: z.number().int().positive().default(D.idempotency.ttlMs),
   /** The largest response body kept for a replay, in bytes; a reuse of a key whose response was larger is answered 409. @default {@link OPTION_DEFAULTS}.idempotency.maxBodyBytes */
-  maxBodyBytes: z.number().int().nonnegative().max(16 * 1024 * 1024).default(D.idempotency.maxBodyBytes),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(16 * 1024 * 1024)
+    .default(D.idempotency.maxBodyBytes),
   /** Keys kept in memory (without a `redisStore`), least recently used dropped first. @default {@link OPTION_DEFAULTS}.idempotency.max */
   max: z.number().int().positive().default(D.idempotency.max),
   /** The most response bytes kept in memory for replays (without a `redisStore`); a key whose response was dropped is answered 409. @default {@link OPTION_DEFAULTS}.idempotency.maxMemoryBytes */

@@ -3,7 +3,6 @@
 // while the first runs is 409; a reuse after it completed gets its response again (same status,
 // same body bytes), without running or charging anything. A response too large to keep, or one
 // that never completed, makes a reuse 409: never a second run.
-import { deny, type Decision } from '../gate/decision';
 import { idempotencyScope } from './fingerprint';
 import type { IdempotencyStore, StoredResponse } from './store';
 
@@ -19,7 +18,17 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
  * Response headers kept with a replay: what describes the body and where it points. Never
  * Set-Cookie (a session must not be handed out again) nor per-response ones (Date, Content-Length).
  */
-const KEPT = new Set(['content-type', 'content-language', 'content-disposition', 'content-encoding', 'location', 'cache-control', 'etag', 'last-modified', 'link']);
+const KEPT = new Set([
+  'content-type',
+  'content-language',
+  'content-disposition',
+  'content-encoding',
+  'location',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'link',
+]);
 
 /** What the framework's binding captured of the finished response. */
 export interface CapturedResponse {
@@ -36,28 +45,15 @@ export function replayHeaders(r: StoredResponse): [string, string][] {
 
 export type Begin =
   /** Run the request; call `complete` with its response once it is finished, or `release` if it did no paid work. */
-  | { kind: 'run'; complete(r: CapturedResponse): void; release(): void }
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'deny'; decision: Decision };
+  { kind: 'run'; complete(r: CapturedResponse): void; release(): void } | { kind: 'replay'; response: StoredResponse } | { kind: 'deny'; code: KeyRefusal };
 
-const MISMATCH = Object.freeze(
-  deny('idempotency_key_mismatch', 'cache', { detail: 'This Idempotency-Key was first used on a different request (method, path or body); use a new key.' }),
-);
-const IN_FLIGHT = Object.freeze(
-  deny('idempotency_key_in_flight', 'cache', { detail: 'The first request with this Idempotency-Key has not finished; retry later.', retryAfterSeconds: 1 }),
-);
-const NOT_REPLAYABLE = Object.freeze(
-  deny('idempotency_key_not_replayable', 'cache', {
-    detail: 'The first request with this Idempotency-Key ran, but its response was not kept (too large, streamed, or cut short); use a new key.',
-  }),
-);
-const UNAVAILABLE = Object.freeze(
-  deny('idempotency_unavailable', 'cache', { detail: 'Idempotency-Keys cannot be checked right now; retry later.', retryAfterSeconds: 1 }),
-);
-const INVALID = Object.freeze(deny('idempotency_key_invalid', 'cache', { detail: 'An Idempotency-Key is 1 to 255 printable ASCII characters.' }));
-
-/** The 400 for a malformed key. */
-export const invalidKey = (): Decision => INVALID;
+/** Why a key refuses a request (each a Decision code: src/middleware/idempotent.ts answers it). */
+export type KeyRefusal =
+  | 'idempotency_key_mismatch'
+  | 'idempotency_key_in_flight'
+  | 'idempotency_key_not_replayable'
+  | 'idempotency_unavailable'
+  | 'idempotency_key_invalid';
 
 export class IdempotencyKeeper {
   constructor(
@@ -81,13 +77,13 @@ export class IdempotencyKeeper {
       case 'replay':
         return { kind: 'replay', response: c.response };
       case 'mismatch':
-        return { kind: 'deny', decision: MISMATCH };
+        return { kind: 'deny', code: 'idempotency_key_mismatch' };
       case 'in_flight':
-        return { kind: 'deny', decision: IN_FLIGHT };
+        return { kind: 'deny', code: 'idempotency_key_in_flight' };
       case 'not_replayable':
-        return { kind: 'deny', decision: NOT_REPLAYABLE };
+        return { kind: 'deny', code: 'idempotency_key_not_replayable' };
       default:
-        return { kind: 'deny', decision: UNAVAILABLE };
+        return { kind: 'deny', code: 'idempotency_unavailable' };
     }
   }
 

@@ -7,7 +7,13 @@ import type { AccountResolver } from './guards';
 import { isNodeResponse } from './finished';
 
 /** The 429 for a stream that cannot be sent: pipelined behind another response, which an endless stream would hold forever. */
-const QUEUED = problem(429, 'too_many_streams', 'An events stream cannot wait behind another response on one connection; open it on its own.', { retry_after: 1 }, { 'retry-after': '1' });
+const QUEUED = problem(
+  429,
+  'too_many_streams',
+  'An events stream cannot wait behind another response on one connection; open it on its own.',
+  { retry_after: 1 },
+  { 'retry-after': '1' },
+);
 
 /** Writes the answer on a Node response the framework has let go of (Koa: ctx.respond = false; Fastify: reply.hijack()). */
 export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
@@ -20,7 +26,8 @@ export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
     // Pipelined (HTTP/1.1, several requests in one write): this response waits for the ones before
     // it, and never gets a socket of its own, so it would never see 'close'.
     answer.release();
-    return writeNode(QUEUED, res);
+    writeNode(QUEUED, res);
+    return;
   }
   res.writeHead(answer.status, answer.headers);
   if (!('start' in answer)) {

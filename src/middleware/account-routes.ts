@@ -102,7 +102,12 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
   const windows = new LRUCache<string, Window>({ max: 10_000 });
   // Status and entitlement bodies of each account, dropped whole by an invalidation of it.
   const bodies = new LRUCache<string, Map<string, Promise<unknown>>>({ max: 10_000, ttl, ttlAutopurge: false });
-  const hub = new EventHub(gate, { maxStreams, maxStreamsTotal, heartbeatMs, onInvalidate: (ref) => (ref === undefined ? bodies.clear() : bodies.delete(ref)) });
+  const hub = new EventHub(gate, {
+    maxStreams,
+    maxStreamsTotal,
+    heartbeatMs,
+    onInvalidate: (ref) => (ref === undefined ? bodies.clear() : bodies.delete(ref)),
+  });
 
   function overRate(ref: string): number | undefined {
     const t = now();

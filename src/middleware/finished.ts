@@ -61,7 +61,10 @@ class Collector {
  * taken over for this request: the hook runs before the original `end` writes the last bytes.
  */
 export function onNodeFinished<Req, Res>(raw: NodeResponseLike, done: Finished<Req, Res>, req: Req, res: Res): void {
-  if (raw.writableFinished) return done(req, res, raw.statusCode, false);
+  if (raw.writableFinished) {
+    done(req, res, raw.statusCode, false);
+    return;
+  }
   if (done.sending === undefined && done.keepBody === undefined) {
     raw.on('close', () => done(req, res, raw.statusCode, !raw.writableFinished));
     return;
@@ -113,14 +116,12 @@ export function onNodeFinished<Req, Res>(raw: NodeResponseLike, done: Finished<R
       sent = out;
       return end.apply(this, args);
     }
-    // The response waits for what `sending` writes (a journal line after an async account lookup).
-    const self = this;
     out.then(
       (v) => {
         sent = v;
-        end.apply(self, args);
+        end.apply(this, args);
       },
-      () => end.apply(self, args),
+      () => end.apply(this, args),
     );
     return raw;
   };
@@ -147,7 +148,11 @@ export function onWebFinished<Req, Res>(response: Response, signal: AbortSignal 
   if (done.sending !== undefined) {
     try {
       const out = done.sending(req, res, status);
-      if (isThenable(out)) waiting = out.then((v) => (sent = v), () => undefined);
+      if (isThenable(out))
+        waiting = out.then(
+          (v) => (sent = v),
+          () => undefined,
+        );
       else sent = out;
     } catch {
       sent = undefined;

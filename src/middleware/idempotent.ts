@@ -3,12 +3,30 @@
 // request left (a replay of its response, 422, 409) without running the route or asking ecom9; a
 // first request that is denied gives the key back; one that runs keeps its response for the reuses.
 import type { Gate } from '../gate/create-gate';
-import type { DeniedDecision } from '../gate/decision';
+import { deny, type DeniedDecision } from '../gate/decision';
 import { readIdempotencyKey, requestFingerprint } from '../idempotency/fingerprint';
-import { invalidKey, replayHeaders, type Begin } from '../idempotency/keeper';
+import { replayHeaders, type Begin, type KeyRefusal } from '../idempotency/keeper';
 import type { StoredResponse } from '../idempotency/store';
 import type { Answer, Binding, Finished, Shape } from './binding';
 import { mergeState, resolveAccount, type AccountResolver, type ChargeRequest, type Ecom9State } from './guards';
+
+const freeze = (code: KeyRefusal, detail: string, retryAfterSeconds?: number): DeniedDecision =>
+  Object.freeze(deny(code, 'cache', retryAfterSeconds === undefined ? { detail } : { detail, retryAfterSeconds })) as DeniedDecision;
+
+/** The problem+json of each answer about a key itself. */
+const REFUSALS: Record<KeyRefusal, DeniedDecision> = {
+  idempotency_key_mismatch: freeze(
+    'idempotency_key_mismatch',
+    'This Idempotency-Key was first used on a different request (method, path, query or body); use a new key.',
+  ),
+  idempotency_key_in_flight: freeze('idempotency_key_in_flight', 'The first request with this Idempotency-Key has not finished; retry later.', 1),
+  idempotency_key_not_replayable: freeze(
+    'idempotency_key_not_replayable',
+    'The first request with this Idempotency-Key ran, but its response was not kept (too large, or cut short); use a new key.',
+  ),
+  idempotency_unavailable: freeze('idempotency_unavailable', 'Idempotency-Keys cannot be checked right now; retry later.', 1),
+  idempotency_key_invalid: freeze('idempotency_key_invalid', 'An Idempotency-Key is 1 to 255 printable ASCII characters.'),
+};
 
 /** The fingerprint of a request: its target and body as the binding reads them. */
 export async function fingerprintOf<S extends Shape>(b: Binding<S>, req: S['req'], res: S['res']): Promise<string> {
@@ -23,8 +41,14 @@ function replayAnswer(r: StoredResponse): Answer {
 
 /** Keeps what the route answered, for the reuses of its key. */
 function keeping<Req, Res>(run: Extract<Begin, { kind: 'run' }>, maxBodyBytes: number): Finished<Req, Res> {
-  const done = (_req: Req, _res: Res, status: number, _aborted: boolean, _sent?: unknown, captured?: { headers: Iterable<[string, unknown]>; body: Uint8Array | undefined }) =>
-    run.complete({ status, headers: captured?.headers ?? [], body: captured?.body });
+  const done = (
+    _req: Req,
+    _res: Res,
+    status: number,
+    _aborted: boolean,
+    _sent?: unknown,
+    captured?: { headers: Iterable<[string, unknown]>; body: Uint8Array | undefined },
+  ) => run.complete({ status, headers: captured?.headers ?? [], body: captured?.body });
   return Object.assign(done, { keepBody: maxBodyBytes });
 }
 
@@ -56,7 +80,7 @@ export function idempotentCharge<S extends Shape>(
     const fp = await fingerprintOf(b, req, res);
     const begun = await gate.idempotency.begin(namespace, r, key, fp);
     if (begun.kind === 'replay') return b.send(req, res, next, replayAnswer(begun.response));
-    if (begun.kind === 'deny') return h.deny(req, res, next, begun.decision as DeniedDecision);
+    if (begun.kind === 'deny') return h.deny(req, res, next, REFUSALS[begun.code]);
     let state: Ecom9State;
     try {
       // The fingerprint is in the event key: a request the store lost track of is charged anew
@@ -75,7 +99,7 @@ export function idempotentCharge<S extends Shape>(
   };
   return (req, res, next, header) => {
     const key = readIdempotencyKey(header);
-    if (typeof key !== 'string') return h.deny(req, res, next, invalidKey() as DeniedDecision);
+    if (typeof key !== 'string') return h.deny(req, res, next, REFUSALS.idempotency_key_invalid);
     return run(req, res, next, key).catch((err: unknown) => b.fail(req, res, next, err));
   };
 }

@@ -113,8 +113,8 @@ export function meterGuard<Req, Res>(
     else p.cancel();
   };
   const finished = ((req: Req, res: Res, status: number, aborted: boolean, sent?: unknown): void => {
-    if (sent !== undefined) return settle(sent as PendingMeter | typeof SKIP, !aborted || opts.meterAborted === true);
-    if (!aborted || opts.meterAborted === true) recordNow(req, res, status);
+    if (sent !== undefined) settle(sent as PendingMeter | typeof SKIP, !aborted || opts.meterAborted === true);
+    else if (!aborted || opts.meterAborted === true) recordNow(req, res, status);
   }) as Finished<Req, Res> & { sending: Finished<Req, Res>['sending'] };
   // Without a journal there is nothing to write before the last bytes: the response is not taken
   // over, and the event is recorded when it is over (the warm path of a metered route unchanged).

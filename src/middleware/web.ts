@@ -59,8 +59,7 @@ export async function readLimited(req: Request, limit = MAX_WEBHOOK_BYTES, timeo
   if (req.body === null) return { tooLarge: false, body: new Uint8Array(0) };
   const reader = req.body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late =
-    timeoutMs === undefined ? undefined : new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+  const late = timeoutMs === undefined ? undefined : new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
