@@ -4,7 +4,7 @@
 // same body bytes), without running or charging anything. A response too large to keep, or one
 // that never completed, makes a reuse 409: never a second run.
 import { idempotencyScope } from './fingerprint';
-import type { IdempotencyStore, StoredResponse } from './store';
+import type { IdempotencyStore, KeptResponse } from './store';
 
 export interface IdempotencyConfig {
   /** The largest response body kept for a replay, in bytes. */
@@ -39,13 +39,13 @@ export interface CapturedResponse {
 }
 
 /** The headers a replay answers with: the kept ones, then the replay marker. */
-export function replayHeaders(r: StoredResponse): [string, string][] {
+export function replayHeaders(r: KeptResponse): [string, string][] {
   return [...r.headers, [REPLAYED_HEADER, 'true']];
 }
 
 export type Begin =
   /** Run the request; call `complete` with its response once it is finished, or `release` if it did no paid work. */
-  { kind: 'run'; complete(r: CapturedResponse): void; release(): void } | { kind: 'replay'; response: StoredResponse } | { kind: 'deny'; code: KeyRefusal };
+  { kind: 'run'; complete(r: CapturedResponse): void; release(): void } | { kind: 'replay'; response: KeptResponse } | { kind: 'deny'; code: KeyRefusal };
 
 /** Why a key refuses a request (each a Decision code: src/middleware/idempotent.ts answers it). */
 export type KeyRefusal =
@@ -108,7 +108,7 @@ export class IdempotencyKeeper {
     };
   }
 
-  private keep(r: CapturedResponse): StoredResponse | undefined {
+  private keep(r: CapturedResponse): KeptResponse | undefined {
     if (r.body === undefined || r.body.byteLength > this.cfg.maxBodyBytes) return undefined;
     const headers: [string, string][] = [];
     for (const [name, value] of r.headers) {

@@ -5,16 +5,16 @@
 import { LRUCache } from 'lru-cache';
 
 /** A completed response as kept for replay. */
-export interface StoredResponse {
+export interface KeptResponse {
   status: number;
   headers: [string, string][];
   body: Uint8Array;
 }
 
 /** What a store says of a key it is asked to claim. */
-export type Claim =
+export type IdempotencyClaim =
   | { outcome: 'new'; token: string }
-  | { outcome: 'replay'; response: StoredResponse }
+  | { outcome: 'replay'; response: KeptResponse }
   | { outcome: 'mismatch' }
   | { outcome: 'in_flight' }
   | { outcome: 'not_replayable' }
@@ -23,9 +23,9 @@ export type Claim =
 
 export interface IdempotencyStore {
   /** Claims `key` for a request of fingerprint `fp` (in flight), or says what it already holds. */
-  claim(key: string, fp: string): Promise<Claim>;
+  claim(key: string, fp: string): Promise<IdempotencyClaim>;
   /** The request holding `token` completed: keep its response for `ttlMs` (`undefined`: kept as not replayable). */
-  complete(key: string, token: string, response: StoredResponse | undefined): Promise<void>;
+  complete(key: string, token: string, response: KeptResponse | undefined): Promise<void>;
   /** The request holding `token` did no paid work (denied, or failed before it): the key is free again. */
   release(key: string, token: string): Promise<void>;
 }
@@ -42,7 +42,7 @@ type KeyState = { fp: string; state: 'in_flight'; token: string } | { fp: string
 export function memoryIdempotencyStore(o: IdempotencyLimits): IdempotencyStore {
   const perf = { now: o.now };
   const keys = new LRUCache<string, KeyState>({ max: o.max, ttl: o.ttlMs, ttlResolution: 0, perf });
-  const responses = new LRUCache<string, StoredResponse>({
+  const responses = new LRUCache<string, KeptResponse>({
     maxSize: o.maxMemoryBytes,
     sizeCalculation: (r) => Math.max(1, r.body.byteLength + r.headers.reduce((n, [k, v]) => n + k.length + v.length, 16)),
     ttl: o.ttlMs,

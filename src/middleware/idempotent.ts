@@ -6,7 +6,7 @@ import type { Gate } from '../gate/create-gate';
 import { deny, type DeniedDecision } from '../gate/decision';
 import { readIdempotencyKey, requestFingerprint } from '../idempotency/fingerprint';
 import { replayHeaders, type Begin, type KeyRefusal } from '../idempotency/keeper';
-import type { StoredResponse } from '../idempotency/store';
+import type { KeptResponse } from '../idempotency/store';
 import type { Answer, Binding, Finished, Shape } from './binding';
 import { mergeState, resolveAccount, type AccountResolver, type ChargeRequest, type Ecom9State } from './guards';
 
@@ -34,7 +34,7 @@ export async function fingerprintOf<S extends Shape>(b: Binding<S>, req: S['req'
 }
 
 /** A kept response as an answer, marked as a replay. Bytes as a Buffer where there is one (Express and Fastify send a Buffer as bytes). */
-function replayAnswer(r: StoredResponse): Answer {
+function replayAnswer(r: KeptResponse): Answer {
   const body = typeof Buffer === 'undefined' ? r.body : Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength);
   return { status: r.status, headers: Object.fromEntries(replayHeaders(r)), body };
 }

@@ -5,7 +5,7 @@
 // dies frees the key after LEASE_MS; a completed key lives ttlMs. Redis down or slow: the claim
 // answers `unavailable` (the request is refused 503), never a run that could not be recorded.
 import type { Redis } from 'ioredis';
-import type { Claim, IdempotencyStore, StoredResponse } from '../idempotency/store';
+import type { IdempotencyClaim, IdempotencyStore, KeptResponse } from '../idempotency/store';
 
 /** How long an in-flight claim lives unless renewed (renewed every third of it while the request runs). */
 export const LEASE_MS = 30_000;
@@ -83,7 +83,7 @@ export function redisIdempotencyStore(connection: Redis, o: RedisIdempotencyOpti
   };
 
   return {
-    async claim(scope, fp): Promise<Claim> {
+    async claim(scope, fp): Promise<IdempotencyClaim> {
       const k = keyOf(scope);
       const token = crypto.randomUUID();
       let r: Buffer[];
@@ -102,7 +102,7 @@ export function redisIdempotencyStore(connection: Redis, o: RedisIdempotencyOpti
       }
       if (outcome === 'replay') {
         try {
-          const response: StoredResponse = {
+          const response: KeptResponse = {
             status: Number(String(r[1])),
             headers: JSON.parse(String(r[2])) as [string, string][],
             body: new Uint8Array(r[3] as Buffer),
