@@ -42,6 +42,10 @@ class Collector {
     if (this.size > this.limit) this.chunks = undefined;
     else this.chunks.push(bytes.slice());
   }
+  /** True once more than the limit was added. */
+  get over(): boolean {
+    return this.chunks === undefined;
+  }
   bytes(): Uint8Array | undefined {
     if (this.chunks === undefined) return undefined;
     const out = new Uint8Array(this.size);
@@ -143,6 +147,7 @@ export function isNodeResponse(v: unknown): v is NodeResponseLike {
  */
 export function onWebFinished<Req, Res>(response: Response, signal: AbortSignal | undefined, done: Finished<Req, Res>, req: Req, res: Res): Response {
   const status = response.status;
+  if (done.keepBody !== undefined && response.body !== null) return keepWebBody(response, done.keepBody, done, req, res);
   let sent: unknown;
   let waiting: Promise<unknown> | undefined;
   if (done.sending !== undefined) {
@@ -191,4 +196,38 @@ export function onWebFinished<Req, Res>(response: Response, signal: AbortSignal 
     { highWaterMark: 0 },
   );
   return new Response(body, response);
+}
+
+/**
+ * `keepBody` on a web Response: the body is teed and one branch read here, whether or not the
+ * client reads the other (a test's `app.request()` may never), so what the route answered is kept as
+ * soon as it is complete; past the limit that branch is cancelled (the source is then pulled by the
+ * client alone) and the response is kept as not replayable. `done` is called once, when that is known.
+ */
+function keepWebBody<Req, Res>(response: Response, limit: number, done: Finished<Req, Res>, req: Req, res: Res): Response {
+  const [out, mine] = (response.body as ReadableStream<Uint8Array>).tee();
+  const collector = new Collector(limit);
+  const reader = mine.getReader();
+  const headers = [...response.headers.entries()];
+  void (async () => {
+    let body: Uint8Array | undefined;
+    try {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) {
+          body = collector.bytes();
+          break;
+        }
+        collector.add(r.value, undefined);
+        if (collector.over) {
+          reader.cancel().catch(() => {});
+          break;
+        }
+      }
+    } catch {
+      body = undefined; // the route's body failed midway: not a response to replay
+    }
+    done(req, res, response.status, false, undefined, { headers, body });
+  })();
+  return new Response(out, response);
 }
