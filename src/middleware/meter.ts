@@ -95,13 +95,16 @@ export function meterGuard<Req, Res>(
     }
   };
   /** The response is over and nothing was journaled for it: recorded now, if it counts. */
+  // Every metered request without a journal lands here: no allocation beyond what it records.
   const recordNow = (req: Req, res: Res, status: number): void => {
     try {
-      const m = measure(req, res, status);
-      if (m === undefined) return;
+      if (!when(status, req, res)) return;
+      const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
+      if (quantity === 0) return;
+      const metadata = opts.metadata?.(req, res);
       const r = read.knownRef(req) ?? resolveAccount(resolver, req, report);
-      if (isPromise(r)) void r.then((x) => record(x, req, m[0], m[1])).catch(report);
-      else record(r, req, m[0], m[1]);
+      if (isPromise(r)) void r.then((x) => record(x, req, quantity, metadata)).catch(report);
+      else record(r, req, quantity, metadata);
     } catch (err) {
       report(err);
     }
