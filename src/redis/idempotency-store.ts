@@ -6,6 +6,10 @@
 // answers `unavailable` (the request is refused 503), never a run that could not be recorded.
 import type { Redis } from 'ioredis';
 import type { IdempotencyClaim, IdempotencyStore, KeptResponse } from '../idempotency/store';
+import { StoreUnavailableError } from '../shared/errors';
+
+const unavailable = (what: string, cause: unknown) =>
+  new StoreUnavailableError(`ecom9-gate: the Redis store could not ${what} an Idempotency-Key: ${(cause as Error)?.message ?? cause}`, { cause });
 
 /** How long an in-flight claim lives unless renewed (renewed every third of it while the request runs). */
 export const LEASE_MS = 30_000;
@@ -90,7 +94,7 @@ export function redisIdempotencyStore(connection: Redis, o: RedisIdempotencyOpti
       try {
         r = await within(redis.ecom9IdemClaimBuffer(k, fp, token, LEASE_MS), o.timeoutMs);
       } catch (err) {
-        o.report(err);
+        o.report(unavailable('claim', err));
         return { outcome: 'unavailable' };
       }
       const outcome = String(r[0]);
@@ -125,12 +129,16 @@ export function redisIdempotencyStore(connection: Redis, o: RedisIdempotencyOpti
       await within(
         redis.ecom9IdemComplete(k, token, o.ttlMs, response ? String(response.status) : '', response ? JSON.stringify(response.headers) : '', body),
         Math.max(o.timeoutMs, 1_000),
-      );
+      ).catch((err: unknown) => {
+        throw unavailable('keep the response of', err);
+      });
     },
     async release(scope, token) {
       const k = keyOf(scope);
       stopRenewing(k);
-      await within(redis.ecom9IdemRelease(k, token), Math.max(o.timeoutMs, 1_000));
+      await within(redis.ecom9IdemRelease(k, token), Math.max(o.timeoutMs, 1_000)).catch((err: unknown) => {
+        throw unavailable('release', err);
+      });
     },
   };
 }
