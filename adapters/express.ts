@@ -7,6 +7,7 @@ import type { AdapterOptions } from '../src/middleware/adapter-options';
 import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
 import { onNodeFinished } from '../src/middleware/finished';
+import { nodeBody } from '../src/middleware/request-body';
 import { callOnDenied, type Ecom9State } from '../src/middleware/guards';
 import { accountRoutesCore, type AccountRoutesOptions } from '../src/middleware/account-routes';
 import { serveNode } from '../src/middleware/account-routes-io';
@@ -57,6 +58,8 @@ function binding(report: (err: unknown) => void): Binding<ExpressShape> {
     adapter: 'expressGate',
     header: (req, name) => req.get(name) || undefined,
     route: (req) => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
+    target: (req) => `${req.method} ${req.originalUrl}`,
+    body: (req) => nodeBody(req, req.body),
     state: (req) => req.ecom9,
     setState: (req, s) => void (req.ecom9 = s),
     middleware: (run) => (req, res, next) => void run(req, res, next),
@@ -94,8 +97,10 @@ export function expressGate(gate: Gate, options: ExpressGateOptions): ExpressGat
         else next();
       };
       router.all('/', precheck, (req, res, next) => {
-        readSignedBody(req, req.body)
+        readSignedBody(req, req.body, gate.webhookBodyTimeoutMs)
           .then(async (raw) => {
+            // aborted: the client left, no one to answer and no error of the app's.
+            if (raw.failed) return raw.failed === 'timeout' ? sendRejection(res, webhookRejection('timeout')) : undefined;
             if (raw.tooLarge) return sendRejection(res, webhookRejection('size'));
             const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: req.headers });
             res.status(status).json(body);

@@ -2,12 +2,21 @@
 // builder makes from its binding, request.ecom9 with the state, and serves webhooks on `webhookPath`
 // with a raw-body parser scoped to it.
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+  preValidationHookHandler,
+} from 'fastify';
 import type { DeniedDecision, Gate, WebhookHandler } from '../src/index';
 import type { AdapterOptions } from '../src/middleware/adapter-options';
 import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
 import { onNodeFinished } from '../src/middleware/finished';
+import { nodeBody } from '../src/middleware/request-body';
 import { callOnDenied, checkAdapterOptions, type Ecom9State } from '../src/middleware/guards';
 import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
@@ -50,6 +59,9 @@ function binding(report: (err: unknown) => void): Binding<FastifyShape> {
     // Node joins a repeated header of this kind into one string; an empty one counts as none.
     header: (req, name) => (req.headers[name] as string | undefined) || undefined,
     route: (req) => `${req.method} ${req.routeOptions.url ?? req.url}`,
+    target: (req) => `${req.method} ${req.url}`,
+    // Parsed before any route hook: the content-type parser's value (a Buffer for raw types).
+    body: (req) => nodeBody(req.raw, req.body),
     state: (req) => req.ecom9 ?? undefined,
     setState: (req, s) => void (req.ecom9 = s),
     // Callback-style hooks returning nothing: a warm cache answers without a single promise.
@@ -89,17 +101,33 @@ function registerWebhook(app: FastifyInstance, gate: Gate, path: string): void {
     // Scoped to this route: the raw bytes are what is signed, whatever parsers the app has.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
-    scope.setErrorHandler((err: { statusCode?: number }, _req, reply) => {
+    scope.setErrorHandler((err: { statusCode?: number }, request, reply) => {
+      // The sender left mid-body, or the body timed out (answered below): nothing to answer, no error of the app's.
+      if (request.raw.destroyed || reply.raw.headersSent) return void reply.hijack();
       if (err.statusCode === 413) return sendRejection(reply, webhookRejection('size'));
       throw err; // the app's own error handler decides
     });
-    // onRequest: a wrong method or a compressed body is answered before a byte is read.
+    // onRequest: a wrong method or a compressed body is answered before a byte is read; then the
+    // body has webhooks.bodyTimeoutMs to arrive, or is answered 408 and its connection closed.
+    const timers = new WeakMap<object, ReturnType<typeof setTimeout>>();
     const precheck: onRequestHookHandler = (request, reply, done) => {
       const early = webhookPrecheck(request.method, request.headers);
-      if (early) void sendRejection(reply, early);
-      else done();
+      if (early) return void sendRejection(reply, early);
+      const t = setTimeout(() => {
+        const r = webhookRejection('timeout');
+        reply.hijack();
+        reply.raw.writeHead(r.status, { ...r.headers, 'content-type': 'application/json; charset=utf-8' });
+        reply.raw.end(JSON.stringify(r.body), () => request.raw.destroy());
+      }, gate.webhookBodyTimeoutMs);
+      timers.set(request, t);
+      reply.raw.once('close', () => clearTimeout(t));
+      done();
     };
-    scope.all(path, { onRequest: precheck }, async (request, reply) => {
+    const bodyRead: preValidationHookHandler = (request, _reply, done) => {
+      clearTimeout(timers.get(request));
+      done();
+    };
+    scope.all(path, { onRequest: precheck, preValidation: bodyRead }, async (request, reply) => {
       // Fastify runs no parser for a POST without content-type or with an empty body: no bytes.
       const rawBody = signedBytes(request.body, request.body === undefined);
       const { status, body } = await gate.handleWebhook({ rawBody, headers: request.headers });

@@ -7,6 +7,7 @@ import type { AdapterOptions } from '../src/middleware/adapter-options';
 import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
 import { isNodeResponse, onNodeFinished, onWebFinished } from '../src/middleware/finished';
+import { targetOfUrl, webBody } from '../src/middleware/request-body';
 import { isPromise, type Ecom9State } from '../src/middleware/guards';
 import { answerResponse, internalError, isRequest, webhookEndpoint } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
@@ -31,7 +32,7 @@ export interface FetchGate extends GateMiddlewares<FetchGuard, Request, FetchDen
   /** The state of a request that went through a guard of this fetchGate, else undefined. */
   state(req: Request): Ecom9State | undefined;
   /** Read-only routes for the signed-in account under `prefix` (default '/api/ecom9'), for the browser. */
-  accountRoutes(opts?: AccountRoutesOptions): (req: Request) => Promise<Response>;
+  accountRoutes(opts?: AccountRoutesOptions): (req: Request, ...rest: unknown[]) => Promise<Response>;
   /** ecom9's webhooks: `export const POST = ecom9.webhookHandler()`. Reads the raw bytes itself (64 KiB). */
   webhookHandler(opts?: WebhookRouterOptions): (req: Request) => Promise<Response>;
 }
@@ -64,6 +65,8 @@ function binding(report: (err: unknown) => void): Binding<FetchShape> & { state(
     header: (req, name) => req.headers.get(name) || undefined,
     // No router to ask: the path stands for the route, so an Idempotency-Key is scoped to the URL path.
     route: (req) => `${req.method} ${new URL(req.url).pathname}`,
+    target: (req) => targetOfUrl(req.method, req.url),
+    body: (req) => webBody(req),
     state: (req) => (req as Stateful)[key] ?? frozen.get(req),
     setState: (req, s) => {
       if (Object.isExtensible(req)) (req as Stateful)[key] = s;
@@ -115,7 +118,8 @@ export function fetchGate(gate: Gate, options: FetchGateOptions): FetchGate {
     accountRoutes(opts = {}) {
       const prefix = checkPrefix(opts?.prefix, '/api/ecom9');
       const core = accountRoutesCore(gate, options.accountRefId, opts);
-      return (req) => serveWeb(core, req, req, prefix, (err) => gate.reportError(err));
+      // What the server passes after the Request (@hono/node-server's `{ outgoing }`) lets a stream see its socket.
+      return (req, ...rest) => serveWeb(core, req, req, prefix, (err) => gate.reportError(err), (rest[0] as { outgoing?: unknown } | undefined)?.outgoing);
     },
 
     webhookHandler: (opts = {}) => webhookEndpoint(gate, opts),

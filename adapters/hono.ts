@@ -9,6 +9,7 @@ import type { AdapterOptions } from '../src/middleware/adapter-options';
 import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
 import { isNodeResponse, onNodeFinished, onWebFinished } from '../src/middleware/finished';
+import { targetOfUrl, webBody } from '../src/middleware/request-body';
 import type { Ecom9State } from '../src/middleware/guards';
 import { answerResponse, webhookEndpoint } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
@@ -60,6 +61,8 @@ const binding: Binding<HonoShape> = {
   header: (c, name) => c.req.header(name) || undefined,
   // The path the middleware was registered with ('/images/:n'), not the URL: after next(), the route that answered.
   route: (c) => `${c.req.method} ${routePath(c)}`,
+  target: (c) => targetOfUrl(c.req.method, c.req.url),
+  body: (c) => webBody(c.req.raw),
   state: (c) => c.get('ecom9'),
   setState: (c, s) => c.set('ecom9', s),
   middleware: (run) =>
@@ -99,7 +102,7 @@ export function honoGate(gate: Gate, options: HonoGateOptions): HonoGate {
     accountRoutes(opts = {}) {
       const core = accountRoutesCore(gate, options.accountRefId, opts);
       // Where it was mounted ('/api/ecom9/*' for this catch-all) is the prefix.
-      return new Hono().all('*', (c) => serveWeb(core, c, c.req.raw, routePath(c).replace(/\/?\*$/, ''), (err) => gate.reportError(err)));
+      return new Hono().all('*', (c) => serveWeb(core, c, c.req.raw, routePath(c).replace(/\/?\*$/, ''), (err) => gate.reportError(err), outgoingOf(c)));
     },
 
     webhookHandler(opts = {}) {

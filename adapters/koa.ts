@@ -6,6 +6,7 @@ import type { AdapterOptions } from '../src/middleware/adapter-options';
 import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
 import { onNodeFinished } from '../src/middleware/finished';
+import { nodeBody } from '../src/middleware/request-body';
 import type { Ecom9State } from '../src/middleware/guards';
 import {
   checkWebhookPath,
@@ -68,6 +69,12 @@ const binding: Binding<KoaShape> = {
   header: (ctx, name) => ctx.get(name) || undefined,
   // koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
   route: (ctx) => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`,
+  target: (ctx) => `${ctx.method} ${ctx.originalUrl}`,
+  // A body parser's raw text when it keeps one (koa-bodyparser's rawBody), else its value, else the unread stream.
+  body: (ctx) => {
+    const r = ctx.request as { rawBody?: unknown; body?: unknown };
+    return nodeBody(ctx.req, r.rawBody ?? r.body);
+  },
   state: (ctx) => ctx.state.ecom9,
   setState: (ctx, s) => void (ctx.state.ecom9 = s),
   middleware: (run) => (ctx, next) => run(ctx, ctx, next) as Promise<void>,
@@ -112,7 +119,9 @@ export function koaGate(gate: Gate, options: KoaGateOptions): KoaGate {
         const early = webhookPrecheck(ctx.method, ctx.req.headers);
         if (early) return sendRejection(ctx, early);
         // A parser that got here first (a parsed body, or a stream already read) is a mount error.
-        const raw = await readSignedBody(ctx.req, (ctx.request as { body?: unknown }).body);
+        const raw = await readSignedBody(ctx.req, (ctx.request as { body?: unknown }).body, gate.webhookBodyTimeoutMs);
+        // aborted: the client left, no one to answer and no error of the app's.
+        if (raw.failed) return raw.failed === 'timeout' ? sendRejection(ctx, webhookRejection('timeout')) : void (ctx.respond = false);
         if (raw.tooLarge) return sendRejection(ctx, webhookRejection('size'));
         const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: ctx.req.headers });
         ctx.status = status;

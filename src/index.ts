@@ -59,6 +59,7 @@ export {
   type WebhookHeaders,
 } from './webhooks/handler';
 export type { ReplayGuard } from './webhooks/replay';
+export type { IdempotencyClaim, IdempotencyStore, KeptResponse } from './idempotency/store';
 export { signWebhook, webhookHeaders } from './webhooks/signature';
 export * from './client';
 export {

@@ -205,22 +205,26 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(2);
   });
 
-  it('charges the same Idempotency-Key again from another account and on another route', async () => {
+  it('charges the same Idempotency-Key again from another account; on another route it is 422, charging nothing', async () => {
     const key = { 'idempotency-key': `scoped-${fw}` };
     expect((await post(`${app.url}/images`, 'pro-co', key)).status).toBe(200);
     expect((await post(`${app.url}/images`, 'free-co', key)).status).toBe(200);
-    expect((await post(`${app.url}/images-again`, 'pro-co', key)).status).toBe(200);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5 - 5);
+    const other = await post(`${app.url}/images-again`, 'pro-co', key);
+    expect(other.status).toBe(422);
+    expect(await other.json()).toMatchObject({ code: 'idempotency_key_mismatch' });
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5);
     expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12 - 5);
   });
 
-  it('charges a dearer request anew under a reused Idempotency-Key, not as a replay of the cheap one', async () => {
+  it('answers 422 to a reused Idempotency-Key on a dearer request, never replaying the cheap one', async () => {
     const key = { 'idempotency-key': `cheap-then-dear-${fw}` };
     expect((await post(`${app.url}/images/1`, 'pro-co', key)).status).toBe(200);
-    expect((await post(`${app.url}/images/1`, 'pro-co', key)).status).toBe(200);
+    const retry = await post(`${app.url}/images/1`, 'pro-co', key);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 1);
-    expect((await post(`${app.url}/images/10`, 'pro-co', key)).status).toBe(200);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 1 - 10);
+    expect((await post(`${app.url}/images/10`, 'pro-co', key)).status).toBe(422);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 1);
   });
 
   it('charges both products of one route under one Idempotency-Key, and a retry neither again', async () => {
@@ -228,8 +232,11 @@ describe.each(FRAMEWORKS)('%s adapter', (fw) => {
     const first = await post(`${app.url}/gen`, 'pro-co', key);
     expect(first.status).toBe(200);
     // The state is the last charge's: ai-video's own figures, not a replay of ai-images'.
-    expect(await first.json()).toMatchObject({ credits: { debited: 7, remainingBalance: 13 } });
-    expect((await post(`${app.url}/gen`, 'pro-co', key)).status).toBe(200);
+    const body = await first.text();
+    expect(JSON.parse(body)).toMatchObject({ credits: { debited: 7, remainingBalance: 13 } });
+    const retry = await post(`${app.url}/gen`, 'pro-co', key);
+    expect(retry.status).toBe(200);
+    expect(await retry.text()).toBe(body);
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5);
     expect(emu.credits('pro-co', 'ai-video', 'credits')).toBe(20 - 7);
   });

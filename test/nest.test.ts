@@ -147,15 +147,19 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
   });
 
-  it('charges a retried request with the same Idempotency-Key once; another key, account or route is another charge', async () => {
+  it('charges a retried request with the same Idempotency-Key once (a replay); another key or account is another charge, another route a 422', async () => {
     emu.setCredits('pro-co', 'ai-images', 'credits', 30);
     const key = { 'idempotency-key': `retry-${platform}` };
-    expect([(await post('/images', 'pro-co', key)).status, (await post('/images', 'pro-co', key)).status]).toEqual([201, 201]);
+    const first = await post('/images', 'pro-co', key);
+    const retry = await post('/images', 'pro-co', key);
+    expect([first.status, retry.status]).toEqual([201, 201]);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.text).toBe(first.text);
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(25);
     await post('/images', 'pro-co', { 'idempotency-key': `other-${platform}` });
-    await post('/images-again', 'pro-co', key);
+    expect((await post('/images-again', 'pro-co', key)).status).toBe(422);
     await post('/images', 'free-co', key);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(30 - 15);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(30 - 10);
     expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12 - 5);
   });
 

@@ -18,9 +18,11 @@ afterAll(async () => {
   await emu.close();
 });
 
+/** Signed as ecom9 sends it: one delivery per transaction (the same webhook-id on a retry) unless `id` says otherwise. */
 function signed(payload: object, opts: { secret?: string; id?: string; ts?: number } = {}) {
   const body = JSON.stringify(payload);
-  const id = opts.id ?? `msg_${randomUUID()}`;
+  const tx = (payload as { transaction_id?: unknown }).transaction_id;
+  const id = opts.id ?? (typeof tx === 'string' ? `msg_${tx}` : `msg_${randomUUID()}`);
   const ts = opts.ts ?? Math.floor(Date.now() / 1000);
   return {
     rawBody: Buffer.from(body),
@@ -133,6 +135,20 @@ describe('handleWebhook', () => {
     expect(await gate.handleWebhook(signed(e))).toEqual({ status: 200, body: { received: true } });
     expect(await gate.handleWebhook(signed(e))).toEqual({ status: 200, body: { received: true, duplicate: true } });
     expect(runs).toBe(1);
+  });
+
+  it('dedupes by webhook-id: two deliveries about one transaction (created, then cancelled) are both processed', async () => {
+    let runs = 0;
+    gate.onWebhook('*', () => void runs++);
+    const tx = randomUUID();
+    const created = signed(event('acc', { event: 'subscription-created', transaction_id: tx }), { id: 'msg_created' });
+    const cancelled = signed(event('acc', { transaction_id: tx }), { id: 'msg_cancelled' });
+    expect(await gate.handleWebhook(created)).toEqual({ status: 200, body: { received: true } });
+    expect(await gate.handleWebhook(cancelled)).toEqual({ status: 200, body: { received: true } });
+    // ecom9's retry of the cancellation (same webhook-id) is the duplicate.
+    expect(await gate.handleWebhook(cancelled)).toEqual({ status: 200, body: { received: true, duplicate: true } });
+    expect(runs).toBe(2);
+    expect(gate.stats()).toMatchObject({ invalidations: 2, webhooksDuplicate: 1 });
   });
 
   it('answers 400 to malformed JSON and to a payload that fails the schema, touching nothing', async () => {

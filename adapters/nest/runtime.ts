@@ -1,11 +1,12 @@
 // The module's binding, guard and interceptor. Each route's plan (the shared builder's middlewares,
 // made from its decorators) is made once, on its first request; a route without a decorator costs one
 // WeakMap lookup and never reaches ecom9.
-import { HttpException, Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { HttpException, Inject, StreamableFile, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { DeniedDecision } from '../../src/index';
 import type { Binding, Run } from '../../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../../src/middleware/builder';
 import { onNodeFinished } from '../../src/middleware/finished';
+import { nodeBody } from '../../src/middleware/request-body';
 import { denialResponse, isPromise } from '../../src/middleware/guards';
 import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
 import { ECOM9_RUNTIME, Ecom9DeniedException, type Ecom9ModuleOptions, type NestDeniedHandler } from './options';
@@ -51,6 +52,9 @@ const binding: Binding<NestShape> = {
   header: (req, name) => (req.headers[name] as string | undefined) || undefined,
   // Express keeps the route pattern on req.route, Fastify on routeOptions: the pattern, never the raw URL.
   route: (req) => `${req.method} ${req.routeOptions?.url ?? `${req.baseUrl ?? ''}${req.route?.path ?? req.url}`}`,
+  target: (req) => `${req.method} ${req.originalUrl ?? req.url}`,
+  // Nest's body parser (Express or Fastify) has run before any guard.
+  body: (req) => nodeBody(req.raw ?? req, req.body),
   state: (req) => req.ecom9 ?? undefined,
   setState: (req, s) => void (req.ecom9 = s),
   middleware: (run) => run,
@@ -58,7 +62,9 @@ const binding: Binding<NestShape> = {
   // An answer thrown as an HttpException: Nest's exception filters send it.
   send: (_req, ctx, _next, a) => {
     setHeaders(ctx, a.headers);
-    throw new HttpException(typeof a.body === 'string' ? a.body : Buffer.from(a.body), a.status);
+    // Bytes (a replayed response) as a StreamableFile: Nest's filters send it as it is, not as JSON.
+    const body = typeof a.body === 'string' ? a.body : new StreamableFile(Buffer.from(a.body), { length: a.body.byteLength });
+    throw new HttpException(body as string | object, a.status);
   },
   deny: (_req, ctx, _next, decision) => deny(ctx, decision),
   onDenied: (handler, _req, ctx, _next, decision) => (handler(decision, ctx) === true ? false : deny(ctx, decision)),

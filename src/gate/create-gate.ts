@@ -1,7 +1,7 @@
 // createGate: the one object an app makes. It validates options once, owns the client, the cache,
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
 import { createClient, type Ecom9Client } from '../client';
-import { UsageRecorder, type UsageInput } from '../usage/recorder';
+import { UsageRecorder, type PendingMeter, type UsageInput } from '../usage/recorder';
 import { HoldJournal } from '../usage/hold-journal';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
 import { memoryReplayGuard } from '../webhooks/replay';
@@ -16,6 +16,8 @@ import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
 import { NameCheck } from './name-check';
 import { printableUrl, UpstreamWatch } from './upstream-watch';
+import { IdempotencyKeeper } from '../idempotency/keeper';
+import { memoryIdempotencyStore } from '../idempotency/store';
 import { ArgumentError, prefixed } from '../shared/errors';
 import { misconfiguration } from '../shared/misconfig';
 import { parseGateOptions, type GateOptions } from './options';
@@ -52,6 +54,14 @@ export interface Gate {
    * middleware was built. @internal
    */
   recordMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): boolean;
+  /** recordMetered in two steps: journaled now, before the response is sent; counted on `commit()`. @internal */
+  beginMetered(accountRefId: string, product: string, meter: string, quantity: number, eventKey?: string, metadata?: Record<string, unknown>): PendingMeter;
+  /** Idempotency-Keys of chargeCredits (kept in memory, or in the fleet's Redis with a redisStore). @internal */
+  readonly idempotency: IdempotencyKeeper;
+  /** Whether usage is journaled (`usage.spoolPath`): only then does meterUsage journal before the response's last bytes. @internal */
+  readonly usageJournaled: boolean;
+  /** How long a webhook body may take to arrive, in ms (`webhooks.bodyTimeoutMs`). @internal */
+  readonly webhookBodyTimeoutMs: number;
   /** Verifies and applies one webhook delivery; returns what to answer. */
   handleWebhook(input: WebhookInput): Promise<WebhookResult>;
   /** Runs `handler` for webhook events of that name ('*': events no named handler takes). Returns an unsubscribe function. */
@@ -140,6 +150,10 @@ export function createGate(options?: GateOptions): Gate {
   });
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;
+  const idempotencyStore =
+    store?.idempotencyStore?.({ ttlMs: o.idempotency.ttlMs, report }) ??
+    memoryIdempotencyStore({ ttlMs: o.idempotency.ttlMs, max: o.idempotency.max, maxMemoryBytes: o.idempotency.maxMemoryBytes, now });
+  const idempotency = new IdempotencyKeeper(idempotencyStore, { maxBodyBytes: o.idempotency.maxBodyBytes }, report);
   const tracker = new HealthTracker({
     now,
     windowMs: o.health.windowMs,
@@ -264,6 +278,10 @@ export function createGate(options?: GateOptions): Gate {
     reserveCredits: (ref, opts) => observeReservation(holds.reserve(ref, opts), gate),
     openHolds: (ref) => holds.openHolds(ref),
     recordUsage: (input) => usage.record(input),
+    beginMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.beginMetered(ref, product, meter, quantity, eventKey, metadata),
+    idempotency,
+    webhookBodyTimeoutMs: o.webhooks.bodyTimeoutMs,
+    usageJournaled: o.usage.spoolPath !== undefined,
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => observeWebhook(webhooks.handle(input), gate),
     onWebhook(event, handler) {

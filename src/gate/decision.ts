@@ -11,7 +11,12 @@ export type DenialCode =
   | 'payment_required'
   | 'upstream_unavailable'
   | 'misconfigured'
-  | 'invalid_quantity';
+  | 'invalid_quantity'
+  | 'idempotency_key_mismatch'
+  | 'idempotency_key_in_flight'
+  | 'idempotency_key_not_replayable'
+  | 'idempotency_unavailable'
+  | 'idempotency_key_invalid';
 
 export type DecisionCode = 'allowed' | DenialCode;
 
@@ -70,6 +75,11 @@ const STATUS: Record<DecisionCode, number> = {
   upstream_unavailable: 503,
   misconfigured: 500,
   invalid_quantity: 400,
+  idempotency_key_mismatch: 422,
+  idempotency_key_in_flight: 409,
+  idempotency_key_not_replayable: 409,
+  idempotency_unavailable: 503,
+  idempotency_key_invalid: 400,
 };
 
 const TITLE: Record<DenialCode, string> = {
@@ -81,6 +91,11 @@ const TITLE: Record<DenialCode, string> = {
   upstream_unavailable: 'Billing service unavailable',
   misconfigured: 'Billing misconfigured',
   invalid_quantity: 'Invalid quantity',
+  idempotency_key_mismatch: 'Idempotency-Key reused on another request',
+  idempotency_key_in_flight: 'A request with this Idempotency-Key is in progress',
+  idempotency_key_not_replayable: 'The response to this Idempotency-Key cannot be replayed',
+  idempotency_unavailable: 'Idempotency store unavailable',
+  idempotency_key_invalid: 'Malformed Idempotency-Key',
 };
 
 type Facts = Omit<DecisionFacts, 'source'>;

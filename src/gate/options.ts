@@ -69,10 +69,36 @@ const webhookShape = {
    * @default {@link OPTION_DEFAULTS}.webhooks.secretFormat
    */
   secretFormat: z.enum(['whsec', 'raw']).default(D.webhooks.secretFormat),
+  /**
+   * The most a webhook body may take to arrive, in ms, from the request's start: a slower sender is
+   * answered 408 and its connection closed (ecom9 sends 64 KiB at most, in one go). @default {@link OPTION_DEFAULTS}.webhooks.bodyTimeoutMs
+   */
+  bodyTimeoutMs: z.number().int().positive().max(300_000).default(D.webhooks.bodyTimeoutMs),
   /** Replaces Standard Webhooks verification with your own. */
   verify: fn<WebhookVerifier>().optional(),
 };
 const webhookSchema: z.ZodObject<typeof webhookShape, z.core.$strict> = z.object(webhookShape).strict();
+
+const idempotencyShape = {
+  /**
+   * How long an Idempotency-Key is kept, with its request's fingerprint and the response to replay, in
+   * ms. A client's retries come within minutes; a day also covers a job retried the next day, and is
+   * what Stripe keeps. Past it, the key is new again (see docs/middlewares.md). @default {@link OPTION_DEFAULTS}.idempotency.ttlMs
+   */
+  ttlMs: z.number().int().positive().default(D.idempotency.ttlMs),
+  /** The largest response body kept for a replay, in bytes; a reuse of a key whose response was larger is answered 409. @default {@link OPTION_DEFAULTS}.idempotency.maxBodyBytes */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(16 * 1024 * 1024)
+    .default(D.idempotency.maxBodyBytes),
+  /** Keys kept in memory (without a `redisStore`), least recently used dropped first. @default {@link OPTION_DEFAULTS}.idempotency.max */
+  max: z.number().int().positive().default(D.idempotency.max),
+  /** The most response bytes kept in memory for replays (without a `redisStore`); a key whose response was dropped is answered 409. @default {@link OPTION_DEFAULTS}.idempotency.maxMemoryBytes */
+  maxMemoryBytes: z.number().int().positive().default(D.idempotency.maxMemoryBytes),
+};
+const idempotencySchema: z.ZodObject<typeof idempotencyShape, z.core.$strict> = z.object(idempotencyShape).strict();
 
 const healthShape = {
   /** How long a failure counts as recent for `gate.health()` (ecom9 failing, usage spooled, bus errors), in ms. @default {@link OPTION_DEFAULTS}.health.windowMs */
@@ -112,6 +138,8 @@ const gateShape = {
   health: healthSchema.default(healthSchema.parse({})),
   /** Holds (`reserveCredits`): how long one lives, how long a balance is trusted. */
   credits: creditsSchema.default(creditsSchema.parse({})),
+  /** Idempotency-Key on chargeCredits and meterUsage: how long keys and replayed responses are kept (docs/middlewares.md). */
+  idempotency: idempotencySchema.default(idempotencySchema.parse({})),
   /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
   bus: z.custom<InvalidationBus>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
   /** A cache shared by every instance, behind each one's own: `redisStore(...)` from `ecom9-gate/redis`. */

@@ -4,6 +4,7 @@ import type { DecisionCode } from './decision';
 import type { HoldLedger } from './hold-ledger';
 import type { StatsRecorder } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
+import type { IdempotencyStore } from '../idempotency/store';
 
 export interface Logger {
   warn(message: string): void;
@@ -72,5 +73,7 @@ export interface FactStore {
   invalidate(accountRefId: string): Promise<void>;
   /** Where reserveCredits counts open holds for the whole fleet; called once by the gate, after attach(). */
   holdLedger?(opts: { balanceTtlMs: number }): HoldLedger;
+  /** Idempotency-Keys kept for the whole fleet (on the store's connection), instead of in each instance's memory. */
+  idempotencyStore?(o: { ttlMs: number; report: (err: unknown) => void }): IdempotencyStore;
   close?(): Promise<void> | void;
 }

@@ -4,11 +4,31 @@ import type { ServerResponse } from 'node:http';
 import type { Gate } from '../gate/create-gate';
 import { accountRoutesCore, checkPrefix, problem, type AccountAnswer, type AccountRoutesCore, type AccountRoutesOptions } from './account-routes';
 import type { AccountResolver } from './guards';
+import { isNodeResponse } from './finished';
+
+/** The 429 for a stream that cannot be sent: pipelined behind another response, which an endless stream would hold forever. */
+const QUEUED = problem(
+  429,
+  'too_many_streams',
+  'An events stream cannot wait behind another response on one connection; open it on its own.',
+  { retry_after: 1 },
+  { 'retry-after': '1' },
+);
 
 /** Writes the answer on a Node response the framework has let go of (Koa: ctx.respond = false; Fastify: reply.hijack()). */
 export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
   // destroyed: the client left while the resolver ran; its 'close' has fired already and never will again.
-  if (res.headersSent || res.writableEnded || res.destroyed) return;
+  if (res.headersSent || res.writableEnded || res.destroyed) {
+    if ('start' in answer) answer.release();
+    return;
+  }
+  if ('start' in answer && !res.socket) {
+    // Pipelined (HTTP/1.1, several requests in one write): this response waits for the ones before
+    // it, and never gets a socket of its own, so it would never see 'close'.
+    answer.release();
+    writeNode(QUEUED, res);
+    return;
+  }
   res.writeHead(answer.status, answer.headers);
   if (!('start' in answer)) {
     res.end(answer.body);
@@ -30,26 +50,46 @@ export function writeNode(answer: AccountAnswer, res: ServerResponse): void {
  * the request's signal aborts (whichever the runtime does when the client goes; a client already gone
  * never starts one).
  */
-export function toWebResponse(answer: AccountAnswer, signal?: AbortSignal): Response {
+export function toWebResponse(answer: AccountAnswer, signal?: AbortSignal, outgoing?: unknown): Response {
   if (!('start' in answer)) return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  // Served by @hono/node-server: a response pipelined behind another has no socket yet (see writeNode).
+  if (isNodeResponse(outgoing) && (outgoing as { socket?: unknown }).socket == null) {
+    answer.release();
+    return toWebResponse(QUEUED);
+  }
+  if (signal?.aborted) {
+    answer.release();
+    return new Response(null, { status: 200, headers: answer.headers });
+  }
   const encoder = new TextEncoder();
   let stop: (() => void) | undefined;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (signal?.aborted) {
-        controller.close();
-        return;
-      }
-      signal?.addEventListener('abort', () => stop?.(), { once: true });
-      stop = answer.start(
-        (chunk) => controller.enqueue(encoder.encode(chunk)),
-        () => controller.close(),
-      );
+  const onAbort = () => (stop ?? answer.release)();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const body = new ReadableStream<Uint8Array>(
+    {
+      // Started when first read, not when made: a Response never sent holds no timer.
+      pull(controller) {
+        if (stop) return;
+        if (signal?.aborted) {
+          answer.release();
+          controller.close();
+          return;
+        }
+        stop = answer.start(
+          (chunk) => controller.enqueue(encoder.encode(chunk)),
+          () => {
+            signal?.removeEventListener('abort', onAbort);
+            controller.close();
+          },
+        );
+      },
+      cancel() {
+        signal?.removeEventListener('abort', onAbort);
+        (stop ?? answer.release)();
+      },
     },
-    cancel() {
-      stop?.();
-    },
-  });
+    { highWaterMark: 0 },
+  );
   return new Response(body, { status: 200, headers: answer.headers });
 }
 
@@ -133,12 +173,14 @@ export async function serveWeb<Req>(
   request: Request,
   prefix: string,
   report: (err: unknown) => void,
+  /** The Node response under the Request, when a Node server serves it (@hono/node-server's `outgoing`). */
+  outgoing?: unknown,
 ): Promise<Response> {
   const u = new URL(request.url);
   const sub = underPrefix(u.pathname, prefix);
   if (sub === undefined) return toWebResponse(problem(404, 'not_found', 'No such account route.'));
   try {
-    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams), request.signal);
+    return toWebResponse(await core.handle(req, request.method, sub, u.searchParams), request.signal, outgoing);
   } catch (err) {
     report(err);
     return toWebResponse(problem(500, 'internal', 'The request could not be answered.'));

@@ -10,7 +10,7 @@ import { isEcom9NotFound } from '../shared/rules';
 import { accountRefProblem } from '../shared/account-ref';
 import { NoEmailError, NoSuchSubscriptionError, ROUTES, queryObject, type RouteContext } from './account-query';
 import { type AccountResolver, isPromise, resolveAccount } from './guards';
-import { EventHub, type EventsAnswer } from './sse';
+import { EventHub, type EventsAnswer, type StreamSlot } from './sse';
 import { MisconfigurationError, OptionsError } from '../shared/errors';
 
 export interface AccountRoutesOptions {
@@ -20,8 +20,14 @@ export interface AccountRoutesOptions {
   rate?: { max?: number; windowMs?: number };
   /** How long a status or entitlement answer is reused (default 10 s); every invalidation of the account drops it. */
   cacheTtlMs?: number;
-  /** Open events streams per account (default 5); one more is a 429. */
+  /** Events streams per account (default 5), counted from when each is opened; one more is a 429 with Retry-After. */
   maxStreamsPerAccount?: number;
+  /**
+   * Events streams of every account together (default 10,000), counted from when each request
+   * arrives, before its account is resolved; one more is a 429 with Retry-After. Each open stream
+   * holds a socket and a timer: set it below what the process can hold.
+   */
+  maxStreams?: number;
   /** A comment line on every open stream this often (default 25 s), so proxies keep it open. */
   heartbeatMs?: number;
   /** Clock for the rate window (tests). */
@@ -39,7 +45,10 @@ export type AccountAnswer = RouteAnswer | EventsAnswer;
 /** Every answer: never stored by a browser or a shared cache, never sniffed as something else. */
 export const ROUTE_HEADERS = Object.freeze({ 'cache-control': 'private, no-store', 'x-content-type-options': 'nosniff' });
 
-const DEFAULTS = { max: 60, windowMs: 60_000, cacheTtlMs: 10_000, maxStreams: 5, heartbeatMs: 25_000 };
+const DEFAULTS = { max: 60, windowMs: 60_000, cacheTtlMs: 10_000, maxStreams: 5, maxStreamsTotal: 10_000, heartbeatMs: 25_000 };
+
+/** How long a client told "too many streams" waits before opening another, in seconds. */
+const STREAMS_RETRY_AFTER = 30;
 
 function positive(name: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
@@ -84,6 +93,7 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
   const windowMs = positive('rate.windowMs', options.rate?.windowMs, DEFAULTS.windowMs);
   const ttl = positive('cacheTtlMs', options.cacheTtlMs, DEFAULTS.cacheTtlMs);
   const maxStreams = positive('maxStreamsPerAccount', options.maxStreamsPerAccount, DEFAULTS.maxStreams);
+  const maxStreamsTotal = positive('maxStreams', options.maxStreams, DEFAULTS.maxStreamsTotal);
   const heartbeatMs = positive('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs);
   const now = options.now ?? Date.now;
   const report = (err: unknown) => gate.reportError(err);
@@ -92,7 +102,12 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
   const windows = new LRUCache<string, Window>({ max: 10_000 });
   // Status and entitlement bodies of each account, dropped whole by an invalidation of it.
   const bodies = new LRUCache<string, Map<string, Promise<unknown>>>({ max: 10_000, ttl, ttlAutopurge: false });
-  const hub = new EventHub(gate, { maxStreams, heartbeatMs, onInvalidate: (ref) => (ref === undefined ? bodies.clear() : bodies.delete(ref)) });
+  const hub = new EventHub(gate, {
+    maxStreams,
+    maxStreamsTotal,
+    heartbeatMs,
+    onInvalidate: (ref) => (ref === undefined ? bodies.clear() : bodies.delete(ref)),
+  });
 
   function overRate(ref: string): number | undefined {
     const t = now();
@@ -151,7 +166,10 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
     return problem(500, 'internal', 'The request could not be answered.');
   }
 
-  async function answer(route: string, query: Record<string, string>, ref: string): Promise<AccountAnswer> {
+  const tooManyStreams = (detail: string): RouteAnswer =>
+    problem(429, 'too_many_streams', detail, { retry_after: STREAMS_RETRY_AFTER }, { 'retry-after': String(STREAMS_RETRY_AFTER) });
+
+  async function answer(route: string, query: Record<string, string>, ref: string, slot: StreamSlot | undefined): Promise<AccountAnswer> {
     const claimed = query.account_ref_id;
     // The session names the account; a browser may repeat it, never change it.
     if (claimed !== undefined && claimed !== ref) return problem(403, 'account_mismatch', 'account_ref_id names another account than the signed-in one.');
@@ -162,7 +180,10 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
       const { account_ref_id: _, ...rest } = query;
       const extra = Object.keys(rest)[0];
       if (extra !== undefined) return problem(400, 'invalid_query', `"${extra}" is not a query of this route.`, { fields: [extra] });
-      return hub.open(ref) ?? problem(429, 'too_many_streams', 'Too many open event streams for this account.', { retry_after: 30 }, { 'retry-after': '30' });
+      if (slot === undefined) return tooManyStreams('Too many open event streams.');
+      const stream = hub.open(ref, slot);
+      if (stream === undefined) slot.release();
+      return stream ?? tooManyStreams('Too many open event streams for this account.');
     }
     const spec = ROUTES[route] as NonNullable<(typeof ROUTES)[string]>;
     const parsed = spec.schema.safeParse(query);
@@ -194,16 +215,28 @@ export function accountRoutesCore<Req>(gate: Gate, resolver: AccountResolver<Req
       if (method !== 'GET') return problem(405, 'method_not_allowed', 'The account routes only answer GET.', {}, { allow: 'GET' });
       const q = queryObject(query);
       if ('repeated' in q) return problem(400, 'invalid_query', `"${q.repeated}" is given more than once.`, { fields: [q.repeated] });
-      const r = resolveAccount(resolver, req, report);
-      const resolved = isPromise(r) ? await r : r;
-      // A ref ecom9 could not be asked about (too long, control characters, '..') is no account either: a
-      // 401 here, not a 400 that would tell the browser its own query was wrong.
-      if (typeof resolved !== 'string' || accountRefProblem(resolved) !== undefined)
-        return problem(401, 'account_unresolved', 'The request does not identify an account.');
-      return answer(route, q.value, resolved);
+      // An events stream takes its slot under the global cap now, before the resolver runs, so
+      // requests still resolving count too; every answer but a stream gives it back.
+      const slot = route === 'events' ? hub.reserve() : undefined;
+      if (route === 'events' && slot === undefined) return tooManyStreams('Too many open event streams.');
+      let a: AccountAnswer | undefined;
+      try {
+        const r = resolveAccount(resolver, req, report);
+        const resolved = isPromise(r) ? await r : r;
+        // A ref ecom9 could not be asked about (too long, control characters, '..') is no account either: a
+        // 401 here, not a 400 that would tell the browser its own query was wrong.
+        if (typeof resolved !== 'string' || accountRefProblem(resolved) !== undefined)
+          a = problem(401, 'account_unresolved', 'The request does not identify an account.');
+        else a = await answer(route, q.value, resolved, slot);
+      } finally {
+        if (slot && (a === undefined || !('start' in a))) slot.release();
+      }
+      return a;
     },
     /** Open events streams (a gauge, for tests and health). */
     streams: () => hub.size,
+    /** Slots taken under the global cap: streams open, opened but not started, or resolving their account. */
+    streamSlots: () => hub.reserved,
     /** Ends every open events stream (call before closing the server, or it waits for them). */
     closeStreams: () => hub.endAll(),
     /** Ends the streams and stops listening to the gate's invalidations. */

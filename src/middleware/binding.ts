@@ -6,6 +6,7 @@
 // cannot express with these members gets a new member here, implemented by each binding in
 // adapters/*.ts, documented on the member (what it must do on Node servers and on web runtimes).
 import type { DeniedDecision } from '../gate/decision';
+import type { FingerprintBody } from '../idempotency/fingerprint';
 import type { Ecom9State } from './guards';
 
 /**
@@ -32,12 +33,31 @@ export interface Answer {
   body: string | Uint8Array;
 }
 
+/** What was captured of a finished response (Finished.keepBody): for an idempotent replay. */
+export interface Captured {
+  headers: Iterable<[string, unknown]>;
+  /** The body's bytes as written; undefined when they passed `keepBody`, or the response never completed. */
+  body: Uint8Array | undefined;
+}
+
 /**
  * Called once when the response is finished (`aborted` false) or its client left first (true), with
  * the request and what option functions receive as the response (meterUsage's signature, so the
- * builder hands its meter over without a closure per request).
+ * builder hands its meter over without a closure per request). `sent` is what `sending` returned;
+ * `captured` is there when `keepBody` asked for it.
  */
-export type Finished<Req, MeterRes> = (req: Req, res: MeterRes, status: number, aborted: boolean) => void;
+export interface Finished<Req, MeterRes> {
+  (req: Req, res: MeterRes, status: number, aborted: boolean, sent?: unknown, captured?: Captured): void;
+  /**
+   * Called once as the response is about to complete, before its last bytes can reach the client
+   * (Node: inside its `end()`; web: before the Response is handed back). The response waits for a
+   * returned promise. meterUsage journals its event here, so a crash after the client got its
+   * response loses nothing.
+   */
+  readonly sending?: (req: Req, res: MeterRes, status: number) => unknown;
+  /** Keep the response's headers and up to this many bytes of its body, for `captured`. */
+  readonly keepBody?: number;
+}
 
 /** A middleware's body, run by the framework's middleware that `Binding.middleware` makes of it. */
 export type Run<S extends Shape> = (req: S['req'], res: S['res'], next: S['next']) => S['out'] | Promise<S['out']>;
@@ -58,6 +78,17 @@ export interface Binding<S extends Shape> {
   header(req: S['req'], name: string): string | undefined;
   /** Method and route pattern ('POST /images/:n'), never the raw URL: an Idempotency-Key is scoped to it. */
   route(req: S['req']): string;
+  /**
+   * Method, path (its parameters filled in) and query as sent: 'POST /images/large?n=2'. What an
+   * Idempotency-Key's fingerprint holds, with the body.
+   */
+  target(req: S['req']): string;
+  /**
+   * The body for an Idempotency-Key's fingerprint, asked only when the request has a key: raw bytes
+   * where the framework still has them (an unread Node stream is read and its bytes put back for the
+   * route's own parser: readNodeBody), else the value a parser left (`{ parsed }`).
+   */
+  body(req: S['req'], res: S['res']): FingerprintBody | Promise<FingerprintBody>;
   /** The state earlier ecom9 middlewares on this request left, if any. */
   state(req: S['req']): Ecom9State | undefined;
   setState(req: S['req'], state: Ecom9State): void;
@@ -78,10 +109,8 @@ export interface Binding<S extends Shape> {
    * settling a hold, #25). On a Node server it listens to the Node response (onNodeFinished: fetch
    * and Hono on @hono/node-server reach it through `env.outgoing`), so no byte is re-streamed; on web
    * runtimes it watches the returned Response's body to its end (onWebFinished).
-   * A capture of the response for idempotent replay (#22: status, content-type and a few headers,
-   * the body up to a limit, or "streamed / too large") belongs beside it: on Node by wrapping the
-   * response's write/end (or Fastify's onSend, Koa's ctx.body after next), on web runtimes from the
-   * returned Response.
+   * `done.sending` and `done.keepBody` (journaling before the last bytes, capture for a replay)
+   * are served by onNodeFinished and onWebFinished: a binding hands `done` to them as it is.
    */
   finished(req: S['req'], res: S['res'], next: S['next'], done: Finished<S['req'], S['meterRes']>): S['out'];
   /**

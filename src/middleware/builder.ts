@@ -22,6 +22,7 @@ import {
 } from './guards';
 import { meterGuard, type MeterOptions } from './meter';
 import { reserveGuard, type ReserveRouteOptions } from './reserve';
+import { fingerprintOf, idempotentCharge } from './idempotent';
 
 /** What every route's middleware may override of the adapter's options. */
 export interface RouteOptions<Denied> {
@@ -168,8 +169,8 @@ export function buildMiddlewares<S extends Shape>(
   };
 
   // Synchronous while the guard is (a synchronous resolver and a warm cache): no promise at all.
-  const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string, goOn?: GoOn): S['mw'] => {
-    const run: Run<S> = (req, res, next) => {
+  const guardedRun = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, goOn?: GoOn): Run<S> => {
+    return (req, res, next) => {
       let out: ReturnType<Guard<S['req']>>;
       try {
         out = guard(req);
@@ -182,8 +183,9 @@ export function buildMiddlewares<S extends Shape>(
         (err: unknown) => b.fail(req, res, next, err),
       );
     };
-    return b.middleware(run, name);
   };
+  const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string, goOn?: GoOn): S['mw'] =>
+    b.middleware(guardedRun(guard, onDenied, goOn), name);
 
   return {
     gated(req) {
@@ -205,13 +207,20 @@ export function buildMiddlewares<S extends Shape>(
     chargeCredits(o) {
       const opts = routeOptions(b.adapter, 'chargeCredits', o);
       const charge = chargeGuard(gate, resolver, report, opts);
-      const guard: Guard<S['req']> = (req) => charge(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) });
-      return guarded(guard, opts.onDenied ?? options.onDenied, 'chargeCredits');
+      const onDenied = opts.onDenied ?? options.onDenied;
+      const plain = guardedRun((req) => charge(req, { idempotencyKey: undefined, route: b.route(req) }), onDenied);
+      // A request with an Idempotency-Key takes the keyed path (claim, replay, or run and keep its
+      // response); one without it the plain one, unchanged.
+      const keyed = idempotentCharge(gate, b, resolver, report, charge, { settle, deny, onDenied }, opts);
+      return b.middleware((req, res, next) => {
+        const header = b.header(req, 'idempotency-key');
+        return header === undefined ? plain(req, res, next) : keyed(req, res, next, header);
+      }, 'chargeCredits');
     },
     reserveCredits(o) {
       const { onDenied, ...reserveOpts } = routeOptions(b.adapter, 'reserveCredits', o);
       const reserve = reserveGuard(gate, resolver, report, reserveOpts);
-      const guard: Guard<S['req']> = (req) => reserve(req, { idempotencyKey: b.header(req, 'idempotency-key'), route: b.route(req) });
+      const guard: Guard<S['req']> = (req) => reserve(req, { idempotencyKey: undefined, route: b.route(req) });
       // What the handler used is charged once the response is finished or its client left (its own
       // hold: a second reserveCredits on the route replaces state.hold). A debit that fails is
       // reported by the gate (HoldChargeError) and retried from the journal or at expiry.
@@ -219,16 +228,37 @@ export function buildMiddlewares<S extends Shape>(
         const hold = state.hold;
         return hold ? b.finished(req, res, next, () => void hold.settle().catch(() => {})) : b.next(req, res, next);
       };
-      return guarded(guard, onDenied ?? options.onDenied, 'reserveCredits', goOn);
+      const denied = onDenied ?? options.onDenied;
+      const plain = guardedRun(guard, denied, goOn);
+      // With an Idempotency-Key, the same rules as chargeCredits: claimed first, a reuse replayed or refused.
+      const keyed = idempotentCharge(gate, b, resolver, report, reserve, { settle, deny, onDenied: denied }, { ...reserveOpts, kind: 'reserve' });
+      return b.middleware((req, res, next) => {
+        const header = b.header(req, 'idempotency-key');
+        return header === undefined ? plain(req, res, next) : keyed(req, res, next, header);
+      }, 'reserveCredits');
     },
     meterUsage(o) {
       const opts = routeOptions(b.adapter, 'meterUsage', o);
+      const fingerprints = new WeakMap<object, string>();
       const meter = meterGuard<S['req'], S['meterRes']>(gate, resolver, (err) => gate.reportError(err), opts, {
         knownRef: (req) => b.state(req)?.accountRefId,
         idempotencyKey: (req) => b.header(req, 'idempotency-key'),
         route: (req) => b.route(req),
+        fingerprint: (req) => fingerprints.get(req as object),
       });
-      return b.middleware((req, res, next) => b.finished(req, res, next, meter), 'meterUsage');
+      return b.middleware((req, res, next) => {
+        const key = b.header(req, 'idempotency-key');
+        if (key === undefined) return b.finished(req, res, next, meter);
+        // Keyed: the request's fingerprint is taken before the route reads its body, so another
+        // request under the same key is metered on its own and an identical retry once.
+        return fingerprintOf(b, req, res).then(
+          (fp) => {
+            fingerprints.set(req as object, fp);
+            return b.finished(req, res, next, meter);
+          },
+          (err: unknown) => b.fail(req, res, next, err),
+        );
+      }, 'meterUsage');
     },
   };
 }

@@ -171,6 +171,8 @@ export interface ChargeRequest {
   idempotencyKey: string | undefined;
   /** Method and route pattern (not the raw URL), so the same key on another route is another charge. */
   route: string;
+  /** The account, when the caller resolved it already (an Idempotency-Key is claimed for it first). */
+  accountRefId?: string;
 }
 
 /** A debit-before-handler guard. */
@@ -184,7 +186,7 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
     deny('invalid_quantity', 'cache', { product: opts.product, meter: opts.meter, detail: 'The quantity to charge is not a whole number of credits.' }),
   );
   return async (req: Req, meta: ChargeRequest): Promise<Ecom9State> => {
-    const ref = await resolveAccount(resolver, req, report);
+    const ref = meta.accountRefId ?? (await resolveAccount(resolver, req, report));
     if (typeof ref !== 'string') return { accountRefId: undefined, decision: ref };
     const quantity = typeof opts.quantity === 'function' ? await opts.quantity(req) : opts.quantity;
     // 0 is "nothing to charge"; anything else that is not a positive whole number (NaN from an

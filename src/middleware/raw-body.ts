@@ -1,47 +1,57 @@
 // Reads a request body as raw bytes up to the webhook limit, refusing early (from Content-Length, or
 // as soon as the stream passes the limit) so an oversized body is never buffered whole, nor read to
-// its end before the 413.
+// its end before the 413. A body that takes longer than the webhook body timeout is given up on
+// (408), and one whose client left mid-way is no error of the app's: nothing is answered to it.
 import type { IncomingMessage } from 'node:http';
 import { MAX_WEBHOOK_BYTES } from '../webhooks/handler';
 import { declaresBody, signedBytes } from './webhook-route';
 
-export type RawBody = { tooLarge: false; body: Buffer } | { tooLarge: true; body?: undefined };
+export type RawBody =
+  | { tooLarge: false; body: Buffer; failed?: undefined }
+  | { tooLarge: true; body?: undefined; failed?: undefined }
+  /** `timeout`: the body did not arrive in time (answer 408); `aborted`: the client left (answer nothing). */
+  | { tooLarge: false; body?: undefined; failed: 'timeout' | 'aborted' };
 
-export function readRawBody(req: IncomingMessage, limit = MAX_WEBHOOK_BYTES): Promise<RawBody> {
+const TIMED_OUT: RawBody = Object.freeze({ tooLarge: false, failed: 'timeout' });
+const ABORTED: RawBody = Object.freeze({ tooLarge: false, failed: 'aborted' });
+
+export function readRawBody(req: IncomingMessage, limit = MAX_WEBHOOK_BYTES, timeoutMs?: number): Promise<RawBody> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
     return Promise.resolve({ tooLarge: true });
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const settle = (r: RawBody) => {
+      cleanup();
+      resolve(r);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        cleanup();
+        settle({ tooLarge: true });
         req.resume();
-        resolve({ tooLarge: true });
         return;
       }
       chunks.push(chunk);
     };
-    const onEnd = () => {
-      cleanup();
-      resolve({ tooLarge: false, body: Buffer.concat(chunks, size) });
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
+    const onEnd = () => settle({ tooLarge: false, body: Buffer.concat(chunks, size) });
+    // Every error of a request stream is the transport's (the client reset or left): not the app's.
+    const onAbort = () => settle(ABORTED);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle(TIMED_OUT), timeoutMs);
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onAbort);
+      req.off('close', onAbort);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onAbort);
+    req.on('close', onAbort);
   });
 }
 
@@ -51,9 +61,9 @@ export function readRawBody(req: IncomingMessage, limit = MAX_WEBHOOK_BYTES): Pr
  * rule is the one every router keeps (`signedBytes`): its raw Buffer, no bytes for a request that had
  * no body, else a mount error.
  */
-export async function readSignedBody(req: IncomingMessage, parsed: unknown): Promise<RawBody> {
+export async function readSignedBody(req: IncomingMessage, parsed: unknown, timeoutMs?: number): Promise<RawBody> {
   // body-parser marks what it read with `_body`; any reader leaves the stream ended.
   const consumed = parsed !== undefined || req.readableEnded || (req as { _body?: unknown })._body === true || (req.complete && !req.readable);
-  if (!consumed) return readRawBody(req);
+  if (!consumed) return readRawBody(req, MAX_WEBHOOK_BYTES, timeoutMs);
   return { tooLarge: false, body: signedBytes(parsed, !declaresBody(req.headers)) };
 }

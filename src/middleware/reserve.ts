@@ -32,7 +32,7 @@ export function reserveGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, re
     deny('invalid_quantity', 'cache', { product: opts.product, meter: opts.meter, detail: 'The most this request may cost is not a whole number of credits.' }),
   );
   return async (req: Req, meta: ChargeRequest): Promise<Ecom9State & { hold?: Hold }> => {
-    const ref = await resolveAccount(resolver, req, report);
+    const ref = meta.accountRefId ?? (await resolveAccount(resolver, req, report));
     if (typeof ref !== 'string') return { accountRefId: undefined, decision: ref };
     const quantity = typeof opts.quantity === 'function' ? await opts.quantity(req) : opts.quantity;
     if (!isQuantity(quantity)) return { accountRefId: ref, decision: badQuantity };

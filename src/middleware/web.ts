@@ -33,17 +33,24 @@ function rejectionResponse(r: WebhookRejection, headers: Record<string, string> 
 // answered, so the client is told not to send another request on it.
 const CLOSE = { connection: 'close' };
 
-export type WebBody = { tooLarge: false; body: Uint8Array } | { tooLarge: true };
+export type WebBody =
+  | { tooLarge: false; body: Uint8Array; failed?: undefined }
+  | { tooLarge: true; failed?: undefined }
+  /** `timeout`: the body did not arrive in time (408); `aborted`: the client left mid-way (nothing to answer). */
+  | { tooLarge: false; failed: 'timeout' | 'aborted' };
 
 const TOO_LARGE: WebBody = Object.freeze({ tooLarge: true });
+const TIMED_OUT: WebBody = Object.freeze({ tooLarge: false, failed: 'timeout' });
+const ABORTED: WebBody = Object.freeze({ tooLarge: false, failed: 'aborted' });
 const noop = () => {};
 
 /**
  * A Request's body as raw bytes, refused past `limit`: from Content-Length before reading, else as
  * soon as the stream passes it (the stream is cancelled), so an oversized body is never buffered
- * whole. Not `req.arrayBuffer()`: that reads to the end whatever the size.
+ * whole. Not `req.arrayBuffer()`: that reads to the end whatever the size, and however slowly.
+ * Given up on after `timeoutMs`; a stream that errors (the client left) is `aborted`, not thrown.
  */
-export async function readLimited(req: Request, limit = MAX_WEBHOOK_BYTES): Promise<WebBody> {
+export async function readLimited(req: Request, limit = MAX_WEBHOOK_BYTES, timeoutMs?: number): Promise<WebBody> {
   const declared = req.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) {
     req.body?.cancel().catch(noop);
@@ -51,17 +58,32 @@ export async function readLimited(req: Request, limit = MAX_WEBHOOK_BYTES): Prom
   }
   if (req.body === null) return { tooLarge: false, body: new Uint8Array(0) };
   const reader = req.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = timeoutMs === undefined ? undefined : new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      reader.cancel().catch(noop);
-      return TOO_LARGE;
+  try {
+    for (;;) {
+      let r: Awaited<ReturnType<typeof reader.read>> | 'timeout';
+      try {
+        r = await (late ? Promise.race([reader.read(), late]) : reader.read());
+      } catch {
+        return ABORTED;
+      }
+      if (r === 'timeout') {
+        reader.cancel().catch(noop);
+        return TIMED_OUT;
+      }
+      if (r.done) break;
+      size += r.value.byteLength;
+      if (size > limit) {
+        reader.cancel().catch(noop);
+        return TOO_LARGE;
+      }
+      chunks.push(r.value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
   }
   if (chunks.length === 1) return { tooLarge: false, body: chunks[0] as Uint8Array };
   const body = new Uint8Array(size);
@@ -91,7 +113,9 @@ export function webhookEndpoint(gate: Gate, opts: WebhookRouterOptions = {}): (r
     const early = webhookPrecheck(req.method, { 'content-encoding': req.headers.get('content-encoding') ?? undefined });
     if (early) return rejectionResponse(early);
     if (req.bodyUsed) throw webBodyError();
-    const raw = await readLimited(req);
+    const raw = await readLimited(req, MAX_WEBHOOK_BYTES, gate.webhookBodyTimeoutMs);
+    // aborted: the client left mid-body; nobody reads this answer, and it is no error of the app's.
+    if (raw.failed) return raw.failed === 'timeout' ? rejectionResponse(webhookRejection('timeout')) : new Response(null, { status: 400, headers: CLOSE });
     if (raw.tooLarge) return rejectionResponse(webhookRejection('size'), CLOSE);
     const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: req.headers });
     return Response.json(body, { status });

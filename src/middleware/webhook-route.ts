@@ -42,6 +42,8 @@ const REJECTIONS = {
   // Decoding first would verify other bytes than the ones sent (and invite decompression bombs);
   // ecom9 never compresses a delivery.
   encoding: rejection(415, 'unsupported_media_type', 'a webhook body must not be compressed (Content-Encoding)'),
+  // The rest of the body is never read: the connection is closed after the answer.
+  timeout: rejection(408, 'request_timeout', 'the body did not arrive in time (webhooks.bodyTimeoutMs)', { connection: 'close' }),
 };
 
 export function webhookRejection(kind: keyof typeof REJECTIONS): WebhookRejection {

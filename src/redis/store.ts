@@ -25,6 +25,7 @@ import { loadOnce } from './store-lock';
 import { keysOf } from './store-scripts';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './store-options';
 import { redisHoldLedger } from './holds';
+import { redisIdempotencyStore } from './idempotency-store';
 
 export type { RedisStoreOptions } from './store-options';
 
@@ -94,6 +95,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         throw new StoreUnavailableError("ecom9-gate: the Redis store could not drop the account's facts", { cause: err });
       }
     },
+    // Claims wait up to a second (not timeoutMs): a refused claim is a 503, a slow one only a slower request.
+    idempotencyStore: (i) => redisIdempotencyStore(redis, { prefix: o.prefix, timeoutMs: Math.max(o.timeoutMs, 1_000), ...i }),
     close: () => c.close(),
   };
 }

@@ -9,7 +9,8 @@ export const OPTION_DEFAULTS = Object.freeze({
   cache: Object.freeze({ ttlMs: 60_000, denyTtlMs: 10_000, staleIfErrorMs: 300_000, max: 10_000 }),
   http: Object.freeze({ timeoutMs: 5_000, maxRetries: 2, retryBaseMs: 500, retryMaxMs: 8_000, connections: 64 }),
   usage: Object.freeze({ aggregateMs: 1_000, maxQueue: 10_000, concurrency: 4, maxAttempts: 8, retryBaseMs: 500, retryMaxMs: 30_000 }),
-  webhooks: Object.freeze({ toleranceSeconds: 300, dedupeMax: 10_000, dedupeTtlMs: 24 * 60 * 60_000, secretFormat: 'whsec' }),
+  webhooks: Object.freeze({ toleranceSeconds: 300, dedupeMax: 10_000, dedupeTtlMs: 24 * 60 * 60_000, secretFormat: 'whsec', bodyTimeoutMs: 5_000 }),
+  idempotency: Object.freeze({ ttlMs: 24 * 60 * 60_000, maxBodyBytes: 1024 * 1024, max: 100_000, maxMemoryBytes: 64 * 1024 * 1024 }),
   health: Object.freeze({ windowMs: 60_000 }),
   credits: Object.freeze({ holdTtlMs: 10 * 60_000, balanceTtlMs: 5_000 }),
 } as const);

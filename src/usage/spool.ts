@@ -3,9 +3,8 @@
 // (or refused by ecom9 for good); the event_key makes a replay of an event ecom9 already counted
 // harmless. The journal is the only record of what is pending: compaction replays it, so an event
 // kept for the next start needs no copy in memory. One journal belongs to one process.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { z } from 'zod';
+import { appendLine, closeJournal, openJournal, readLines, rewriteLines } from './journal';
 import { codeSchema, quantitySchema } from '../shared/rules';
 
 export const usageEventSchema = z.object({
@@ -53,56 +52,46 @@ export class Spool {
    * and lines that fail the schema are skipped, never fatal; `skipped` says how many.
    */
   static open(path: string): { spool: Spool; pending: PendingEvent[]; skipped: number } {
-    if (!existsSync(path)) mkdirSync(dirname(path), { recursive: true });
     const { pending, skipped } = replay(path);
     rewrite(path, pending);
-    return { spool: new Spool(path, openSync(path, 'a')), pending, skipped };
+    return { spool: new Spool(path, openJournal(path)), pending, skipped };
   }
 
   /** Written synchronously: once `recordUsage` returns, the event survives a crash of the process. */
   add(event: SpooledEvent): void {
-    writeSync(this.fd, `${JSON.stringify({ add: event })}\n`);
+    appendLine(this.fd, { add: event });
   }
 
   /** Replaces journaled events (by key) by their aggregate, in one line. */
   aggregate(event: SpooledEvent, of: string[]): void {
-    writeSync(this.fd, `${JSON.stringify({ agg: event, of })}\n`);
+    appendLine(this.fd, { agg: event, of });
   }
 
   done(eventKey: string): void {
-    writeSync(this.fd, `${JSON.stringify({ done: eventKey })}\n`);
+    appendLine(this.fd, { done: eventKey });
     if (++this.doneSinceCompact >= COMPACT_AFTER) this.compact();
   }
 
   /** Rewrites the journal with only what is still pending in it (atomically, by rename). */
   compact(): void {
-    closeSync(this.fd);
+    closeJournal(this.fd);
     rewrite(this.path, replay(this.path).pending);
-    this.fd = openSync(this.path, 'a');
+    this.fd = openJournal(this.path);
     this.doneSinceCompact = 0;
   }
 
   /** Compacts and closes: what is not marked done stays for the next start. */
   close(): void {
     this.compact();
-    closeSync(this.fd);
+    closeJournal(this.fd);
     this.fd = -1;
   }
 }
 
 function replay(path: string): { pending: PendingEvent[]; skipped: number } {
   const pending = new Map<string, PendingEvent>();
-  let skipped = 0;
-  if (!existsSync(path)) return { pending: [], skipped };
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    let parsed: z.infer<typeof lineSchema>;
-    try {
-      parsed = lineSchema.parse(JSON.parse(line));
-    } catch {
-      skipped++;
-      continue;
-    }
+  const { lines, skipped } = readLines(path, (json) => lineSchema.parse(json));
+  for (const parsed of lines) {
     if ('add' in parsed) pending.set(parsed.add.eventKey, { event: parsed.add, count: parsed.n ?? 1 });
     else if ('agg' in parsed) {
       for (const k of parsed.of) pending.delete(k);
@@ -113,7 +102,8 @@ function replay(path: string): { pending: PendingEvent[]; skipped: number } {
 }
 
 function rewrite(path: string, pending: PendingEvent[]): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, pending.map((p) => `${JSON.stringify(p.count > 1 ? { add: p.event, n: p.count } : { add: p.event })}\n`).join(''));
-  renameSync(tmp, path);
+  rewriteLines(
+    path,
+    pending.map((p) => (p.count > 1 ? { add: p.event, n: p.count } : { add: p.event })),
+  );
 }

@@ -1,5 +1,5 @@
 // The framework-free webhook endpoint: raw bytes and headers in, status and body out. Verified
-// (Standard Webhooks, or a custom verify), validated, de-duplicated by transaction id, then the
+// (Standard Webhooks, or a custom verify), validated, de-duplicated by delivery (`webhook-id`), then the
 // account's cache entries are dropped and user handlers run. A webhook only ever invalidates:
 // the next request asks ecom9, so a forged event can never grant access.
 import { z } from 'zod';
@@ -74,6 +74,18 @@ export function header(headers: WebhookHeaders, name: string): string | undefine
   return Array.isArray(v) ? v.join(' ') : (v as string | undefined);
 }
 
+/**
+ * What a repeat is recognised by: the delivery's `webhook-id` (Standard Webhooks' idempotency key,
+ * the same on every retry of one delivery and signed with it), so two deliveries about one
+ * transaction (created, then cancelled) are both processed. Only a delivery without one (a custom
+ * `verify` for another scheme) falls back to the payload's transaction_id. Prefixed, so neither can
+ * pose as the other.
+ */
+function deliveryId(headers: WebhookHeaders, event: WebhookPayload): string {
+  const id = header(headers, 'webhook-id');
+  return id ? `id:${id}` : `tx:${event.transaction_id}`;
+}
+
 export class WebhookProcessor {
   private readonly keys: Buffer[];
 
@@ -114,7 +126,7 @@ export class WebhookProcessor {
       return this.reject(400, 'invalid_payload', `invalid fields: ${fields}`);
     }
     const event = parsed.data;
-    const id = event.transaction_id;
+    const id = deliveryId(input.headers, event);
     if (!(await this.d.replay.claim(id))) {
       this.d.stats.inc('webhooksDuplicate');
       return { status: 200, body: { received: true, duplicate: true } };
@@ -128,7 +140,7 @@ export class WebhookProcessor {
       this.d.report(err);
       return { status: 503, body: { received: false, error: 'store_unavailable' } };
     }
-    this.d.stats.publish('webhook', () => ({ event: event.event, accountRefId: event.account_ref_id, transactionId: id }));
+    this.d.stats.publish('webhook', () => ({ event: event.event, accountRefId: event.account_ref_id, transactionId: event.transaction_id }));
     try {
       await this.runHandlers(event);
     } catch (err) {

@@ -28,12 +28,15 @@ export interface RouteAppOptions {
   rate?: { max?: number; windowMs?: number };
   now?: () => number;
   maxStreamsPerAccount?: number;
+  maxStreams?: number;
+  /** The resolver, from the request's headers (default: accountOf). */
+  resolve?: (headers: Headers) => unknown;
 }
 
-type Headers = Record<string, string | string[] | undefined>;
+export type Headers = Record<string, string | string[] | undefined>;
 
 /** The session's account: the x-account header, else an `account=` cookie. */
-export function accountOf(headers: Headers): string | undefined {
+export function sessionAccount(headers: Headers): string | undefined {
   const h = headers['x-account'];
   if (typeof h === 'string') return h;
   const m = /(?:^|;\s*)account=([^;]+)/.exec(String(headers.cookie ?? ''));
@@ -52,7 +55,9 @@ async function listen(server: Server): Promise<RouteApp> {
   };
 }
 
-export async function startRouteApp(framework: RouteFramework, gate: Gate, opts: RouteAppOptions = {}): Promise<RouteApp> {
+export async function startRouteApp(framework: RouteFramework, gate: Gate, options: RouteAppOptions = {}): Promise<RouteApp> {
+  const { resolve, ...opts } = options;
+  const accountOf = resolve ?? sessionAccount;
   if (framework === 'express') {
     const app = express();
     const ecom9 = expressGate(gate, { accountRefId: (req) => accountOf(req.headers) });
@@ -72,7 +77,7 @@ export async function startRouteApp(framework: RouteFramework, gate: Gate, opts:
     const ecom9 = fetchGate(gate, { accountRefId: (req) => accountOf(Object.fromEntries(req.headers)) });
     const routes = ecom9.accountRoutes({ prefix: '/api/ecom9', ...opts });
     const webhook = ecom9.webhookHandler();
-    const fetch = (req: Request) => (new URL(req.url).pathname === '/webhooks/ecom9' ? webhook(req) : routes(req));
+    const fetch = (req: Request, ...rest: unknown[]) => (new URL(req.url).pathname === '/webhooks/ecom9' ? webhook(req) : routes(req, ...rest));
     return listen((createAdaptorServer({ fetch }) as Server).listen(0, '127.0.0.1'));
   }
   if (framework === 'hono') {

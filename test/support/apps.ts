@@ -15,7 +15,17 @@ import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
 import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
 import { createAdaptorServer } from '@hono/node-server';
-import { WEB_FRAMEWORKS, answer, holder, webApp, webDeniedApp, work, type Held, type WebApp, type WebFramework } from './web-apps';
+import { WEB_FRAMEWORKS, answer, appErrors, holder, paidAnswer, webApp, webDeniedApp, work, type Held, type WebApp, type WebFramework } from './web-apps';
+
+export { appErrors, paidRuns } from './web-apps';
+
+/** A Node request's body, read by the route itself (Koa without a body parser). */
+async function rawText(req: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks).toString();
+}
+const promptIn = (text: string): unknown => (text ? (JSON.parse(text) as { prompt?: unknown }).prompt : undefined);
 
 export { answer, deferred, type Deferred, type Held } from './web-apps';
 
@@ -151,6 +161,11 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       (req, res) => void res.json({ credits: e.gated(req).credits }),
     );
     app.get('/metered', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
+    // The body parser after the charge: what the charge read of the body is put back for it.
+    app.post('/paid/:size', e.chargeCredits(charge), express.json(), async (req, res) => {
+      res.json(await paidAnswer(req.params.size as string, (req.body as { prompt?: unknown } | undefined)?.prompt));
+    });
+    app.get('/meter-any/:x', e.meterUsage(meter), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-two', e.meterUsage(meter), e.meterUsage(tokens), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-bad', e.meterUsage({ ...meter, quantity: () => Number.NaN }), (_q, res) => void res.json({ ok: true }));
     app.get('/metered-fail', e.meterUsage(meter), (_q, res) => void res.status(500).json({ ok: false }));
@@ -169,7 +184,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
     // A body parser before a second webhook mount: that mount must refuse to verify a parsed body.
     app.use(express.json());
     app.use('/webhooks-after-parser', e.webhookRouter());
-    app.use(((err, _req, res, _next) => void res.status(500).json({ error: (err as Error).message, handledBy: 'app' })) as express.ErrorRequestHandler);
+    app.use(((err, _req, res, _next) => {
+      appErrors.push(err);
+      res.status(500).json({ error: (err as Error).message, handledBy: 'app' });
+    }) as express.ErrorRequestHandler);
     return { ...(await listen(app)), hold: held.hold };
   }
 
@@ -182,6 +200,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
         await next();
       } catch (err) {
         ctx.status = 500;
+        appErrors.push(err);
         ctx.body = { error: (err as Error).message, handledBy: 'app' };
       }
     });
@@ -214,6 +233,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       (ctx) => void (ctx.body = { credits: k.gated(ctx).credits }),
     );
     router.get('/metered', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
+    router.post('/paid/:size', k.chargeCredits(charge), async (ctx) => {
+      ctx.body = await paidAnswer(ctx.params.size as string, promptIn(await rawText(ctx.req)));
+    });
+    router.get('/meter-any/:x', k.meterUsage(meter), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-two', k.meterUsage(meter), k.meterUsage(tokens), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-bad', k.meterUsage({ ...meter, quantity: () => Number.NaN }), (ctx) => void (ctx.body = { ok: true }));
     router.get('/metered-fail', k.meterUsage(meter), (ctx) => ((ctx.status = 500), (ctx.body = { ok: false })));
@@ -250,7 +273,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
   }
 
   const app = Fastify();
-  app.setErrorHandler((err: Error, _req, reply) => reply.code(500).send({ error: err.message, handledBy: 'app' }));
+  app.setErrorHandler((err: Error, _req, reply) => {
+    appErrors.push(err);
+    return reply.code(500).send({ error: err.message, handledBy: 'app' });
+  });
   app.addHook('onRequest', (req, _reply, done) => done(appFails(req.headers)));
   // An app-wide JSON parser: the webhook route's scoped raw parser must still get the raw bytes.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -300,6 +326,10 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
   // onResponse (no listener) for these; onRequest for the held one, which must see an abort.
   // The recommended hook (onRequest: one 'close' listener) here; onResponse on the routes below.
   app.get('/metered', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
+  app.post('/paid/:size', { preHandler: f.chargeCredits(charge) }, async (req) =>
+    paidAnswer((req.params as { size: string }).size, (req.body as { prompt?: unknown } | undefined)?.prompt),
+  );
+  app.get('/meter-any/:x', { onRequest: f.meterUsage(meter) }, async () => ({ ok: true }));
   app.get('/metered-two', { onResponse: [f.meterUsage(meter), f.meterUsage(tokens)] }, async () => ({ ok: true }));
   app.get('/metered-bad', { onResponse: f.meterUsage({ ...meter, quantity: () => Number.NaN }) }, async () => ({ ok: true }));
   app.get('/metered-fail', { onRequest: f.meterUsage(meter) }, async (_q, reply) => reply.code(500).send({ ok: false }));

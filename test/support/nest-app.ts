@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import {
+  Body,
   Catch,
   Controller,
   Get,
@@ -41,7 +42,7 @@ import {
   type NestDeniedHandler,
 } from 'ecom9-gate/nest';
 import { answer, resolveFrom } from './apps';
-import { work } from './web-apps';
+import { paidAnswer, work } from './web-apps';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -133,6 +134,18 @@ class GatedController {
   @Get('metered')
   @MeterUsage(meter)
   metered() {
+    return { ok: true };
+  }
+
+  @Post('paid/:size')
+  @ChargeCredits(charge)
+  paid(@Param('size') size: string, @Body() body: { prompt?: unknown } | undefined) {
+    return paidAnswer(size, body?.prompt);
+  }
+
+  @Get('meter-any/:x')
+  @MeterUsage(meter)
+  meterAny() {
     return { ok: true };
   }
 

@@ -63,6 +63,19 @@ export function resolveFrom(headers: Headers): unknown {
   return acc;
 }
 
+/** How many times a paid route's handler ran (the idempotency table resets it). */
+export const paidRuns = { count: 0 };
+
+/** A paid route's answer: a fresh run id (so a replay is told from a second run), its size and the body's prompt. */
+export async function paidAnswer(size: string, prompt: unknown): Promise<{ run: string; size: string; prompt: unknown }> {
+  paidRuns.count++;
+  // Long enough for concurrent reuses of its key to arrive while it runs.
+  await new Promise((r) => setTimeout(r, 30));
+  return { run: crypto.randomUUID(), size, prompt };
+}
+
+const promptOf = async (req: Request): Promise<unknown> => ((await req.json().catch(() => ({}))) as { prompt?: unknown }).prompt;
+
 const teapot = (d: Decision) => ({ custom: true, code: d.code });
 const adapterLevel = (d: Decision) => ({ adapterLevel: true, code: d.code });
 
@@ -71,7 +84,13 @@ function boom(headers: Headers): Promise<never> {
   throw new Error('onDenied threw');
 }
 
-const appError = (err: unknown) => Response.json({ error: (err as Error).message, handledBy: 'app' }, { status: 500 });
+/** Every error that reached an app's own error handler (every test app records here). */
+export const appErrors: unknown[] = [];
+
+const appError = (err: unknown) => {
+  appErrors.push(err);
+  return Response.json({ error: (err as Error).message, handledBy: 'app' }, { status: 500 });
+};
 
 const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
 const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
@@ -165,11 +184,17 @@ export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const images = f.chargeCredits({ ...charge, quantity: (req) => Number(new URL(req.url).pathname.split('/')[2]) })((req) =>
     Response.json({ credits: f.state(req)?.credits }),
   );
+  const paid = f.chargeCredits(charge)(async (req) => Response.json(await paidAnswer(new URL(req.url).pathname.split('/')[2] ?? '', await promptOf(req))));
+  const meterAny = f.meterUsage(meter)(ok());
   const app = async (req: Request, ...rest: unknown[]): Promise<Response> => {
     try {
       if (req.headers.get('x-app-fail')) throw new Error('app hook failed');
       const path = new URL(req.url).pathname;
-      const route = routes[`${req.method} ${path}`] ?? (req.method === 'POST' && /^\/images\/[^/]+$/.test(path) ? images : undefined);
+      const route =
+        routes[`${req.method} ${path}`] ??
+        (req.method === 'POST' && /^\/images\/[^/]+$/.test(path) ? images : undefined) ??
+        (req.method === 'POST' && /^\/paid\/[^/]+$/.test(path) ? paid : undefined) ??
+        (req.method === 'GET' && /^\/meter-any\/[^/]+$/.test(path) ? meterAny : undefined);
       // The webhook answers 405 to every other method itself.
       if (!route) return path === '/webhooks/ecom9' ? await webhook(req) : new Response('not found', { status: 404 });
       return await route(req, ...rest);
@@ -185,7 +210,10 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const h = honoGate(gate, { accountRefId: (c) => resolveFrom(c.req.raw.headers) });
   const app = new Hono();
   const ok = (c: Context) => c.json({ ok: true });
-  app.onError((err, c) => c.json({ error: err.message, handledBy: 'app' }, 500));
+  app.onError((err, c) => {
+    appErrors.push(err);
+    return c.json({ error: err.message, handledBy: 'app' }, 500);
+  });
   app.use(async (c, next) => {
     if (c.req.header('x-app-fail')) throw new Error('app hook failed');
     await next();
@@ -206,6 +234,8 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   app.post('/gen', h.chargeCredits(charge), h.chargeCredits(video), (c) => c.json({ credits: c.get('ecom9').credits }));
   app.post('/images/:n', h.chargeCredits({ ...charge, quantity: (c) => Number(c.req.param('n')) }), (c) => c.json({ credits: c.get('ecom9').credits }));
   app.get('/metered', h.meterUsage(meter), ok);
+  app.post('/paid/:size', h.chargeCredits(charge), async (c) => c.json(await paidAnswer(c.req.param('size'), await promptOf(c.req.raw))));
+  app.get('/meter-any/:x', h.meterUsage(meter), ok);
   app.get('/metered-two', h.meterUsage(meter), h.meterUsage(tokens), ok);
   app.get('/metered-bad', h.meterUsage({ ...meter, quantity: () => Number.NaN }), ok);
   app.get('/metered-fail', h.meterUsage(meter), (c) => c.json({ ok: false }, 500));
