@@ -96,11 +96,17 @@ describe.each(APPS)('reserveCredits on %s', (name, startIt) => {
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(6);
   });
 
-  it('a retry with the same Idempotency-Key is charged once', async () => {
+  it('a retry with the same Idempotency-Key is charged once: the first response replayed, the route not run again', async () => {
     const key = { 'idempotency-key': `answer-retry-${name}`, 'x-used': '5' };
-    expect((await answer(key)).status).toBeLessThan(300);
+    const first = await answer(key);
+    expect(first.status).toBeLessThan(300);
+    const firstBody = await first.text();
     await gate.flush();
-    expect((await answer(key)).status).toBeLessThan(300);
+    // The retry asks for more: a route run again would charge 6 more.
+    const again = await answer({ ...key, 'x-used': '6' });
+    expect(again.status).toBe(first.status);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe(firstBody);
     await gate.flush();
     expect(debits().map((r) => r.quantity)).toEqual([5]);
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
