@@ -1,7 +1,6 @@
 // The typed ecom9 client: every endpoint of the API reference, in the namespaces of the official SDKs,
 // parameters in camelCase, responses validated and kept in the API's snake_case. Every method is
 // async: a parameter refused before sending is a rejection, like any other failure.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { assertAccountRef, pathSegment } from '../shared/account-ref';
 import { NotFoundError, ValidationError } from '../shared/errors';
@@ -100,7 +99,7 @@ export function createClient(opts: ClientOptions, internals: { onOutcome?: (endp
   const o = parseClientOptions(opts);
   const t = new Transport({
     ...o,
-    sleep: o.sleep ?? ((ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined)),
+    sleep: o.sleep ?? sleep,
     onOutcome: internals.onOutcome,
   });
   const txPage = rawPageSchema(transactionSchema);
@@ -331,6 +330,22 @@ export function createClient(opts: ClientOptions, internals: { onOutcome?: (endp
   };
   t.owner = client;
   return client;
+}
+
+// The backoff's wait: setTimeout, cut short by the call's signal (node:timers/promises is not on the edge).
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function eventBody(p: UsageEventInput) {

@@ -25,6 +25,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { FactStore, StoreAttachment, StoredFact } from '../gate/public-options';
 import { ArgumentError, StoreUnavailableError } from '../shared/errors';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './store-options';
+import { refuseOnEdge } from '../shared/runtime';
 
 export type { RedisStoreOptions } from './store-options';
 
@@ -157,6 +158,7 @@ function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 export function redisStore(options: RedisStoreOptions): RedisStore {
+  refuseOnEdge('redisStore', 'ioredis');
   const o = parseRedisStoreOptions(options);
   // No offline queue and no retries: while Redis is away a command fails at once; one that is not
   // answered is given up on after timeoutMs (`bounded`). No auto-pipelining: ioredis sends a

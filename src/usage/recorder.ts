@@ -3,7 +3,6 @@
 // backing off between attempts and waiting at least as long as a 429 asks. Nothing is dropped
 // silently: what is given up on is reported and counted, and with a spool it survives a crash, an
 // outage or a rejected API key (it is sent again on the next start).
-import { randomUUID } from 'node:crypto';
 import type { Ecom9Client, UsageRecordResult } from '../client';
 import { accountRefProblem } from '../shared/account-ref';
 import { ArgumentError, RateLimitError, UsageDeliveryError, UsageSpoolError } from '../shared/errors';
@@ -119,7 +118,7 @@ export class UsageRecorder {
 
   /** Validates and enqueues one event; returns at once. `queued` is false when it was refused. */
   record(input: UsageInput): { queued: boolean; eventKey: string } {
-    const parsed = usageEventSchema.safeParse({ quantity: 1, ...input, eventKey: input.eventKey ?? randomUUID() });
+    const parsed = usageEventSchema.safeParse({ quantity: 1, ...input, eventKey: input.eventKey ?? crypto.randomUUID() });
     if (!parsed.success) {
       const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
       throw new ArgumentError(`ecom9-gate: recordUsage: invalid ${names}`);
@@ -151,7 +150,7 @@ export class UsageRecorder {
     if (aggregatable && !this.spool) return this.sum(accountRefId, product, meter, quantity) !== undefined;
     checkMetadata('meterUsage', metadata);
     // An aggregated event only needs a key of its own when it is journaled.
-    const key = eventKey ?? (aggregatable && !this.spool ? '' : randomUUID());
+    const key = eventKey ?? (aggregatable && !this.spool ? '' : crypto.randomUUID());
     const event: SpooledEvent = { accountRefId, product, meter, quantity, eventKey: key };
     if (metadata) event.metadata = metadata;
     return this.accept(event, aggregatable) !== undefined;

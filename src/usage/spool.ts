@@ -2,10 +2,12 @@
 // on the next start. Each accepted event is appended before it is sent and marked done once delivered
 // (or refused by ecom9 for good); the event_key makes a replay of an event ecom9 already counted
 // harmless. The journal is the only record of what is pending: compaction replays it, so an event
-// kept for the next start needs no copy in memory. One journal belongs to one process.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+// kept for the next start needs no copy in memory. One journal belongs to one process. node:fs is
+// taken from the runtime when a journal is opened, so the core loads where there is no disk (the edge).
+import type * as Fs from 'node:fs';
 import { z } from 'zod';
+import { OptionsError } from '../shared/errors';
+import { nodeBuiltin, refuseOnEdge } from '../shared/runtime';
 import { codeSchema, quantitySchema } from '../shared/rules';
 
 export const usageEventSchema = z.object({
@@ -37,6 +39,10 @@ const lineSchema = z.union([
 // Done-marks past which the journal is rewritten with only its pending events.
 const COMPACT_AFTER = 10_000;
 
+// Set by the first open(); everything below runs only after one succeeded.
+let nodeFs: typeof Fs | undefined;
+const fs = (): typeof Fs => nodeFs as typeof Fs;
+
 export class Spool {
   private fd: number;
   private doneSinceCompact = 0;
@@ -53,39 +59,43 @@ export class Spool {
    * and lines that fail the schema are skipped, never fatal; `skipped` says how many.
    */
   static open(path: string): { spool: Spool; pending: PendingEvent[]; skipped: number } {
-    if (!existsSync(path)) mkdirSync(dirname(path), { recursive: true });
+    refuseOnEdge('usage.spoolPath', 'a usage spool on disk');
+    nodeFs ??= nodeBuiltin('node:fs');
+    const nodePath = nodeBuiltin('node:path');
+    if (!nodeFs || !nodePath) throw new OptionsError('ecom9-gate: usage.spoolPath: this runtime has no node:fs for a usage spool on disk; see docs/edge.md');
+    if (!nodeFs.existsSync(path)) nodeFs.mkdirSync(nodePath.dirname(path), { recursive: true });
     const { pending, skipped } = replay(path);
     rewrite(path, pending);
-    return { spool: new Spool(path, openSync(path, 'a')), pending, skipped };
+    return { spool: new Spool(path, nodeFs.openSync(path, 'a')), pending, skipped };
   }
 
   /** Written synchronously: once `recordUsage` returns, the event survives a crash of the process. */
   add(event: SpooledEvent): void {
-    writeSync(this.fd, `${JSON.stringify({ add: event })}\n`);
+    fs().writeSync(this.fd, `${JSON.stringify({ add: event })}\n`);
   }
 
   /** Replaces journaled events (by key) by their aggregate, in one line. */
   aggregate(event: SpooledEvent, of: string[]): void {
-    writeSync(this.fd, `${JSON.stringify({ agg: event, of })}\n`);
+    fs().writeSync(this.fd, `${JSON.stringify({ agg: event, of })}\n`);
   }
 
   done(eventKey: string): void {
-    writeSync(this.fd, `${JSON.stringify({ done: eventKey })}\n`);
+    fs().writeSync(this.fd, `${JSON.stringify({ done: eventKey })}\n`);
     if (++this.doneSinceCompact >= COMPACT_AFTER) this.compact();
   }
 
   /** Rewrites the journal with only what is still pending in it (atomically, by rename). */
   compact(): void {
-    closeSync(this.fd);
+    fs().closeSync(this.fd);
     rewrite(this.path, replay(this.path).pending);
-    this.fd = openSync(this.path, 'a');
+    this.fd = fs().openSync(this.path, 'a');
     this.doneSinceCompact = 0;
   }
 
   /** Compacts and closes: what is not marked done stays for the next start. */
   close(): void {
     this.compact();
-    closeSync(this.fd);
+    fs().closeSync(this.fd);
     this.fd = -1;
   }
 }
@@ -93,8 +103,8 @@ export class Spool {
 function replay(path: string): { pending: PendingEvent[]; skipped: number } {
   const pending = new Map<string, PendingEvent>();
   let skipped = 0;
-  if (!existsSync(path)) return { pending: [], skipped };
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  if (!fs().existsSync(path)) return { pending: [], skipped };
+  for (const line of fs().readFileSync(path, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     let parsed: z.infer<typeof lineSchema>;
     try {
@@ -114,6 +124,6 @@ function replay(path: string): { pending: PendingEvent[]; skipped: number } {
 
 function rewrite(path: string, pending: PendingEvent[]): void {
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, pending.map((p) => `${JSON.stringify(p.count > 1 ? { add: p.event, n: p.count } : { add: p.event })}\n`).join(''));
-  renameSync(tmp, path);
+  fs().writeFileSync(tmp, pending.map((p) => `${JSON.stringify(p.count > 1 ? { add: p.event, n: p.count } : { add: p.event })}\n`).join(''));
+  fs().renameSync(tmp, path);
 }
