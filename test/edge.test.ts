@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import { startEmulator } from './support/env';
-import { assertDistBuilt } from './support/runtimes';
+import { assertDistBuilt, ROOT } from './support/runtimes';
 import { bundleWorker, serveWorker, type WorkerServer } from './support/workerd';
 
 let emu: Emulator;
@@ -97,5 +97,41 @@ describe.each([
       expect((await get(`${base}/reports`, ref)).status).toBe(403);
       expect(emu.callCount('accounts.status', ref)).toBe(2);
     });
+  });
+});
+
+describe('what an isolate cannot have is refused at start-up, naming the runtime', () => {
+  it.each([
+    ['no flags', []],
+    ['nodejs_compat', ['nodejs_compat']],
+  ])('a usage spool on disk (%s)', async (_name, flags) => {
+    const worker = await serveWorker(await bundleWorker(`${ROOT}test/fixtures/edge/spool-worker.ts`), flags, {});
+    try {
+      expect(await (await fetch(worker.url)).json()).toEqual({
+        name: 'TypeError',
+        code: 'invalid_options',
+        message: expect.stringMatching(/^ecom9-gate: usage\.spoolPath: .* cannot exist on Cloudflare Workers \(workerd\): an isolate has no durable disk/),
+      });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a Redis bus or store (with nodejs_compat: without it ioredis cannot even be bundled)', async () => {
+    const worker = await serveWorker(await bundleWorker(`${ROOT}test/fixtures/edge/redis-worker.ts`, true), ['nodejs_compat'], {});
+    try {
+      const body = (await (await fetch(worker.url)).json()) as Record<string, { code: string; message: string }>;
+      for (const [name, what] of [
+        ['redisBus', body.bus],
+        ['redisStore', body.store],
+      ] as const) {
+        expect(what).toMatchObject({
+          code: 'invalid_options',
+          message: expect.stringContaining(`ecom9-gate: ${name}: ioredis cannot exist on Cloudflare Workers (workerd)`),
+        });
+      }
+    } finally {
+      await worker.close();
+    }
   });
 });

@@ -24,7 +24,7 @@ export interface RedisBus extends InvalidationBus {
 }
 
 export function redisBus(options: RedisBusOptions): RedisBus {
-  refuseOnEdge('redisBus', 'ioredis');
+  refuseOnEdge('redisBus', 'ioredis', 'an isolate gives it no node:net socket to Redis');
   const o = parseRedisBusOptions(options);
   const origin = randomUUID();
   // Commands fail at once while Redis is away (no offline queue) and give up on a Redis that stops

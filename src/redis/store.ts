@@ -158,7 +158,7 @@ function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 export function redisStore(options: RedisStoreOptions): RedisStore {
-  refuseOnEdge('redisStore', 'ioredis');
+  refuseOnEdge('redisStore', 'ioredis', 'an isolate gives it no node:net socket to Redis');
   const o = parseRedisStoreOptions(options);
   // No offline queue and no retries: while Redis is away a command fails at once; one that is not
   // answered is given up on after timeoutMs (`bounded`). No auto-pipelining: ioredis sends a

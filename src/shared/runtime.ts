@@ -62,10 +62,10 @@ function denoDeploy(deno: DenoLike): boolean {
 }
 
 /**
- * Throws an OptionsError at start-up when `what` (named by its option) cannot exist on this runtime:
- * an isolate has no durable disk and opens no raw TCP connection.
+ * Throws an OptionsError at start-up, naming the option and the runtime, when `what` cannot exist on
+ * this edge runtime (`why` says what the isolate lacks).
  */
-export function refuseOnEdge(option: string, what: string): void {
+export function refuseOnEdge(option: string, what: string, why: string): void {
   const rt = edgeRuntime();
-  if (rt) throw new OptionsError(`ecom9-gate: ${option}: ${what} cannot run on ${rt} (an isolate has no durable disk and no raw TCP); see docs/edge.md`);
+  if (rt) throw new OptionsError(`ecom9-gate: ${option}: ${what} cannot exist on ${rt}: ${why}. Leave it out there; see docs/edge.md`);
 }

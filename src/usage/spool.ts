@@ -59,7 +59,7 @@ export class Spool {
    * and lines that fail the schema are skipped, never fatal; `skipped` says how many.
    */
   static open(path: string): { spool: Spool; pending: PendingEvent[]; skipped: number } {
-    refuseOnEdge('usage.spoolPath', 'a usage spool on disk');
+    refuseOnEdge('usage.spoolPath', 'a usage spool on disk', 'an isolate has no durable disk');
     nodeFs ??= nodeBuiltin('node:fs');
     const nodePath = nodeBuiltin('node:path');
     if (!nodeFs || !nodePath) throw new OptionsError('ecom9-gate: usage.spoolPath: this runtime has no node:fs for a usage spool on disk; see docs/edge.md');
