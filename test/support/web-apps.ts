@@ -42,8 +42,12 @@ export function holder() {
   };
 }
 
-/** A web app: the fetch function, and `hold()` to arm the next request to /metered-held or /metered-stream. */
-export type WebApp = ((req: Request) => Promise<Response>) & { hold(): Held };
+/**
+ * A web app: the fetch function, and `hold()` to arm the next request to /metered-held or
+ * /metered-stream. What the server passes after the Request (@hono/node-server's `{ incoming,
+ * outgoing }`, a Worker's env and ctx) reaches the guards, as in a user's app.
+ */
+export type WebApp = ((req: Request, ...rest: unknown[]) => Promise<Response>) & { hold(): Held };
 
 export interface WebAppOptions {
   /** Passed to webhookHandler({ handlers }). */
@@ -103,7 +107,7 @@ function streamed(h: Held): Response {
   return new Response(body, { headers: { 'content-type': 'text/plain' } });
 }
 
-type H = (req: Request) => Response | Promise<Response>;
+type H = (req: Request, ...rest: unknown[]) => Response | Promise<Response>;
 
 export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const held = holder();
@@ -146,14 +150,14 @@ export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const images = f.chargeCredits({ ...charge, quantity: (req) => Number(new URL(req.url).pathname.split('/')[2]) })((req) =>
     Response.json({ credits: f.state(req)?.credits }),
   );
-  const app = async (req: Request): Promise<Response> => {
+  const app = async (req: Request, ...rest: unknown[]): Promise<Response> => {
     try {
       if (req.headers.get('x-app-fail')) throw new Error('app hook failed');
       const path = new URL(req.url).pathname;
       const route = routes[`${req.method} ${path}`] ?? (req.method === 'POST' && /^\/images\/[^/]+$/.test(path) ? images : undefined);
       // The webhook answers 405 to every other method itself.
       if (!route) return path === '/webhooks/ecom9' ? await webhook(req) : new Response('not found', { status: 404 });
-      return await route(req);
+      return await route(req, ...rest);
     } catch (err) {
       return appError(err);
     }
@@ -204,7 +208,7 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
     },
     h.webhookHandler(),
   );
-  return Object.assign(async (req: Request) => app.fetch(req), { hold: held.hold });
+  return Object.assign(async (req: Request, env?: unknown) => app.fetch(req, env), { hold: held.hold });
 }
 
 /** An app whose adapter has its own onDenied (answering 451), with a route that overrides it. */
@@ -230,7 +234,7 @@ export function honoDeniedApp(gate: Gate): WebApp {
   app.get('/tier', h.requireTier('enterprise'), ran);
   app.post('/charge', h.chargeCredits({ ...charge, quantity: 50 }), ran);
   app.get('/override', h.requireTier('enterprise', { onDenied: (c, d) => c.json(teapot(d), 418) }), ran);
-  return Object.assign(async (req: Request) => app.fetch(req), { hold: held.hold });
+  return Object.assign(async (req: Request, env?: unknown) => app.fetch(req, env), { hold: held.hold });
 }
 
 export function webApp(fw: WebFramework, gate: Gate, opts: WebAppOptions = {}): WebApp {
