@@ -80,6 +80,18 @@ describe.each([
       expect(emu.credits(ref, 'ai-images', 'credits')).toBe(3);
     });
 
+    it("delivers a metered event within the request's waitUntil, with no later request to carry it", async () => {
+      const ref = `${pro}-meter${base.replace('/', '-')}`;
+      emu.setAccount(ref, { customerEmail: 'pro@example.com', subscriptions: [] });
+      emu.setEntitlement(ref, 'pro-api', 'api_access', true);
+      const res = await get(`${base}/search?q=x`, ref);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ results: ['match for x'] });
+      // Nothing else reaches the Worker: only its waitUntil can have sent the event.
+      await expect.poll(() => emu.usageTotal(ref, 'api-access', 'api_calls'), { timeout: 5_000, interval: 50 }).toBe(1);
+      expect(emu.usageEvents.filter((e) => e.accountRefId === ref)).toHaveLength(1);
+    });
+
     it('a signed webhook flips the next request; a bad signature is refused with 401 and changes nothing', async () => {
       const ref = `${pro}-hook${base.replace('/', '-')}`;
       emu.setAccount(ref, { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });

@@ -6,7 +6,7 @@ import type { DeniedDecision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 import { OptionsError } from '../shared/errors';
 import type { AdapterOptions } from './adapter-options';
-import type { Binding, Run, Shape } from './binding';
+import type { Binding, Finished, Run, Shape } from './binding';
 import {
   chargeGuard,
   checkAdapterOptions,
@@ -19,7 +19,7 @@ import {
   type Ecom9State,
   type Guard,
 } from './guards';
-import { meterGuard, type MeterOptions } from './meter';
+import { meterGuard, type MeterFinished, type MeterOptions } from './meter';
 
 /** What every route's middleware may override of the adapter's options. */
 export interface RouteOptions<Denied> {
@@ -117,6 +117,36 @@ export function buildMiddlewares<S extends Shape>(
     return b.middleware(run, name);
   };
 
+  /**
+   * On a runtime that stops a request's work when its waitUntil ends (a Worker): the request's
+   * waitUntil holds until the response is finished and the usage queue is flushed, so no event of
+   * this request is left in memory for a later request (which may never come) to carry.
+   */
+  function meteredWithin(
+    meter: MeterFinished<S['req'], S['meterRes']>,
+    waitUntil: (p: Promise<unknown>) => void,
+    req: S['req'],
+    res: S['res'],
+    next: S['next'],
+  ): S['out'] {
+    let finished!: () => void;
+    waitUntil(new Promise<void>((resolve) => (finished = resolve)).then(() => gate.flush()));
+    const recorded: Finished<S['req'], S['meterRes']> = (rq, rs, status, aborted) => {
+      const later = meter(rq, rs, status, aborted);
+      if (later) void later.then(finished);
+      else finished();
+    };
+    try {
+      const out = b.finished(req, res, next, recorded);
+      // A handler that fails never finishes a response: nothing to wait for.
+      if (isPromise(out)) out.then(undefined, finished);
+      return out;
+    } catch (err) {
+      finished();
+      throw err;
+    }
+  }
+
   return {
     requireTier(tiers, o) {
       const { onDenied, ...check } = routeOptions(b.adapter, 'requireTier', o);
@@ -139,7 +169,10 @@ export function buildMiddlewares<S extends Shape>(
         idempotencyKey: (req) => b.header(req, 'idempotency-key'),
         route: (req) => b.route(req),
       });
-      return b.middleware((req, res, next) => b.finished(req, res, next, meter), 'meterUsage');
+      return b.middleware((req, res, next) => {
+        const waitUntil = b.waitUntil?.(req, res);
+        return waitUntil ? meteredWithin(meter, waitUntil, req, res, next) : b.finished(req, res, next, meter);
+      }, 'meterUsage');
     },
   };
 }

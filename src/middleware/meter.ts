@@ -32,7 +32,8 @@ export interface MeterReaders<Req> {
 }
 
 /** What meterGuard returns: called once per request, when its response is finished or its client left. */
-export type MeterFinished<Req, Res> = (req: Req, res: Res, status: number, aborted: boolean) => void;
+/** Returns a promise only when the event is recorded later (an async resolver): it settles once it is. */
+export type MeterFinished<Req, Res> = (req: Req, res: Res, status: number, aborted: boolean) => Promise<void> | undefined;
 
 /**
  * Records one usage event for a finished response, off the request path. With an Idempotency-Key
@@ -56,7 +57,7 @@ export function meterGuard<Req, Res>(
     const eventKey = idem ? scopedEventKey(ref, `meter ${read.route(req)}`, product, meter, idem) : undefined;
     gate.recordMetered(ref, product, meter, quantity, eventKey, metadata);
   };
-  return (req: Req, res: Res, status: number, aborted: boolean): void => {
+  return (req: Req, res: Res, status: number, aborted: boolean): Promise<void> | undefined => {
     if (aborted && !opts.meterAborted) return;
     try {
       if (!when(status, req, res)) return;
@@ -64,8 +65,12 @@ export function meterGuard<Req, Res>(
       if (quantity === 0) return;
       const metadata = opts.metadata?.(req, res);
       const r = read.knownRef(req) ?? resolveAccount(resolver, req, report);
-      if (isPromise(r)) void r.then((x) => typeof x === 'string' && record(x, req, quantity, metadata)).catch(report);
-      else if (typeof r === 'string') record(r, req, quantity, metadata);
+      if (isPromise(r)) {
+        return r.then((x) => {
+          if (typeof x === 'string') record(x, req, quantity, metadata);
+        }, report);
+      }
+      if (typeof r === 'string') record(r, req, quantity, metadata);
     } catch (err) {
       // After the response, nothing can be answered: a bad quantity or predicate is reported.
       report(err);

@@ -67,7 +67,8 @@ export class Aggregator {
     if (partKey !== undefined) b.parts?.push(partKey);
     if (this.timer === undefined) {
       this.timer = setTimeout(this.onWindow, this.windowMs);
-      this.timer.unref();
+      // A number on the edge, where there is no process to hold open.
+      (this.timer as { unref?: () => void }).unref?.();
     }
     if (b.parts !== undefined && b.parts.length >= MAX_PARTS) this.onWindow();
     return b.eventKey;

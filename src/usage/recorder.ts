@@ -57,8 +57,8 @@ interface Queued {
 
 const defaultSchedule = (fn: () => void, ms: number): (() => void) => {
   const t = setTimeout(fn, ms);
-  // Never holds the process open; a flush in progress does (see flush()).
-  t.unref();
+  // Never holds the process open; a flush in progress does (see flush()). A number on the edge.
+  (t as { unref?: () => void }).unref?.();
   return () => clearTimeout(t);
 };
 
@@ -70,7 +70,10 @@ export class UsageRecorder {
   private readonly timers = new Set<() => void>();
   private readonly schedule: (fn: () => void, ms: number) => () => void;
   /** Aborts the requests in flight when close() gives up waiting for them. */
-  private readonly abort = new AbortController();
+  // One controller per send, made where the send starts: in a Worker an AbortSignal belongs to the
+  // request that made it, and any other request touching it throws, so one for the recorder's life
+  // (made in the first request) would fail every later request's sends.
+  private readonly sending = new Set<AbortController>();
   private inflight = 0;
   private nextSeq = 0;
   private closed = false;
@@ -240,7 +243,7 @@ export class UsageRecorder {
     clearTimeout(timer);
     // From here on, an answer still on its way is ignored: what is left is accounted for once, below.
     this.stopped = true;
-    this.abort.abort();
+    for (const c of this.sending) c.abort();
     for (const cancel of this.timers) cancel();
     this.timers.clear();
     this.pause?.();
@@ -280,6 +283,8 @@ export class UsageRecorder {
     q.attempts++;
     const e = q.event;
     let r: UsageRecordResult;
+    const abort = new AbortController();
+    this.sending.add(abort);
     try {
       r = await this.client.usage.record(
         {
@@ -291,11 +296,13 @@ export class UsageRecorder {
           ...(e.metadata ? { metadata: e.metadata } : {}),
         },
         // The recorder owns the retry schedule (longer than a request's), so the client makes one attempt.
-        { maxRetries: 0, signal: this.abort.signal },
+        { maxRetries: 0, signal: abort.signal },
       );
     } catch (err) {
       if (!this.stopped) this.failed(q, err);
       return;
+    } finally {
+      this.sending.delete(abort);
     }
     if (this.stopped) return;
     if (r.accepted) {
