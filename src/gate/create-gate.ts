@@ -1,6 +1,7 @@
 // createGate: the one object an app makes. It validates options once, owns the client, the cache,
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
-import { createClient, type Ecom9Client } from '../client';
+import type { Ecom9Client } from '../client';
+import { makeClient } from '../client/client';
 import { UsageRecorder, type UsageInput } from '../usage/recorder';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
 import { memoryReplayGuard } from '../webhooks/replay';
@@ -85,7 +86,7 @@ export function createGate(options?: GateOptions): Gate {
   const stats = new StatsRecorder();
   // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
   let health: HealthTracker | undefined;
-  const client = createClient(
+  const client = makeClient(
     {
       apiKey: o.apiKey,
       baseUrl: o.baseUrl,
