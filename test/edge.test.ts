@@ -45,6 +45,25 @@ describe.each([
   });
   const get = (path: string, account?: string) => fetch(`${worker.url}${path}`, { headers: account ? { 'x-account-id': account } : {} });
 
+  it('a webhook that lands while another request is asking ecom9 about the account is applied: that answer is not kept', async () => {
+    const ref = `${pro}-race`;
+    emu.setAccount(ref, { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+    emu.inject({ kind: 'latency', ms: 400, endpoint: 'accounts.status', accountRefId: ref });
+    try {
+      // Two requests wait on one call (coalesced within the isolate)...
+      const pending = [get('/reports', ref), get('/reports', ref)];
+      await expect.poll(() => emu.callCount('accounts.status', ref), { interval: 10 }).toBe(1);
+      // ...while the subscription is cancelled and the webhook reaches the Worker in a request of its own.
+      emu.setSubscription(ref, 'studio-suite', 'pro', 'canceled');
+      const hook = await emu.sendWebhook(`${worker.url}/webhooks/ecom9`, { event: 'subscription.canceled', account_ref_id: ref });
+      expect(hook.status).toBe(200);
+      for (const res of await Promise.all(pending)) expect(res.status).toBe(403);
+    } finally {
+      emu.clearFaults();
+    }
+    expect((await get('/reports', ref)).status).toBe(403);
+  });
+
   describe.each(['', '/hono'])('routes at "%s"', (base) => {
     it('allows the right tier, answers the next request from the isolate cache, denies with problem+json', async () => {
       const ref = `${pro}${base.replace('/', '-')}`;

@@ -114,6 +114,10 @@ export class FactCache {
   // Suffixes of fetches in flight (with how many), so an invalidation also aborts a fetch whose suffix
   // is not remembered yet (the first fetch of a new requirement).
   private readonly inFlight = new Map<string, number>();
+  // Keys dropped while a fetch started by another Worker request was in flight (see drop()), with the
+  // drop's number: that fetch's answer is not written back, and the fact it may restore is deleted.
+  private readonly droppedAt = new Map<string, number>();
+  private drops = 0;
   private readonly staleIfErrorMs: number;
   private readonly denyTtlMs: number;
   private readonly now: () => number;
@@ -145,6 +149,7 @@ export class FactCache {
       ...(opts.clockInjected ? { ttlResolution: 0, perf: { now: () => this.now() } } : {}),
       fetchMethod: async (key, _stale, { options, signal, context }) => {
         const { load, suffix } = context;
+        const startedAt = this.drops;
         this.inFlight.set(suffix, (this.inFlight.get(suffix) ?? 0) + 1);
         let loaded: Awaited<ReturnType<Loader>> & { fetchedAt?: number; expiresAt?: number };
         try {
@@ -160,7 +165,7 @@ export class FactCache {
           else this.inFlight.delete(suffix);
         }
         // Deleted (invalidated) while in flight: what was read may predate the invalidation.
-        if (signal.aborted && !isEviction(signal.reason)) throw INVALIDATED;
+        if ((signal.aborted && !isEviction(signal.reason)) || (this.droppedAt.get(key) ?? -1) > startedAt) throw INVALIDATED;
         // A fact from the store lives here only as long as it has left there.
         const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? denyTtlMs : ttlMs;
         options.ttl = Math.max(ttl, 1);
@@ -213,6 +218,8 @@ export class FactCache {
       } catch (e) {
         if (e instanceof LoadFailure) return this.afterFailure<T>(key, e.cause);
         if (e !== INVALIDATED) return { kind: 'failed', error: e };
+        // Dropped without an abort (drop()): the fact lru-cache put back predates the drop.
+        if (this.droppedAt.delete(key)) this.lru.delete(key);
       }
     }
     // Invalidated on every attempt: answer from ecom9 directly, and cache nothing.
@@ -244,10 +251,25 @@ export class FactCache {
   invalidate(accountRefId: string): number {
     let n = 0;
     if (this.suffixOverflow) n = this.dropByScan(accountRefId);
-    else for (const suffix of this.suffixes) if (this.lru.delete(accountRefId + suffix)) n++;
+    else for (const suffix of this.suffixes) if (this.drop(accountRefId + suffix)) n++;
     // lru-cache's keys() skips fetches in flight, and a first fetch's suffix is not remembered yet.
-    for (const suffix of this.inFlight.keys()) if (this.lru.delete(accountRefId + suffix)) n++;
+    for (const suffix of this.inFlight.keys()) if (this.drop(accountRefId + suffix)) n++;
     return n;
+  }
+
+  /**
+   * Deletes the key, aborting a fetch in flight for it. In a Worker, a fetch started by another
+   * request cannot be aborted from this one (its AbortSignal belongs to that request, and lru-cache's
+   * delete throws before changing anything): the key is marked instead, so that fetch's answer is
+   * never stored and every waiter asks again.
+   */
+  private drop(key: string): boolean {
+    try {
+      return this.lru.delete(key);
+    } catch {
+      this.droppedAt.set(key, ++this.drops);
+      return true;
+    }
   }
 
   clear(): void {
@@ -276,7 +298,7 @@ export class FactCache {
     } finally {
       this.lru.allowStale = was;
     }
-    for (const k of doomed) this.lru.delete(k);
+    for (const k of doomed) this.drop(k);
     return doomed.length;
   }
 
