@@ -20,6 +20,8 @@ const shared: Options = {
     'reflect-metadata',
     'rxjs',
     '@opentelemetry/api',
+    // Resolved by package.json "imports" conditions when the package is loaded: undici on Node only.
+    '#undici-pool',
   ],
 };
 
@@ -38,10 +40,16 @@ const nodeEntries = {
   otel: 'src/otel/index.ts',
 };
 
+// The two targets of the "#undici-pool" import condition (package.json "imports"): no types, no API.
+const poolEntries = {
+  'undici-pool': 'src/client/undici-pool.ts',
+  'no-undici-pool': 'src/client/no-undici-pool.ts',
+};
+
 export default defineConfig([
   {
     ...shared,
-    entry: nodeEntries,
+    entry: { ...nodeEntries, ...poolEntries },
     format: ['esm', 'cjs'],
     // Members marked @internal (the adapters' paths into the gate) stay out of the published types.
     // ecom9-gate/react's types are made here too: this type build first clears every .d.ts in dist.

@@ -49,6 +49,7 @@ step('built');
 const emu = createEmulator();
 const base = await emu.listen(0, '127.0.0.1');
 emu.setAccount('next-pro', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+emu.setAccount('next-edge', { customerEmail: 'edge@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
 emu.setAccount('next-free', { customerEmail: 'free@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
 emu.setEntitlement('next-pro', 'pro-api', 'api_access', true);
 emu.setCredits('next-pro', 'ai-images', 'credits', 12);
@@ -90,6 +91,17 @@ try {
   assert.equal((await problem(res)).code, 'tier_required');
   res = await fetch(`${app}/api/reports`);
   assert.equal(res.status, 401);
+
+  // The same guard on the Edge runtime (export const runtime = 'edge'): its own isolate, its own gate.
+  res = await fetch(`${app}/api/edge/reports`, as('next-edge'));
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { report: 'quarterly numbers', account: 'next-edge', source: 'upstream', runtime: 'edge' });
+  res = await fetch(`${app}/api/edge/reports`, as('next-edge'));
+  assert.equal(((await res.json()) as { source: string }).source, 'cache');
+  assert.equal(emu.callCount('accounts.status', 'next-edge'), 1);
+  res = await fetch(`${app}/api/edge/reports`, as('next-free'));
+  assert.equal(res.status, 403);
+  assert.equal((await problem(res)).code, 'tier_required');
 
   // The proxy: /dashboard renders for pro, answers problem+json for the rest, from the same gate (cached).
   res = await fetch(`${app}/dashboard`, as('next-pro'));

@@ -198,7 +198,7 @@ describe('handleWebhook', () => {
       webhooks: {
         verify: async ({ rawBody, headers }) => {
           const verdict = (headers as Record<string, string>)['x-verdict'];
-          seen.push({ body: rawBody.toString('utf8'), id: (headers as Record<string, string>)['x-id'] });
+          seen.push({ body: new TextDecoder().decode(rawBody), id: (headers as Record<string, string>)['x-id'] });
           if (verdict === 'throw') throw new Error('verifier down');
           return verdict === 'yes';
         },

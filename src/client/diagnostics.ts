@@ -1,6 +1,8 @@
-// Each HTTP attempt to ecom9 as a node:diagnostics_channel tracingChannel, so instrumentation (ours in
-// ecom9-gate/otel, or an APM's) can wrap it in a span. Nothing is built unless someone subscribes.
-import diagnostics from 'node:diagnostics_channel';
+// Each HTTP attempt to ecom9 as a node:diagnostics_channel tracingChannel (where the runtime has one),
+// so instrumentation (ours in ecom9-gate/otel, or an APM's) can wrap it in a span. Nothing is built
+// unless someone subscribes.
+import type { TracingChannel } from 'node:diagnostics_channel';
+import { tracingChannel } from '../shared/channels';
 import type { EndpointName } from '../shared/endpoints';
 
 /**
@@ -29,9 +31,8 @@ export interface UpstreamAttempt {
   result?: unknown;
 }
 
-// Bun and Deno implement diagnostics_channel; should a runtime lack tracingChannel, nothing is traced.
-export const upstreamChannel: diagnostics.TracingChannel<UpstreamAttempt> | undefined =
-  typeof diagnostics.tracingChannel === 'function' ? diagnostics.tracingChannel<UpstreamAttempt>('ecom9-gate:upstream') : undefined;
+// Where the runtime lacks tracingChannel (workerd without nodejs_compat, Vercel Edge), nothing is traced.
+export const upstreamChannel: TracingChannel<UpstreamAttempt> | undefined = tracingChannel<UpstreamAttempt>('ecom9-gate:upstream');
 
 /** True when someone listens to the upstream attempts (one property read when nobody does). */
 export function tracingUpstream(): boolean {

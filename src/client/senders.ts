@@ -1,6 +1,6 @@
-// The two ways to send one attempt: an undici Pool on Node, the runtime's own fetch on Bun and Deno (Bun
-// has no working undici Pool; both runtimes pool connections inside their fetch). The retry loop, the
-// per-attempt timeout and the error types stay in transport.ts, shared by both.
+// The two ways to send one attempt: an undici Pool on Node, the runtime's own fetch everywhere else (Bun
+// has no working undici Pool; Bun, Deno and the edge runtimes pool connections inside their fetch). The
+// retry loop, the per-attempt timeout and the error types stay in transport.ts, shared by both.
 import type { Dispatcher } from 'undici';
 
 /** What one attempt hands back to the transport, whichever sender made it. */
@@ -25,10 +25,16 @@ export interface Sender {
 
 export type TransportKind = 'undici' | 'fetch';
 
-/** The transport for this runtime, chosen once: undici on Node, the runtime's fetch on Bun and Deno. */
-export function defaultTransport(): TransportKind {
+/** Makes the owned undici Pool: present only where the "#undici-pool" condition resolved to undici (Node). */
+export type PoolFactory = (origin: string, connections: number) => Dispatcher;
+
+/**
+ * The transport for this runtime, chosen once: undici where its pool was loaded (Node), else the
+ * runtime's fetch. Bun and Deno get fetch even when run from sources that map undici in (tests).
+ */
+export function defaultTransport(pool: PoolFactory | undefined): TransportKind {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  return g.Bun !== undefined || g.Deno !== undefined ? 'fetch' : 'undici';
+  return pool === undefined || g.Bun !== undefined || g.Deno !== undefined ? 'fetch' : 'undici';
 }
 
 // The code undici gives a request on a closed pool, so the transport maps both senders' refusals alike.

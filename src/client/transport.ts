@@ -6,12 +6,15 @@
 // bare setTimeout the caller's signal cannot cut short, a signal spans all attempts (no timeout per
 // attempt), it has no jitter and no injectable sleep (the tests pin the waits), it clamps a long
 // Retry-After instead of giving up with RateLimitError, and it ignores retry-after-ms. It is also
-// undici-only, while the fetch transport for Bun and Deno needs these same retries: one loop serves both.
-import { Pool, type Dispatcher } from 'undici';
+// undici-only, while the fetch transport (Bun, Deno, the edge) needs these same retries: one loop serves both.
+import type { Dispatcher } from 'undici';
+// Resolved by package.json "imports" conditions: undici's Pool on Node, undefined elsewhere.
+import { createPool } from '#undici-pool';
 import type { z } from 'zod';
 import type { EndpointName } from '../shared/endpoints';
-import { defaultTransport, fetchSender, undiciSender, type Sender, type TransportKind } from './senders';
-import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, TimeoutError } from '../shared/errors';
+import { defaultTransport, fetchSender, undiciSender, type PoolFactory, type Sender, type TransportKind } from './senders';
+import { edgeRuntime } from '../shared/runtime';
+import { AbortedError, ClientStateError, ConnectionError, Ecom9Error, InvalidResponseError, OptionsError, TimeoutError } from '../shared/errors';
 import { errorForStatus } from './status-errors';
 import { attemptContext, tracingUpstream, upstreamChannel, type UpstreamAttempt } from './diagnostics';
 
@@ -57,7 +60,9 @@ export interface RequestSpec<T> {
   resultOn4xx?: boolean;
 }
 
-const USER_AGENT = 'ecom9-gate (node)';
+const USER_AGENT = 'ecom9-gate';
+
+const runtimeLabel = () => edgeRuntime() ?? ((globalThis as { Bun?: unknown }).Bun ? 'Bun' : (globalThis as { Deno?: unknown }).Deno ? 'Deno' : 'this runtime');
 
 // undici's own refusals: a closed or destroyed pool, or an argument it rejects. Sending again cannot
 // help, so these are final rather than connection errors (which are retried).
@@ -75,11 +80,12 @@ export class Transport {
 
   constructor(private readonly o: TransportOptions) {
     this.base = new URL(o.baseUrl.endsWith('/') ? o.baseUrl : `${o.baseUrl}/`);
-    const kind = o.dispatcher ? 'undici' : (o.transport ?? defaultTransport());
-    this.sender =
-      kind === 'fetch'
-        ? fetchSender()
-        : undiciSender(o.dispatcher ?? new Pool(this.base.origin, { connections: o.connections, keepAliveTimeout: 10_000 }), o.dispatcher === undefined);
+    const kind = o.dispatcher ? 'undici' : (o.transport ?? defaultTransport(createPool));
+    if (kind === 'fetch') this.sender = fetchSender();
+    else {
+      if (!o.dispatcher && !createPool) throw new OptionsError(`ecom9-gate: http.transport: 'undici' is not available on ${runtimeLabel()}; use 'fetch'`);
+      this.sender = undiciSender(o.dispatcher ?? (createPool as PoolFactory)(this.base.origin, o.connections), o.dispatcher === undefined);
+    }
     this.auth = o.authScheme === 'x-api-key' ? { 'x-api-key': o.apiKey } : { authorization: `Bearer ${o.apiKey}` };
   }
 

@@ -1,6 +1,7 @@
 // createGate: the one object an app makes. It validates options once, owns the client, the cache,
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
-import { createClient, type Ecom9Client } from '../client';
+import type { Ecom9Client } from '../client';
+import { makeClient } from '../client/client';
 import { UsageRecorder, type PendingMeter, type UsageInput } from '../usage/recorder';
 import { HoldJournal } from '../usage/hold-journal';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
@@ -108,7 +109,7 @@ export function createGate(options?: GateOptions): Gate {
   // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
   let health: HealthTracker | undefined;
   const watch = new UpstreamWatch({ logger, onError, now, baseUrl: printableUrl(o.baseUrl), quietMs: o.health.windowMs });
-  const client = createClient(
+  const client = makeClient(
     {
       apiKey: o.apiKey,
       baseUrl: o.baseUrl,

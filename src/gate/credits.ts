@@ -1,7 +1,6 @@
 // Prepaid credit debits: never cached, retried by the client only with the same event_key, so a
 // retry can never charge twice. Business answers (approved or not) become Decisions; ecom9 failures
 // follow the call's failMode, which for money defaults to closed whatever the gate's default is.
-import { randomUUID } from 'node:crypto';
 import { ValidationError, type Ecom9Client } from '../client';
 import { explainRef } from '../shared/account-ref';
 import { ArgumentError, MisconfigurationError } from '../shared/errors';
@@ -44,7 +43,7 @@ export class Credits {
     if (!isCode(product)) throw new ArgumentError('ecom9-gate: debit "product" must be a non-empty product code');
     if (!isCode(meter)) throw new ArgumentError('ecom9-gate: debit "meter" must be a non-empty meter code');
     if (!isQuantity(quantity)) throw new ArgumentError('ecom9-gate: debit "quantity" must be a positive integer');
-    const eventKey = input.eventKey ?? randomUUID();
+    const eventKey = input.eventKey ?? crypto.randomUUID();
     const base = { accountRefId: ref, product, meter, requested: quantity, eventKey };
     const bad = explainRef(ref);
     if (bad) return { ...deny('account_unresolved', 'cache', { ...base, detail: bad }), debited: 0, eventKey };

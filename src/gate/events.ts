@@ -1,11 +1,11 @@
 // The gate's instrumentation events on node:diagnostics_channel: every decision and every webhook's
 // outcome, each naming its gate (the channels are global; an app may run several gates). Published
 // only while a channel has subscribers, so a gate nobody instruments pays one property read.
-import diagnostics from 'node:diagnostics_channel';
 import type { WebhookResult } from '../webhooks/handler';
 import type { PreparedCheck } from './access';
 import type { Decision } from './decision';
 import { CHANNELS } from '../shared/stats';
+import { channel } from '../shared/channels';
 
 /** `hold`: a reservation of reserveCredits (its settlement is a debit, not a decision). */
 export type DecisionKind = 'tier' | 'entitlement' | 'credits' | 'hold';
@@ -31,8 +31,8 @@ export interface WebhookOutcomeEvent {
   readonly status: number;
 }
 
-const decisions = diagnostics.channel(CHANNELS.decision);
-const webhookOutcomes = diagnostics.channel(CHANNELS.webhookOutcome);
+const decisions = channel(CHANNELS.decision);
+const webhookOutcomes = channel(CHANNELS.webhookOutcome);
 
 function published(gate: object, kind: DecisionKind, decision: Decision): Decision {
   if (decisions.hasSubscribers) decisions.publish({ gate, kind, decision } satisfies DecisionEvent);

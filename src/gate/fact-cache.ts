@@ -130,6 +130,10 @@ export class FactCache {
   // Suffixes of fetches in flight (with how many), so an invalidation also aborts a fetch whose suffix
   // is not remembered yet (the first fetch of a new requirement).
   private readonly inFlight = new Map<string, number>();
+  // Keys dropped while a fetch started by another Worker request was in flight (see drop()), with the
+  // drop's number: that fetch's answer is not written back, and the fact it may restore is deleted.
+  private readonly droppedAt = new Map<string, number>();
+  private drops = 0;
   private readonly staleIfErrorMs: number;
   private readonly denyTtlMs: number;
   private readonly now: () => number;
@@ -171,6 +175,7 @@ export class FactCache {
       perf: { now },
       fetchMethod: async (key, _stale, { options, signal, context }) => {
         const { load, suffix } = context;
+        const startedAt = this.drops;
         this.inFlight.set(suffix, (this.inFlight.get(suffix) ?? 0) + 1);
         let loaded: Awaited<ReturnType<Loader>> & { fetchedAt?: number; expiresAt?: number };
         try {
@@ -186,7 +191,7 @@ export class FactCache {
           else this.inFlight.delete(suffix);
         }
         // Deleted (invalidated) while in flight: what was read may predate the invalidation.
-        if (signal.aborted && !isEviction(signal.reason)) throw INVALIDATED;
+        if ((signal.aborted && !isEviction(signal.reason)) || (this.droppedAt.get(key) ?? -1) > startedAt) throw INVALIDATED;
         // A fact from the store lives here only as long as it has left there.
         const ttl = loaded.expiresAt !== undefined ? loaded.expiresAt - this.now() : loaded.denies ? denyTtlMs : ttlMs;
         options.ttl = Math.max(ttl, 1);
@@ -253,6 +258,8 @@ export class FactCache {
       } catch (e) {
         if (e instanceof LoadFailure) return this.afterFailure<T>(key, e.cause);
         if (e !== INVALIDATED) return { kind: 'failed', error: e };
+        // Dropped without an abort (drop()): the fact lru-cache put back predates the drop.
+        if (this.droppedAt.delete(key)) this.lru.delete(key);
       }
     }
     // Invalidated on every attempt: answer from ecom9 directly, and cache nothing.
@@ -292,7 +299,7 @@ export class FactCache {
     if (this.suffixOverflow) n = this.dropByScan(accountRefId, again);
     else for (const suffix of this.suffixes) if (this.drop(accountRefId + suffix, again)) n++;
     // lru-cache's keys() skips fetches in flight, and a first fetch's suffix is not remembered yet.
-    for (const suffix of this.inFlight.keys()) if (this.lru.delete(accountRefId + suffix)) n++;
+    for (const suffix of this.inFlight.keys()) if (this.drop(accountRefId + suffix, undefined)) n++;
     if (again !== undefined && again.length > 0) {
       if (ready === undefined) this.refetch(again);
       else void ready.then((go) => go && this.refetch(again));
@@ -300,12 +307,23 @@ export class FactCache {
     return n;
   }
 
+  /**
+   * Deletes the key, aborting a fetch in flight for it, and notes what to fetch again (`again`). In a
+   * Worker, a fetch started by another request cannot be aborted from this one (its AbortSignal
+   * belongs to that request, and lru-cache's delete throws before changing anything): the key is
+   * marked instead, so that fetch's answer is never stored and every waiter asks again.
+   */
   private drop(key: string, again: Refetch[] | undefined): boolean {
     if (again !== undefined) {
       const old = this.lru.peek(key, { allowStale: true });
       if (old?.source !== undefined && this.lru.perf.now() - old.readAt < this.ttlMs) again.push([key, old.source]);
     }
-    return this.lru.delete(key);
+    try {
+      return this.lru.delete(key);
+    } catch {
+      this.droppedAt.set(key, ++this.drops);
+      return true;
+    }
   }
 
   /** Fetches dropped entries again, once each; a check arriving meanwhile joins the fetch. */

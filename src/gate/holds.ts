@@ -1,7 +1,7 @@
 // reserveCredits: grants holds against the balance less every open hold (in this process, or the
 // fleet's through the redisStore's ledger), charges each once, closes the ones left open past
 // credits.holdTtlMs, and with a spool charges on start-up what a killed process had used.
-import { createHash, randomUUID } from 'node:crypto';
+import { sha256Base64url } from '../shared/hash';
 import { LRUCache } from 'lru-cache';
 import { ValidationError, type Ecom9Client } from '../client';
 import type { Access, FailMode } from './access';
@@ -79,7 +79,7 @@ export class Holds implements HoldOwner {
   private readonly reserving = new Map<string, Promise<Reservation>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly journalFile: HoldJournal | undefined;
-  private readonly sweeper: ReturnType<typeof setInterval>;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private ledgerDownReported = false;
   /** The earliest expiry among open holds: sweep() does nothing before it. */
   private nextExpiry = Number.POSITIVE_INFINITY;
@@ -95,14 +95,23 @@ export class Holds implements HoldOwner {
       }
       for (const p of this.journalFile.pending) this.track(this.recover(p));
     }
+    if (this.journalFile && this.journalFile.pending.length > 0) this.startSweeper();
+  }
+
+  /**
+   * Expires holds nobody settles, from the first hold on: not at creation, because a Worker may make
+   * the gate in its global scope, where no timer may be set (and a timer there is a number, not unref'd).
+   */
+  private startSweeper(): void {
+    if (this.sweeper !== undefined || this.closed) return;
     this.sweeper = setInterval(
       () => {
         this.sweep();
         this.local.sweep();
       },
-      Math.min(d.holdTtlMs, SWEEP_MAX_MS),
+      Math.min(this.d.holdTtlMs, SWEEP_MAX_MS),
     );
-    this.sweeper.unref();
+    (this.sweeper as { unref?: () => void }).unref?.();
   }
 
   async reserve(ref: string, opts: ReserveOptions): Promise<Reservation> {
@@ -116,9 +125,10 @@ export class Holds implements HoldOwner {
     const base = { accountRefId: ref, product, meter, requested: quantity };
     const bad = explainRef(ref);
     if (bad) return { decision: deny('account_unresolved', 'cache', { ...base, detail: bad }), hold: undefined };
+    this.startSweeper();
     this.sweep();
     const scope = scopeOf(ref, product, meter);
-    const key = opts.key ?? randomUUID();
+    const key = opts.key ?? crypto.randomUUID();
     const id = `${scope.id}\u0000${key}`;
     const same = this.open.get(id);
     if (same) return { decision: allow('cache', base), hold: same };
@@ -365,7 +375,7 @@ export class Holds implements HoldOwner {
   }
 
   private grant(scope: HoldScope, key: string, quantity: number, expiresAt: number, ledger: HoldLedger | undefined): HoldImpl {
-    const eventKey = `hold_${createHash('sha256').update(`${scope.id}\u0000${key}`).digest('base64url')}`;
+    const eventKey = `hold_${sha256Base64url(`${scope.id}\u0000${key}`)}`;
     const h = new HoldImpl(key, quantity, eventKey, scope, expiresAt, ledger, this);
     this.open.set(`${scope.id}\u0000${key}`, h);
     if (expiresAt < this.nextExpiry) this.nextExpiry = expiresAt;

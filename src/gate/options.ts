@@ -8,6 +8,7 @@ import { apiKeySchema, connectionShape, httpSchema } from '../client/options';
 import { OPTION_DEFAULTS } from '../shared/defaults';
 import { describeIssues } from '../shared/describe-issues';
 import { OptionsError } from '../shared/errors';
+import { runtimeEnv } from '../shared/runtime';
 import type { WebhookVerifier } from '../webhooks/handler';
 import type { FactStore, InvalidationBus, Logger } from './public-options';
 
@@ -173,7 +174,7 @@ export interface GateOptions extends Omit<GateInput, 'apiKey'> {
 export type ParsedGateOptions = z.output<typeof gateOptionsSchema>;
 
 /** Validates options, filling in the environment defaults; throws a TypeError naming the bad option. */
-export function parseGateOptions(input: unknown, env: NodeJS.ProcessEnv = process.env): ParsedGateOptions {
+export function parseGateOptions(input: unknown, env: Record<string, string | undefined> = runtimeEnv()): ParsedGateOptions {
   if (input !== undefined && (typeof input !== 'object' || input === null)) {
     throw new OptionsError('ecom9-gate: createGate(options) expects an options object');
   }

@@ -7,7 +7,7 @@ import type { TierCheckOptions } from '../gate/tier-rule';
 import { ArgumentError, OptionsError } from '../shared/errors';
 import { checkKnownKeys } from '../shared/strict-keys';
 import type { AdapterOptions } from './adapter-options';
-import type { Binding, Run, Shape } from './binding';
+import type { Binding, Finished, Run, Shape } from './binding';
 import {
   chargeGuard,
   checkAdapterOptions,
@@ -20,7 +20,7 @@ import {
   type Ecom9State,
   type Guard,
 } from './guards';
-import { meterGuard, type MeterOptions } from './meter';
+import { meterGuard, type MeterFinished, type MeterOptions } from './meter';
 import { reserveGuard, type ReserveRouteOptions } from './reserve';
 import { fingerprintOf, idempotentCharge } from './idempotent';
 
@@ -187,6 +187,40 @@ export function buildMiddlewares<S extends Shape>(
   const guarded = (guard: Guard<S['req']>, onDenied: S['denied'] | undefined, name: string, goOn?: GoOn): S['mw'] =>
     b.middleware(guardedRun(guard, onDenied, goOn), name);
 
+  /**
+   * On a runtime that stops a request's work when its waitUntil ends (a Worker): the request's
+   * waitUntil holds until the response is finished and the usage queue is flushed, so no event of
+   * this request is left in memory for a later request (which may never come) to carry.
+   */
+  function meteredWithin(
+    meter: MeterFinished<S['req'], S['meterRes']>,
+    waitUntil: (p: Promise<unknown>) => void,
+    req: S['req'],
+    res: S['res'],
+    next: S['next'],
+  ): S['out'] {
+    let finished!: () => void;
+    waitUntil(new Promise<void>((resolve) => (finished = resolve)).then(() => gate.flush()));
+    // The meter as it is (its journal hook before the last bytes included), then the end of the wait.
+    const recorded: Finished<S['req'], S['meterRes']> = Object.assign(
+      (...args: Parameters<MeterFinished<S['req'], S['meterRes']>>) => {
+        const later = meter(...args);
+        if (isPromise(later)) void later.then(finished, finished);
+        else finished();
+      },
+      { sending: meter.sending, keepBody: meter.keepBody },
+    );
+    try {
+      const out = b.finished(req, res, next, recorded);
+      // A handler that fails never finishes a response: nothing to wait for.
+      if (isPromise(out)) out.then(undefined, finished);
+      return out;
+    } catch (err) {
+      finished();
+      throw err;
+    }
+  }
+
   return {
     gated(req) {
       const state = b.state(req);
@@ -247,14 +281,18 @@ export function buildMiddlewares<S extends Shape>(
         fingerprint: (req) => fingerprints.get(req as object),
       });
       return b.middleware((req, res, next) => {
+        const go = (): S['out'] => {
+          const waitUntil = b.waitUntil?.(req, res);
+          return waitUntil ? meteredWithin(meter, waitUntil, req, res, next) : b.finished(req, res, next, meter);
+        };
         const key = b.header(req, 'idempotency-key');
-        if (key === undefined) return b.finished(req, res, next, meter);
+        if (key === undefined) return go();
         // Keyed: the request's fingerprint is taken before the route reads its body, so another
         // request under the same key is metered on its own and an identical retry once.
         return fingerprintOf(b, req, res).then(
           (fp) => {
             fingerprints.set(req as object, fp);
-            return b.finished(req, res, next, meter);
+            return go();
           },
           (err: unknown) => b.fail(req, res, next, err),
         );

@@ -1,7 +1,7 @@
 // What every adapter's middlewares share: account resolution, the checks behind each middleware, the credit
 // event key, the metering rule and the denial response. An adapter only reads its request, calls a
 // guard and writes the guard's answer in its framework's terms.
-import { createHash } from 'node:crypto';
+import { sha256Base64url } from '../shared/hash';
 import type { EntitlementCheckOptions, FailMode } from '../gate/access';
 import type { Gate } from '../gate/create-gate';
 import type { CreditDecision } from '../gate/credits';
@@ -224,7 +224,7 @@ export function chargeGuard<Req>(gate: Gate, resolver: AccountResolver<Req>, rep
  * the same request (or the same key on another route or account) would be taken for a retry.
  */
 export function scopedEventKey(ref: string, route: string, product: string, meter: string, idempotencyKey: string): string {
-  return 'idem_' + createHash('sha256').update(`${ref}\u0000${route}\u0000${product}\u0000${meter}\u0000${idempotencyKey}`).digest('base64url');
+  return `idem_${sha256Base64url(`${ref}\u0000${route}\u0000${product}\u0000${meter}\u0000${idempotencyKey}`)}`;
 }
 
 export function ecom9State(ref: string | undefined, decision: Decision | undefined, credits?: CreditDecision): Ecom9State {

@@ -37,6 +37,13 @@ export interface MeterReaders<Req> {
   fingerprint?(req: Req): string | undefined;
 }
 
+/**
+ * What meterGuard returns: called once per request, when its response is finished or its client left.
+ * It returns a promise only when the event is recorded later (an async resolver): it settles once it
+ * is, so a Worker's waitUntil can hold until then.
+ */
+export type MeterFinished<Req, Res> = Finished<Req, Res> & ((...args: Parameters<Finished<Req, Res>>) => Promise<void> | undefined);
+
 /** `sending` decided the response does not count: nothing to do when it is over. */
 const SKIP = Symbol('not metered');
 
@@ -54,7 +61,7 @@ export function meterGuard<Req, Res>(
   report: (err: unknown) => void,
   opts: MeterOptions<Req, Res>,
   read: MeterReaders<Req>,
-): Finished<Req, Res> {
+): MeterFinished<Req, Res> {
   if (!isCode(opts.product) || !isCode(opts.meter)) throw new OptionsError('ecom9-gate: meterUsage needs "product" and "meter"');
   if (typeof opts.quantity === 'number' && !isQuantity(opts.quantity)) {
     throw new OptionsError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
@@ -96,29 +103,32 @@ export function meterGuard<Req, Res>(
   };
   /** The response is over and nothing was journaled for it: recorded now, if it counts. */
   // Every metered request without a journal lands here: no allocation beyond what it records.
-  const recordNow = (req: Req, res: Res, status: number): void => {
+  const recordNow = (req: Req, res: Res, status: number): Promise<void> | undefined => {
     try {
       if (!when(status, req, res)) return;
       const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
       if (quantity === 0) return;
       const metadata = opts.metadata?.(req, res);
       const r = read.knownRef(req) ?? resolveAccount(resolver, req, report);
-      if (isPromise(r)) void r.then((x) => record(x, req, quantity, metadata)).catch(report);
-      else record(r, req, quantity, metadata);
+      if (isPromise(r)) return r.then((x) => record(x, req, quantity, metadata)).catch(report);
+      record(r, req, quantity, metadata);
     } catch (err) {
       report(err);
     }
+    return undefined;
   };
-  const settle = (p: MaybePromise<PendingMeter | undefined> | typeof SKIP, counts: boolean): void => {
-    if (p === SKIP || p === undefined) return;
-    if (isPromise(p)) void p.then((x) => settle(x, counts)).catch(report);
-    else if (counts) p.commit();
+  const settle = (p: MaybePromise<PendingMeter | undefined> | typeof SKIP, counts: boolean): Promise<void> | undefined => {
+    if (p === SKIP || p === undefined) return undefined;
+    if (isPromise(p)) return p.then((x) => void settle(x, counts)).catch(report);
+    if (counts) p.commit();
     else p.cancel();
+    return undefined;
   };
-  const finished = ((req: Req, res: Res, status: number, aborted: boolean, sent?: unknown): void => {
-    if (sent !== undefined) settle(sent as PendingMeter | typeof SKIP, !aborted || opts.meterAborted === true);
-    else if (!aborted || opts.meterAborted === true) recordNow(req, res, status);
-  }) as Finished<Req, Res> & { sending: Finished<Req, Res>['sending'] };
+  const finished = ((req: Req, res: Res, status: number, aborted: boolean, sent?: unknown): Promise<void> | undefined => {
+    if (sent !== undefined) return settle(sent as PendingMeter | typeof SKIP, !aborted || opts.meterAborted === true);
+    if (!aborted || opts.meterAborted === true) return recordNow(req, res, status);
+    return undefined;
+  }) as MeterFinished<Req, Res> & { sending: Finished<Req, Res>['sending'] };
   // Without a journal there is nothing to write before the last bytes: the response is not taken
   // over, and the event is recorded when it is over (the warm path of a metered route unchanged).
   if (!gate.usageJournaled) return finished;

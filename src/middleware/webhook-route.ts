@@ -66,15 +66,14 @@ export function declaresBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || headers['content-length'] !== undefined;
 }
 
-const NO_BYTES = Buffer.alloc(0);
-
 /**
  * The bytes to verify: the raw parser's Buffer; none when the request has no body (a parser skips
  * it, and there is nothing anyone could have consumed); anything else means a parser got there first.
  */
 export function signedBytes(parsed: unknown, bodiless: boolean): Buffer {
   if (Buffer.isBuffer(parsed)) return parsed;
-  if (bodiless) return NO_BYTES;
+  // Made per call, not at load: this module also loads on the edge, where Buffer does not exist.
+  if (bodiless) return Buffer.alloc(0);
   throw webhookBodyError();
 }
 

@@ -9,6 +9,7 @@ import type { BusSubscriber, InvalidationBus } from '../gate/public-options';
 import { BusUnavailableError, OptionsError } from '../shared/errors';
 import { memoryReplayGuard, type ReplayGuard } from '../webhooks/replay';
 import { parseRedisBusOptions, type RedisBusOptions } from './options';
+import { refuseOnEdge } from '../shared/runtime';
 
 export type { RedisBusOptions } from './options';
 
@@ -23,6 +24,7 @@ export interface RedisBus extends InvalidationBus {
 }
 
 export function redisBus(options: RedisBusOptions): RedisBus {
+  refuseOnEdge('redisBus', 'ioredis', 'an isolate gives it no node:net socket to Redis');
   const o = parseRedisBusOptions(options);
   const origin = randomUUID();
   // Commands fail at once while Redis is away (no offline queue) and give up on a Redis that stops

@@ -26,6 +26,7 @@ import { keysOf } from './store-scripts';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './store-options';
 import { redisHoldLedger } from './holds';
 import { redisIdempotencyStore } from './idempotency-store';
+import { refuseOnEdge } from '../shared/runtime';
 
 export type { RedisStoreOptions } from './store-options';
 
@@ -43,6 +44,7 @@ export interface RedisStore extends FactStore {
 const GENERATION_TTL_MS = 24 * 60 * 60_000;
 
 export function redisStore(options: RedisStoreOptions): RedisStore {
+  refuseOnEdge('redisStore', 'ioredis', 'an isolate gives it no node:net socket to Redis');
   const o = parseRedisStoreOptions(options);
   const c = connectStore(o);
   const { redis } = c;

@@ -1,6 +1,6 @@
 // Counters behind gate.stats(), and the same events on node:diagnostics_channel so users can feed
 // OpenTelemetry or Prometheus without this package depending on either.
-import diagnostics from 'node:diagnostics_channel';
+import { channel } from './channels';
 
 export const CHANNELS = {
   /** Every counter increment of stats(): `{ name, by, gate }`. */
@@ -114,9 +114,9 @@ export class StatsRecorder {
   };
 
   private readonly channels = {
-    counter: diagnostics.channel(CHANNELS.counter),
-    invalidation: diagnostics.channel(CHANNELS.invalidation),
-    webhook: diagnostics.channel(CHANNELS.webhook),
+    counter: channel(CHANNELS.counter),
+    invalidation: channel(CHANNELS.invalidation),
+    webhook: channel(CHANNELS.webhook),
   };
 
   /** The gate these counters belong to, named in every message so a subscriber can tell gates apart. */

@@ -2,7 +2,6 @@
 // and sent as one event: a service metering every request would otherwise send ecom9 one call per
 // request (and meet its rate limit long before its own). Keyed events are never summed: their key is
 // what makes a retried request count once.
-import { randomUUID } from 'node:crypto';
 import type { SpooledEvent } from './spool';
 
 // With a spool, a bucket names every journaled part it replaces; past this many parts it is sealed
@@ -59,7 +58,7 @@ export class Aggregator {
     let b = this.find(accountRefId, product, meter);
     if (b === undefined) {
       const next = this.buckets.get(accountRefId);
-      b = { eventKey: `agg_${randomUUID()}`, accountRefId, product, meter, quantity: 0, count: 0, parts: this.keepParts ? [] : undefined, next };
+      b = { eventKey: `agg_${crypto.randomUUID()}`, accountRefId, product, meter, quantity: 0, count: 0, parts: this.keepParts ? [] : undefined, next };
       this.buckets.set(accountRefId, b);
       this.open++;
     }
@@ -68,7 +67,8 @@ export class Aggregator {
     if (partKey !== undefined) b.parts?.push(partKey);
     if (this.timer === undefined) {
       this.timer = setTimeout(this.onWindow, this.windowMs);
-      this.timer.unref();
+      // A number on the edge, where there is no process to hold open.
+      (this.timer as { unref?: () => void }).unref?.();
     }
     if (b.parts !== undefined && b.parts.length >= MAX_PARTS) this.onWindow();
     return b.eventKey;

@@ -4,7 +4,6 @@
 // counted, and with a spool it survives a crash, an outage or a rejected API key (it is sent again on
 // the next start). A metered response is journaled before it can reach its client (beginMetered),
 // so a crash after the client got it loses nothing.
-import { randomUUID } from 'node:crypto';
 import type { Ecom9Client } from '../client';
 import { accountRefProblem } from '../shared/account-ref';
 import { ArgumentError, UsageDeliveryError, UsageSpoolError } from '../shared/errors';
@@ -52,8 +51,8 @@ export interface UsageHooks {
 
 const defaultSchedule = (fn: () => void, ms: number): (() => void) => {
   const t = setTimeout(fn, ms);
-  // Never holds the process open; a flush in progress does (see UsageSender.flush()).
-  t.unref();
+  // Never holds the process open; a flush in progress does (see UsageSender.flush()). A number on the edge.
+  (t as { unref?: () => void }).unref?.();
   return () => clearTimeout(t);
 };
 
@@ -118,7 +117,7 @@ export class UsageRecorder {
 
   /** Validates and enqueues one event; returns at once. `queued` is false when it was refused. */
   record(input: UsageInput): { queued: boolean; eventKey: string } {
-    const parsed = usageEventSchema.safeParse({ quantity: 1, ...input, eventKey: input.eventKey ?? randomUUID() });
+    const parsed = usageEventSchema.safeParse({ quantity: 1, ...input, eventKey: input.eventKey ?? crypto.randomUUID() });
     if (!parsed.success) {
       const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
       throw new ArgumentError(`ecom9-gate: recordUsage: invalid ${names}`);
@@ -171,7 +170,7 @@ export class UsageRecorder {
     if (aggregatable && !this.spool) return { commit: () => this.sum(accountRefId, product, meter, quantity), cancel: () => {} };
     checkMetadata('meterUsage', metadata);
     // An aggregated event only needs a key of its own when it is journaled.
-    const key = eventKey ?? (aggregatable && !this.spool ? '' : randomUUID());
+    const key = eventKey ?? (aggregatable && !this.spool ? '' : crypto.randomUUID());
     const event: SpooledEvent = { accountRefId, product, meter, quantity, eventKey: key };
     if (metadata) event.metadata = metadata;
     // Journaled first: should the write fail, nothing has been counted yet.

@@ -43,8 +43,10 @@ export class UsageSender {
   private readonly unsettled = new Map<number, Queued>();
   private readonly flushWaiters: Array<{ upTo: number; resolve: () => void }> = [];
   private readonly timers = new Set<() => void>();
-  /** Aborts the requests in flight when stop() is called. */
-  private readonly abort = new AbortController();
+  // One controller per send, made where the send starts, aborted by stop(): in a Worker an AbortSignal
+  // belongs to the request that made it, and any other request touching it throws, so one for the
+  // sender's life (made in the first request) would fail every later request's sends.
+  private readonly sending = new Set<AbortController>();
   private inflight = 0;
   private nextSeq = 0;
   private stopped = false;
@@ -93,7 +95,7 @@ export class UsageSender {
   /** Stops sending: answers still on their way are ignored. Returns what was not settled (each once). */
   stop(): Array<{ event: SpooledEvent; count: number }> {
     this.stopped = true;
-    this.abort.abort();
+    for (const c of this.sending) c.abort();
     for (const cancel of this.timers) cancel();
     this.timers.clear();
     this.pause?.();
@@ -119,6 +121,8 @@ export class UsageSender {
     q.attempts++;
     const e = q.event;
     let r: UsageRecordResult;
+    const abort = new AbortController();
+    this.sending.add(abort);
     try {
       r = await this.client.usage.record(
         {
@@ -130,11 +134,13 @@ export class UsageSender {
           ...(e.metadata ? { metadata: e.metadata } : {}),
         },
         // The sender owns the retry schedule (longer than a request's), so the client makes one attempt.
-        { maxRetries: 0, signal: this.abort.signal },
+        { maxRetries: 0, signal: abort.signal },
       );
     } catch (err) {
       if (!this.stopped) this.failed(q, err);
       return;
+    } finally {
+      this.sending.delete(abort);
     }
     if (this.stopped) return;
     if (r.accepted) {

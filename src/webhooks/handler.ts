@@ -2,10 +2,11 @@
 // (Standard Webhooks, or a custom verify), validated, de-duplicated by delivery (`webhook-id`), then the
 // account's cache entries are dropped and user handlers run. A webhook only ever invalidates:
 // the next request asks ecom9, so a forged event can never grant access.
+import type { webcrypto } from 'node:crypto';
 import { z } from 'zod';
 import { explainRef } from '../shared/account-ref';
 import type { StatsRecorder } from '../shared/stats';
-import { secretKey, verifySignature, type SignatureFailure } from './signature';
+import { importKeys, secretKey, verifySignature, type SignatureFailure } from './signature';
 import type { ReplayGuard } from './replay';
 import { ArgumentError } from '../shared/errors';
 
@@ -29,7 +30,7 @@ export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 export type WebhookHeaders = Headers | Record<string, string | readonly string[] | undefined>;
 
 export interface WebhookInput {
-  rawBody: Buffer | Uint8Array | string;
+  rawBody: Uint8Array | string;
   headers: WebhookHeaders;
   /** When the request arrived; the timestamp tolerance is measured from it. @default now */
   receivedAt?: Date;
@@ -43,8 +44,11 @@ export interface WebhookResult {
 /** A user handler for one event name (or '*', for events no named handler takes). */
 export type WebhookHandler = (event: WebhookPayload) => void | Promise<void>;
 
-/** A custom verifier for a scheme other than Standard Webhooks: true when the request is genuine. */
-export type WebhookVerifier = (input: { rawBody: Buffer; headers: WebhookHeaders }) => boolean | Promise<boolean>;
+/**
+ * A custom verifier for a scheme other than Standard Webhooks: true when the request is genuine.
+ * `rawBody` is a Buffer where the runtime has one (Node, Bun, Deno), a plain Uint8Array on the edge.
+ */
+export type WebhookVerifier = (input: { rawBody: Uint8Array; headers: WebhookHeaders }) => boolean | Promise<boolean>;
 
 export interface WebhookDeps {
   secrets: readonly string[];
@@ -86,11 +90,23 @@ function deliveryId(headers: WebhookHeaders, event: WebhookPayload): string {
   return id ? `id:${id}` : `tx:${event.transaction_id}`;
 }
 
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const NodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
+
+/** The body's bytes, without copying a view; a Buffer where the runtime has one (custom verifiers may read it as such). */
+function bytesOf(raw: Uint8Array | string): Uint8Array {
+  const bytes = typeof raw === 'string' ? encoder.encode(raw) : raw;
+  return NodeBuffer ? NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+}
+
 export class WebhookProcessor {
-  private readonly keys: Buffer[];
+  private readonly keys: Uint8Array[];
+  // Imported into WebCrypto on the first delivery (importKey is async); a bad secret already threw above.
+  private cryptoKeys: Promise<webcrypto.CryptoKey[]> | undefined;
 
   constructor(private readonly d: WebhookDeps) {
-    this.keys = d.secrets.map((s) => (d.rawSecrets ? Buffer.from(s, 'utf8') : secretKey(s)));
+    this.keys = d.secrets.map((s) => (d.rawSecrets ? encoder.encode(s) : secretKey(s)));
   }
 
   get verifies(): boolean {
@@ -110,13 +126,13 @@ export class WebhookProcessor {
     if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
       return this.reject(415, 'unsupported_media_type', 'webhooks are JSON');
     }
-    const body = typeof rawBody === 'string' ? Buffer.from(rawBody) : Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+    const body = bytesOf(rawBody);
     if (body.byteLength > MAX_WEBHOOK_BYTES) return this.reject(413, 'payload_too_large', `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`);
     const failure = await this.verify(body, input);
     if (failure) return this.reject(401, 'invalid_signature', failure);
     let json: unknown;
     try {
-      json = JSON.parse(body.toString('utf8'));
+      json = JSON.parse(decoder.decode(body));
     } catch {
       return this.reject(400, 'malformed_json', 'the body is not JSON');
     }
@@ -152,7 +168,7 @@ export class WebhookProcessor {
     return { status: 200, body: { received: true } };
   }
 
-  private async verify(body: Buffer, input: WebhookInput): Promise<string | undefined> {
+  private async verify(body: Uint8Array, input: WebhookInput): Promise<string | undefined> {
     if (this.d.verify) {
       try {
         return (await this.d.verify({ rawBody: body, headers: input.headers })) ? undefined : 'rejected by the custom verifier';
@@ -163,8 +179,9 @@ export class WebhookProcessor {
     }
     if (this.keys.length === 0) return undefined;
     const nowSeconds = Math.floor((input.receivedAt?.getTime() ?? this.d.now()) / 1000);
-    const failure = verifySignature({
-      secrets: this.keys,
+    this.cryptoKeys ??= importKeys(this.keys);
+    const failure = await verifySignature({
+      keys: await this.cryptoKeys,
       id: header(input.headers, 'webhook-id'),
       timestamp: header(input.headers, 'webhook-timestamp'),
       signature: header(input.headers, 'webhook-signature'),
