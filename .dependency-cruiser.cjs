@@ -4,7 +4,10 @@
 // Run by `npm run lint` (depcruise) and `npm test` (test/architecture.test.ts, through cruise()).
 /** Optional peers and UI/framework packages: only adapters and their own subpaths may load them. */
 const FRAMEWORKS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack)/';
-const PEERS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack|ioredis|@opentelemetry)/';
+const PEERS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack|ioredis|@opentelemetry|ai|@ai-sdk|@modelcontextprotocol)/';
+/** The AI SDK and the MCP SDK: each the optional peer of its own subpath only. */
+const AI_SDK = '^node_modules/(ai|@ai-sdk)/';
+const MCP_SDK = '^node_modules/@modelcontextprotocol/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -43,6 +46,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/index\\.ts$' },
       to: { path: PEERS, reachable: true },
+    },
+    {
+      name: 'ai-sdk-only-in-src-ai',
+      comment: 'The Vercel AI SDK (`ai`) is the optional peer of ecom9-gate/ai: only src/ai names it.',
+      severity: 'error',
+      from: { pathNot: '^src/ai/' },
+      to: { path: AI_SDK },
+    },
+    {
+      name: 'mcp-sdk-only-in-src-mcp',
+      comment: 'The MCP SDK is the optional peer of ecom9-gate/mcp: only src/mcp names it.',
+      severity: 'error',
+      from: { pathNot: '^src/mcp/' },
+      to: { path: MCP_SDK },
     },
     {
       name: 'wired-in-create-gate',

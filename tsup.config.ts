@@ -19,6 +19,8 @@ const shared: Options = {
     'reflect-metadata',
     'rxjs',
     '@opentelemetry/api',
+    'ai',
+    /^@modelcontextprotocol\/sdk(\/|$)/,
   ],
 };
 
@@ -35,6 +37,8 @@ const nodeEntries = {
   fetch: 'adapters/fetch.ts',
   hono: 'adapters/hono.ts',
   otel: 'src/otel/index.ts',
+  ai: 'src/ai/index.ts',
+  mcp: 'src/mcp/index.ts',
 };
 
 export default defineConfig([
