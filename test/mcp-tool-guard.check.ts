@@ -7,16 +7,40 @@ import { z } from 'zod';
 
 declare const g: ToolGuard;
 const server = new McpServer({ name: 'types', version: '1.0.0' });
-server.registerTool('a', { inputSchema: { prompt: z.string() } }, g(async ({ prompt }, extra) => ({ content: [{ type: 'text', text: prompt + extra.ecom9.accountRefId }] })));
-server.registerTool('b', { inputSchema: { prompt: z.string() } }, g(async ({ prompt }) => ({ content: [{ type: 'text', text: prompt }] })));
-server.registerTool('c', { description: 'no input' }, g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.hold?.key ?? '' }] })));
+server.registerTool(
+  'a',
+  { inputSchema: { prompt: z.string() } },
+  g(async ({ prompt }, extra) => ({ content: [{ type: 'text', text: prompt + extra.ecom9.accountRefId }] })),
+);
+server.registerTool(
+  'b',
+  { inputSchema: { prompt: z.string() } },
+  g(async ({ prompt }) => ({ content: [{ type: 'text', text: prompt }] })),
+);
+server.registerTool(
+  'c',
+  { description: 'no input' },
+  g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.hold?.key ?? '' }] })),
+);
 const standalone = g(async (args: { n: number }, extra: GatedToolExtra) => ({ content: [{ type: 'text', text: `${args.n}${extra.ecom9.accountRefId}` }] }));
 server.registerTool('d', { inputSchema: { n: z.number() } }, standalone);
 const alone = g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.accountRefId }] }));
 server.registerTool('e', { description: 'no input' }, alone);
 // @ts-expect-error prompt is a string
-server.registerTool('f', { inputSchema: { prompt: z.string() } }, g(async ({ prompt }) => ({ content: [{ type: 'text', text: prompt.toFixed() }] })));
+server.registerTool(
+  'f',
+  { inputSchema: { prompt: z.string() } },
+  g(async ({ prompt }) => ({ content: [{ type: 'text', text: prompt.toFixed() }] })),
+);
 // @ts-expect-error extra.ecom9 has no such member
-server.registerTool('h', { description: 'no input' }, g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.nope }] })));
+server.registerTool(
+  'h',
+  { description: 'no input' },
+  g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.nope }] })),
+);
 // @ts-expect-error a handler returns a tool result
-server.registerTool('i', { description: 'no input' }, g(async () => 5));
+server.registerTool(
+  'i',
+  { description: 'no input' },
+  g(async () => 5),
+);

@@ -61,7 +61,13 @@ const url = z.union([z.string().min(1), fn]).optional();
 const gateSchema = z.strictObject({ accountRefId: fn, topUpUrl: url, connectionId: fn.optional() });
 const code = (what: string) => z.string().refine(isCode, `must be a non-empty ${what} code`);
 const quantity = z.number().refine(isQuantity, 'must be a positive integer');
-const chargeSchema = z.strictObject({ product: code('product'), meter: code('meter'), quantity, topUpUrl: url, failMode: z.enum(['closed', 'open']).optional() });
+const chargeSchema = z.strictObject({
+  product: code('product'),
+  meter: code('meter'),
+  quantity,
+  topUpUrl: url,
+  failMode: z.enum(['closed', 'open']).optional(),
+});
 const reserveSchema = z.strictObject({ product: code('product'), meter: code('meter'), quantity, topUpUrl: url });
 
 function parse<T>(schema: z.ZodType, what: string, v: unknown): T {
@@ -96,7 +102,8 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
   /** A guard: resolves the account, then `run` decides; a paid guard's calls are keyed and replayed. */
   const guard = (run: Run, paid: boolean): ToolGuard => {
     const id = `g${guards++}`;
-    const wrap = (handler: (...a: unknown[]) => CallToolResult | Promise<CallToolResult>) =>
+    const wrap =
+      (handler: (...a: unknown[]) => CallToolResult | Promise<CallToolResult>) =>
       async (...a: unknown[]): Promise<CallToolResult> => {
         const extra = a[a.length - 1] as ToolExtra & { ecom9?: McpEcom9State };
         const args = a.length > 1 ? a[0] : undefined;
@@ -115,10 +122,12 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
     return wrap as unknown as ToolGuard;
   };
 
-  const check = (prepared: ReturnType<Gate['tierCheck']>): Run => async (ref, _extra, _key, call) => {
-    const decision = prepared.peek(ref) ?? (await prepared.check(ref));
-    return decision.allowed ? call({ accountRefId: ref, decision }) : deniedResult(decision);
-  };
+  const check =
+    (prepared: ReturnType<Gate['tierCheck']>): Run =>
+    async (ref, _extra, _key, call) => {
+      const decision = prepared.peek(ref) ?? (await prepared.check(ref));
+      return decision.allowed ? call({ accountRefId: ref, decision }) : deniedResult(decision);
+    };
 
   return {
     requireTier: (tiers, opts = {}) => guard(check(gate.tierCheck({ upgradeLink: true, ...opts, tiers })), false),

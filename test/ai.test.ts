@@ -1,0 +1,193 @@
+// ecom9-gate/ai with the AI SDK's own mock models and the emulator as ecom9: each call is held
+// before the model runs and debited once for what it used, whichever way it ends.
+import { generateText, streamText, wrapLanguageModel } from 'ai';
+import { creditsMiddleware, InsufficientCreditsError, type AiSettlement, type CreditsMiddlewareOptions } from 'ecom9-gate/ai';
+import { createTestGate, type TestGate } from 'ecom9-gate/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { delta, feed, finishPart, generateModel, streamModel, v4Usage } from './support/ai-models';
+
+const P = 'ai-images';
+const M = 'credits';
+// 1 credit a started 1,000 input tokens, 1 a started 250 output tokens.
+const price: CreditsMiddlewareOptions['price'] = ({ inputTokens, outputTokens }) => Math.ceil(inputTokens / 1000) + Math.ceil(outputTokens / 250);
+
+let t: TestGate;
+let settled: AiSettlement[];
+beforeEach(async () => {
+  t = await createTestGate();
+  settled = [];
+  await t.setCredits('acme', P, M, 1000);
+});
+afterEach(() => t.close());
+
+/** The model wrapped in the middleware; `settledOnce` resolves with the next settlement. */
+function gated(base: Parameters<typeof wrapLanguageModel>[0]['model'], opts: Partial<CreditsMiddlewareOptions> = {}) {
+  let resolveNext: ((s: AiSettlement) => void) | undefined;
+  const model = wrapLanguageModel({
+    model: base,
+    middleware: creditsMiddleware(t.gate, {
+      accountRefId: 'acme',
+      product: P,
+      meter: M,
+      price,
+      reserve: 200,
+      onSettled: (s) => {
+        settled.push(s);
+        resolveNext?.(s);
+      },
+      ...opts,
+    }),
+  });
+  const next = () => new Promise<AiSettlement>((r) => (resolveNext = r));
+  return { model, next };
+}
+
+const debits = () => t.emulator.ledger.filter((r) => r.approved && r.accountRefId === 'acme' && r.product === P);
+
+describe('generate', () => {
+  it('charges price(usage) once, after the model answered', async () => {
+    const base = generateModel('hello', v4Usage(1200, 600));
+    const { model } = gated(base);
+    const r = await generateText({ model, prompt: 'hi', maxRetries: 0 });
+    expect(r.text).toBe('hello');
+    expect(debits().map((d) => d.quantity)).toEqual([2 + 3]);
+    expect(t.credits('acme', P, M)).toBe(995);
+    expect(settled).toMatchObject([{ charged: 5, outcome: 'finished', usage: { inputTokens: 1200, outputTokens: 600, totalTokens: 1800 } }]);
+  });
+
+  it('never charges more than the reserve', async () => {
+    const { model } = gated(generateModel('long', v4Usage(0, 1_000_000)));
+    await generateText({ model, prompt: 'hi', maxRetries: 0 });
+    expect(debits().map((d) => d.quantity)).toEqual([200]);
+  });
+
+  it('refuses a short balance with InsufficientCreditsError before the model is called, and charges nothing', async () => {
+    await t.setCredits('acme', P, M, 150);
+    const base = generateModel('never', v4Usage(1, 1));
+    const { model } = gated(base, { topUpUrl: 'https://shop.example/top-up' });
+    const err = await generateText({ model, prompt: 'hi', maxRetries: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InsufficientCreditsError);
+    expect(err).toMatchObject({ code: 'insufficient_credits', remainingBalance: 150, topUpUrl: 'https://shop.example/top-up', problem: { status: 402 } });
+    expect(base.doGenerateCalls).toHaveLength(0);
+    expect(debits()).toEqual([]);
+    expect(t.credits('acme', P, M)).toBe(150);
+  });
+
+  it('gives the hold back when the model fails: no charge, and the reserve is free again', async () => {
+    await t.setCredits('acme', P, M, 200);
+    let fail = true;
+    const base = generateModel('ok', v4Usage(10, 10));
+    const answer = base.doGenerate;
+    base.doGenerate = async (o) => {
+      if (fail) throw new Error('provider down');
+      return answer(o);
+    };
+    const { model } = gated(base);
+    await expect(generateText({ model, prompt: 'hi', maxRetries: 0 })).rejects.toThrow('provider down');
+    expect(settled).toMatchObject([{ charged: 0, outcome: 'failed' }]);
+    fail = false;
+    await generateText({ model, prompt: 'hi', maxRetries: 0 }); // the whole 200 could be held again
+    expect(debits().map((d) => d.quantity)).toEqual([2]);
+  });
+
+  it('gives price plain numbers whatever the usage shape: v2 flat numbers, and 0 for what is unknown', async () => {
+    const seen: unknown[] = [];
+    const spy: CreditsMiddlewareOptions['price'] = (u) => (seen.push(u), 1);
+    const flat = gated(generateModel('x', { inputTokens: 7, outputTokens: 9, totalTokens: 16, cachedInputTokens: 2 }), { price: spy });
+    await generateText({ model: flat.model, prompt: 'hi', maxRetries: 0 });
+    const none = gated(generateModel('', { inputTokens: { total: undefined }, outputTokens: { total: undefined } }), { price: spy });
+    await generateText({ model: none.model, prompt: '', maxRetries: 0 });
+    expect(seen[0]).toMatchObject({ inputTokens: 7, outputTokens: 9, totalTokens: 16, cachedInputTokens: 2, reasoningTokens: 0, estimated: false });
+    expect(seen.at(-1)).toMatchObject({ inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true });
+  });
+});
+
+describe('stream', () => {
+  it('charges at finish with the provider usage, once', async () => {
+    const f = feed();
+    const { model, next } = gated(streamModel(() => f));
+    const r = streamText({ model, prompt: 'hi', maxRetries: 0 });
+    f.push(delta('Hello, '), delta('world'), { type: 'text-end', id: 't1' }, finishPart(v4Usage(100, 500)));
+    f.close();
+    expect(await r.text).toBe('Hello, world');
+    expect(await next()).toMatchObject({ charged: 1 + 2, outcome: 'finished' });
+    expect(debits().map((d) => d.quantity)).toEqual([3]);
+  });
+
+  it('charges what was delivered when the caller aborts after some deltas: one debit, above 0, within the reserve', async () => {
+    const f = feed();
+    const { model, next } = gated(
+      streamModel(() => f),
+      { price: ({ outputTokens }) => outputTokens },
+    );
+    const ac = new AbortController();
+    const r = streamText({ model, prompt: 'hi', maxRetries: 0, abortSignal: ac.signal });
+    const chunk = 'x'.repeat(40); // 10 tokens at 4 characters a token
+    f.push(delta(chunk));
+    let got = 0;
+    const settlement = next();
+    try {
+      for await (const _ of r.textStream) {
+        if (++got === 3) ac.abort();
+        else f.push(delta(chunk)); // the next delta only once this one reached the caller
+      }
+    } catch {
+      // the abort
+    }
+    const s = await settlement;
+    expect(s).toMatchObject({ outcome: 'aborted', charged: 30, usage: { outputTokens: 30, estimated: true } });
+    expect(debits().map((d) => d.quantity)).toEqual([30]);
+    await t.gate.flush();
+    expect(debits()).toHaveLength(1);
+  });
+
+  it('charges what was delivered when the stream errors midway, and nothing when it errors before any text', async () => {
+    const f = feed();
+    const { model, next } = gated(
+      streamModel(() => f),
+      { price: ({ outputTokens }) => outputTokens },
+    );
+    const r = streamText({ model, prompt: 'hi', maxRetries: 0, onError: () => {} });
+    const settlement = next();
+    f.push(delta('y'.repeat(80)));
+    f.fail(new Error('connection reset'));
+    await r.consumeStream();
+    expect(await settlement).toMatchObject({ outcome: 'failed', charged: 20 });
+
+    const g = feed();
+    const early = gated(streamModel(() => g));
+    const r2 = streamText({ model: early.model, prompt: 'hi', maxRetries: 0, onError: () => {} });
+    const none = early.next();
+    g.fail(new Error('refused'));
+    await r2.consumeStream();
+    expect(await none).toMatchObject({ outcome: 'failed', charged: 0 });
+    expect(debits().map((d) => d.quantity)).toEqual([20]);
+  });
+
+  it('lets at most 3 of 10 concurrent calls reach the model on a balance for 3 reserves', async () => {
+    await t.setCredits('acme', P, M, 600);
+    let open!: () => void;
+    const gateOpen = new Promise<void>((r) => (open = r));
+    const base = generateModel('done', v4Usage(10, 10));
+    const answer = base.doGenerate;
+    base.doGenerate = async (o) => {
+      await gateOpen; // every call that got this far holds its reserve until all ten have been decided
+      return answer(o);
+    };
+    const { model } = gated(base);
+    let refused = 0;
+    const calls = Array.from({ length: 10 }, () =>
+      generateText({ model, prompt: 'hi', maxRetries: 0 }).catch((e: unknown) => {
+        if (e instanceof InsufficientCreditsError) refused++;
+        else throw e;
+      }),
+    );
+    await vi.waitFor(() => expect(refused + base.doGenerateCalls.length).toBe(10));
+    expect(base.doGenerateCalls.length).toBeLessThanOrEqual(3);
+    expect(base.doGenerateCalls.length).toBeGreaterThan(0);
+    open();
+    await Promise.all(calls);
+    expect(debits()).toHaveLength(base.doGenerateCalls.length);
+    expect(t.credits('acme', P, M)).toBe(600 - 2 * base.doGenerateCalls.length);
+  });
+});
