@@ -26,21 +26,21 @@ const standalone = g(async (args: { n: number }, extra: GatedToolExtra) => ({ co
 server.registerTool('d', { inputSchema: { n: z.number() } }, standalone);
 const alone = g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.accountRefId }] }));
 server.registerTool('e', { description: 'no input' }, alone);
-// @ts-expect-error prompt is a string
 server.registerTool(
   'f',
   { inputSchema: { prompt: z.string() } },
+  // @ts-expect-error prompt is a string
   g(async ({ prompt }) => ({ content: [{ type: 'text', text: prompt.toFixed() }] })),
 );
-// @ts-expect-error extra.ecom9 has no such member
 server.registerTool(
   'h',
   { description: 'no input' },
+  // @ts-expect-error extra.ecom9 has no such member
   g(async (extra) => ({ content: [{ type: 'text', text: extra.ecom9.nope }] })),
 );
-// @ts-expect-error a handler returns a tool result
 server.registerTool(
   'i',
   { description: 'no input' },
+  // @ts-expect-error a handler returns a tool result
   g(async () => 5),
 );
