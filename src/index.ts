@@ -21,6 +21,9 @@ export type { TierCheckOptions } from './gate/tier-rule';
 export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/access';
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
+export type { ReserveOptions, Reservation, OpenHold } from './gate/holds';
+export type { Hold, HoldSettlement } from './gate/hold';
+export type { HoldLedger, HoldScope, ReserveAsk, ReserveAnswer } from './gate/hold-ledger';
 export { CHANNELS, type GateStats } from './shared/stats';
 export type { GateHealth, ComponentState } from './gate/health';
 export type { DecisionEvent, DecisionKind, WebhookOutcome, WebhookOutcomeEvent } from './gate/events';
@@ -43,6 +46,10 @@ export {
   BusUnavailableError,
   StoreUnavailableError,
   CallbackError,
+  HoldChargeError,
+  HoldClosedError,
+  HoldLedgerUnavailableError,
+  type HoldRef,
   ClientStateError,
   MisconfigurationError,
   OptionsError,

@@ -2,11 +2,13 @@
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
 import { createClient, type Ecom9Client } from '../client';
 import { UsageRecorder, type UsageInput } from '../usage/recorder';
+import { HoldJournal } from '../usage/hold-journal';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
 import { memoryReplayGuard } from '../webhooks/replay';
 import { Access, type EntitlementCheckOptions, type FailMode, type PreparedCheck } from './access';
 import { CatalogCache } from './catalog';
 import { Credits, type CreditDecision, type DebitInput } from './credits';
+import { Holds, type OpenHold, type Reservation, type ReserveOptions } from './holds';
 import type { Decision } from './decision';
 import { observeCheck, observeDebit, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
@@ -33,6 +35,14 @@ export interface Gate {
   entitlementCheck(opts: EntitlementCheckOptions): PreparedCheck;
   /** Debits prepaid credits now (never cached); the same eventKey is never charged twice. */
   debitCredits(input: DebitInput): Promise<CreditDecision>;
+  /**
+   * Reserves up to `quantity` credits for work priced at its end; granted only if the balance less
+   * every open hold of the account, product and meter covers it (fleet-wide with a redisStore).
+   * Denied: `hold` is undefined and `decision` is the 402 insufficient_credits (or 503, 401, 500).
+   */
+  reserveCredits(accountRefId: string, opts: ReserveOptions): Promise<Reservation>;
+  /** The holds this instance has open (all, or one account's). */
+  openHolds(accountRefId?: string): OpenHold[];
   /** Queues a postpaid usage event and returns at once; delivered in the background with retries. */
   recordUsage(input: UsageInput): { queued: boolean; eventKey: string };
   /**
@@ -107,6 +117,17 @@ export function createGate(options?: GateOptions): Gate {
   const links = new LinkResolver(client, cache, catalog, stats, report);
   const access = new Access({ client, cache, stats, links, failMode: o.failMode, tierOrder: o.tierOrder, report });
   const credits = new Credits(client, access, stats, report);
+  const holds = new Holds({
+    client,
+    access,
+    stats,
+    report,
+    now,
+    holdTtlMs: o.credits.holdTtlMs,
+    balanceTtlMs: o.credits.balanceTtlMs,
+    fleet: store?.holdLedger?.(),
+    journal: o.usage.spoolPath ? new HoldJournal(`${o.usage.spoolPath}.holds`) : undefined,
+  });
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
   const bus = o.bus as InvalidationBus | undefined;
   const tracker = new HealthTracker({
@@ -133,6 +154,7 @@ export function createGate(options?: GateOptions): Gate {
   };
   const dropLocal = (ref: string): void => {
     cache.invalidate(ref);
+    holds.invalidate(ref);
     stats.inc('invalidations');
     stats.publish('invalidation', () => ({ accountRefId: ref }));
     if (invalidationListeners.size > 0) tell(ref);
@@ -191,6 +213,7 @@ export function createGate(options?: GateOptions): Gate {
         report(err);
       }
     }
+    await holds.close();
     await usage.close(CLOSE_TIMEOUT_MS);
     await bus?.close?.();
     await store?.close?.();
@@ -210,7 +233,16 @@ export function createGate(options?: GateOptions): Gate {
     checkEntitlement: (ref, opts) => answer(entitlementChecks, opts, ref),
     tierCheck,
     entitlementCheck,
-    debitCredits: (input) => observeDebit(credits.debit(input), gate),
+    debitCredits: (input) =>
+      observeDebit(
+        credits.debit(input).then((d) => {
+          if (d.remainingBalance !== undefined) holds.observeDebit(input.accountRefId, input.product, input.meter, d.debited, d.remainingBalance);
+          return d;
+        }),
+        gate,
+      ),
+    reserveCredits: async (ref, opts) => holds.reserve(ref, opts),
+    openHolds: (ref) => holds.openHolds(ref),
     recordUsage: (input) => usage.record(input),
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),
     handleWebhook: (input) => observeWebhook(webhooks.handle(input), gate),

@@ -67,6 +67,17 @@ const healthShape = {
 };
 const healthSchema: z.ZodObject<typeof healthShape, z.core.$strict> = z.object(healthShape).strict();
 
+const creditsShape = {
+  /** A hold never settled is closed after this long (what it used is charged, the rest given back), in ms. @default {@link OPTION_DEFAULTS}.credits.holdTtlMs */
+  holdTtlMs: z.number().int().positive().default(D.credits.holdTtlMs),
+  /**
+   * How long the balance a hold is judged against is trusted before ecom9 is asked again, in ms
+   * (each debit corrects it meanwhile; docs/credits.md says how far it can drift). @default {@link OPTION_DEFAULTS}.credits.balanceTtlMs
+   */
+  balanceTtlMs: positiveMs.default(D.credits.balanceTtlMs),
+};
+const creditsSchema: z.ZodObject<typeof creditsShape, z.core.$strict> = z.object(creditsShape).strict();
+
 const gateShape = {
   /** Your ecom9 Payment Gateway API key. @default process.env.ECOM9_API_KEY */
   apiKey: apiKeySchema('is required (or set ECOM9_API_KEY)'),
@@ -86,6 +97,8 @@ const gateShape = {
   usage: usageSchema.default(usageSchema.parse({})),
   webhooks: webhookSchema.default(webhookSchema.parse({})),
   health: healthSchema.default(healthSchema.parse({})),
+  /** Holds (`reserveCredits`): how long one lives, how long a balance is trusted. */
+  credits: creditsSchema.default(creditsSchema.parse({})),
   /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
   bus: z.custom<InvalidationBus>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
   /** A cache shared by every instance, behind each one's own: `redisStore(...)` from `ecom9-gate/redis`. */

@@ -1,6 +1,7 @@
 // The interfaces createGate's options take (a logger, an invalidation bus); the options themselves and
 // their defaults are in options.ts.
 import type { DecisionCode } from './decision';
+import type { HoldLedger } from './hold-ledger';
 import type { StatsRecorder } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
 
@@ -60,5 +61,7 @@ export interface FactStore {
   shorten?(accountRefId: string, key: string, fetchedAt: number): void;
   /** Drops every fact about the account; a fetch in flight for it must not write back. */
   invalidate(accountRefId: string): Promise<void>;
+  /** Where reserveCredits counts open holds for the whole fleet; called once by the gate. */
+  holdLedger?(): HoldLedger;
   close?(): Promise<void> | void;
 }

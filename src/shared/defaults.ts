@@ -11,4 +11,5 @@ export const OPTION_DEFAULTS = Object.freeze({
   usage: Object.freeze({ aggregateMs: 1_000, maxQueue: 10_000, concurrency: 4, maxAttempts: 8, retryBaseMs: 500, retryMaxMs: 30_000 }),
   webhooks: Object.freeze({ toleranceSeconds: 300, dedupeMax: 10_000, dedupeTtlMs: 24 * 60 * 60_000 }),
   health: Object.freeze({ windowMs: 60_000 }),
+  credits: Object.freeze({ holdTtlMs: 10 * 60_000, balanceTtlMs: 5_000 }),
 } as const);

@@ -209,6 +209,52 @@ export class CallbackError extends Ecom9Error {
   override readonly code = 'callback_failed';
 }
 
+/** `hold.use(n)` on a hold that is settled, settling, released or expired: it can charge nothing more. */
+export class HoldClosedError extends Ecom9Error {
+  override name = 'HoldClosedError';
+  override readonly code = 'hold_closed';
+}
+
+/**
+ * Reported (onError) for a hold whose use was not charged: ecom9 refused the debit (the balance fell
+ * short of what the hold had reserved, or the product is misconfigured), or the debit could not be
+ * sent (then `journaled` says whether the next start sends it again).
+ */
+export class HoldChargeError extends Ecom9Error {
+  override name = 'HoldChargeError';
+  override readonly code = 'hold_not_charged';
+  readonly hold: HoldRef;
+  /** True when the use stays in the hold journal (`usage.spoolPath`) and is charged on the next start. */
+  readonly journaled: boolean;
+  constructor(message: string, hold: HoldRef, options?: { cause?: unknown; journaled?: boolean }) {
+    super(message, { cause: options?.cause });
+    this.hold = hold;
+    this.journaled = options?.journaled ?? false;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), journaled: this.journaled, hold: this.hold };
+  }
+}
+
+/** Which hold a HoldChargeError is about. */
+export interface HoldRef {
+  accountRefId: string;
+  product: string;
+  meter: string;
+  key: string;
+  quantity: number;
+  eventKey: string;
+}
+
+/**
+ * A hold could not be counted fleet-wide (the redisStore is down or slow): with failMode 'closed'
+ * the hold is refused with 503; with 'open' it is counted in this process only. Reported once per outage.
+ */
+export class HoldLedgerUnavailableError extends Ecom9Error {
+  override name = 'HoldLedgerUnavailableError';
+  override readonly code = 'hold_ledger_unavailable';
+}
+
 /** The problem+json members a refused model call carries (the Decision's, as `toProblem` writes them). */
 export interface DeniedProblem {
   code: string;

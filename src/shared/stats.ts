@@ -48,6 +48,16 @@ export interface GateStats {
   storeBypassed: number;
   debits: number;
   debitsDenied: number;
+  /** Holds granted by reserveCredits (a repeated key returning its open hold is not counted again). */
+  holdsGranted: number;
+  /** Holds refused: the balance less the open holds did not cover them. */
+  holdsDenied: number;
+  /** Holds settled with a debit that ecom9 approved. */
+  holdsCharged: number;
+  /** Holds closed by credits.holdTtlMs rather than by settle() or release(). */
+  holdsExpired: number;
+  /** Hold debits refused by ecom9 or not delivered (each reported as a HoldChargeError). */
+  holdChargeErrors: number;
   usageQueued: number;
   usageSent: number;
   usageRetried: number;
@@ -82,6 +92,11 @@ export class StatsRecorder {
     storeBypassed: 0,
     debits: 0,
     debitsDenied: 0,
+    holdsGranted: 0,
+    holdsDenied: 0,
+    holdsCharged: 0,
+    holdsExpired: 0,
+    holdChargeErrors: 0,
     usageQueued: 0,
     usageSent: 0,
     usageRetried: 0,

@@ -1,0 +1,238 @@
+// Holds (gate.reserveCredits) against the emulator: grant and deny on the balance less open holds, one
+// debit of what was used however settle is called or ecom9 fails, expiry on an injected clock, and
+// the balance view's upstream cost and corrections.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from 'ecom9-gate/emulator';
+import { ArgumentError, HoldClosedError, type Gate, type GateOptions } from 'ecom9-gate';
+import { gateFor, manualClock, startEmulator } from './support/env';
+
+let emu: Emulator;
+let gate: Gate;
+let reported: unknown[];
+const P = { product: 'ai-images', meter: 'credits' } as const;
+let ledgerStart = 0;
+const debitsOf = (ref: string) => emu.ledger.slice(ledgerStart).filter((r) => r.accountRefId === ref && r.approved);
+
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.close();
+});
+function makeGate(opts: GateOptions = {}): Gate {
+  reported = [];
+  gate = gateFor(emu, { onError: (e) => reported.push(e), ...opts });
+  return gate;
+}
+beforeEach(() => {
+  emu.clearFaults();
+  emu.setAccount('holder', { customerEmail: 'h@example.com' });
+  emu.setCredits('holder', 'ai-images', 'credits', 100);
+  emu.resetCalls();
+  ledgerStart = emu.ledger.length;
+});
+afterEach(async () => {
+  await gate?.close();
+});
+
+describe('reserveCredits', () => {
+  it('grants a hold and settles what was used in one debit', async () => {
+    makeGate();
+    const { decision, hold } = await gate.reserveCredits('holder', { ...P, quantity: 40 });
+    expect(decision).toMatchObject({ allowed: true, remainingBalance: 100, requested: 40 });
+    hold?.use(7);
+    hold?.use(5);
+    expect(hold?.used).toBe(12);
+    const s = await hold?.settle();
+    expect(s).toMatchObject({ debited: 12, remainingBalance: 88 });
+    expect(hold?.settled).toBe(true);
+    expect(debitsOf('holder').map((r) => [r.quantity, r.eventKey])).toEqual([[12, s?.eventKey]]);
+    expect(emu.credits('holder', 'ai-images', 'credits')).toBe(88);
+    expect(gate.openHolds('holder')).toEqual([]);
+  });
+
+  it('debits nothing for a hold that used nothing, and nothing after release()', async () => {
+    makeGate();
+    const a = (await gate.reserveCredits('holder', { ...P, quantity: 10 })).hold;
+    expect(await a?.settle()).toMatchObject({ debited: 0 });
+    const b = (await gate.reserveCredits('holder', { ...P, quantity: 10 })).hold;
+    b?.use(4);
+    await b?.release();
+    expect(await b?.settle()).toMatchObject({ debited: 0 });
+    expect(emu.callCount('credits.debit')).toBe(0);
+    expect(gate.openHolds()).toEqual([]);
+  });
+
+  it('settles once however often settle() is called, even concurrently', async () => {
+    makeGate();
+    const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 30 });
+    hold?.use(9);
+    const all = await Promise.all([hold?.settle(), hold?.settle(), hold?.settle(3)]);
+    await hold?.settle();
+    expect(all.map((s) => s?.debited)).toEqual([9, 9, 9]);
+    expect(emu.callCount('credits.debit')).toBe(1);
+    expect(emu.credits('holder', 'ai-images', 'credits')).toBe(91);
+  });
+
+  it('charges once when ecom9 fails the first debit, or applies it and loses the answer', async () => {
+    makeGate();
+    emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 503, times: 1 });
+    const a = (await gate.reserveCredits('holder', { ...P, quantity: 30 })).hold;
+    a?.use(10);
+    expect(await a?.settle()).toMatchObject({ debited: 10 });
+    emu.inject({ endpoint: 'credits.debit', kind: 'drop', dropAfterProcessing: true, times: 1 });
+    const b = (await gate.reserveCredits('holder', { ...P, quantity: 30 })).hold;
+    b?.use(20);
+    expect(await b?.settle()).toMatchObject({ debited: 20 });
+    expect(emu.callCount('credits.debit')).toBe(4);
+    expect(debitsOf('holder').map((r) => r.quantity)).toEqual([10, 20]);
+    expect(emu.credits('holder', 'ai-images', 'credits')).toBe(70);
+  });
+
+  it('a settle that cannot reach ecom9 rejects, is reported, and a second settle charges once', async () => {
+    makeGate();
+    const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 30 });
+    hold?.use(6);
+    emu.inject({ endpoint: 'credits.debit', kind: 'drop', dropAfterProcessing: true, times: 2 });
+    await expect(hold?.settle()).rejects.toMatchObject({ code: 'hold_not_charged', journaled: false });
+    expect(() => hold?.use(1)).toThrow(HoldClosedError);
+    expect(reported).toHaveLength(1);
+    expect(await hold?.settle()).toMatchObject({ debited: 6 });
+    expect(debitsOf('holder').map((r) => r.quantity)).toEqual([6]);
+  });
+
+  it('never over-commits: 8 concurrent holds of 30 on 100 grant 3', async () => {
+    makeGate();
+    const all = await Promise.all(Array.from({ length: 8 }, () => gate.reserveCredits('holder', { ...P, quantity: 30 })));
+    const granted = all.filter((r) => r.hold);
+    expect(granted).toHaveLength(3);
+    const denied = all.find((r) => !r.hold)?.decision;
+    expect(denied).toMatchObject({ allowed: false, code: 'insufficient_credits', status: 402, remainingBalance: 100, requested: 30 });
+    expect(denied?.detail).toContain('90 is held');
+    expect(emu.callCount('credits.balance')).toBe(1);
+    // One settles for 10: 90 left, 60 still held, so one more hold of 30 fits and a second does not.
+    granted[0]?.hold?.use(10);
+    await granted[0]?.hold?.settle();
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 30 })).hold).toBeDefined();
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 30 })).hold).toBeUndefined();
+  });
+
+  it('denies with the 402 and the top-up link when the balance is short', async () => {
+    makeGate();
+    emu.setCredits('holder', 'ai-images', 'credits', 5);
+    const { decision, hold } = await gate.reserveCredits('holder', { ...P, quantity: 6, topUpUrl: 'https://example.com/top-up' });
+    expect(hold).toBeUndefined();
+    expect(decision).toMatchObject({ code: 'insufficient_credits', status: 402, remainingBalance: 5, topUpUrl: 'https://example.com/top-up' });
+  });
+
+  it('a warm account pays one upstream call per hold: the debit', async () => {
+    makeGate();
+    await (await gate.reserveCredits('holder', { ...P, quantity: 5 })).hold?.settle(1);
+    emu.resetCalls();
+    for (let i = 0; i < 10; i++) {
+      const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 5 });
+      hold?.use(1);
+      await hold?.settle();
+    }
+    expect(emu.callCount()).toBe(10);
+    expect(emu.callCount('credits.debit')).toBe(10);
+    expect(emu.credits('holder', 'ai-images', 'credits')).toBe(89);
+  });
+
+  it('the same key returns the open hold, and after settling is never charged twice', async () => {
+    makeGate();
+    const a = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    const b = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    expect(b).toBe(a);
+    a?.use(8);
+    await a?.settle();
+    const again = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    again?.use(8);
+    expect(await again?.settle()).toMatchObject({ debited: 8 });
+    expect(debitsOf('holder')).toHaveLength(1);
+    expect(emu.credits('holder', 'ai-images', 'credits')).toBe(92);
+  });
+
+  it('refuses bad arguments with ArgumentError and caps use at what was reserved', async () => {
+    makeGate();
+    await expect(gate.reserveCredits('holder', { ...P, quantity: 0 })).rejects.toThrow(ArgumentError);
+    await expect(gate.reserveCredits('holder', { ...P, quantity: 1.5 })).rejects.toThrow(ArgumentError);
+    const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 10 });
+    for (const bad of [0, -1, 2.5, Number.NaN, '3' as unknown as number]) expect(() => hold?.use(bad)).toThrow(ArgumentError);
+    hold?.use(8);
+    hold?.use(8);
+    expect(hold?.used).toBe(10);
+    await expect(hold?.settle(-1)).rejects.toThrow(ArgumentError);
+    expect(await hold?.settle()).toMatchObject({ debited: 10 });
+    expect(() => hold?.use(1)).toThrow(HoldClosedError);
+  });
+
+  it('an unresolvable account is 401 before anything reaches ecom9', async () => {
+    makeGate();
+    const { decision } = await gate.reserveCredits('..', { ...P, quantity: 1 });
+    expect(decision).toMatchObject({ code: 'account_unresolved', status: 401 });
+    expect(emu.callCount()).toBe(0);
+  });
+
+  it('ecom9 down for the balance: 503 by default, an uncounted hold with failMode open', async () => {
+    makeGate();
+    emu.inject({ endpoint: 'credits.balance', kind: 'status', status: 503 });
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 10 })).decision).toMatchObject({ code: 'upstream_unavailable', status: 503 });
+    const open = await gate.reserveCredits('holder', { ...P, quantity: 10, failMode: 'open' });
+    expect(open.decision).toMatchObject({ allowed: true, source: 'fallback' });
+    open.hold?.use(3);
+    expect(await open.hold?.settle()).toMatchObject({ debited: 3 });
+  });
+});
+
+describe('hold expiry (credits.holdTtlMs)', () => {
+  it('closes a hold left open: what it used is charged once, the rest given back', async () => {
+    const clock = manualClock();
+    makeGate({ now: clock.now, credits: { holdTtlMs: 60_000 } });
+    const used = (await gate.reserveCredits('holder', { ...P, quantity: 50 })).hold;
+    const idle = (await gate.reserveCredits('holder', { ...P, quantity: 50 })).hold;
+    used?.use(7);
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 10 })).hold).toBeUndefined();
+    clock.advance(60_000);
+    // Any look at the holds sweeps: both close, the used one charging its 7 (settle() gets that debit).
+    expect(gate.openHolds('holder')).toEqual([]);
+    expect(used?.settled || idle?.settled).toBe(true);
+    expect(await used?.settle()).toMatchObject({ debited: 7 });
+    expect(() => used?.use(1)).toThrow(HoldClosedError);
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 93 })).hold).toBeDefined();
+    await gate.close();
+    expect(debitsOf('holder').map((r) => r.quantity)).toEqual([7]);
+    expect(gate.stats().holdsExpired).toBe(2);
+  });
+});
+
+describe('the balance view', () => {
+  it('is corrected by chargeCredits debits, and a webhook (invalidate) makes the next hold ask ecom9', async () => {
+    makeGate();
+    await gate.reserveCredits('holder', { ...P, quantity: 1 }).then((r) => r.hold?.release());
+    await gate.debitCredits({ accountRefId: 'holder', ...P, quantity: 95 });
+    // The view knows 5 are left without asking again.
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 6 })).hold).toBeUndefined();
+    expect(emu.callCount('credits.balance')).toBe(1);
+    emu.setCredits('holder', 'ai-images', 'credits', 50);
+    gate.invalidate('holder');
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 40 })).hold).toBeDefined();
+    expect(emu.callCount('credits.balance')).toBe(2);
+  });
+
+  it('spending it did not see is corrected by the next debit, and a stale denial asks ecom9 again', async () => {
+    const clock = manualClock();
+    makeGate({ now: clock.now });
+    await gate.reserveCredits('holder', { ...P, quantity: 1 }).then((r) => r.hold?.release());
+    // Spent elsewhere (another service, the dashboard): the view still says 100 until a debit answers.
+    emu.setCredits('holder', 'ai-images', 'credits', 40);
+    const h = (await gate.reserveCredits('holder', { ...P, quantity: 60 })).hold;
+    h?.use(10);
+    expect(await h?.settle()).toMatchObject({ debited: 10, remainingBalance: 30 });
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 31 })).hold).toBeUndefined();
+    // Topped up with no webhook: a denial on a view older than a second asks ecom9 before refusing.
+    emu.setCredits('holder', 'ai-images', 'credits', 80);
+    clock.advance(1_500);
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 31 })).hold).toBeDefined();
+  });
+});
