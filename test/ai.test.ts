@@ -4,7 +4,7 @@ import { generateText, streamText, wrapLanguageModel } from 'ai';
 import { creditsMiddleware, InsufficientCreditsError, type AiSettlement, type CreditsMiddlewareOptions } from 'ecom9-gate/ai';
 import { createTestGate, type TestGate } from 'ecom9-gate/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { delta, feed, finishPart, generateModel, streamModel, v4Usage } from './support/ai-models';
+import { delta, feed, finishPart, generateModel, streamModel, v4Usage, waitingModel } from './support/ai-models';
 
 const P = 'ai-images';
 const M = 'credits';
@@ -95,9 +95,11 @@ describe('generate', () => {
     const spy: CreditsMiddlewareOptions['price'] = (u) => (seen.push(u), 1);
     const flat = gated(generateModel('x', { inputTokens: 7, outputTokens: 9, totalTokens: 16, cachedInputTokens: 2 }), { price: spy });
     await generateText({ model: flat.model, prompt: 'hi', maxRetries: 0 });
+    const flatSeen = seen.at(-1);
     const none = gated(generateModel('', { inputTokens: { total: undefined }, outputTokens: { total: undefined } }), { price: spy });
     await generateText({ model: none.model, prompt: '', maxRetries: 0 });
-    expect(seen[0]).toMatchObject({ inputTokens: 7, outputTokens: 9, totalTokens: 16, cachedInputTokens: 2, reasoningTokens: 0, estimated: false });
+    // The last call of each is the settlement's (earlier ones price the text delivered so far).
+    expect(flatSeen).toMatchObject({ inputTokens: 7, outputTokens: 9, totalTokens: 16, cachedInputTokens: 2, reasoningTokens: 0, estimated: false });
     expect(seen.at(-1)).toMatchObject({ inputTokens: 0, outputTokens: 0, totalTokens: 0, estimated: true });
   });
 });
@@ -150,8 +152,11 @@ describe('stream', () => {
     const r = streamText({ model, prompt: 'hi', maxRetries: 0, onError: () => {} });
     const settlement = next();
     f.push(delta('y'.repeat(80)));
-    f.fail(new Error('connection reset'));
-    await r.consumeStream();
+    await expect(
+      (async () => {
+        for await (const _ of r.textStream) f.fail(new Error('connection reset')); // once the delta reached the caller
+      })(),
+    ).rejects.toThrow('connection reset');
     expect(await settlement).toMatchObject({ outcome: 'failed', charged: 20 });
 
     const g = feed();
@@ -167,13 +172,7 @@ describe('stream', () => {
   it('lets at most 3 of 10 concurrent calls reach the model on a balance for 3 reserves', async () => {
     await t.setCredits('acme', P, M, 600);
     let open!: () => void;
-    const gateOpen = new Promise<void>((r) => (open = r));
-    const base = generateModel('done', v4Usage(10, 10));
-    const answer = base.doGenerate;
-    base.doGenerate = async (o) => {
-      await gateOpen; // every call that got this far holds its reserve until all ten have been decided
-      return answer(o);
-    };
+    const { model: base, reached } = waitingModel(new Promise<void>((r) => (open = r)), v4Usage(10, 10));
     const { model } = gated(base);
     let refused = 0;
     const calls = Array.from({ length: 10 }, () =>
@@ -182,12 +181,13 @@ describe('stream', () => {
         else throw e;
       }),
     );
-    await vi.waitFor(() => expect(refused + base.doGenerateCalls.length).toBe(10));
-    expect(base.doGenerateCalls.length).toBeLessThanOrEqual(3);
-    expect(base.doGenerateCalls.length).toBeGreaterThan(0);
+    // Every call that got a hold waits in the model until all ten have been decided.
+    await vi.waitFor(() => expect(refused + reached.length).toBe(10));
+    expect(reached.length).toBeLessThanOrEqual(3);
+    expect(reached.length).toBeGreaterThan(0);
     open();
     await Promise.all(calls);
-    expect(debits()).toHaveLength(base.doGenerateCalls.length);
-    expect(t.credits('acme', P, M)).toBe(600 - 2 * base.doGenerateCalls.length);
+    expect(debits()).toHaveLength(reached.length);
+    expect(t.credits('acme', P, M)).toBe(600 - 2 * reached.length);
   });
 });

@@ -48,9 +48,12 @@ export function buildApp(options: GateOptions = {}, model: BaseModel = exampleMo
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       async pull(ctrl) {
-        const next = await parts.next();
-        if (next.done) ctrl.close();
-        else if (next.value.type === 'text-delta') ctrl.enqueue(encoder.encode(next.value.text));
+        // Read until there is text to send (or the end): a pull that enqueues nothing is not called again.
+        for (;;) {
+          const next = await parts.next();
+          if (next.done) return ctrl.close();
+          if (next.value.type === 'text-delta') return ctrl.enqueue(encoder.encode(next.value.text));
+        }
       },
       async cancel() {
         await parts.return?.();

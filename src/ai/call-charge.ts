@@ -1,5 +1,6 @@
 // One model call's charge: what it has used so far (kept in the hold, so the journal has it if the
 // process dies), and the one settlement at its end, whichever way it ends.
+import type { Hold } from '../gate/hold';
 import { promptChars, usageFor, type AiUsage } from './usage';
 
 /** How a model call ended, as its charge saw it. */
@@ -19,16 +20,6 @@ export interface AiSettlement {
   error?: unknown;
 }
 
-/** The part of a hold the middleware uses. */
-export interface HoldHandle {
-  readonly key: string;
-  readonly reserved: number;
-  readonly used: number;
-  use(n: number): void;
-  settle(n?: number): Promise<unknown>;
-  release(): Promise<unknown>;
-}
-
 export type PriceFn = (usage: AiUsage) => number;
 
 export interface ChargeDeps {
@@ -45,7 +36,7 @@ export class CallCharge {
   private readonly promptChars: number;
 
   constructor(
-    private readonly hold: HoldHandle,
+    private readonly hold: Hold,
     private readonly accountRefId: string,
     prompt: unknown,
     private readonly deps: ChargeDeps,

@@ -6,7 +6,7 @@ import type { Gate } from '../gate/create-gate';
 import { toProblem, type Decision } from '../gate/decision';
 import { ArgumentError, CreditsDeniedError, InsufficientCreditsError, OptionsError } from '../shared/errors';
 import { isQuantity } from '../shared/rules';
-import { CallCharge, type HoldHandle } from './call-charge';
+import { CallCharge } from './call-charge';
 import { meteredStream } from './metered-stream';
 import { parseCreditsOptions, type AiCallParams, type CreditsMiddlewareOptions } from './options';
 import { contentChars } from './usage';
@@ -37,7 +37,7 @@ export function creditsMiddleware(gate: Gate, options: CreditsMiddlewareOptions)
     if (!isQuantity(reserve)) throw new ArgumentError('creditsMiddleware: "reserve" must give a positive integer');
     const { decision, hold } = await gate.reserveCredits(ref, { product: o.product, meter: o.meter, quantity: reserve });
     if (!hold) throw denied(decision, ref);
-    return { charge: new CallCharge(hold as HoldHandle, ref, params.prompt, deps) };
+    return { charge: new CallCharge(hold, ref, params.prompt, deps) };
   };
 
   const denied = (decision: Decision, ref: string): CreditsDeniedError => {

@@ -5,4 +5,5 @@ export type { ToolGuard, ToolExtra, GatedToolExtra, McpEcom9State, CallToolResul
 export type { ConnectionIdFn } from './request-key';
 export type { Gate } from '../gate/create-gate';
 export type { Decision } from '../gate/decision';
+export type { Hold, HoldSettlement } from '../gate/hold';
 export type { AccountResolver } from '../middleware/guards';

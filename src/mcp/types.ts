@@ -3,7 +3,7 @@
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Decision } from '../gate/decision';
-import type { CreditHold } from '../gate/holds';
+import type { Hold } from '../gate/hold';
 
 /** The `extra` the MCP SDK passes a tool callback (signal, sessionId, requestId, authInfo, ...). */
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -15,7 +15,7 @@ export interface McpEcom9State {
   /** chargeCredits: what was debited for this call. */
   credits?: { debited: number; remainingBalance: number | undefined; eventKey: string };
   /** reserveCredits: the call's hold; `hold.use(n)` what the work used (settled when the handler returns). */
-  hold?: CreditHold;
+  hold?: Hold;
 }
 
 /** A tool callback's `extra` with `ecom9` added, as a gated handler gets it. */

@@ -21,10 +21,16 @@ export function generateModel(text: string, usage: unknown): MockLanguageModelV4
   });
 }
 
-/** A stream the test writes: `push` parts, then `close` or `fail`. */
+/** A stream the test writes (it opens with stream-start and text-start): `push` parts, then `close` or `fail`. */
 export function feed() {
   let ctrl!: ReadableStreamDefaultController<StreamPart>;
-  const stream = new ReadableStream<StreamPart>({ start: (c) => void (ctrl = c) });
+  const stream = new ReadableStream<StreamPart>({
+    start(c) {
+      ctrl = c;
+      c.enqueue({ type: 'stream-start', warnings: [] });
+      c.enqueue({ type: 'text-start', id: 't1' });
+    },
+  });
   return {
     stream,
     push: (...parts: StreamPart[]) => {
@@ -35,13 +41,20 @@ export function feed() {
   };
 }
 
-/** A stream model whose every call gets the next feed from `feeds` (or one made on the spot). */
+/** A stream model whose every call streams the feed `next()` gives. */
 export function streamModel(next: () => ReturnType<typeof feed>): MockLanguageModelV4 {
-  return new MockLanguageModelV4({
-    doStream: async () => {
-      const f = next();
-      f.push({ type: 'stream-start', warnings: [] }, { type: 'text-start', id: 't1' });
-      return { stream: f.stream } as never;
+  return new MockLanguageModelV4({ doStream: async () => ({ stream: next().stream }) as never });
+}
+
+/** A generate model that waits for `until` before answering, counting the calls that reached it. */
+export function waitingModel(until: Promise<void>, usage: unknown) {
+  const reached: unknown[] = [];
+  const model = new MockLanguageModelV4({
+    doGenerate: async (o) => {
+      reached.push(o);
+      await until;
+      return { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] } as never;
     },
   });
+  return { model, reached };
 }
