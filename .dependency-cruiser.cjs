@@ -4,7 +4,7 @@
 // Run by `npm run lint` (depcruise) and `npm test` (test/architecture.test.ts, through cruise()).
 /** Optional peers and UI/framework packages: only adapters and their own subpaths may load them. */
 const FRAMEWORKS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack)/';
-const PEERS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack|ioredis|@opentelemetry|ai|@ai-sdk|@modelcontextprotocol)/';
+const PEERS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack|ioredis|@opentelemetry)/';
 /** The AI SDK and the MCP SDK: each the optional peer of its own subpath only. */
 const AI_SDK = '^node_modules/(ai|@ai-sdk)/';
 const MCP_SDK = '^node_modules/@modelcontextprotocol/';
@@ -46,6 +46,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/index\\.ts$' },
       to: { path: PEERS, reachable: true },
+    },
+    {
+      name: 'core-entry-loads-no-ai-sdk',
+      comment: 'Importing ecom9-gate loads neither the AI SDK nor the MCP SDK, not even their types.',
+      severity: 'error',
+      from: { path: '^src/index\\.ts$' },
+      to: { path: [AI_SDK, MCP_SDK], reachable: true },
     },
     {
       name: 'ai-sdk-only-in-src-ai',
