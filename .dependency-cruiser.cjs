@@ -90,6 +90,6 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
     // node_modules stays in the graph (not followed), or the rules about frameworks and peers could never fire.
-    exclude: { path: '(^|/)dist/' },
+    exclude: { path: '^dist/' },
   },
 };
