@@ -4,5 +4,5 @@ export { creditsMiddleware } from './middleware';
 export type { CreditsMiddlewareOptions, AiCallParams } from './options';
 export type { AiSettlement, AiCallOutcome, PriceFn } from './call-charge';
 export { CHARS_PER_TOKEN, type AiUsage } from './usage';
-export { CreditsDeniedError, InsufficientCreditsError, type DeniedProblem } from '../shared/errors';
+export { Ecom9Error, CreditsDeniedError, InsufficientCreditsError, type DeniedProblem } from '../shared/errors';
 export type { Gate } from '../gate/create-gate';

@@ -23,7 +23,8 @@ export type GatedToolExtra = ToolExtra & { ecom9: McpEcom9State };
 
 export type { CallToolResult };
 
-type ToolReturn = CallToolResult | Promise<CallToolResult>;
+/** What a tool callback returns. */
+export type ToolReturn = CallToolResult | Promise<CallToolResult>;
 
 /** A `registerTool` callback type with a gated handler's `extra` (`(args, extra)` or `(extra)`). */
 export type GatedCallback<Cb> = Cb extends (...a: infer P) => infer R
