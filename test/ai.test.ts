@@ -59,6 +59,7 @@ describe('generate', () => {
     const { model } = gated(generateModel('long', v4Usage(0, 1_000_000)));
     await generateText({ model, prompt: 'hi', maxRetries: 0 });
     expect(debits().map((d) => d.quantity)).toEqual([200]);
+    expect(settled).toMatchObject([{ charged: 200, reserved: 200 }]);
   });
 
   it('refuses a short balance with InsufficientCreditsError before the model is called, and charges nothing', async () => {
@@ -141,6 +142,25 @@ describe('stream', () => {
     expect(debits().map((d) => d.quantity)).toEqual([30]);
     await t.gate.flush();
     expect(debits()).toHaveLength(1);
+  });
+
+  it('keeps what a stream owes so far in its hold while it runs (what the journal keeps if the process dies)', async () => {
+    const f = feed();
+    const { model, next } = gated(streamModel(() => f), { price: ({ outputTokens }) => outputTokens });
+    const r = streamText({ model, prompt: 'hi', maxRetries: 0 });
+    const reader = r.textStream.getReader();
+    f.push(delta('z'.repeat(40)));
+    await reader.read();
+    expect(t.gate.openHolds('acme')).toMatchObject([{ reserved: 200, used: 10 }]); // 40 characters, 10 tokens
+    f.push(delta('z'.repeat(40)));
+    await reader.read();
+    expect(t.gate.openHolds('acme')).toMatchObject([{ used: 20 }]);
+    const settled = next();
+    f.push(finishPart(v4Usage(3, 20)));
+    f.close();
+    await reader.read();
+    expect(await settled).toMatchObject({ charged: 20, outcome: 'finished' });
+    expect(t.gate.openHolds('acme')).toEqual([]);
   });
 
   it('charges what was delivered when the stream errors midway, and nothing when it errors before any text', async () => {
