@@ -11,8 +11,10 @@ export interface AiSettlement {
   accountRefId: string;
   /** The hold's key: the settling debit's event_key derives from it. */
   holdKey: string;
-  /** Credits debited (0: the hold was released). */
+  /** Credits debited (0: the hold was released, or the debit could not be made: see `error`). */
   charged: number;
+  /** The debit's event_key in ecom9's ledger, when there was a debit. */
+  eventKey?: string;
   reserved: number;
   usage: AiUsage;
   outcome: AiCallOutcome;
@@ -74,16 +76,23 @@ export class CallCharge {
   private async settle(outcome: AiCallOutcome): Promise<void> {
     const usage = usageFor(this.providerUsage, this.promptChars, this.delivered);
     const nothing = this.delivered === 0 && this.providerUsage === undefined;
-    const charged = nothing ? 0 : this.credits(usage);
+    const owed = nothing ? 0 : this.credits(usage);
+    let charged = 0;
     let error: unknown;
+    let eventKey: string | undefined;
     try {
-      if (charged > 0) await this.hold.settle(charged);
-      else await this.hold.release();
+      if (owed > 0) {
+        // ecom9 may still refuse the debit (the balance fell under the hold): then 0 was charged, and the gate reports it.
+        const r = await this.hold.settle(owed);
+        charged = r.debited;
+        eventKey = r.eventKey;
+      } else await this.hold.release();
     } catch (err) {
       error = err;
       this.deps.report(err);
     }
     const s: AiSettlement = { accountRefId: this.accountRefId, holdKey: this.hold.key, charged, reserved: this.hold.reserved, usage, outcome };
+    if (eventKey !== undefined) s.eventKey = eventKey;
     if (error !== undefined) s.error = error;
     try {
       this.deps.onSettled?.(s);

@@ -35,14 +35,21 @@ export function creditsMiddleware(gate: Gate, options: CreditsMiddlewareOptions)
     }
     const reserve = typeof o.reserve === 'number' ? o.reserve : o.reserve(params);
     if (!isQuantity(reserve)) throw new ArgumentError('creditsMiddleware: "reserve" must give a positive integer');
-    const { decision, hold } = await gate.reserveCredits(ref, { product: o.product, meter: o.meter, quantity: reserve });
-    if (!hold) throw denied(decision, ref);
+    const key = o.key?.(params);
+    const topUpUrl = typeof o.topUpUrl === 'function' ? o.topUpUrl(ref) : o.topUpUrl;
+    const { decision, hold } = await gate.reserveCredits(ref, {
+      product: o.product,
+      meter: o.meter,
+      quantity: reserve,
+      ...(key ? { key } : {}),
+      ...(topUpUrl ? { topUpUrl } : {}),
+    });
+    if (!hold) throw denied(decision);
     return { charge: new CallCharge(hold, ref, params.prompt, deps) };
   };
 
-  const denied = (decision: Decision, ref: string): CreditsDeniedError => {
-    const url = decision.topUpUrl ?? (typeof o.topUpUrl === 'function' ? o.topUpUrl(ref) : o.topUpUrl);
-    const problem = toProblem(url && !decision.topUpUrl ? { ...decision, topUpUrl: url } : decision);
+  const denied = (decision: Decision): CreditsDeniedError => {
+    const problem = toProblem(decision);
     if (decision.code === 'insufficient_credits') {
       return new InsufficientCreditsError(`creditsMiddleware: ${problem.detail}`, problem);
     }

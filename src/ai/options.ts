@@ -26,6 +26,11 @@ export interface CreditsMiddlewareOptions {
    * of the call's params (e.g. of its `maxOutputTokens`).
    */
   reserve: number | ((params: AiCallParams) => number);
+  /**
+   * The hold's key for a call (its debit's event_key derives from it), e.g. your request id, so a
+   * call retried under the same key is charged once. @default a fresh UUID per call
+   */
+  key?: (params: AiCallParams) => string | undefined;
   /** Put into InsufficientCreditsError (`topUpUrl`, `problem.top_up_url`), or a function of the account. */
   topUpUrl?: string | ((accountRefId: string) => string | undefined);
   /** Called once per model call when its charge is final (debited, or released). */
@@ -39,6 +44,7 @@ const schema = z.strictObject({
   meter: z.string().refine(isCode, 'must be a non-empty meter code'),
   price: fn,
   reserve: z.union([z.number().refine(isQuantity, 'must be a positive integer'), fn], 'must be a positive integer or a function'),
+  key: fn.optional(),
   topUpUrl: z.union([z.string().min(1), fn]).optional(),
   onSettled: fn.optional(),
 });
