@@ -236,3 +236,22 @@ describe('the balance view', () => {
     expect((await gate.reserveCredits('holder', { ...P, quantity: 31 })).hold).toBeDefined();
   });
 });
+
+describe('the testing kit and the emulator read holds and debits', () => {
+  it('t.openHolds lists what is open, t.debits what ecom9 debited once settled', async () => {
+    const { createTestGate } = await import('ecom9-gate/testing');
+    const t = await createTestGate();
+    try {
+      await t.setCredits('acme', 'ai-images', 'credits', 50);
+      const { hold } = await t.gate.reserveCredits('acme', { ...P, quantity: 20, key: 'answer-1' });
+      hold?.use(6);
+      expect(t.openHolds('acme')).toMatchObject([{ accountRefId: 'acme', key: 'answer-1', reserved: 20, used: 6 }]);
+      void hold?.settle();
+      expect((await t.debits('acme', 'ai-images', 'credits')).map((r) => r.quantity)).toEqual([6]);
+      expect(t.openHolds()).toEqual([]);
+      expect(t.emulator.debits('acme')).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -75,6 +75,15 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     get ledger(): readonly LedgerRow[] {
       return state.ledger;
     },
+    /** Approved debits (chargeCredits, settled holds), oldest first; optionally one account's, product's and meter's. A repeated event_key adds none. */
+    debits: (accountRefId?: string, product?: string, meter?: string): LedgerRow[] =>
+      state.ledger.filter(
+        (r) =>
+          r.approved &&
+          (accountRefId === undefined || r.accountRefId === accountRefId) &&
+          (product === undefined || r.product === product) &&
+          (meter === undefined || r.meter === meter),
+      ),
     get usageEvents(): readonly UsageRow[] {
       return state.usageEvents;
     },

@@ -71,7 +71,7 @@ export interface Gate {
   stats(): GateStats;
   /** For a readiness probe: answered from what the gate has seen, without calling ecom9 (see GateHealth). */
   health(): GateHealth;
-  /** Resolves when every usage event queued so far is delivered or given up on. */
+  /** Resolves when every usage event queued so far is delivered or given up on, and every hold's debit in flight is answered. */
   flush(): Promise<void>;
   /** Flushes usage, stops the bus and closes the client's connections. */
   close(): Promise<void>;
@@ -125,7 +125,7 @@ export function createGate(options?: GateOptions): Gate {
     now,
     holdTtlMs: o.credits.holdTtlMs,
     balanceTtlMs: o.credits.balanceTtlMs,
-    fleet: store?.holdLedger?.(),
+    fleet: store?.holdLedger?.({ balanceTtlMs: o.credits.balanceTtlMs }),
     journal: o.usage.spoolPath ? new HoldJournal(`${o.usage.spoolPath}.holds`) : undefined,
   });
   const usage = new UsageRecorder(client, o.usage, stats, report, { onSpooled: (n) => health?.spooled(n) });
@@ -275,7 +275,7 @@ export function createGate(options?: GateOptions): Gate {
     },
     stats: () => stats.snapshot({ usagePending: usage.pending, cacheSize: cache.size }),
     health: () => tracker.snapshot(),
-    flush: () => usage.flush(),
+    flush: () => Promise.all([usage.flush(), holds.flush()]).then(() => undefined),
     close() {
       closing ??= shutdown();
       return closing;

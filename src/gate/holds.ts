@@ -191,6 +191,11 @@ export class Holds implements HoldOwner {
     this.local.sweep();
   }
 
+  /** Resolves once every debit in flight (settlements, expiries, the journal's recoveries) is answered. */
+  async flush(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   /** Charges what open holds used (their work was delivered), then waits for every debit in flight. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -61,7 +61,7 @@ export interface FactStore {
   shorten?(accountRefId: string, key: string, fetchedAt: number): void;
   /** Drops every fact about the account; a fetch in flight for it must not write back. */
   invalidate(accountRefId: string): Promise<void>;
-  /** Where reserveCredits counts open holds for the whole fleet; called once by the gate. */
-  holdLedger?(): HoldLedger;
+  /** Where reserveCredits counts open holds for the whole fleet; called once by the gate, after attach(). */
+  holdLedger?(opts: { balanceTtlMs: number }): HoldLedger;
   close?(): Promise<void> | void;
 }

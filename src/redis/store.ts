@@ -25,6 +25,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { FactStore, StoreAttachment, StoredFact } from '../gate/public-options';
 import { ArgumentError, StoreUnavailableError } from '../shared/errors';
 import { parseRedisStoreOptions, type RedisStoreOptions } from './store-options';
+import { redisHoldLedger } from './holds';
 
 export type { RedisStoreOptions } from './store-options';
 
@@ -315,6 +316,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const k = keysOf(ref, field);
       redis.ecom9Shorten(k.hash, field, Math.floor(fetchedAt), Math.floor(fetchedAt) + Math.max(g.denyTtlMs, 1)).catch((e: unknown) => trouble(e, true));
     },
+    holdLedger: ({ balanceTtlMs }) =>
+      redisHoldLedger({ redis, prefix: o.prefix, usable, bounded: (p) => bounded(p, o.timeoutMs), now: () => (gate ?? { now: Date.now }).now(), balanceTtlMs }),
     async invalidate(ref) {
       // Tried even while reads are skipped: a delete that gets through is worth the wait.
       // Rejects when the delete is not confirmed: the generation was not bumped, so a fetch in flight

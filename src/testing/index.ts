@@ -1,8 +1,8 @@
 // ecom9-gate/testing: an emulator on a free port and a gate wired to it, for the tests of an app that
 // gates its routes. Every state change is made in the emulator and then told to the gate as ecom9
 // tells it (a signed webhook, handed straight to the gate), so the very next request sees it.
-import { createGate, type Gate, type GateOptions } from '../index';
-import { createEmulator, type Emulator, type Fixtures, type SubState } from '../emulator/index';
+import { createGate, type Gate, type GateOptions, type OpenHold } from '../index';
+import { createEmulator, type Emulator, type Fixtures, type LedgerRow, type SubState } from '../emulator/index';
 import { ArgumentError, OptionsError } from '../shared/errors';
 
 export interface TestGateOptions {
@@ -35,6 +35,14 @@ export interface TestGate {
   credits(accountRefId: string, product: string, meter: string): number;
   /** Credits debited from the account (approved debits only; a replayed Idempotency-Key adds none). */
   debited(accountRefId: string, product: string, meter: string): number;
+  /**
+   * Each approved debit of the account (chargeCredits, settled holds), oldest first (`quantity`,
+   * `eventKey`, ...), once the holds' debits in flight are answered (a route's hold is settled just
+   * after its response).
+   */
+  debits(accountRefId: string, product?: string, meter?: string): Promise<LedgerRow[]>;
+  /** The holds still open in the gate (all, or the account's). */
+  openHolds(accountRefId?: string): OpenHold[];
   /** Postpaid usage ecom9 has recorded, once every queued event is delivered. */
   recorded(accountRefId: string, product: string, meter: string): Promise<number>;
   /** How many requests reached ecom9, by endpoint (e.g. 'accounts.status') and account. */
@@ -129,6 +137,11 @@ export async function createTestGate(options: TestGateOptions = {}): Promise<Tes
     credits: (ref, product, meter) => emulator.credits(ref, product, meter),
     debited: (ref, product, meter) =>
       emulator.ledger.reduce((n, r) => (r.approved && r.accountRefId === ref && r.product === product && r.meter === meter ? n + r.quantity : n), 0),
+    async debits(ref, product, meter) {
+      await gate.flush();
+      return emulator.debits(ref, product, meter);
+    },
+    openHolds: (ref) => gate.openHolds(ref),
     async recorded(ref, product, meter) {
       await gate.flush();
       return emulator.usageTotal(ref, product, meter);
