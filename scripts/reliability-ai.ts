@@ -180,7 +180,7 @@ console.log(
     middleware: creditsMiddleware(gate, { accountRefId: ACCOUNT, product: PRODUCT, meter: METER, price, reserve: RESERVE, onSettled: () => settle() }),
   });
   const plain = model();
-  const firstText = async (m: typeof plain) => {
+  const firstText = async (m: typeof paid) => {
     const s = performance.now();
     const r = streamText({ model: m, prompt: 'hi', maxRetries: 0 });
     for await (const _ of r.textStream) break;

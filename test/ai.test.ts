@@ -146,7 +146,10 @@ describe('stream', () => {
 
   it('keeps what a stream owes so far in its hold while it runs (what the journal keeps if the process dies)', async () => {
     const f = feed();
-    const { model, next } = gated(streamModel(() => f), { price: ({ outputTokens }) => outputTokens });
+    const { model, next } = gated(
+      streamModel(() => f),
+      { price: ({ outputTokens }) => outputTokens },
+    );
     const r = streamText({ model, prompt: 'hi', maxRetries: 0 });
     const reader = r.textStream.getReader();
     f.push(delta('z'.repeat(40)));
