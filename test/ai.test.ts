@@ -105,6 +105,16 @@ describe('generate', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses an unknown or bad option when the middleware is made, naming it', () => {
+    const ok = { accountRefId: 'acme', product: P, meter: M, price, reserve: 10 };
+    expect(() => creditsMiddleware(t.gate, { ...ok, reserv: 10 } as never)).toThrow(/unknown option "reserv"/);
+    expect(() => creditsMiddleware(t.gate, { ...ok, reserve: 0 })).toThrow(/"reserve" must be a positive integer/);
+    expect(() => creditsMiddleware(t.gate, { ...ok, price: 3 } as never)).toThrow(/"price" must be a function/);
+    expect(() => creditsMiddleware({} as never, ok)).toThrow(/"gate" must be a gate/);
+  });
+});
+
 describe('stream', () => {
   it('charges at finish with the provider usage, once', async () => {
     const f = feed();

@@ -195,3 +195,12 @@ describe('streamable HTTP', () => {
     }
   });
 });
+
+describe('options', () => {
+  it('refuses an unknown or bad option at once, naming it', () => {
+    expect(() => mcpGate(t.gate, { accountRefId: () => 'a', topUpURL: 'x' } as never)).toThrow(/unknown option "topUpURL"/);
+    const m = mcpGate(t.gate, { accountRefId: () => 'a' });
+    expect(() => m.chargeCredits({ product: P, meter: M, quantity: 1.5 })).toThrow(/"quantity" must be a positive integer/);
+    expect(() => m.reserveCredits({ product: P, meter: M, quantity: 5, qty: 5 } as never)).toThrow(/unknown option "qty"/);
+  });
+});
