@@ -1,20 +1,13 @@
-// Express adapter: turns a request into guard inputs and a Decision into a response. No logic of its own.
+// Express adapter: its binding over the shared builder (src/middleware/builder.ts), the req.ecom9
+// augmentation, and the two routers (account routes, webhooks). No logic of its own.
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { Decision, Gate } from '../src/index';
-import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
-import {
-  callOnDenied,
-  chargeGuard,
-  checkAdapterOptions,
-  checkFactories,
-  denialResponse,
-  mergeState,
-  type ChargeOptions,
-  type Ecom9State,
-  type Guard,
-} from '../src/middleware/guards';
-import { meterGuard, type MeterOptions } from '../src/middleware/meter';
+import type { DeniedDecision, Gate } from '../src/index';
+import type { AdapterOptions } from '../src/middleware/adapter-options';
+import type { Binding } from '../src/middleware/binding';
+import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
+import { onNodeFinished } from '../src/middleware/finished';
+import { callOnDenied, type Ecom9State } from '../src/middleware/guards';
 import { accountRoutesCore, type AccountRoutesOptions } from '../src/middleware/account-routes';
 import { serveNode } from '../src/middleware/account-routes-io';
 import { readSignedBody } from '../src/middleware/raw-body';
@@ -29,87 +22,66 @@ declare global {
   }
 }
 
-export type ExpressDeniedHandler = (req: Request, res: Response, decision: Decision, next: NextFunction) => void;
+/** Answers a denial instead; only `next()` lets the request go on (the denial in `req.ecom9`). */
+export type ExpressDeniedHandler = (req: Request, res: Response, decision: DeniedDecision, next: NextFunction) => void;
 
 export interface ExpressGateOptions extends AdapterOptions<Request, ExpressDeniedHandler> {}
 
-type PerRoute = PerRouteOptions<ExpressDeniedHandler>;
+/** What expressGate returns: the four gating middlewares and the two routers. */
+export interface ExpressGate extends GateMiddlewares<RequestHandler, Request, ExpressDeniedHandler, Response> {
+  /** Read-only routes for the signed-in account, for the browser: `app.use('/api/ecom9', ecom9.accountRoutes())`. */
+  accountRoutes(opts?: Omit<AccountRoutesOptions, 'prefix'>): Router;
+  /** A Router for ecom9's webhooks: mount it before any body parser, e.g. `app.use('/webhooks/ecom9', ecom9.webhookRouter())`. */
+  webhookRouter(opts?: WebhookRouterOptions): Router;
+}
 
-function sendDenial(res: Response, decision: Decision): void {
-  const { status, headers, body } = denialResponse(decision);
-  res.status(status).set(headers).send(JSON.stringify(body));
+interface ExpressShape {
+  req: Request;
+  res: Response;
+  next: NextFunction;
+  out: unknown;
+  mw: RequestHandler;
+  denied: ExpressDeniedHandler;
+  meterRes: Response;
 }
 
 function sendRejection(res: Response, r: WebhookRejection): void {
   res.status(r.status).set(r.headers).json(r.body);
 }
 
-const meterReaders = {
-  knownRef: (req: Request) => req.ecom9?.accountRefId,
-  idempotencyKey: (req: Request) => req.get('idempotency-key'),
-  route: (req: Request) => routeOf(req),
-};
-
-const routeOf = (req: Request): string => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
-
-export function expressGate(gate: Gate, options: ExpressGateOptions) {
-  checkAdapterOptions('expressGate', gate, options?.accountRefId);
-  const report = (err: unknown) => gate.reportError(err);
-  const resolver = options.accountRefId;
-
-  /** Records the state for the handler, then lets the request through or answers the denial. */
-  function settle(req: Request, res: Response, next: NextFunction, state: Ecom9State, onDenied: ExpressDeniedHandler | undefined): void {
-    req.ecom9 = mergeState(req.ecom9, state);
-    const decision = state.decision as Decision;
-    if (decision.allowed) next();
-    else if (onDenied) callOnDenied((go) => onDenied(req, res, decision, go as NextFunction), next, report);
-    else sendDenial(res, decision);
-  }
-
-  const guarded =
-    (guard: Guard<Request>, onDenied = options.onDenied): RequestHandler =>
-    (req, res, next) => {
-      let out: Ecom9State | Promise<Ecom9State>;
-      try {
-        out = guard(req);
-      } catch (err) {
-        return next(err);
-      }
-      if (out instanceof Promise) out.then((state) => settle(req, res, next, state, onDenied)).catch(next);
-      else settle(req, res, next, out, onDenied);
-    };
-
+function binding(report: (err: unknown) => void): Binding<ExpressShape> {
   return {
-    ...checkFactories(gate, resolver, report, guarded),
-
-    chargeCredits(opts: ChargeOptions<Request> & PerRoute): RequestHandler {
-      const charge = chargeGuard(gate, resolver, report, opts);
-      const onDenied = opts.onDenied ?? options.onDenied;
-      return (req, res, next) => {
-        charge(req, { idempotencyKey: req.get('idempotency-key'), route: routeOf(req) })
-          .then((state) => settle(req, res, next, state, onDenied))
-          .catch(next);
-      };
+    adapter: 'expressGate',
+    header: (req, name) => req.get(name) || undefined,
+    route: (req) => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
+    state: (req) => req.ecom9,
+    setState: (req, s) => void (req.ecom9 = s),
+    middleware: (run) => (req, res, next) => void run(req, res, next),
+    next: (_req, _res, next) => next(),
+    send: (_req, res, _next, a) => void res.status(a.status).set(a.headers).send(a.body),
+    onDenied: (handler, req, res, next, d) => callOnDenied((go) => handler(req, res, d, go as NextFunction), next, report),
+    fail: (_req, _res, next, err) => next(err),
+    finished: (req, res, next, done) => {
+      onNodeFinished(res, done, req, res);
+      next();
     },
+  };
+}
 
-    meterUsage(opts: MeterOptions<Request, Response>): RequestHandler {
-      const meter = meterGuard(gate, resolver, report, opts, meterReaders);
-      return (req, res, next) => {
-        meter(req, res, res);
-        next();
-      };
-    },
+export function expressGate(gate: Gate, options: ExpressGateOptions): ExpressGate {
+  const report = (err: unknown) => gate.reportError(err);
+  const middlewares = buildMiddlewares(gate, options, binding(report));
+  return {
+    ...middlewares,
 
-    /** Read-only routes for the signed-in account, for the browser: `app.use('/api/ecom9', ecom9.accountRoutes())`. */
-    accountRoutes(opts: Omit<AccountRoutesOptions, 'prefix'> = {}): Router {
-      const core = accountRoutesCore(gate, resolver, opts);
+    accountRoutes(opts = {}) {
+      const core = accountRoutesCore(gate, options.accountRefId, opts);
       const router = express.Router();
       router.use((req, res) => void serveNode(core, req, req.method, req.url, res, report));
       return router;
     },
 
-    /** A Router for ecom9's webhooks: mount it before any body parser, e.g. `app.use('/webhooks/ecom9', ecom9.webhookRouter())`. */
-    webhookRouter(opts: WebhookRouterOptions = {}): Router {
+    webhookRouter(opts = {}) {
       webhookHandlers(gate, opts);
       const router = express.Router();
       // A wrong method or a compressed body is answered before a byte is read; then the bytes as sent.
@@ -132,5 +104,4 @@ export function expressGate(gate: Gate, options: ExpressGateOptions) {
   };
 }
 
-export type ExpressGate = ReturnType<typeof expressGate>;
 export type { Ecom9State };

@@ -1,28 +1,21 @@
-// Fastify adapter: a plugin (fastify-plugin) that decorates app.ecom9 with hook factories and
-// request.ecom9 with the state, and serves webhooks on `webhookPath` with a raw-body parser scoped to it.
+// Fastify adapter: a plugin (fastify-plugin) that decorates app.ecom9 with the hooks the shared
+// builder makes from its binding, request.ecom9 with the state, and serves webhooks on `webhookPath`
+// with a raw-body parser scoped to it.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
-import type { Decision, Gate, WebhookHandler } from '../src/index';
-import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
-import {
-  chargeGuard,
-  checkAdapterOptions,
-  checkFactories,
-  callOnDenied,
-  denialResponse,
-  mergeState,
-  type ChargeOptions,
-  type Ecom9State,
-  type Guard,
-} from '../src/middleware/guards';
-import { meterGuard, type MeterOptions } from '../src/middleware/meter';
+import type { DeniedDecision, Gate, WebhookHandler } from '../src/index';
+import type { AdapterOptions } from '../src/middleware/adapter-options';
+import type { Binding } from '../src/middleware/binding';
+import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
+import { onNodeFinished } from '../src/middleware/finished';
+import { callOnDenied, checkAdapterOptions, type Ecom9State } from '../src/middleware/guards';
 import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 import { mountHijacked, type AccountRoutesPluginOptions } from '../src/middleware/account-routes-io';
 
 /** Answers a denial instead. Only `next()` lets the request go on (`next(err)`: the error handler); as in
  * Express, one that neither answers nor calls `next` leaves the request unanswered. */
-export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: (err?: Error) => void) => unknown;
+export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: DeniedDecision, next: (err?: Error) => void) => unknown;
 
 export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, FastifyDeniedHandler>, AccountRoutesPluginOptions {
   gate: Gate;
@@ -32,66 +25,47 @@ export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, Fasti
   webhookHandlers?: Record<string, WebhookHandler>;
 }
 
-function sendDenial(reply: FastifyReply, decision: Decision): void {
-  const { status, headers, body } = denialResponse(decision);
-  void reply.code(status).headers(headers).send(JSON.stringify(body));
+/**
+ * `app.ecom9`: hooks for a route's `preHandler` (meterUsage: best as `onRequest`, one listener that
+ * sees aborted requests too; as `onResponse`, Fastify adds two listeners of its own per request
+ * unless its logger is on).
+ */
+export interface FastifyEcom9 extends GateMiddlewares<preHandlerHookHandler, FastifyRequest, FastifyDeniedHandler, FastifyReply> {}
+
+interface FastifyShape {
+  req: FastifyRequest;
+  res: FastifyReply;
+  next: (err?: Error) => void;
+  out: unknown;
+  mw: preHandlerHookHandler & onRequestHookHandler;
+  denied: FastifyDeniedHandler;
+  meterRes: FastifyReply;
 }
 
-const sendRejection = (reply: FastifyReply, r: ReturnType<typeof webhookRejection>) => reply.code(r.status).headers(r.headers).send(r.body);
-
-const routeOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptions.url ?? req.url}`;
-// Node joins a repeated header of this kind into one string; an empty one counts as none.
-const idempotencyKeyOf = (req: FastifyRequest): string | undefined => (req.headers['idempotency-key'] as string | undefined) || undefined;
-
-const meterReaders = { knownRef: (req: FastifyRequest) => req.ecom9?.accountRefId ?? undefined, idempotencyKey: idempotencyKeyOf, route: routeOf };
-
-function helpers(gate: Gate, options: FastifyGateOptions) {
-  const report = (err: unknown) => gate.reportError(err);
-  const resolver = options.accountRefId;
-
-  /** Records the state for the handler, then passes on or answers the denial; never throws. */
-  function settle(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void, state: Ecom9State, onDenied?: FastifyDeniedHandler): void {
-    request.ecom9 = mergeState(request.ecom9, state);
-    const decision = state.decision as Decision;
-    if (decision.allowed) done();
-    else if (!onDenied) sendDenial(reply, decision);
-    // Not `reply.sent`: onDenied may answer later, or an async onSend hook may still be sending.
-    else callOnDenied((next) => onDenied(request, reply, decision, next), done as (err?: unknown) => void, report);
-  }
-
-  // Callback-style hooks: a warm cache answers without a single promise (a sync throw: Fastify's error handler).
-  const guarded = (guard: Guard<FastifyRequest>, onDenied = options.onDenied): preHandlerHookHandler =>
-    function ecom9Guard(request, reply, done) {
-      const out = guard(request);
-      if (out instanceof Promise) out.then((state) => settle(request, reply, done, state, onDenied), done);
-      else settle(request, reply, done, out, onDenied);
-    };
-
+function binding(report: (err: unknown) => void): Binding<FastifyShape> {
   return {
-    ...checkFactories(gate, resolver, report, guarded),
-
-    chargeCredits(opts: ChargeOptions<FastifyRequest> & PerRouteOptions<FastifyDeniedHandler>): preHandlerHookHandler {
-      const charge = chargeGuard(gate, resolver, report, opts);
-      const onDenied = opts.onDenied ?? options.onDenied;
-      return function ecom9Charge(request, reply, done) {
-        const meta = { idempotencyKey: idempotencyKeyOf(request), route: routeOf(request) };
-        charge(request, meta).then((state) => settle(request, reply, done, state, onDenied), done);
-      };
-    },
-
-    /** Meters the finished response. Best as `onRequest` (one listener; sees aborted requests); as
-     * `onResponse`, Fastify adds two listeners of its own per request unless its logger is on. */
-    meterUsage(opts: MeterOptions<FastifyRequest, FastifyReply>): onRequestHookHandler {
-      const meter = meterGuard(gate, resolver, report, opts, meterReaders);
-      return function ecom9Meter(request, reply, done) {
-        meter(request, reply, reply.raw);
-        done();
-      };
+    adapter: 'fastifyGate',
+    // Node joins a repeated header of this kind into one string; an empty one counts as none.
+    header: (req, name) => (req.headers[name] as string | undefined) || undefined,
+    route: (req) => `${req.method} ${req.routeOptions.url ?? req.url}`,
+    state: (req) => req.ecom9 ?? undefined,
+    setState: (req, s) => void (req.ecom9 = s),
+    // Callback-style hooks returning nothing: a warm cache answers without a single promise.
+    middleware: (run) =>
+      function ecom9Hook(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
+        void run(request, reply, done);
+      },
+    next: (_req, _reply, done) => done(),
+    send: (_req, reply, _done, a) => void reply.code(a.status).headers(a.headers).send(a.body),
+    // Not `reply.sent`: onDenied may answer later, or an async onSend hook may still be sending.
+    onDenied: (handler, req, reply, done, d) => callOnDenied((next) => handler(req, reply, d, next), done as (err?: unknown) => void, report),
+    fail: (_req, _reply, done, err) => done(err as Error),
+    finished: (req, reply, done, fin) => {
+      onNodeFinished(reply.raw, fin, req, reply);
+      done();
     },
   };
 }
-
-export type FastifyEcom9 = ReturnType<typeof helpers>;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -102,6 +76,8 @@ declare module 'fastify' {
     ecom9: FastifyEcom9;
   }
 }
+
+const sendRejection = (reply: FastifyReply, r: ReturnType<typeof webhookRejection>) => reply.code(r.status).headers(r.headers).send(r.body);
 
 function registerWebhook(app: FastifyInstance, gate: Gate, path: string): void {
   void app.register(async (scope) => {
@@ -133,7 +109,14 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
   if (options.webhookPath !== undefined) checkWebhookPath(options.webhookPath, 'fastifyGate option "webhookPath"');
   // Declared up front (null until a hook sets it) so every request has the same shape.
   app.decorateRequest('ecom9', null as unknown as Ecom9State);
-  app.decorate('ecom9', helpers(options.gate, options));
+  app.decorate(
+    'ecom9',
+    buildMiddlewares(
+      options.gate,
+      options,
+      binding((err) => options.gate.reportError(err)),
+    ) as FastifyEcom9,
+  );
   if (options.webhookPath !== undefined) {
     webhookHandlers(options.gate, { ...(options.webhookHandlers ? { handlers: options.webhookHandlers } : {}) });
     registerWebhook(app, options.gate, options.webhookPath);

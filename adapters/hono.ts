@@ -1,23 +1,16 @@
-// Hono adapter: middleware for the four guards (state at c.get('ecom9')) and a webhook handler, on
-// Node, Bun, Deno or an edge runtime. Errors are thrown to Hono's onError. Translation only.
+// Hono adapter: its binding over the shared builder (src/middleware/builder.ts), the state as a
+// context variable (c.get('ecom9')), the account routes and the webhook handler, on Node, Bun, Deno
+// or an edge runtime. Errors are thrown to Hono's onError.
 import { Hono, type Context, type Handler, type MiddlewareHandler, type Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { routePath } from 'hono/route';
-import type { Decision, EntitlementCheckOptions, Gate, TierCheckOptions } from '../src/index';
-import {
-  chargeGuard,
-  checkAdapterOptions,
-  entitlementGuard,
-  isPromise,
-  mergeState,
-  tierGuard,
-  type ChargeOptions,
-  type Ecom9State,
-  type Guard,
-} from '../src/middleware/guards';
-import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
-import type { MeterOptions } from '../src/middleware/meter';
-import { denial, rethrow, webhookEndpoint, webMeter } from '../src/middleware/web';
+import type { DeniedDecision, Gate } from '../src/index';
+import type { AdapterOptions } from '../src/middleware/adapter-options';
+import type { Binding } from '../src/middleware/binding';
+import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
+import { isNodeResponse, onNodeFinished, onWebFinished } from '../src/middleware/finished';
+import type { Ecom9State } from '../src/middleware/guards';
+import { answerResponse, webhookEndpoint } from '../src/middleware/web';
 import type { WebhookRouterOptions } from '../src/middleware/webhook-route';
 import { accountRoutesCore, type AccountRoutesOptions } from '../src/middleware/account-routes';
 import { serveWeb } from '../src/middleware/account-routes-io';
@@ -30,80 +23,83 @@ declare module 'hono' {
 }
 
 /** Answers a denial instead (return a Response); `await next()` runs the route anyway (its state holds the denial). */
-export type HonoDeniedHandler = (c: Context, decision: Decision, next: Next) => unknown;
+export type HonoDeniedHandler = (c: Context, decision: DeniedDecision, next: Next) => unknown;
 
 /** `accountRefId` gets Hono's Context, e.g. `(c) => c.get('user')?.orgId`. */
 export interface HonoGateOptions extends AdapterOptions<Context, HonoDeniedHandler> {}
 
-type PerRoute = PerRouteOptions<HonoDeniedHandler>;
+/** What honoGate returns: the four gating middlewares, the account routes and the webhook handler. */
+export interface HonoGate extends GateMiddlewares<MiddlewareHandler, Context, HonoDeniedHandler, Context> {
+  /** Read-only routes for the signed-in account, for the browser: `app.route('/api/ecom9', h.accountRoutes())`. */
+  accountRoutes(opts?: Omit<AccountRoutesOptions, 'prefix'>): Hono;
+  /** ecom9's webhooks: `app.all('/webhooks/ecom9', h.webhookHandler())` (405 to anything but POST). */
+  webhookHandler(opts?: WebhookRouterOptions): Handler;
+}
 
-// The path the middleware was registered with ('/images/:n'), not the URL: after next(), the route that answered.
-const routeOf = (c: Context): string => `${c.req.method} ${routePath(c)}`;
-const idempotencyKeyOf = (c: Context): string | undefined => c.req.header('idempotency-key') || undefined;
+interface HonoShape {
+  req: Context;
+  res: Context;
+  next: Next;
+  out: unknown;
+  mw: MiddlewareHandler;
+  denied: HonoDeniedHandler;
+  meterRes: Context;
+}
 
-export function honoGate(gate: Gate, options: HonoGateOptions) {
-  checkAdapterOptions('honoGate', gate, options?.accountRefId);
-  const resolver = options.accountRefId;
+/** @hono/node-server's Node response (`c.env.outgoing`), when served by it. */
+const outgoingOf = (c: Context): unknown => (c.env as { outgoing?: unknown } | undefined)?.outgoing;
 
-  /** Records the state for the route, then goes on or answers the denial. */
-  function settle(c: Context, next: Next, state: Ecom9State, onDenied: HonoDeniedHandler | undefined) {
-    c.set('ecom9', mergeState(c.get('ecom9'), state));
-    const decision = state.decision as Decision;
-    if (decision.allowed) return next();
-    if (onDenied) return onDenied(c, decision, next);
-    return denial(decision);
-  }
-
-  // A resolver's throw or rejection (rethrown by the guard) goes to Hono's onError, like any error.
-  const guarded = (guard: Guard<Context>, onDenied = options.onDenied): MiddlewareHandler =>
-    createMiddleware(async (c, next) => {
-      const out = guard(c);
-      return ((await settle(c, next, isPromise(out) ? await out : out, onDenied)) ?? undefined) as Response | undefined;
+const binding: Binding<HonoShape> = {
+  adapter: 'honoGate',
+  header: (c, name) => c.req.header(name) || undefined,
+  // The path the middleware was registered with ('/images/:n'), not the URL: after next(), the route that answered.
+  route: (c) => `${c.req.method} ${routePath(c)}`,
+  state: (c) => c.get('ecom9'),
+  setState: (c, s) => c.set('ecom9', s),
+  middleware: (run) => createMiddleware(async (c, next) => ((await run(c, c, next)) ?? undefined) as Response | undefined),
+  next: (_c, _res, next) => next(),
+  send: (_c, _res, _next, a) => answerResponse(a),
+  onDenied: (handler, c, _res, next, d) => handler(c, d, next),
+  fail: (_c, _res, _next, err) => {
+    throw err;
+  },
+  // On @hono/node-server the Node response says when it is finished; elsewhere the Response's body is watched.
+  finished: (c, _res, next, done) => {
+    const outgoing = outgoingOf(c);
+    if (isNodeResponse(outgoing)) {
+      onNodeFinished(outgoing, done, c, c);
+      return next();
+    }
+    return next().then(() => {
+      const res = onWebFinished(c.res, c.req.raw.signal, done, c, c);
+      if (res !== c.res) c.res = res;
     });
+  },
+  waitUntil: (c) => {
+    try {
+      const ctx = c.executionCtx;
+      return (p) => ctx.waitUntil(p);
+    } catch {
+      return undefined; // no execution context outside a Worker-like runtime
+    }
+  },
+};
 
+export function honoGate(gate: Gate, options: HonoGateOptions): HonoGate {
   return {
-    /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
-    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & PerRoute = {}): MiddlewareHandler =>
-      guarded(tierGuard(gate, resolver, rethrow, tiers, opts), opts.onDenied),
+    ...buildMiddlewares(gate, options, binding),
 
-    /** Only accounts that hold `entitlement` of `product` pass. */
-    requireEntitlement: (
-      product: string,
-      entitlement: string,
-      opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & PerRoute = {},
-    ): MiddlewareHandler => guarded(entitlementGuard(gate, resolver, rethrow, { ...opts, product, entitlement }), opts.onDenied),
-
-    /** Debits before the route runs; a retry with the same Idempotency-Key (same account and route) is charged once. */
-    chargeCredits(opts: ChargeOptions<Context> & PerRoute): MiddlewareHandler {
-      const charge = chargeGuard(gate, resolver, rethrow, opts);
-      return guarded((c) => charge(c, { idempotencyKey: idempotencyKeyOf(c), route: routeOf(c) }), opts.onDenied);
-    },
-
-    /** Records one usage event per successful response, once its body has been sent to the end. */
-    meterUsage(opts: MeterOptions<Context, Context>): MiddlewareHandler {
-      const readers = { knownRef: (c: Context) => c.get('ecom9')?.accountRefId, idempotencyKey: idempotencyKeyOf, route: routeOf };
-      const meter = webMeter(gate, resolver, opts, readers, (c) => c.req.raw.signal);
-      return createMiddleware(async (c, next) => {
-        await next();
-        const res = meter(c, c, c.res);
-        if (res !== c.res) c.res = res;
-      });
-    },
-
-    /** Read-only routes for the signed-in account, for the browser: `app.route('/api/ecom9', h.accountRoutes())`. */
-    accountRoutes(opts: Omit<AccountRoutesOptions, 'prefix'> = {}): Hono {
-      const core = accountRoutesCore(gate, resolver, opts);
+    accountRoutes(opts = {}) {
+      const core = accountRoutesCore(gate, options.accountRefId, opts);
       // Where it was mounted ('/api/ecom9/*' for this catch-all) is the prefix.
       return new Hono().all('*', (c) => serveWeb(core, c, c.req.raw, routePath(c).replace(/\/?\*$/, ''), (err) => gate.reportError(err)));
     },
 
-    /** ecom9's webhooks: `app.all('/webhooks/ecom9', h.webhookHandler())` (405 to anything but POST). */
-    webhookHandler(opts: WebhookRouterOptions = {}): Handler {
+    webhookHandler(opts = {}) {
       const endpoint = webhookEndpoint(gate, opts);
       return (c) => endpoint(c.req.raw);
     },
   };
 }
 
-export type HonoGate = ReturnType<typeof honoGate>;
 export type { Ecom9State };

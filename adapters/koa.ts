@@ -1,18 +1,12 @@
-// Koa adapter: middleware built once, state in ctx.state.ecom9, denials as problem+json, errors thrown.
+// Koa adapter: its binding over the shared builder (src/middleware/builder.ts), the ctx.state.ecom9
+// augmentation, and the path-matched account routes and webhook middleware. Errors are thrown.
 import type { Context, Middleware, Next } from 'koa';
-import type { Decision, Gate } from '../src/index';
-import type { AdapterOptions, PerRouteOptions } from '../src/middleware/adapter-options';
-import {
-  chargeGuard,
-  checkAdapterOptions,
-  checkFactories,
-  denialResponse,
-  mergeState,
-  type ChargeOptions,
-  type Ecom9State,
-  type Guard,
-} from '../src/middleware/guards';
-import { meterGuard, type MeterOptions } from '../src/middleware/meter';
+import type { DeniedDecision, Gate } from '../src/index';
+import type { AdapterOptions } from '../src/middleware/adapter-options';
+import type { Binding } from '../src/middleware/binding';
+import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
+import { onNodeFinished } from '../src/middleware/finished';
+import type { Ecom9State } from '../src/middleware/guards';
 import {
   checkWebhookPath,
   webhookHandlers,
@@ -22,6 +16,8 @@ import {
   type WebhookRouterOptions,
 } from '../src/middleware/webhook-route';
 import { readSignedBody } from '../src/middleware/raw-body';
+import { accountRoutesCore, checkPrefix, type AccountRoutesOptions } from '../src/middleware/account-routes';
+import { serveNode, underPrefix } from '../src/middleware/account-routes-io';
 
 declare module 'koa' {
   interface DefaultState {
@@ -30,18 +26,32 @@ declare module 'koa' {
   }
 }
 
-export type KoaDeniedHandler = (ctx: Context, decision: Decision, next: Next) => unknown;
+/** Answers a denial instead (set ctx.body); `next()` runs the route anyway (its state holds the denial). */
+export type KoaDeniedHandler = (ctx: Context, decision: DeniedDecision, next: Next) => unknown;
 
 export interface KoaGateOptions extends AdapterOptions<Context, KoaDeniedHandler> {}
 
-type PerRoute = PerRouteOptions<KoaDeniedHandler>;
+/** koaGate's webhookRouter options: the path it answers on, and the handlers. */
+export interface KoaWebhookRouterOptions extends WebhookRouterOptions {
+  path: string;
+}
 
-function sendDenial(ctx: Context, decision: Decision): void {
-  const { status, headers, body } = denialResponse(decision);
-  ctx.status = status;
-  ctx.set(headers);
-  ctx.body = JSON.stringify(body);
-  ctx.type = headers['content-type'] as string;
+/** What koaGate returns: the four gating middlewares, the account routes and the webhook middleware. */
+export interface KoaGate extends GateMiddlewares<Middleware, Context, KoaDeniedHandler, Context> {
+  /** Read-only routes for the signed-in account under `prefix` (default '/api/ecom9'), for the browser. */
+  accountRoutes(opts?: AccountRoutesOptions): Middleware;
+  /** Middleware that answers ecom9's webhooks on `path`; put it before any body parser. */
+  webhookRouter(opts: KoaWebhookRouterOptions): Middleware;
+}
+
+interface KoaShape {
+  req: Context;
+  res: Context;
+  next: Next;
+  out: unknown;
+  mw: Middleware;
+  denied: KoaDeniedHandler;
+  meterRes: Context;
 }
 
 function sendRejection(ctx: Context, r: WebhookRejection): void {
@@ -50,65 +60,39 @@ function sendRejection(ctx: Context, r: WebhookRejection): void {
   ctx.body = r.body;
 }
 
-// koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
-const routeOf = (ctx: Context): string => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`;
-
-const meterReaders = {
-  knownRef: (ctx: Context) => ctx.state.ecom9?.accountRefId,
-  idempotencyKey: (ctx: Context) => ctx.get('idempotency-key') || undefined,
-  route: routeOf,
+const binding: Binding<KoaShape> = {
+  adapter: 'koaGate',
+  header: (ctx, name) => ctx.get(name) || undefined,
+  // koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
+  route: (ctx) => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`,
+  state: (ctx) => ctx.state.ecom9,
+  setState: (ctx, s) => void (ctx.state.ecom9 = s),
+  middleware: (run) => (ctx, next) => run(ctx, ctx, next) as Promise<void>,
+  next: (_ctx, _res, next) => next(),
+  send: (ctx, _res, _next, a) => {
+    ctx.status = a.status;
+    ctx.set(a.headers);
+    ctx.body = typeof a.body === 'string' ? a.body : Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength);
+    if (a.headers['content-type']) ctx.type = a.headers['content-type'];
+  },
+  onDenied: (handler, ctx, _res, next, d) => handler(ctx, d, next),
+  fail: (_ctx, _res, _next, err) => {
+    throw err;
+  },
+  finished: (ctx, _res, next, done) => {
+    onNodeFinished(ctx.res, done, ctx, ctx);
+    return next();
+  },
 };
 
-/** Records the state for the handler, then passes on or answers the denial. */
-function settle(ctx: Context, next: Next, state: Ecom9State, onDenied: KoaDeniedHandler | undefined): unknown {
-  ctx.state.ecom9 = mergeState(ctx.state.ecom9, state);
-  const decision = state.decision as Decision;
-  if (decision.allowed) return next();
-  if (onDenied) return onDenied(ctx, decision, next);
-  sendDenial(ctx, decision);
-  return undefined;
-}
-
-import { accountRoutesCore, checkPrefix, type AccountRoutesOptions } from '../src/middleware/account-routes';
-import { serveNode, underPrefix } from '../src/middleware/account-routes-io';
-
-export function koaGate(gate: Gate, options: KoaGateOptions) {
-  checkAdapterOptions('koaGate', gate, options?.accountRefId);
+export function koaGate(gate: Gate, options: KoaGateOptions): KoaGate {
   const report = (err: unknown) => gate.reportError(err);
-  const resolver = options.accountRefId;
-
-  const guarded =
-    (guard: Guard<Context>, onDenied = options.onDenied): Middleware =>
-    (ctx, next) => {
-      const out = guard(ctx);
-      if (out instanceof Promise) return out.then((state) => settle(ctx, next, state, onDenied));
-      return settle(ctx, next, out, onDenied) as Promise<void>;
-    };
-
   return {
-    ...checkFactories(gate, resolver, report, guarded),
+    ...buildMiddlewares(gate, options, binding),
 
-    chargeCredits(opts: ChargeOptions<Context> & PerRoute): Middleware {
-      const charge = chargeGuard(gate, resolver, report, opts);
-      const onDenied = opts.onDenied ?? options.onDenied;
-      return async (ctx, next) => {
-        const state = await charge(ctx, { idempotencyKey: ctx.get('idempotency-key') || undefined, route: routeOf(ctx) });
-        await settle(ctx, next, state, onDenied);
-      };
-    },
-
-    meterUsage(opts: MeterOptions<Context, Context>): Middleware {
-      const meter = meterGuard(gate, resolver, report, opts, meterReaders);
-      return (ctx, next) => {
-        meter(ctx, ctx, ctx.res);
-        return next();
-      };
-    },
-
-    /** Read-only routes for the signed-in account under `prefix` (default '/api/ecom9'), for the browser. */
-    accountRoutes(opts: AccountRoutesOptions = {}): Middleware {
+    accountRoutes(opts = {}) {
       const prefix = checkPrefix(opts?.prefix, '/api/ecom9');
-      const core = accountRoutesCore(gate, resolver, opts);
+      const core = accountRoutesCore(gate, options.accountRefId, opts);
       return (ctx, next) => {
         const sub = underPrefix(ctx.path, prefix);
         if (sub === undefined) return next();
@@ -117,8 +101,7 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
       };
     },
 
-    /** Middleware that answers ecom9's webhooks on `path`; put it before any body parser. */
-    webhookRouter(opts: WebhookRouterOptions & { path: string }): Middleware {
+    webhookRouter(opts) {
       checkWebhookPath(opts?.path, 'koa webhookRouter option "path"');
       webhookHandlers(gate, opts);
       return async (ctx, next) => {
@@ -136,5 +119,4 @@ export function koaGate(gate: Gate, options: KoaGateOptions) {
   };
 }
 
-export type KoaGate = ReturnType<typeof koaGate>;
 export type { Ecom9State };

@@ -9,7 +9,7 @@ import { child, quick, stop } from './lib';
 const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
 console.log(`ecom9-gate benchmarks${quick ? ' (quick)' : ''}: ${os.cpus().length} cores, ${cpu}, Node ${process.version}`);
 
-const emu = await child('./emulator-proc.ts', {});
+const emu = await child('./emulator-proc.ts', { BENCH_CREDITS: '1000000000' });
 const emuInfo = { url: emu.info.url as string, apiKey: emu.info.apiKey as string };
 
 console.log('HTTP, warm cache, 50 connections (autocannon):');
@@ -27,7 +27,16 @@ const nest = nestProc.info as unknown as Record<'requireTierNs' | 'handGuardNs' 
 const otelProc = await child('./otel-proc.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey }, ['--expose-gc']);
 await stop(otelProc.proc);
 const otel = otelProc.info as unknown as Record<'peekNs' | 'instrumentedPeekNs' | 'instrumentedAddsNs' | 'hookAddsNs' | 'noiseNs', number>;
+const holdsProc = await child('./holds.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey });
+await stop(holdsProc.proc);
+const holds = holdsProc.info as unknown as Record<
+  'requests' | 'holdCallsPerRequest' | 'chargeCallsPerRequest' | 'balanceReads' | 'seconds' | 'holdCpuUs' | 'chargeCpuUs' | 'cpuRatio',
+  number
+>;
 await stop(emu.proc);
+console.log(
+  `  holds: reserveCredits + use + settle ${holds.holdCpuUs.toFixed(0)} µs CPU and ${holds.holdCallsPerRequest} upstream call(s) per request (plus ${holds.balanceReads} balance read(s) in ${holds.seconds.toFixed(1)} s); chargeCredits' debit ${holds.chargeCpuUs.toFixed(0)} µs and ${holds.chargeCallsPerRequest}`,
+);
 console.log(
   `  instrumentGate: warm peek ${otel.peekNs.toFixed(1)} ns plain, ${otel.instrumentedPeekNs.toFixed(1)} ns instrumented; the decision hook alone (nobody listening) ${otel.hookAddsNs.toFixed(1)} ns; noise ±${otel.noiseNs.toFixed(1)} ns`,
 );
@@ -87,6 +96,8 @@ rows.push([
   '≤ 3',
   core.checkTierBeyondAwaitRatio <= 3,
 ]);
+rows.push(['holds: upstream calls per hold + settle, warm account (the debit)', String(holds.holdCallsPerRequest), '≤ 1', holds.holdCallsPerRequest <= 1]);
+rows.push(['holds: CPU per hold + use + settle / per chargeCredits debit', holds.cpuRatio.toFixed(2), '-', true]);
 rows.push(['nest: warm @RequireTier / hand-written guard with one LRUCache.get (canActivate)', nest.ratio.toFixed(2), '-', true]);
 rows.push(['otel: ns a warm check gains when instrumented', otel.instrumentedAddsNs.toFixed(1), '≤ +50', otel.instrumentedAddsNs <= 50]);
 rows.push([
@@ -101,5 +112,5 @@ for (const [name, got, goal, met] of rows) console.log(`| ${name} | ${got} | ${g
 mkdirSync('.tmp', { recursive: true });
 writeFileSync(
   '.tmp/bench.json',
-  JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, nest, otel, burst, memory: mem.info }, null, 2),
+  JSON.stringify({ cpu, cores: os.cpus().length, node: process.version, quick, http, core, nest, otel, holds, burst, memory: mem.info }, null, 2),
 );

@@ -11,13 +11,33 @@ export {
   problemHeaders,
   PROBLEM_CONTENT_TYPE,
   PROBLEM_TYPE_BASE,
+  problemOf,
   type Decision,
+  type AllowedDecision,
+  type DeniedDecision,
+  type DecisionFacts,
   type DecisionCode,
   type DecisionSource,
   type DenialCode,
   type Problem,
 } from './gate/decision';
 export type { TierCheckOptions } from './gate/tier-rule';
+// What every adapter's options and middlewares are made of (each adapter subpath re-exports them).
+export type { AdapterOptions } from './middleware/adapter-options';
+export type { AccountResolver, ChargeOptions, Ecom9State } from './middleware/guards';
+export type { MeterOptions } from './middleware/meter';
+export type { ReserveRouteOptions } from './middleware/reserve';
+export type {
+  ChargeCreditsOptions,
+  GateMiddlewares,
+  RequireEntitlementOptions,
+  RequireTierOptions,
+  ReserveCreditsOptions,
+  ResolverErrorPolicy,
+  RouteOptions,
+} from './middleware/builder';
+export type { AccountRoutesOptions } from './middleware/account-routes';
+export type { WebhookRouterOptions } from './middleware/webhook-route';
 export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/access';
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';

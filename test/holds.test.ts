@@ -3,7 +3,8 @@
 // the balance view's upstream cost and corrections.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
-import { ArgumentError, HoldClosedError, type Gate, type GateOptions } from 'ecom9-gate';
+import diagnostics from 'node:diagnostics_channel';
+import { ArgumentError, CHANNELS, HoldClosedError, type Gate, type GateOptions } from 'ecom9-gate';
 import { gateFor, manualClock, startEmulator } from './support/env';
 
 let emu: Emulator;
@@ -141,9 +142,12 @@ describe('reserveCredits', () => {
 
   it('the same key returns the open hold, and after settling is never charged twice', async () => {
     makeGate();
-    const a = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    // Two at once (a retry racing the first) and one after: one hold, counted once.
+    const [a, a2] = (await Promise.all([1, 2].map(() => gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })))).map((r) => r.hold);
     const b = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
+    expect(a2).toBe(a);
     expect(b).toBe(a);
+    expect((await gate.reserveCredits('holder', { ...P, quantity: 80 })).hold).toBeDefined();
     a?.use(8);
     await a?.settle();
     const again = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
@@ -151,6 +155,7 @@ describe('reserveCredits', () => {
     expect(await again?.settle()).toMatchObject({ debited: 8 });
     expect(debitsOf('holder')).toHaveLength(1);
     expect(emu.credits('holder', 'ai-images', 'credits')).toBe(92);
+    await gate.close();
   });
 
   it('refuses bad arguments with ArgumentError and caps use at what was reserved', async () => {
@@ -165,6 +170,26 @@ describe('reserveCredits', () => {
     await expect(hold?.settle(-1)).rejects.toThrow(ArgumentError);
     expect(await hold?.settle()).toMatchObject({ debited: 10 });
     expect(() => hold?.use(1)).toThrow(HoldClosedError);
+  });
+
+  it("publishes each reservation's decision on the decision channel (kind 'hold')", async () => {
+    makeGate();
+    const seen: Array<{ kind: string; code: string }> = [];
+    const listen = (m: unknown) => {
+      const e = m as { gate: unknown; kind: string; decision: { code: string } };
+      if (e.gate === gate) seen.push({ kind: e.kind, code: e.decision.code });
+    };
+    diagnostics.subscribe(CHANNELS.decision, listen);
+    try {
+      await gate.reserveCredits('holder', { ...P, quantity: 10 });
+      await gate.reserveCredits('holder', { ...P, quantity: 1_000 });
+    } finally {
+      diagnostics.unsubscribe(CHANNELS.decision, listen);
+    }
+    expect(seen).toEqual([
+      { kind: 'hold', code: 'allowed' },
+      { kind: 'hold', code: 'insufficient_credits' },
+    ]);
   });
 
   it('an unresolvable account is 401 before anything reaches ecom9', async () => {

@@ -5,6 +5,7 @@ import type { EntitlementCheckOptions } from '../../src/gate/access';
 import type { TierCheckOptions } from '../../src/gate/tier-rule';
 import type { ChargeOptions, Ecom9State } from '../../src/middleware/guards';
 import type { MeterOptions } from '../../src/middleware/meter';
+import type { ReserveRouteOptions } from '../../src/middleware/reserve';
 
 /** The metadata key: a list of specs per handler or controller, in the order written. */
 export const ECOM9_ROUTE = 'ecom9-gate:route';
@@ -20,6 +21,7 @@ export type RouteSpec =
   | { kind: 'tier'; tiers: string | readonly string[]; opts: Omit<TierCheckOptions, 'tiers'> }
   | { kind: 'entitlement'; opts: EntitlementCheckOptions }
   | { kind: 'charge'; opts: ChargeOptions<NestRequest> }
+  | { kind: 'reserve'; opts: ReserveRouteOptions<NestRequest> }
   | { kind: 'meter'; opts: MeterOptions<NestRequest, NestResponse> };
 
 /**
@@ -43,6 +45,9 @@ export const RequireEntitlement = (product: string, entitlement: string, opts: O
 
 /** Debits credits before the handler (402 when short); a retried Idempotency-Key is charged once. */
 export const ChargeCredits = (opts: ChargeOptions<NestRequest>) => addSpec({ kind: 'charge', opts });
+
+/** Reserves credits before the handler (402 when short); the handler uses `@Ecom9() state` `state.hold.use(n)`, settled once the response is finished. */
+export const ReserveCredits = (opts: ReserveRouteOptions<NestRequest>) => addSpec({ kind: 'reserve', opts });
 
 /** Records usage once the response is finished, when it counts (status < 400 by default). */
 export const MeterUsage = (opts: MeterOptions<NestRequest, NestResponse>) => addSpec({ kind: 'meter', opts });

@@ -1,45 +1,82 @@
-// The module's guard and interceptor. Each route's plan (the shared guards of src/middleware, built
-// from its decorators) is made once, on its first request; a route without a decorator costs one
+// The module's binding, guard and interceptor. Each route's plan (the shared builder's middlewares,
+// made from its decorators) is made once, on its first request; a route without a decorator costs one
 // WeakMap lookup and never reaches ecom9.
-import { Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { Decision } from '../../src/index';
-import {
-  chargeGuard,
-  denialResponse,
-  entitlementGuard,
-  isPromise,
-  mergeState,
-  tierGuard,
-  type ChargeRequest,
-  type Ecom9State,
-  type MaybePromise,
-} from '../../src/middleware/guards';
-import { meterGuard } from '../../src/middleware/meter';
+import { HttpException, Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { DeniedDecision } from '../../src/index';
+import type { Binding, Run } from '../../src/middleware/binding';
+import { buildMiddlewares, type GateMiddlewares } from '../../src/middleware/builder';
+import { onNodeFinished } from '../../src/middleware/finished';
+import { denialResponse, isPromise } from '../../src/middleware/guards';
 import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
-import { ECOM9_RUNTIME, Ecom9DeniedException, type Ecom9ModuleOptions } from './options';
+import { ECOM9_RUNTIME, Ecom9DeniedException, type Ecom9ModuleOptions, type NestDeniedHandler } from './options';
 import { OptionsError } from '../../src/shared/errors';
 
 const GUARDED = Symbol('ecom9-gate:guarded');
 const UNGUARDED =
   'ecom9-gate: this route has ecom9 checks or charges but Ecom9Guard did not run: with Ecom9Module globalGuard: false, apply @UseGuards(..., Ecom9Guard) to it';
 
-type Step = (req: NestRequest) => MaybePromise<Ecom9State>;
+// A step answers true to go on to the next one, false when onDenied let a denied request through
+// (no further step runs), and throws a denial.
+interface NestShape {
+  req: NestRequest;
+  res: ExecutionContext;
+  next: undefined;
+  out: boolean;
+  mw: Run<NestShape>;
+  denied: NestDeniedHandler;
+  meterRes: NestResponse;
+}
+type Step = Run<NestShape>;
 interface Plan {
   steps: Step[];
-  meters: ((req: NestRequest, res: NestResponse, raw: NestResponse) => void)[];
+  meters: Step[];
 }
 
-// Express keeps the route pattern on req.route, Fastify on routeOptions: the pattern, never the raw URL.
-const routeOf = (req: NestRequest): string => `${req.method} ${req.routeOptions?.url ?? `${req.baseUrl ?? ''}${req.route?.path ?? req.url}`}`;
-const idempotencyKeyOf = (req: NestRequest): string | undefined => (req.headers['idempotency-key'] as string | undefined) || undefined;
-const meterReaders = { knownRef: (req: NestRequest) => req.ecom9?.accountRefId ?? undefined, idempotencyKey: idempotencyKeyOf, route: routeOf };
+/** Headers set on the platform's response (Fastify's reply or Express's), so Nest's own filter sends them. */
+function setHeaders(ctx: ExecutionContext, headers: Readonly<Record<string, string>>): void {
+  const res = ctx.switchToHttp().getResponse();
+  for (const [name, value] of Object.entries(headers)) res.raw ? res.header(name, value) : res.setHeader(name, value);
+}
+
+const deny = (ctx: ExecutionContext, decision: DeniedDecision): never => {
+  const { headers, body } = denialResponse(decision);
+  // A filter that reshapes the body sets its own content-type.
+  setHeaders(ctx, headers);
+  throw new Ecom9DeniedException(decision, headers, body);
+};
+
+const binding: Binding<NestShape> = {
+  adapter: 'Ecom9Module',
+  header: (req, name) => (req.headers[name] as string | undefined) || undefined,
+  // Express keeps the route pattern on req.route, Fastify on routeOptions: the pattern, never the raw URL.
+  route: (req) => `${req.method} ${req.routeOptions?.url ?? `${req.baseUrl ?? ''}${req.route?.path ?? req.url}`}`,
+  state: (req) => req.ecom9 ?? undefined,
+  setState: (req, s) => void (req.ecom9 = s),
+  middleware: (run) => run,
+  next: () => true,
+  // An answer thrown as an HttpException: Nest's exception filters send it.
+  send: (_req, ctx, _next, a) => {
+    setHeaders(ctx, a.headers);
+    throw new HttpException(typeof a.body === 'string' ? a.body : Buffer.from(a.body), a.status);
+  },
+  deny: (_req, ctx, _next, decision) => deny(ctx, decision),
+  onDenied: (handler, _req, ctx, _next, decision) => (handler(decision, ctx) === true ? false : deny(ctx, decision)),
+  fail: (_req, _ctx, _next, err) => {
+    throw err;
+  },
+  finished: (req, ctx, _next, done) => {
+    const res = ctx.getArgByIndex(1);
+    onNodeFinished(res.raw ?? res, done, req, res);
+    return true;
+  },
+};
 
 export class Ecom9Runtime {
   private readonly plans = new WeakMap<object, WeakMap<object, Plan | null>>();
-  readonly report: (err: unknown) => void;
+  private readonly mw: GateMiddlewares<Step, NestRequest, NestDeniedHandler, NestResponse>;
 
   constructor(readonly options: Ecom9ModuleOptions) {
-    this.report = (err) => options.gate.reportError(err);
+    this.mw = buildMiddlewares(options.gate, options, binding);
   }
 
   /** The controller's specs, then the handler's; null for a route without any. */
@@ -60,18 +97,17 @@ export class Ecom9Runtime {
   }
 
   private build(specs: RouteSpec[]): Plan {
-    const { gate, accountRefId: resolver } = this.options;
-    const report = this.report;
     const checks: Step[] = [];
     const charges: Step[] = [];
-    const meters: Plan['meters'] = [];
+    const meters: Step[] = [];
     for (const s of specs) {
-      if (s.kind === 'tier') checks.push(tierGuard(gate, resolver, report, s.tiers, s.opts));
-      else if (s.kind === 'entitlement') checks.push(entitlementGuard(gate, resolver, report, s.opts));
-      else if (s.kind === 'charge') {
-        const charge = chargeGuard(gate, resolver, report, s.opts);
-        charges.push((req) => charge(req, { idempotencyKey: idempotencyKeyOf(req), route: routeOf(req) } satisfies ChargeRequest));
-      } else meters.push(meterGuard(gate, resolver, report, s.opts, meterReaders));
+      if (s.kind === 'tier') checks.push(this.mw.requireTier(s.tiers, s.opts));
+      else if (s.kind === 'entitlement') {
+        const { product, entitlement, ...opts } = s.opts;
+        checks.push(this.mw.requireEntitlement(product, entitlement, opts));
+      } else if (s.kind === 'charge') charges.push(this.mw.chargeCredits(s.opts));
+      else if (s.kind === 'reserve') charges.push(this.mw.reserveCredits(s.opts));
+      else meters.push(this.mw.meterUsage(s.opts));
     }
     // Checks before charges: a request refused on its tier is never debited.
     return { steps: [...checks, ...charges], meters };
@@ -97,24 +133,11 @@ export class Ecom9Guard implements CanActivate {
     if (from === 0 && req[GUARDED] === true) return true;
     req[GUARDED] = true;
     for (let i = from; i < steps.length; i++) {
-      const out = (steps[i] as Step)(req);
-      if (isPromise(out)) return out.then((state) => (this.settle(ctx, req, state) ? this.run(ctx, steps, i + 1) : true));
-      if (!this.settle(ctx, req, out)) return true;
+      const out = (steps[i] as Step)(req, ctx, undefined);
+      if (isPromise(out)) return out.then((goOn) => (goOn ? this.run(ctx, steps, i + 1) : true));
+      if (!out) return true;
     }
     return true;
-  }
-
-  /** True to go on to the next step; false when onDenied let a denied request through; throws a denial. */
-  private settle(ctx: ExecutionContext, req: NestRequest, state: Ecom9State): boolean {
-    req.ecom9 = mergeState(req.ecom9, state);
-    const decision = state.decision as Decision;
-    if (decision.allowed) return true;
-    if (this.rt.options.onDenied && this.rt.options.onDenied(decision, ctx) === true) return false;
-    const { headers, body } = denialResponse(decision);
-    // Set on the response too, so Nest's own filter sends them; a filter that reshapes the body sets its own content-type.
-    const res = ctx.switchToHttp().getResponse();
-    for (const [name, value] of Object.entries(headers)) res.raw ? res.header(name, value) : res.setHeader(name, value);
-    throw new Ecom9DeniedException(decision, headers, body);
   }
 }
 
@@ -132,8 +155,7 @@ export class Ecom9Interceptor implements NestInterceptor {
       // With globalGuard: false a decorated route left without @UseGuards(Ecom9Guard) fails, never serves ungated.
       if (plan?.steps.length && req[GUARDED] !== true) throw new OptionsError(UNGUARDED);
       if (plan?.meters.length) {
-        const res = ctx.getArgByIndex(1);
-        for (const meter of plan.meters) meter(req, res, res.raw ?? res);
+        for (const meter of plan.meters) meter(req, ctx, undefined);
       }
     }
     return next.handle();

@@ -3,7 +3,7 @@
 // when it reports it, else what was delivered counted in tokens (see usage.ts).
 import type { LanguageModelMiddleware } from 'ai';
 import type { Gate } from '../gate/create-gate';
-import { toProblem, type Decision } from '../gate/decision';
+import { deny, toProblem, type Decision } from '../gate/decision';
 import { ArgumentError, CreditsDeniedError, InsufficientCreditsError, OptionsError } from '../shared/errors';
 import { isQuantity } from '../shared/rules';
 import { CallCharge } from './call-charge';
@@ -49,7 +49,8 @@ export function creditsMiddleware(gate: Gate, options: CreditsMiddlewareOptions)
   };
 
   const denied = (decision: Decision): CreditsDeniedError => {
-    const problem = toProblem(decision);
+    // No hold comes with a denial; an allowed decision without one is not expected, and is refused too.
+    const problem = toProblem(decision.allowed ? deny('upstream_unavailable', decision.source, { detail: 'No hold was granted.' }) : decision);
     if (decision.code === 'insufficient_credits') {
       return new InsufficientCreditsError(`creditsMiddleware: ${problem.detail}`, problem);
     }

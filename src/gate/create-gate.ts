@@ -10,7 +10,7 @@ import { CatalogCache } from './catalog';
 import { Credits, type CreditDecision, type DebitInput } from './credits';
 import { Holds, type OpenHold, type Reservation, type ReserveOptions } from './holds';
 import type { Decision } from './decision';
-import { observeCheck, observeDebit, observeWebhook } from './events';
+import { observeCheck, observeDebit, observeReservation, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
@@ -241,7 +241,7 @@ export function createGate(options?: GateOptions): Gate {
         }),
         gate,
       ),
-    reserveCredits: async (ref, opts) => holds.reserve(ref, opts),
+    reserveCredits: (ref, opts) => observeReservation(holds.reserve(ref, opts), gate),
     openHolds: (ref) => holds.openHolds(ref),
     recordUsage: (input) => usage.record(input),
     recordMetered: (ref, product, meter, quantity, eventKey, metadata) => usage.recordMetered(ref, product, meter, quantity, eventKey, metadata),

@@ -23,10 +23,11 @@ export interface DebitInput {
   failMode?: FailMode;
 }
 
-export interface CreditDecision extends Decision {
+/** A debit's Decision, with what was debited under which event key. */
+export type CreditDecision = Decision & {
   readonly debited: number;
   readonly eventKey: string;
-}
+};
 
 export class Credits {
   private readonly misconfigReported = new Set<string>();

@@ -15,12 +15,8 @@ export type DenialCode =
 
 export type DecisionCode = 'allowed' | DenialCode;
 
-export interface Decision {
-  readonly allowed: boolean;
-  /** `allowed`, or why not. A fail-open allow keeps `upstream_unavailable` so it stays visible. */
-  readonly code: DecisionCode;
-  /** The HTTP status an adapter answers with: 200 when allowed. */
-  readonly status: number;
+/** The facts a decision may carry; which ones depends on the check that made it. */
+export interface DecisionFacts {
   readonly source: DecisionSource;
   readonly accountRefId?: string;
   readonly detail?: string;
@@ -47,6 +43,23 @@ export interface Decision {
   readonly ageMs?: number;
 }
 
+/** The request may go on. A fail-open allow keeps `upstream_unavailable` (source `fallback`) so it stays visible. */
+export interface AllowedDecision extends DecisionFacts {
+  readonly allowed: true;
+  readonly code: 'allowed' | 'upstream_unavailable';
+  readonly status: 200;
+}
+
+/** The request is refused: `code` says why, `status` is what an adapter answers (problem+json). */
+export interface DeniedDecision extends DecisionFacts {
+  readonly allowed: false;
+  readonly code: DenialCode;
+  readonly status: number;
+}
+
+/** What the gate concluded about one request: test `allowed` (or `code`) to narrow it. */
+export type Decision = AllowedDecision | DeniedDecision;
+
 const STATUS: Record<DecisionCode, number> = {
   allowed: 200,
   account_unresolved: 401,
@@ -70,18 +83,18 @@ const TITLE: Record<DenialCode, string> = {
   invalid_quantity: 'Invalid quantity',
 };
 
-type DecisionFacts = Omit<Decision, 'allowed' | 'code' | 'status' | 'source'>;
+type Facts = Omit<DecisionFacts, 'source'>;
 
-export function allow(source: DecisionSource, facts: DecisionFacts = {}): Decision {
+export function allow(source: DecisionSource, facts: Facts = {}): AllowedDecision {
   return { allowed: true, code: 'allowed', status: 200, source, ...facts };
 }
 
-export function deny(code: DenialCode, source: DecisionSource, facts: DecisionFacts = {}): Decision {
+export function deny(code: DenialCode, source: DecisionSource, facts: Facts = {}): DeniedDecision {
   return { allowed: false, code, status: STATUS[code], source, ...facts };
 }
 
 /** The same decision, as seen by a later reader (a cache hit, or a stale answer of a given age). */
-export function withSource(d: Decision, source: DecisionSource, ageMs?: number): Decision {
+export function withSource<D extends Decision>(d: D, source: DecisionSource, ageMs?: number): D {
   return ageMs === undefined ? { ...d, source } : { ...d, source, ageMs };
 }
 
@@ -91,7 +104,7 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  code: DenialCode;
+  code: string;
   [member: string]: unknown;
 }
 
@@ -99,16 +112,14 @@ export interface Problem {
 export const PROBLEM_TYPE_BASE = 'urn:ecom9-gate:problem:';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** The one problem+json builder: every denial, account-route error and 500 is made here. */
+export function problemOf(status: number, code: string, title: string, detail: string, extra?: Record<string, unknown>): Problem {
+  return { type: PROBLEM_TYPE_BASE + code, title, status, detail, code, ...extra };
+}
+
 /** Builds the problem+json body for a denied decision; shared by every adapter. */
-export function toProblem(d: Decision): Problem {
-  const code = d.code === 'allowed' ? 'upstream_unavailable' : d.code;
-  const p: Problem = {
-    type: PROBLEM_TYPE_BASE + code,
-    title: TITLE[code],
-    status: d.status,
-    detail: d.detail ?? TITLE[code],
-    code,
-  };
+export function toProblem(d: DeniedDecision): Problem {
+  const p = problemOf(d.status, d.code, TITLE[d.code], d.detail ?? TITLE[d.code]);
   if (d.requiredTiers) p.required_tiers = d.requiredTiers;
   if (d.subscription) p.subscription = d.subscription;
   if (d.product) p.product = d.product;
@@ -124,7 +135,7 @@ export function toProblem(d: Decision): Problem {
 }
 
 /** Response headers that go with a denial (Retry-After on 503). */
-export function problemHeaders(d: Decision): Record<string, string> {
+export function problemHeaders(d: DeniedDecision): Record<string, string> {
   const h: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
   if (d.retryAfterSeconds !== undefined) h['retry-after'] = String(d.retryAfterSeconds);
   return h;

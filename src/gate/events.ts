@@ -7,7 +7,8 @@ import type { PreparedCheck } from './access';
 import type { Decision } from './decision';
 import { CHANNELS } from '../shared/stats';
 
-export type DecisionKind = 'tier' | 'entitlement' | 'credits';
+/** `hold`: a reservation of reserveCredits (its settlement is a debit, not a decision). */
+export type DecisionKind = 'tier' | 'entitlement' | 'credits' | 'hold';
 
 /** On `ecom9-gate:decision`: one per decision a check or a debit returned (a warm hit included). */
 export interface DecisionEvent {
@@ -56,6 +57,15 @@ export function observeCheck(check: PreparedCheck, kind: DecisionKind, gate: obj
 /** A debit's decision, published when it settles. */
 export function observeDebit<D extends Decision>(p: Promise<D>, gate: object): Promise<D> {
   return decisions.hasSubscribers ? p.then((d) => published(gate, 'credits', d) as D) : p;
+}
+
+/** A reservation's decision, published when it settles. */
+export function observeReservation<R extends { readonly decision: Decision }>(p: Promise<R>, gate: object): Promise<R> {
+  if (!decisions.hasSubscribers) return p;
+  return p.then((r) => {
+    published(gate, 'hold', r.decision);
+    return r;
+  });
 }
 
 export function webhookOutcome(r: WebhookResult): WebhookOutcome {

@@ -2,6 +2,7 @@
 // fleet's through the redisStore's ledger), charges each once, closes the ones left open past
 // credits.holdTtlMs, and with a spool charges on start-up what a killed process had used.
 import { createHash, randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { ValidationError, type Ecom9Client } from '../client';
 import type { Access, FailMode } from './access';
 import { allow, deny, type Decision } from './decision';
@@ -66,18 +67,27 @@ export interface HoldsDeps {
 // while an account that keeps asking past its balance costs at most one balance call per second.
 const RECHECK_DENIAL_AFTER_MS = 1_000;
 const SWEEP_MAX_MS = 30_000;
+// Keys of holds this process charged, so a retry under one is granted without the balance it was
+// already charged against (its settle is answered with the first debit). Bounded; past it, a retry
+// is judged on the balance again, and still never charged twice.
+const CHARGED_KEYS_MAX = 10_000;
 
 export class Holds implements HoldOwner {
   readonly local: MemoryLedger;
   private readonly open = new Map<string, HoldImpl>();
+  private readonly charged: LRUCache<string, true>;
+  private readonly reserving = new Map<string, Promise<Reservation>>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly journalFile: HoldJournal | undefined;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private ledgerDownReported = false;
+  /** The earliest expiry among open holds: sweep() does nothing before it. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
   private closed = false;
 
   constructor(private readonly d: HoldsDeps) {
     this.local = new MemoryLedger(d.now, d.balanceTtlMs);
+    this.charged = new LRUCache({ max: CHARGED_KEYS_MAX, ttl: d.holdTtlMs, perf: { now: d.now } });
     if (d.journal) {
       this.journalFile = d.journal;
       if (this.journalFile.skipped > 0) {
@@ -85,7 +95,13 @@ export class Holds implements HoldOwner {
       }
       for (const p of this.journalFile.pending) this.track(this.recover(p));
     }
-    this.sweeper = setInterval(() => this.sweep(), Math.min(d.holdTtlMs, SWEEP_MAX_MS));
+    this.sweeper = setInterval(
+      () => {
+        this.sweep();
+        this.local.sweep();
+      },
+      Math.min(d.holdTtlMs, SWEEP_MAX_MS),
+    );
     this.sweeper.unref();
   }
 
@@ -103,11 +119,30 @@ export class Holds implements HoldOwner {
     this.sweep();
     const scope = scopeOf(ref, product, meter);
     const key = opts.key ?? randomUUID();
-    const same = this.open.get(`${scope.id}\u0000${key}`);
+    const id = `${scope.id}\u0000${key}`;
+    const same = this.open.get(id);
     if (same) return { decision: allow('cache', base), hold: same };
+    // The same key asked again while its first reservation is in flight (a client's retry racing it) joins it.
+    const inFlight = this.reserving.get(id);
+    if (inFlight) return inFlight;
+    const expiresAt = this.d.now() + this.d.holdTtlMs;
+    if (this.charged.has(id)) return { decision: allow('cache', base), hold: this.grant(scope, key, quantity, expiresAt, undefined) };
+    const p = this.reserveNew(ref, opts, base, scope, key, expiresAt).finally(() => this.reserving.delete(id));
+    this.reserving.set(id, p);
+    return p;
+  }
+
+  private async reserveNew(
+    ref: string,
+    opts: ReserveOptions,
+    base: { accountRefId: string; product: string; meter: string; requested: number },
+    scope: HoldScope,
+    key: string,
+    expiresAt: number,
+  ): Promise<Reservation> {
+    const { product, meter, quantity } = opts;
 
     const failMode = opts.failMode ?? 'closed';
-    const expiresAt = this.d.now() + this.d.holdTtlMs;
     const fetchBalance = () => this.d.client.credits.balance({ accountRefId: ref, productCode: product, meterCode: meter }).then((b) => b.balance);
     let ledger: HoldLedger | undefined = this.d.fleet ?? this.local;
     let answer: ReserveAnswer | undefined;
@@ -180,15 +215,24 @@ export class Holds implements HoldOwner {
     this.d.fleet?.invalidate(ref);
   }
 
-  /** Closes expired holds (charging what they used) and forgets idle balances. */
+  /**
+   * Closes expired holds (charging what they used). On the request path it costs one comparison
+   * until the earliest open hold is due; the timer also forgets idle balances.
+   */
   sweep(): void {
     const now = this.d.now();
+    if (now < this.nextExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
     for (const h of this.open.values()) {
-      if (h.expiresAt > now || !h.live) continue;
-      this.d.stats.inc('holdsExpired');
+      if (!h.live) continue;
+      if (h.expiresAt > now) {
+        if (h.expiresAt < next) next = h.expiresAt;
+        continue;
+      }
+      if (h.accepting) this.d.stats.inc('holdsExpired');
       this.track(h.expire());
     }
-    this.local.sweep();
+    this.nextExpiry = next;
   }
 
   /** Resolves once every debit in flight (settlements, expiries, the journal's recoveries) is answered. */
@@ -240,10 +284,11 @@ export class Holds implements HoldOwner {
       this.journalFile.used(this.journaledOf(h, quantity));
       h.journaled = true;
     }
-    const outcome = await this.debit(this.journaledOf(h, quantity), h.key);
+    const outcome = await this.debit(this.journaledOf(h, quantity));
     if (outcome.kind === 'failed') throw outcome.error;
     this.forget(h);
     if (this.journalFile) this.journalFile.done(h.eventKey);
+    if (outcome.debited > 0) this.charged.set(`${h.scope.id}\u0000${h.key}`, true);
     await h.ledger?.settled(h.scope, h.key, outcome.debited, outcome.remainingBalance).catch((err: unknown) => this.ledgerDown(err));
     if (h.ledger !== this.local) this.local.observe(h.scope, outcome.debited, outcome.remainingBalance);
     return { debited: outcome.debited, remainingBalance: outcome.remainingBalance, eventKey: h.eventKey };
@@ -255,8 +300,8 @@ export class Holds implements HoldOwner {
    */
   private async debit(
     j: JournaledHold,
-    key: string,
   ): Promise<{ kind: 'answered'; debited: number; remainingBalance: number | undefined } | { kind: 'failed'; error: HoldChargeError }> {
+    const key = j.key;
     const ref: HoldRef = { accountRefId: j.accountRefId, product: j.product, meter: j.meter, key, quantity: j.quantity, eventKey: j.eventKey };
     this.d.stats.inc('debits');
     let refused: string;
@@ -301,7 +346,7 @@ export class Holds implements HoldOwner {
 
   /** A hold the last process left open: charged with its own event_key (a repeat is answered, not charged). */
   private async recover(j: JournaledHold): Promise<void> {
-    const outcome = await this.debit(j, 'journaled');
+    const outcome = await this.debit(j);
     if (outcome.kind === 'failed' || this.closed) return;
     this.journalFile?.done(j.eventKey);
   }
@@ -323,6 +368,7 @@ export class Holds implements HoldOwner {
     const eventKey = `hold_${createHash('sha256').update(`${scope.id}\u0000${key}`).digest('base64url')}`;
     const h = new HoldImpl(key, quantity, eventKey, scope, expiresAt, ledger, this);
     this.open.set(`${scope.id}\u0000${key}`, h);
+    if (expiresAt < this.nextExpiry) this.nextExpiry = expiresAt;
     this.d.stats.inc('holdsGranted');
     return h;
   }
@@ -360,7 +406,7 @@ export class Holds implements HoldOwner {
   }
 
   private journaledOf(h: HoldImpl, quantity: number): JournaledHold {
-    return { accountRefId: h.scope.ref, product: h.scope.product, meter: h.scope.meter, quantity, eventKey: h.eventKey };
+    return { accountRefId: h.scope.ref, product: h.scope.product, meter: h.scope.meter, quantity, eventKey: h.eventKey, key: h.key };
   }
 
   private forget(h: HoldImpl): void {

@@ -6,7 +6,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { FailMode } from '../gate/access';
 import type { Gate } from '../gate/create-gate';
-import { toProblem, type Decision } from '../gate/decision';
+import { deny, toProblem, type Decision, type DeniedDecision } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 import { resolveAccount, type AccountResolver } from '../middleware/guards';
 import { describeIssues } from '../shared/describe-issues';
@@ -77,10 +77,13 @@ function parse<T>(schema: z.ZodType, what: string, v: unknown): T {
 }
 
 /** A denial as the model reads it: an error result holding the problem+json object. */
-export function deniedResult(d: Decision): CallToolResult {
+export function deniedResult(d: DeniedDecision): CallToolResult {
   const problem = toProblem(d);
   return { isError: true, content: [{ type: 'text', text: JSON.stringify(problem) }] };
 }
+
+/** A decision that came without what it grants (an account, a hold) as a denial: an allowed one there is not expected, and refused too. */
+const asDenied = (d: Decision): DeniedDecision => (d.allowed ? deny('upstream_unavailable', d.source, { detail: 'Nothing was granted.' }) : d);
 
 type Run = (ref: string, extra: ToolExtra, key: string, call: (state: McpEcom9State) => Promise<CallToolResult>) => Promise<CallToolResult>;
 
@@ -92,7 +95,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
   const replays = new LRUCache<string, Promise<CallToolResult>>({ max: REPLAY_MAX, ttl: REPLAY_TTL_MS });
   let guards = 0;
 
-  const withTopUp = (d: Decision, ref: string, own: McpChargeOptions['topUpUrl']): Decision => {
+  const withTopUp = (d: DeniedDecision, ref: string, own: McpChargeOptions['topUpUrl']): DeniedDecision => {
     if (d.code !== 'insufficient_credits' || d.topUpUrl) return d;
     const link = own ?? o.topUpUrl;
     const u = typeof link === 'function' ? link(ref) : link;
@@ -108,7 +111,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
         const extra = a[a.length - 1] as ToolExtra & { ecom9?: McpEcom9State };
         const args = a.length > 1 ? a[0] : undefined;
         const r = await resolveAccount(o.accountRefId, extra, report);
-        if (typeof r !== 'string') return deniedResult(r);
+        if (typeof r !== 'string') return deniedResult(asDenied(r));
         const call = async (state: McpEcom9State) => handler(...a.slice(0, -1), { ...extra, ecom9: extra.ecom9 ? { ...extra.ecom9, ...state } : state });
         const key = requestKey(r, scopeOf(extra), extra.requestId, id, args);
         if (!paid) return run(r, extra, key, call);
@@ -155,7 +158,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
       const c = parse<McpReserveOptions>(reserveSchema, 'mcpGate.reserveCredits', opts);
       return guard(async (ref, _extra, key, call) => {
         const { decision, hold } = await gate.reserveCredits(ref, { product: c.product, meter: c.meter, quantity: c.quantity, key });
-        if (!hold) return deniedResult(withTopUp(decision, ref, c.topUpUrl));
+        if (!hold) return deniedResult(withTopUp(asDenied(decision), ref, c.topUpUrl));
         try {
           return await call({ accountRefId: ref, decision, hold });
         } finally {

@@ -4,7 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import { Ecom9Error, RateLimitError, ValidationError } from '../client';
 import type { Gate } from '../gate/create-gate';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../gate/decision';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../gate/decision';
 import { misconfiguration } from '../shared/misconfig';
 import { isEcom9NotFound } from '../shared/rules';
 import { accountRefProblem } from '../shared/account-ref';
@@ -56,11 +56,10 @@ export function checkPrefix(prefix: unknown, fallback = ''): string {
 }
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): RouteAnswer {
-  const title = TITLES[status] ?? 'Error';
   return {
     status,
     headers: { ...ROUTE_HEADERS, 'content-type': PROBLEM_CONTENT_TYPE, ...headers },
-    body: JSON.stringify({ type: PROBLEM_TYPE_BASE + code, title, status, detail, code, ...extra }),
+    body: JSON.stringify(problemOf(status, code, TITLES[status] ?? 'Error', detail, extra)),
   };
 }
 

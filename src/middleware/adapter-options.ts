@@ -10,7 +10,11 @@ export interface AdapterOptions<Req, Denied> {
   accountRefId: AccountResolver<Req>;
   /** Answers a denial differently; the default sends application/problem+json. A route's own `onDenied` wins. */
   onDenied?: Denied;
+  /**
+   * A resolver that throws or rejects: `'deny'` answers 401 `account_unresolved` and reports the
+   * error to the gate's `onError`; `'throw'` hands the error to the framework's error path (Express
+   * `next(err)`, Koa and Hono throw, Fastify's error handler, Nest's exception filters, fetch a 500
+   * problem+json, reported). Never an allow either way. @default 'deny'
+   */
+  resolverError?: 'deny' | 'throw';
 }
-
-/** What a single route's middleware may override of the adapter's options. */
-export type PerRouteOptions<Denied> = Pick<AdapterOptions<unknown, Denied>, 'onDenied'>;

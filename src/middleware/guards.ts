@@ -1,16 +1,17 @@
-// What the three adapters share: account resolution, the checks behind each middleware, the credit
+// What every adapter's middlewares share: account resolution, the checks behind each middleware, the credit
 // event key, the metering rule and the denial response. An adapter only reads its request, calls a
 // guard and writes the guard's answer in its framework's terms.
 import { createHash } from 'node:crypto';
 import type { EntitlementCheckOptions, FailMode } from '../gate/access';
 import type { Gate } from '../gate/create-gate';
 import type { CreditDecision } from '../gate/credits';
-import { allow, deny, problemHeaders, toProblem, type Decision } from '../gate/decision';
+import type { Hold } from '../gate/hold';
+import { allow, deny, problemHeaders, toProblem, type Decision, type DeniedDecision, type Problem } from '../gate/decision';
 import type { TierCheckOptions } from '../gate/tier-rule';
 import { CallbackError, OptionsError } from '../shared/errors';
 import { isCode, isQuantity } from '../shared/rules';
 
-/** Finds the ecom9 account ref of a request (sync or async). Nothing (or a non-string) means 401. */
+/** Finds the ecom9 account ref of a request (sync or async). Nothing (or a non-string) means 401; a throw or rejection: AdapterOptions.resolverError. */
 export type AccountResolver<Req> = (req: Req) => unknown;
 
 /** What a gated handler can read. */
@@ -18,16 +19,18 @@ export interface Ecom9State {
   accountRefId: string | undefined;
   decision: Decision | undefined;
   credits?: { debited: number; remainingBalance: number | undefined; eventKey: string };
+  /** After reserveCredits: the hold to `use(n)`; settled for what it used once the response is finished. */
+  hold?: Hold;
 }
 
 export interface DenialResponse {
   status: number;
   headers: Record<string, string>;
-  body: ReturnType<typeof toProblem>;
+  body: Problem;
 }
 
 /** The problem+json answer for a denial. */
-export function denialResponse(d: Decision): DenialResponse {
+export function denialResponse(d: DeniedDecision): DenialResponse {
   return { status: d.status, headers: problemHeaders(d), body: toProblem(d) };
 }
 
@@ -51,8 +54,8 @@ export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
 export type Resolution = string | Decision;
 
 /**
- * Runs the user's resolver, never letting it crash the app: a throw or a rejection is reported
- * and becomes a 401, as does a value that is not a non-empty string.
+ * Runs the user's resolver: a throw or a rejection goes to `report` and becomes a 401 (unless
+ * `report` rethrows: the adapter's resolverError 'throw'), as does a value that is not a non-empty string.
  */
 export function resolveAccount<Req>(resolver: AccountResolver<Req>, req: Req, report: (err: unknown) => void): MaybePromise<Resolution> {
   let out: unknown;
@@ -125,29 +128,6 @@ export function callOnDenied(call: (next: (err?: unknown) => void) => unknown, n
 /** Adds a middleware's state to what earlier ecom9 middlewares on the route left (our own object). */
 export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State): Ecom9State {
   return prev ? Object.assign(prev, next) : next;
-}
-
-/**
- * requireTier and requireEntitlement for an adapter: `wrap` turns a guard (and the route's onDenied)
- * into the framework's middleware; everything else is the same in every framework.
- */
-export function checkFactories<Req, Middleware, OnDenied>(
-  gate: Gate,
-  resolver: AccountResolver<Req>,
-  report: (err: unknown) => void,
-  wrap: (guard: Guard<Req>, onDenied: OnDenied | undefined) => Middleware,
-) {
-  return {
-    /** Only accounts with an active subscription on one of `tiers` (or `atLeast` and above) pass. */
-    requireTier: (tiers: string | readonly string[], opts: Omit<TierCheckOptions, 'tiers'> & { onDenied?: OnDenied } = {}): Middleware =>
-      wrap(tierGuard(gate, resolver, report, tiers, opts), opts.onDenied),
-    /** Only accounts that hold `entitlement` of `product` pass. */
-    requireEntitlement: (
-      product: string,
-      entitlement: string,
-      opts: Omit<EntitlementCheckOptions, 'product' | 'entitlement'> & { onDenied?: OnDenied } = {},
-    ): Middleware => wrap(entitlementGuard(gate, resolver, report, { ...opts, product, entitlement }), opts.onDenied),
-  };
 }
 
 export function tierGuard<Req>(

@@ -19,13 +19,6 @@ export interface MeterOptions<Req, Res> {
 
 const successful = (status: number): boolean => status < 400;
 
-/** What meterUsage reads of a response: Node's ServerResponse, or the web adapters' stand-in for a finished Response. */
-export interface MeteredResponse {
-  readonly statusCode: number;
-  readonly writableFinished: boolean;
-  on(event: 'close', listener: () => void): unknown;
-}
-
 /**
  * What an adapter reads from a finished request for metering, one reader each, made once: a request
  * pays only for what it uses (the route is read only when an Idempotency-Key needs scoping).
@@ -38,6 +31,9 @@ export interface MeterReaders<Req> {
   route(req: Req): string;
 }
 
+/** What meterGuard returns: called once per request, when its response is finished or its client left. */
+export type MeterFinished<Req, Res> = (req: Req, res: Res, status: number, aborted: boolean) => void;
+
 /**
  * Records one usage event for a finished response, off the request path. With an Idempotency-Key
  * the event key is scoped like a debit's, so a client's retry of the same request is counted once.
@@ -48,7 +44,7 @@ export function meterGuard<Req, Res>(
   report: (err: unknown) => void,
   opts: MeterOptions<Req, Res>,
   read: MeterReaders<Req>,
-) {
+): MeterFinished<Req, Res> {
   if (!isCode(opts.product) || !isCode(opts.meter)) throw new OptionsError('ecom9-gate: meterUsage needs "product" and "meter"');
   if (typeof opts.quantity === 'number' && !isQuantity(opts.quantity)) {
     throw new OptionsError('ecom9-gate: meterUsage "quantity" must be a positive integer or a function');
@@ -60,10 +56,10 @@ export function meterGuard<Req, Res>(
     const eventKey = idem ? scopedEventKey(ref, `meter ${read.route(req)}`, product, meter, idem) : undefined;
     gate.recordMetered(ref, product, meter, quantity, eventKey, metadata);
   };
-  const finished = (req: Req, res: Res, raw: MeteredResponse, aborted: boolean): void => {
+  return (req: Req, res: Res, status: number, aborted: boolean): void => {
     if (aborted && !opts.meterAborted) return;
     try {
-      if (!when(raw.statusCode, req, res)) return;
+      if (!when(status, req, res)) return;
       const quantity = typeof opts.quantity === 'function' ? opts.quantity(req, res) : (opts.quantity ?? 1);
       if (quantity === 0) return;
       const metadata = opts.metadata?.(req, res);
@@ -74,13 +70,5 @@ export function meterGuard<Req, Res>(
       // After the response, nothing can be answered: a bad quantity or predicate is reported.
       report(err);
     }
-  };
-  // Run from a hook after the response (Fastify's onResponse) it records at once, with no listener;
-  // run before it (any middleware), it waits for the response to close. A response always emits
-  // 'close' last, once (after 'finish' when it was finished), so one plain listener does: no once()
-  // wrapper, one closure per request.
-  return (req: Req, res: Res, raw: MeteredResponse): void => {
-    if (raw.writableFinished) finished(req, res, raw, false);
-    else raw.on('close', () => finished(req, res, raw, !raw.writableFinished));
   };
 }

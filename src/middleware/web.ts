@@ -1,37 +1,19 @@
-// What the web-standard adapters (fetch, hono) share: a Decision as a Response, the 500 of a check
-// that failed, a webhook read from the Request's own stream with the limit applied while reading,
-// and metering once a Response's body has been sent to its end. Only web globals: it runs on Node,
-// Bun, Deno and edge runtimes alike.
+// What the web-standard adapters (fetch, hono) share: an answer as a Response, the 500 of a check
+// that failed, and a webhook read from the Request's own stream with the limit applied while
+// reading. Only web globals: it runs on Node, Bun, Deno and edge runtimes alike.
 import type { Gate } from '../gate/create-gate';
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Decision } from '../gate/decision';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../gate/decision';
 import { MAX_WEBHOOK_BYTES } from '../webhooks/handler';
-import { denialResponse, type AccountResolver } from './guards';
-import { meterGuard, type MeteredResponse, type MeterOptions, type MeterReaders } from './meter';
+import type { Answer } from './binding';
 import { WebhookMountError } from '../shared/errors';
 import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from './webhook-route';
 
-/** The problem+json Response for a denial. */
-export function denial(d: Decision): Response {
-  const { status, headers, body } = denialResponse(d);
-  return new Response(JSON.stringify(body), { status, headers });
+/** An answer (a denial, a replay) as a Response. */
+export function answerResponse(a: Answer): Response {
+  return new Response(a.body, { status: a.status, headers: a.headers });
 }
 
-/**
- * The `report` the web adapters hand the guards. resolveAccount reports a resolver's throw or
- * rejection through it; rethrowing makes that an error of the request (fetchGate's 500, Hono's
- * onError) where the Node adapters answer 401. Never an allow either way.
- */
-export const rethrow = (err: unknown): never => {
-  throw err;
-};
-
-const INTERNAL = JSON.stringify({
-  type: `${PROBLEM_TYPE_BASE}internal_error`,
-  title: 'Internal error',
-  status: 500,
-  detail: 'The request could not be checked.',
-  code: 'internal_error',
-});
+const INTERNAL = JSON.stringify(problemOf(500, 'internal_error', 'Internal error', 'The request could not be checked.'));
 
 /** A 500 problem+json that says nothing of the error behind it. */
 export function internalError(): Response {
@@ -113,63 +95,5 @@ export function webhookEndpoint(gate: Gate, opts: WebhookRouterOptions = {}): (r
     if (raw.tooLarge) return rejectionResponse(webhookRejection('size'), CLOSE);
     const { status, body } = await gate.handleWebhook({ rawBody: raw.body, headers: req.headers });
     return Response.json(body, { status });
-  };
-}
-
-/** What meterGuard reads of a finished Node response, for a Response sent to its end (or not). */
-const ended = (statusCode: number, aborted: boolean): MeteredResponse => ({
-  statusCode,
-  writableFinished: !aborted,
-  // Only asked for when not finished: the request is over now, so its 'close' is now.
-  on: (_event, listener) => listener(),
-});
-
-/**
- * The same bytes, with `done` called once the consumer has read the last chunk (pull-based: a
- * chunk is taken from the source only when the consumer asks), or `done(true)` when it cancels.
- */
-function onEnd(body: ReadableStream<Uint8Array>, done: (aborted: boolean) => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(ctl) {
-        // A source that errors errors this stream too: not a success, so not metered.
-        const r = await reader.read();
-        if (!r.done) return ctl.enqueue(r.value);
-        ctl.close();
-        done(false);
-      },
-      cancel(reason) {
-        done(true);
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/**
- * meterUsage for a Response: returns the Response to send, whose body records the usage event once
- * it has been read to its end. A client gone before that (the request's signal aborted, or the body
- * cancelled) is not a success, unless `meterAborted`.
- */
-export function webMeter<Req, Res>(
-  gate: Gate,
-  resolver: AccountResolver<Req>,
-  opts: MeterOptions<Req, Res>,
-  read: MeterReaders<Req>,
-  signalOf: (req: Req) => AbortSignal | undefined,
-): (req: Req, res: Res, response: Response) => Response {
-  const meter = meterGuard(gate, resolver, (err) => gate.reportError(err), opts, read);
-  const finish = (req: Req, res: Res, status: number, aborted: boolean): void => meter(req, res, ended(status, aborted || signalOf(req)?.aborted === true));
-  return (req, res, response) => {
-    if (response.body === null || signalOf(req)?.aborted) {
-      finish(req, res, response.status, false);
-      return response;
-    }
-    return new Response(
-      onEnd(response.body, (aborted) => finish(req, res, response.status, aborted)),
-      response,
-    );
   };
 }

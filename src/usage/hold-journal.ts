@@ -13,6 +13,8 @@ export interface JournaledHold {
   /** What the hold has used (or the amount settle() was given): what the next start charges. */
   quantity: number;
   eventKey: string;
+  /** The hold's own key (sent as the debit's metadata). */
+  key: string;
 }
 
 export class HoldJournal {
@@ -32,7 +34,7 @@ export class HoldJournal {
 
   /** Synchronous: once use() returns, the use survives a crash. */
   used(h: JournaledHold): void {
-    this.spool.add({ accountRefId: h.accountRefId, product: h.product, meter: h.meter, quantity: h.quantity, eventKey: h.eventKey });
+    this.spool.add({ accountRefId: h.accountRefId, product: h.product, meter: h.meter, quantity: h.quantity, eventKey: h.eventKey, metadata: { hold: h.key } });
     // A hold writes a line per use, which the spool's own compaction (counted in done-marks) does not see.
     if (++this.linesSinceCompact >= COMPACT_AFTER_LINES) {
       this.spool.compact();
@@ -50,5 +52,13 @@ export class HoldJournal {
 }
 
 function toHold(e: SpooledEvent): JournaledHold {
-  return { accountRefId: e.accountRefId, product: e.product, meter: e.meter, quantity: e.quantity, eventKey: e.eventKey };
+  const key = e.metadata?.hold;
+  return {
+    accountRefId: e.accountRefId,
+    product: e.product,
+    meter: e.meter,
+    quantity: e.quantity,
+    eventKey: e.eventKey,
+    key: typeof key === 'string' ? key : e.eventKey,
+  };
 }

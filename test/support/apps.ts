@@ -15,9 +15,9 @@ import { koaGate } from 'ecom9-gate/koa';
 import { fastifyGate } from 'ecom9-gate/fastify';
 import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
 import { createAdaptorServer } from '@hono/node-server';
-import { WEB_FRAMEWORKS, holder, webApp, webDeniedApp, type Held, type WebApp, type WebFramework } from './web-apps';
+import { WEB_FRAMEWORKS, answer, holder, webApp, webDeniedApp, work, type Held, type WebApp, type WebFramework } from './web-apps';
 
-export { deferred, type Deferred, type Held } from './web-apps';
+export { answer, deferred, type Deferred, type Held } from './web-apps';
 
 export const FRAMEWORKS = ['express', 'koa', 'fastify', ...WEB_FRAMEWORKS] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
@@ -138,6 +138,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
       (_q, res) => void res.json({ ran: true }),
     );
     app.post('/images', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
+    app.post('/answer', e.reserveCredits(answer), async (req, res) => void res.json(await work(req.ecom9.hold, req.get('x-used'), req.get('x-settle'))));
     app.post('/images-again', e.chargeCredits(charge), (req, res) => void res.json({ ok: true, credits: req.ecom9.credits }));
     app.post('/gen', e.chargeCredits(charge), e.chargeCredits(video), (req, res) => void res.json({ credits: req.ecom9.credits }));
     app.post(
@@ -204,6 +205,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
     router.get('/boom-tier', k.requireTier('enterprise', { onDenied: (ctx) => boom(ctx.headers) }), (ctx) => void (ctx.body = { ok: true }));
     router.post('/boom-charge', k.chargeCredits({ ...charge, quantity: 50, onDenied: (ctx) => boom(ctx.headers) }), (ctx) => void (ctx.body = { ok: true }));
     router.post('/images', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
+    router.post('/answer', k.reserveCredits(answer), async (ctx) => void (ctx.body = await work(ctx.state.ecom9.hold, ctx.get('x-used'), ctx.get('x-settle'))));
     router.post('/images-again', k.chargeCredits(charge), (ctx) => void (ctx.body = { ok: true, credits: ctx.state.ecom9.credits }));
     router.post('/gen', k.chargeCredits(charge), k.chargeCredits(video), (ctx) => void (ctx.body = { credits: ctx.state.ecom9.credits }));
     router.post(
@@ -289,6 +291,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
     async () => ({ ran: true }),
   );
   app.post('/images', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
+  app.post('/answer', { preHandler: f.reserveCredits(answer) }, (req) => work(req.ecom9.hold, req.headers['x-used'] as string, req.headers['x-settle']));
   app.post('/images-again', { preHandler: f.chargeCredits(charge) }, async (req) => ({ ok: true, credits: req.ecom9.credits }));
   app.post('/gen', { preHandler: [f.chargeCredits(charge), f.chargeCredits(video)] }, async (req) => ({ credits: req.ecom9.credits }));
   app.post('/images/:n', { preHandler: f.chargeCredits({ ...charge, quantity: (req) => Number((req.params as { n: string }).n) }) }, async (req) => ({

@@ -12,6 +12,7 @@ import {
   HttpException,
   InternalServerErrorException,
   NotFoundException,
+  Headers,
   Param,
   Post,
   UseFilters,
@@ -35,10 +36,12 @@ import {
   MeterUsage,
   RequireEntitlement,
   RequireTier,
+  ReserveCredits,
   type Ecom9State,
   type NestDeniedHandler,
 } from 'ecom9-gate/nest';
-import { resolveFrom } from './apps';
+import { answer, resolveFrom } from './apps';
+import { work } from './web-apps';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -89,6 +92,12 @@ class GatedController {
   @ChargeCredits(charge)
   images(@Ecom9() ecom9: Ecom9State) {
     return { ok: true, credits: ecom9.credits };
+  }
+
+  @Post('answer')
+  @ReserveCredits(answer)
+  answer(@Ecom9() ecom9: Ecom9State, @Headers('x-used') used?: string, @Headers('x-settle') settle?: string) {
+    return work(ecom9.hold, used, settle);
   }
 
   @Post('images-again')

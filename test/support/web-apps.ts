@@ -3,7 +3,7 @@
 // server): Node serves them with @hono/node-server (apps.ts), Bun with Bun.serve, Deno with Deno.serve.
 // The account comes from `x-account` ('throw', 'reject', 'number' as in apps.ts; `x-async` makes the
 // resolver async). The app's own error path answers 500 `{ error, handledBy: 'app' }`.
-import type { Decision, Gate, WebhookHandler } from 'ecom9-gate';
+import type { Decision, Gate, Hold, WebhookHandler } from 'ecom9-gate';
 import { fetchGate, type FetchDeniedHandler } from 'ecom9-gate/fetch';
 import { honoGate } from 'ecom9-gate/hono';
 import { Hono, type Context } from 'hono';
@@ -42,8 +42,12 @@ export function holder() {
   };
 }
 
-/** A web app: the fetch function, and `hold()` to arm the next request to /metered-held or /metered-stream. */
-export type WebApp = ((req: Request) => Promise<Response>) & { hold(): Held };
+/**
+ * A web app: the fetch function, and `hold()` to arm the next request to /metered-held or
+ * /metered-stream. What the server passes after the Request (@hono/node-server's `{ incoming,
+ * outgoing }`, a Worker's env and ctx) reaches the guards, as in a user's app.
+ */
+export type WebApp = ((req: Request, ...rest: unknown[]) => Promise<Response>) & { hold(): Held };
 
 export interface WebAppOptions {
   /** Passed to webhookHandler({ handlers }). */
@@ -73,6 +77,18 @@ const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 
 const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
 const meter = { product: 'api-access', meter: 'api_calls' };
 const tokens = { product: 'api-access', meter: 'tokens', quantity: 100 };
+export const answer = { product: 'ai-images', meter: 'credits', quantity: 10, topUpUrl: 'https://billing.example.com/top-up' };
+
+/**
+ * The /answer route's work on its hold: uses `x-used` credits (none when absent) and, with
+ * `x-settle`, settles the hold itself before answering (the adapter settles it again after).
+ */
+export async function work(hold: Hold | undefined, used: string | null | undefined, settle: unknown): Promise<{ reserved?: number; used?: number }> {
+  const n = Number(used ?? 0);
+  if (n > 0) hold?.use(n);
+  if (settle) await hold?.settle();
+  return { reserved: hold?.reserved, used: hold?.used };
+}
 
 /** The held route's answer: `closed` when the request's signal fires (aborted) or the handler is done. */
 async function heldAnswer(h: Held, signal: AbortSignal): Promise<Response> {
@@ -103,7 +119,7 @@ function streamed(h: Held): Response {
   return new Response(body, { headers: { 'content-type': 'text/plain' } });
 }
 
-type H = (req: Request) => Response | Promise<Response>;
+type H = (req: Request, ...rest: unknown[]) => Response | Promise<Response>;
 
 export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const held = holder();
@@ -126,6 +142,9 @@ export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
     'GET /boom-tier': f.requireTier('enterprise', { onDenied: (req) => boom(req.headers) })(ok()),
     'POST /boom-charge': f.chargeCredits({ ...charge, quantity: 50, onDenied: (req) => boom(req.headers) })(ok()),
     'POST /images': f.chargeCredits(charge)((req) => Response.json({ ok: true, credits: f.state(req)?.credits })),
+    'POST /answer': f.reserveCredits(answer)(async (req) =>
+      Response.json(await work(f.state(req)?.hold, req.headers.get('x-used'), req.headers.get('x-settle'))),
+    ),
     'POST /images-again': f.chargeCredits(charge)((req) => Response.json({ ok: true, credits: f.state(req)?.credits })),
     'POST /gen': f.chargeCredits(charge)(f.chargeCredits(video)((req) => Response.json({ credits: f.state(req)?.credits }))),
     'GET /metered': f.meterUsage(meter)(ok()),
@@ -146,14 +165,14 @@ export function fetchApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   const images = f.chargeCredits({ ...charge, quantity: (req) => Number(new URL(req.url).pathname.split('/')[2]) })((req) =>
     Response.json({ credits: f.state(req)?.credits }),
   );
-  const app = async (req: Request): Promise<Response> => {
+  const app = async (req: Request, ...rest: unknown[]): Promise<Response> => {
     try {
       if (req.headers.get('x-app-fail')) throw new Error('app hook failed');
       const path = new URL(req.url).pathname;
       const route = routes[`${req.method} ${path}`] ?? (req.method === 'POST' && /^\/images\/[^/]+$/.test(path) ? images : undefined);
       // The webhook answers 405 to every other method itself.
       if (!route) return path === '/webhooks/ecom9' ? await webhook(req) : new Response('not found', { status: 404 });
-      return await route(req);
+      return await route(req, ...rest);
     } catch (err) {
       return appError(err);
     }
@@ -182,6 +201,7 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   app.get('/boom-tier', h.requireTier('enterprise', { onDenied: (c) => boom(c.req.raw.headers) }), ok);
   app.post('/boom-charge', h.chargeCredits({ ...charge, quantity: 50, onDenied: (c) => boom(c.req.raw.headers) }), ok);
   app.post('/images', h.chargeCredits(charge), (c) => c.json({ ok: true, credits: c.get('ecom9').credits }));
+  app.post('/answer', h.reserveCredits(answer), async (c) => c.json(await work(c.get('ecom9').hold, c.req.header('x-used'), c.req.header('x-settle'))));
   app.post('/images-again', h.chargeCredits(charge), (c) => c.json({ ok: true, credits: c.get('ecom9').credits }));
   app.post('/gen', h.chargeCredits(charge), h.chargeCredits(video), (c) => c.json({ credits: c.get('ecom9').credits }));
   app.post('/images/:n', h.chargeCredits({ ...charge, quantity: (c) => Number(c.req.param('n')) }), (c) => c.json({ credits: c.get('ecom9').credits }));
@@ -204,7 +224,7 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
     },
     h.webhookHandler(),
   );
-  return Object.assign(async (req: Request) => app.fetch(req), { hold: held.hold });
+  return Object.assign(async (req: Request, env?: unknown) => app.fetch(req, env), { hold: held.hold });
 }
 
 /** An app whose adapter has its own onDenied (answering 451), with a route that overrides it. */
@@ -230,7 +250,7 @@ export function honoDeniedApp(gate: Gate): WebApp {
   app.get('/tier', h.requireTier('enterprise'), ran);
   app.post('/charge', h.chargeCredits({ ...charge, quantity: 50 }), ran);
   app.get('/override', h.requireTier('enterprise', { onDenied: (c, d) => c.json(teapot(d), 418) }), ran);
-  return Object.assign(async (req: Request) => app.fetch(req), { hold: held.hold });
+  return Object.assign(async (req: Request, env?: unknown) => app.fetch(req, env), { hold: held.hold });
 }
 
 export function webApp(fw: WebFramework, gate: Gate, opts: WebAppOptions = {}): WebApp {
