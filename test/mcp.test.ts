@@ -196,6 +196,36 @@ describe('streamable HTTP', () => {
   });
 });
 
+describe('keys', () => {
+  /** What the SDK hands a callback for a request of a session (another instance may serve the next delivery). */
+  const extraOf = (sessionId: string, requestId: number) =>
+    ({ sessionId, requestId, signal: new AbortController().signal, sendNotification: async () => {}, sendRequest: async () => ({}) }) as never;
+  const image = async (args: { prompt: string }) => {
+    ran.push(args.prompt);
+    return { content: [{ type: 'text' as const, text: args.prompt }] };
+  };
+  const charge = { product: P, meter: M, quantity: 5 };
+
+  it('gives a request the same key in every process: delivered again to another instance, it is charged once', async () => {
+    const one = mcpGate(t.gate, { accountRefId: () => 'acme' });
+    const other = mcpGate(t.gate, { accountRefId: () => 'acme' });
+    other.requireTier('pro'); // guards made in another order
+    await one.chargeCredits(charge)(image)({ prompt: 'p' }, extraOf('session-1', 3));
+    await other.chargeCredits(charge)(image)({ prompt: 'p' }, extraOf('session-1', 3));
+    expect(debits()).toEqual([5]);
+    await other.chargeCredits(charge)(image)({ prompt: 'p' }, extraOf('session-2', 3));
+    expect(debits()).toEqual([5, 5]);
+  });
+
+  it('runs a guard nested in an identical one as part of the same call: charged once, the handler once', async () => {
+    const m = mcpGate(t.gate, { accountRefId: () => 'acme' });
+    const r = await m.chargeCredits(charge)(m.chargeCredits(charge)(image))({ prompt: 'nested' }, extraOf('s', 1));
+    expect(r).toEqual({ content: [{ type: 'text', text: 'nested' }] });
+    expect(ran).toEqual(['nested']);
+    expect(debits()).toEqual([5]);
+  });
+});
+
 describe('options', () => {
   it('refuses an unknown or bad option at once, naming it', () => {
     expect(() => mcpGate(t.gate, { accountRefId: () => 'a', topUpURL: 'x' } as never)).toThrow(/unknown option "topUpURL"/);

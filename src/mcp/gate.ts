@@ -93,7 +93,6 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
   const report = (err: unknown): void => gate.reportError(err);
   const scopeOf = connectionScope(o.connectionId);
   const replays = new LRUCache<string, Promise<CallToolResult>>({ max: REPLAY_MAX, ttl: REPLAY_TTL_MS });
-  let guards = 0;
 
   const withTopUp = (d: DeniedDecision, ref: string, own: McpChargeOptions['topUpUrl']): DeniedDecision => {
     if (d.code !== 'insufficient_credits' || d.topUpUrl) return d;
@@ -102,9 +101,12 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
     return u ? { ...d, topUpUrl: u } : d;
   };
 
-  /** A guard: resolves the account, then `run` decides; a paid guard's calls are keyed and replayed. */
-  const guard = (run: Run, paid: boolean): ToolGuard => {
-    const id = `g${guards++}`;
+  /**
+   * A guard: resolves the account, then `run` decides. A paid guard's calls are keyed by `id` (what
+   * it charges, so every process gives the same call the same key) and replayed; one nested in an
+   * identical guard runs as its part of the same call.
+   */
+  const guard = (run: Run, id: string | undefined): ToolGuard => {
     const wrap =
       (handler: (...a: unknown[]) => CallToolResult | Promise<CallToolResult>) =>
       async (...a: unknown[]): Promise<CallToolResult> => {
@@ -113,8 +115,9 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
         const r = await resolveAccount(o.accountRefId, extra, report);
         if (typeof r !== 'string') return deniedResult(asDenied(r));
         const call = async (state: McpEcom9State) => handler(...a.slice(0, -1), { ...extra, ecom9: extra.ecom9 ? { ...extra.ecom9, ...state } : state });
+        if (id === undefined) return run(r, extra, '', call);
         const key = requestKey(r, scopeOf(extra), extra.requestId, id, args);
-        if (!paid) return run(r, extra, key, call);
+        if (extra.ecom9?.credits?.eventKey === key || extra.ecom9?.hold?.key === key) return run(r, extra, key, call);
         let answer = replays.get(key);
         if (answer === undefined) {
           answer = run(r, extra, key, call);
@@ -133,8 +136,8 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
     };
 
   return {
-    requireTier: (tiers, opts = {}) => guard(check(gate.tierCheck({ upgradeLink: true, ...opts, tiers })), false),
-    requireEntitlement: (product, entitlement, opts = {}) => guard(check(gate.entitlementCheck({ ...opts, product, entitlement })), false),
+    requireTier: (tiers, opts = {}) => guard(check(gate.tierCheck({ upgradeLink: true, ...opts, tiers })), undefined),
+    requireEntitlement: (product, entitlement, opts = {}) => guard(check(gate.entitlementCheck({ ...opts, product, entitlement })), undefined),
     chargeCredits(opts) {
       const c = parse<McpChargeOptions>(chargeSchema, 'mcpGate.chargeCredits', opts);
       return guard(async (ref, _extra, eventKey, call) => {
@@ -152,7 +155,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
           decision: credits,
           credits: { debited: credits.debited, remainingBalance: credits.remainingBalance, eventKey: credits.eventKey },
         });
-      }, true);
+      }, `charge\u0000${c.product}\u0000${c.meter}\u0000${c.quantity}`);
     },
     reserveCredits(opts) {
       const c = parse<McpReserveOptions>(reserveSchema, 'mcpGate.reserveCredits', opts);
@@ -165,7 +168,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
           // What the handler used is charged whether it returned or threw; nothing used gives the hold back.
           if (!hold.settled) await (hold.used > 0 ? hold.settle() : hold.release()).catch(report);
         }
-      }, true);
+      }, `reserve\u0000${c.product}\u0000${c.meter}\u0000${c.quantity}`);
     },
   };
 }
