@@ -5,6 +5,9 @@
 /** Optional peers and UI/framework packages: only adapters and their own subpaths may load them. */
 const FRAMEWORKS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack)/';
 const PEERS = '^node_modules/(express|koa|@koa|fastify|fastify-plugin|hono|@hono|@nestjs|next|react|react-dom|@tanstack|ioredis|@opentelemetry)/';
+/** The AI SDK and the MCP SDK: each the optional peer of its own subpath only. */
+const AI_SDK = '^node_modules/(ai|@ai-sdk)/';
+const MCP_SDK = '^node_modules/@modelcontextprotocol/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -45,6 +48,27 @@ module.exports = {
       to: { path: PEERS, reachable: true },
     },
     {
+      name: 'core-entry-loads-no-ai-sdk',
+      comment: 'Importing ecom9-gate loads neither the AI SDK nor the MCP SDK, not even their types.',
+      severity: 'error',
+      from: { path: '^src/index\\.ts$' },
+      to: { path: [AI_SDK, MCP_SDK], reachable: true },
+    },
+    {
+      name: 'ai-sdk-only-in-src-ai',
+      comment: 'The Vercel AI SDK (`ai`) is the optional peer of ecom9-gate/ai: only src/ai names it.',
+      severity: 'error',
+      from: { pathNot: '^src/ai/' },
+      to: { path: AI_SDK },
+    },
+    {
+      name: 'mcp-sdk-only-in-src-mcp',
+      comment: 'The MCP SDK is the optional peer of ecom9-gate/mcp: only src/mcp names it.',
+      severity: 'error',
+      from: { pathNot: '^src/mcp/' },
+      to: { path: MCP_SDK },
+    },
+    {
       name: 'wired-in-create-gate',
       comment: 'Within src/gate, only create-gate.ts puts the usage recorder and the webhook processor to work (others may name their types).',
       severity: 'error',
@@ -66,6 +90,6 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
     // node_modules stays in the graph (not followed), or the rules about frameworks and peers could never fire.
-    exclude: { path: '(^|/)dist/' },
+    exclude: { path: '^dist/' },
   },
 };

@@ -22,6 +22,8 @@ const shared: Options = {
     '@opentelemetry/api',
     // Resolved by package.json "imports" conditions when the package is loaded: undici on Node only.
     '#undici-pool',
+    'ai',
+    /^@modelcontextprotocol\/sdk(\/|$)/,
   ],
 };
 
@@ -38,6 +40,8 @@ const nodeEntries = {
   fetch: 'adapters/fetch.ts',
   hono: 'adapters/hono.ts',
   otel: 'src/otel/index.ts',
+  ai: 'src/ai/index.ts',
+  mcp: 'src/mcp/index.ts',
 };
 
 // The two targets of the "#undici-pool" import condition (package.json "imports"): no types, no API.

@@ -18,6 +18,8 @@ export default defineConfig({
       { find: /^ecom9-gate\/fetch$/, replacement: here('./adapters/fetch.ts') },
       { find: /^ecom9-gate\/hono$/, replacement: here('./adapters/hono.ts') },
       { find: /^ecom9-gate\/otel$/, replacement: here('./src/otel/index.ts') },
+      { find: /^ecom9-gate\/ai$/, replacement: here('./src/ai/index.ts') },
+      { find: /^ecom9-gate\/mcp$/, replacement: here('./src/mcp/index.ts') },
       { find: /^ecom9-gate$/, replacement: here('./src/index.ts') },
       // package.json "imports": on Node, undici's pool.
       { find: /^#undici-pool$/, replacement: here('./src/client/undici-pool.ts') },

@@ -13,10 +13,12 @@ import * as hono from 'ecom9-gate/hono';
 import * as otel from 'ecom9-gate/otel';
 import * as nest from 'ecom9-gate/nest';
 import * as testing from 'ecom9-gate/testing';
+import * as ai from 'ecom9-gate/ai';
+import * as mcp from 'ecom9-gate/mcp';
 
 const pinned = JSON.parse(readFileSync(new URL('../scripts/smoke/exports.json', import.meta.url), 'utf8')) as Record<string, string[]>;
 
-it.each(Object.entries({ core, express, koa, fastify, emulator, redis, fetch: fetchAdapter, hono, otel, nest, testing }))(
+it.each(Object.entries({ core, express, koa, fastify, emulator, redis, fetch: fetchAdapter, hono, otel, nest, testing, ai, mcp }))(
   '%s exports exactly the pinned names',
   (name, mod) => {
     expect(

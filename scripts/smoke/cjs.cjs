@@ -15,6 +15,9 @@ const mods = {
   redis: require('ecom9-gate/redis'),
   otel: require('ecom9-gate/otel'),
   testing: require('ecom9-gate/testing'),
+  // Loaded without `ai` or the MCP SDK installed: they are the app's, named only in types.
+  ai: require('ecom9-gate/ai'),
+  mcp: require('ecom9-gate/mcp'),
 };
 for (const [name, mod] of Object.entries(mods))
   assert.deepEqual(

@@ -9,10 +9,12 @@ import * as emulator from 'ecom9-gate/emulator';
 import * as redis from 'ecom9-gate/redis';
 import * as otel from 'ecom9-gate/otel';
 import * as testing from 'ecom9-gate/testing';
+import * as ai from 'ecom9-gate/ai'; // without `ai` installed: only its types are named
+import * as mcp from 'ecom9-gate/mcp';
 import expressApp from 'express';
 import expected from './exports.json' with { type: 'json' };
 
-const got = { core, express, koa, fastify, emulator, redis, otel, testing };
+const got = { core, express, koa, fastify, emulator, redis, otel, testing, ai, mcp };
 for (const [name, mod] of Object.entries(got))
   assert.deepEqual(
     Object.keys(mod)

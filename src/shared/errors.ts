@@ -299,6 +299,51 @@ export class HoldLedgerUnavailableError extends Ecom9Error {
   override readonly code = 'hold_ledger_unavailable';
 }
 
+/** The problem+json members a refused model call carries (the Decision's, as `toProblem` writes them). */
+export interface DeniedProblem {
+  code: string;
+  status: number;
+  detail?: string;
+  [member: string]: unknown;
+}
+
+/**
+ * A model call (ecom9-gate/ai) the gate refused before the model ran: the account is not resolved,
+ * ecom9 is unreachable with failMode 'closed', or the route is misconfigured. `problem` is the
+ * problem+json object an adapter would answer with, so an app can send it as is.
+ */
+export class CreditsDeniedError extends Ecom9Error {
+  override name = 'CreditsDeniedError';
+  override readonly code: string = 'credits_denied';
+  /** The problem+json object of the denial (`code`, `status`, `detail`, links). */
+  readonly problem: DeniedProblem;
+  constructor(message: string, problem: DeniedProblem) {
+    super(message, { status: problem.status });
+    this.problem = problem;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), problem: this.problem };
+  }
+}
+
+/** A model call refused because the prepaid balance cannot cover its reserve: the model was not called. */
+export class InsufficientCreditsError extends CreditsDeniedError {
+  override name = 'InsufficientCreditsError';
+  override readonly code = 'insufficient_credits';
+  /** What ecom9 said is left (less what open holds reserve), when it said. */
+  readonly remainingBalance: number | undefined;
+  /** Where the user can buy more, when the gate knows (the `topUpUrl` option). */
+  readonly topUpUrl: string | undefined;
+  constructor(message: string, problem: DeniedProblem) {
+    super(message, problem);
+    this.remainingBalance = typeof problem.remaining_balance === 'number' ? problem.remaining_balance : undefined;
+    this.topUpUrl = typeof problem.top_up_url === 'string' ? problem.top_up_url : undefined;
+  }
+  override toJSON() {
+    return { ...super.toJSON(), remainingBalance: this.remainingBalance, topUpUrl: this.topUpUrl };
+  }
+}
+
 export function isEcom9Error(e: unknown): e is Ecom9Error {
   return e instanceof Ecom9Error;
 }
