@@ -2,7 +2,7 @@
 // framework-free core; adapters live at ecom9-gate/express, /koa and /fastify.
 export { createGate, type Gate } from './gate/create-gate';
 export type { GateOptions } from './gate/options';
-export type { InvalidationBus, BusSubscriber, Logger, FactStore, StoreAttachment, StoredFact } from './gate/public-options';
+export type { InvalidationBus, BusSubscriber, Logger, FactStore, StatsCounter, StoreAttachment, StoredFact } from './gate/public-options';
 export { OPTION_DEFAULTS } from './shared/defaults';
 export {
   allow,
@@ -39,10 +39,11 @@ export type { WebhookRouterOptions } from './middleware/webhook-route';
 export type { EntitlementCheckOptions, FailMode, PreparedCheck } from './gate/access';
 export type { DebitInput, CreditDecision } from './gate/credits';
 export type { UsageInput } from './usage/recorder';
-export { CHANNELS, type GateStats } from './shared/stats';
+export { CHANNELS, type CounterName, type GateStats } from './shared/stats';
 export type { GateHealth, ComponentState } from './gate/health';
 export type { DecisionEvent, DecisionKind, WebhookOutcome, WebhookOutcomeEvent } from './gate/events';
 export type { UpstreamAttempt } from './client/diagnostics';
+export type { EndpointName } from './shared/endpoints';
 export {
   MAX_WEBHOOK_BYTES,
   type WebhookInput,

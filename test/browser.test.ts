@@ -1,9 +1,11 @@
 // End to end in a real browser (Debian's chromium, driven by playwright-core): the React example page
 // served by the Express example shows the account's plan; a signed webhook cancels the subscription;
 // within 2 s, without a reload, the page shows the upgrade fallback. Saves docs/browser.png.
-// Skipped (saying so) where /usr/bin/chromium is missing on a developer's machine; in CI (CI=true,
+// The browser is found as .ci/run finds it (`command -v chromium`: the first on PATH), or at
+// CHROMIUM_PATH. Skipped (saying so) where there is none on a developer's machine; in CI (CI=true,
 // where .ci/run installs it) a missing browser fails the run instead.
 import { existsSync, mkdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +16,17 @@ import type { Gate } from 'ecom9-gate';
 import { buildApp } from '../examples/express/app';
 import { bundlePage } from '../examples/react/serve';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI) throw new Error(`test/browser.test.ts: no browser at ${CHROMIUM} in CI (apt-get install -y chromium)`);
-if (!hasChromium) console.warn(`test/browser.test.ts skipped: no browser at ${CHROMIUM} (apt-get install -y chromium)`);
+const onPath = (name: string): string | undefined =>
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find((file) => existsSync(file));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? onPath('chromium');
+const hasChromium = CHROMIUM !== undefined && existsSync(CHROMIUM);
+const where = process.env.CHROMIUM_PATH ?? 'chromium on PATH';
+if (!hasChromium && process.env.CI) throw new Error(`test/browser.test.ts: no browser (${where}) in CI (apt-get install -y chromium)`);
+if (!hasChromium) console.warn(`test/browser.test.ts skipped: no browser (${where}) (apt-get install -y chromium)`);
 
 describe.skipIf(!hasChromium)('examples/react in chromium', () => {
   let emu: Emulator;

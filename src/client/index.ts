@@ -34,7 +34,7 @@ import {
   type UsageRecordResult,
   type UsageSummary,
 } from './schemas';
-import type { EndpointName } from '../shared/endpoints';
+import { CLIENT_HOOKS, type ClientHooks } from './hooks';
 import { Transport, type CallOptions } from './transport';
 import { isQuantity } from '../shared/rules';
 
@@ -73,15 +73,13 @@ export type { CallOptions } from './transport';
 export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from '../shared/account-ref';
 export type { ClientOptions } from './options';
 
-type Meta = Record<string, unknown>;
-
 export interface UsageEventInput {
   accountRefId: string;
   productCode: string;
   meterCode: string;
   quantity: number;
   eventKey: string;
-  metadata?: Meta;
+  metadata?: Record<string, unknown>;
 }
 
 const positiveInt = (name: string, v: number) => {
@@ -93,10 +91,11 @@ const required = (name: string, v: unknown) => {
 const iso = (d: Date | string | undefined) => (d instanceof Date ? d.toISOString() : d);
 
 /**
- * Throws a TypeError naming the bad option (never its value). `internals` is createGate's: how each
- * call ended, for gate.health(); not part of the public API.
+ * Throws a TypeError naming the bad option (never its value). createGate hands its hook in under a
+ * symbol of its own (CLIENT_HOOKS), so nothing internal is in the published signature.
  */
-export function createClient(opts: ClientOptions, internals: { onOutcome?: (endpoint: EndpointName, error: unknown) => void } = {}) {
+export function createClient(opts: ClientOptions) {
+  const internals: ClientHooks = (opts as { [CLIENT_HOOKS]?: ClientHooks } | undefined)?.[CLIENT_HOOKS] ?? {};
   const o = parseClientOptions(opts);
   const t = new Transport({
     ...o,

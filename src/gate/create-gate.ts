@@ -1,6 +1,7 @@
 // createGate: the one object an app makes. It validates options once, owns the client, the cache,
 // the usage recorder and the webhook processor, and hands adapters prepared checks.
-import { createClient, type Ecom9Client } from '../client';
+import { createClient, type ClientOptions, type Ecom9Client } from '../client';
+import { CLIENT_HOOKS, type ClientHooks } from '../client/hooks';
 import { UsageRecorder, type UsageInput } from '../usage/recorder';
 import { WebhookProcessor, type WebhookHandler, type WebhookInput, type WebhookResult, type WebhookVerifier } from '../webhooks/handler';
 import { memoryReplayGuard } from '../webhooks/replay';
@@ -85,20 +86,19 @@ export function createGate(options?: GateOptions): Gate {
   const stats = new StatsRecorder();
   // Filled in below, once the parts it reads exist; the client and the counters report to it from the start.
   let health: HealthTracker | undefined;
-  const client = createClient(
-    {
-      apiKey: o.apiKey,
-      baseUrl: o.baseUrl,
-      authScheme: o.authScheme,
-      timeoutMs: o.http.timeoutMs,
-      maxRetries: o.http.maxRetries,
-      retryBaseMs: o.http.retryBaseMs,
-      retryMaxMs: o.http.retryMaxMs,
-      connections: o.http.connections,
-      ...(o.http.transport ? { transport: o.http.transport } : {}),
-    },
-    { onOutcome: (endpoint, error) => health?.upstream(endpoint, error) },
-  );
+  const hooks: ClientHooks = { onOutcome: (endpoint, error) => health?.upstream(endpoint, error) };
+  const client = createClient({
+    apiKey: o.apiKey,
+    baseUrl: o.baseUrl,
+    authScheme: o.authScheme,
+    timeoutMs: o.http.timeoutMs,
+    maxRetries: o.http.maxRetries,
+    retryBaseMs: o.http.retryBaseMs,
+    retryMaxMs: o.http.retryMaxMs,
+    connections: o.http.connections,
+    ...(o.http.transport ? { transport: o.http.transport } : {}),
+    [CLIENT_HOOKS]: hooks,
+  } as ClientOptions);
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const store = o.store as FactStore | undefined;
   store?.attach({ ttlMs: o.cache.ttlMs, denyTtlMs: o.cache.denyTtlMs, now, report, stats });

@@ -83,13 +83,11 @@ const TITLE: Record<DenialCode, string> = {
   invalid_quantity: 'Invalid quantity',
 };
 
-type Facts = Omit<DecisionFacts, 'source'>;
-
-export function allow(source: DecisionSource, facts: Facts = {}): AllowedDecision {
+export function allow(source: DecisionSource, facts: Omit<DecisionFacts, 'source'> = {}): AllowedDecision {
   return { allowed: true, code: 'allowed', status: 200, source, ...facts };
 }
 
-export function deny(code: DenialCode, source: DecisionSource, facts: Facts = {}): DeniedDecision {
+export function deny(code: DenialCode, source: DecisionSource, facts: Omit<DecisionFacts, 'source'> = {}): DeniedDecision {
   return { allowed: false, code, status: STATUS[code], source, ...facts };
 }
 

@@ -1,7 +1,7 @@
 // The interfaces createGate's options take (a logger, an invalidation bus); the options themselves and
 // their defaults are in options.ts.
 import type { DecisionCode } from './decision';
-import type { StatsRecorder } from '../shared/stats';
+import type { CounterName } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
 
 export interface Logger {
@@ -16,7 +16,7 @@ export interface BusSubscriber {
   /** Drops everything: after a reconnect, entries cached while the bus was down may have missed an invalidation. */
   clear(): void;
   report(err: unknown): void;
-  stats: Pick<StatsRecorder, 'inc'>;
+  stats: StatsCounter;
 }
 
 /** Carries invalidations between instances (see `ecom9-gate/redis`). */
@@ -37,7 +37,7 @@ export interface StoreAttachment {
   denyTtlMs: number;
   now: () => number;
   report(err: unknown): void;
-  stats: Pick<StatsRecorder, 'inc'>;
+  stats: StatsCounter;
 }
 
 /** A fact as a shared store hands it back: when it was fetched and when it stops being fresh (the gate's clock). */
@@ -61,4 +61,9 @@ export interface FactStore {
   /** Drops every fact about the account; a fetch in flight for it must not write back. */
   invalidate(accountRefId: string): Promise<void>;
   close?(): Promise<void> | void;
+}
+
+/** Where a bus or a store counts what it did (a counter of GateStats), handed to it by the gate. */
+export interface StatsCounter {
+  inc(name: CounterName, by?: number): void;
 }

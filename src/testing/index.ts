@@ -140,3 +140,8 @@ export async function createTestGate(options: TestGateOptions = {}): Promise<Tes
     },
   };
 }
+
+// Every core type, so a type this subpath's signatures name (and what those name in turn) is
+// imported from here as from ecom9-gate.
+export type * from '../index';
+export type { Emulator, Fixtures, SubState } from '../emulator/index';
