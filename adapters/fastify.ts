@@ -89,6 +89,6 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
 export const fastifyGate = fp(plugin, { fastify: '5.x', name: 'ecom9-gate' });
 export default fastifyGate;
 export type { Ecom9State, FastifyDeniedHandler };
-// Every core type, so a type this subpath's signatures name (and what those name in turn) is
-// imported from here as from ecom9-gate.
-export type * from '../src/index';
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';

@@ -43,6 +43,6 @@ export function fetchGate(gate: Gate, options: FetchGateOptions): FetchGate {
 }
 
 export type { Ecom9State, FetchDeniedHandler, FetchGuard, FetchHandler };
-// Every core type, so a type this subpath's signatures name (and what those name in turn) is
-// imported from here as from ecom9-gate.
-export type * from '../src/index';
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';

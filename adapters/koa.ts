@@ -81,6 +81,6 @@ export function koaGate(gate: Gate, options: KoaGateOptions): KoaGate {
 }
 
 export type { Ecom9State, KoaDeniedHandler };
-// Every core type, so a type this subpath's signatures name (and what those name in turn) is
-// imported from here as from ecom9-gate.
-export type * from '../src/index';
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';

@@ -7,6 +7,6 @@ export { Ecom9Guard, Ecom9Interceptor } from './nest/runtime';
 export { ECOM9_GATE } from './nest/webhook';
 export type { NestRequest, NestResponse } from './nest/decorators';
 export type { Ecom9State } from '../src/middleware/guards';
-// Every core type, so a type this subpath's signatures name (and what those name in turn) is
-// imported from here as from ecom9-gate.
-export type * from '../src/index';
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';
