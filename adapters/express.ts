@@ -1,18 +1,14 @@
 // Express adapter: its binding over the shared builder (src/middleware/builder.ts), the req.ecom9
 // augmentation, and the two routers (account routes, webhooks). No logic of its own.
 import express from 'express';
-import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { DeniedDecision, Gate } from '../src/index';
-import type { AdapterOptions } from '../src/middleware/adapter-options';
-import type { Binding } from '../src/middleware/binding';
-import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
-import { onNodeFinished } from '../src/middleware/finished';
-import { nodeBody } from '../src/middleware/request-body';
-import { callOnDenied, type Ecom9State } from '../src/middleware/guards';
-import { accountRoutesCore, type AccountRoutesOptions } from '../src/middleware/account-routes';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { AccountRoutesOptions, AdapterOptions, Ecom9State, Gate, GateMiddlewares, WebhookRouterOptions } from '../src/index';
+import { buildMiddlewares } from '../src/middleware/builder';
+import { expressBinding, type ExpressDeniedHandler } from './express/binding';
+import { accountRoutesCore } from '../src/middleware/account-routes';
 import { serveNode } from '../src/middleware/account-routes-io';
 import { readSignedBody } from '../src/middleware/raw-body';
-import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection, type WebhookRouterOptions } from '../src/middleware/webhook-route';
+import { webhookHandlers, webhookPrecheck, webhookRejection, type WebhookRejection } from '../src/middleware/webhook-route';
 
 declare global {
   namespace Express {
@@ -26,9 +22,6 @@ declare global {
   }
 }
 
-/** Answers a denial instead; only `next()` lets the request go on (the denial in `req.ecom9`). */
-export type ExpressDeniedHandler = (req: Request, res: Response, decision: DeniedDecision, next: NextFunction) => void;
-
 export interface ExpressGateOptions extends AdapterOptions<Request, ExpressDeniedHandler> {}
 
 /** What expressGate returns: the four gating middlewares and the two routers. */
@@ -39,44 +32,13 @@ export interface ExpressGate extends GateMiddlewares<RequestHandler, Request, Ex
   webhookRouter(opts?: WebhookRouterOptions): Router;
 }
 
-interface ExpressShape {
-  req: Request;
-  res: Response;
-  next: NextFunction;
-  out: unknown;
-  mw: RequestHandler;
-  denied: ExpressDeniedHandler;
-  meterRes: Response;
-}
-
 function sendRejection(res: Response, r: WebhookRejection): void {
   res.status(r.status).set(r.headers).json(r.body);
 }
 
-function binding(report: (err: unknown) => void): Binding<ExpressShape> {
-  return {
-    adapter: 'expressGate',
-    header: (req, name) => req.get(name) || undefined,
-    route: (req) => `${req.method} ${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
-    target: (req) => `${req.method} ${req.originalUrl}`,
-    body: (req) => nodeBody(req, req.body),
-    state: (req) => req.ecom9,
-    setState: (req, s) => void (req.ecom9 = s),
-    middleware: (run) => (req, res, next) => void run(req, res, next),
-    next: (_req, _res, next) => next(),
-    send: (_req, res, _next, a) => void res.status(a.status).set(a.headers).send(a.body),
-    onDenied: (handler, req, res, next, d) => callOnDenied((go) => handler(req, res, d, go as NextFunction), next, report),
-    fail: (_req, _res, next, err) => next(err),
-    finished: (req, res, next, done) => {
-      onNodeFinished(res, done, req, res);
-      next();
-    },
-  };
-}
-
 export function expressGate(gate: Gate, options: ExpressGateOptions): ExpressGate {
   const report = (err: unknown) => gate.reportError(err);
-  const middlewares = buildMiddlewares(gate, options, binding(report));
+  const middlewares = buildMiddlewares(gate, options, expressBinding(report));
   return {
     ...middlewares,
 
@@ -112,4 +74,7 @@ export function expressGate(gate: Gate, options: ExpressGateOptions): ExpressGat
   };
 }
 
-export type { Ecom9State };
+export type { Ecom9State, ExpressDeniedHandler };
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';

@@ -11,20 +11,16 @@ import type {
   preHandlerHookHandler,
   preValidationHookHandler,
 } from 'fastify';
-import type { DeniedDecision, Gate, WebhookHandler } from '../src/index';
+import type { Gate, WebhookHandler } from '../src/index';
 import type { AdapterOptions } from '../src/middleware/adapter-options';
-import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
-import { onNodeFinished } from '../src/middleware/finished';
-import { nodeBody } from '../src/middleware/request-body';
-import { callOnDenied, checkAdapterOptions, type Ecom9State } from '../src/middleware/guards';
+import { checkAdapterOptions, type Ecom9State } from '../src/middleware/guards';
+import { fastifyBinding, type FastifyDeniedHandler } from './fastify/binding';
 import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
 import { mountHijacked, type AccountRoutesPluginOptions } from '../src/middleware/account-routes-io';
 
-/** Answers a denial instead. Only `next()` lets the request go on (`next(err)`: the error handler); as in
- * Express, one that neither answers nor calls `next` leaves the request unanswered. */
-export type FastifyDeniedHandler = (request: FastifyRequest, reply: FastifyReply, decision: DeniedDecision, next: (err?: Error) => void) => unknown;
+export type { AccountRoutesPluginOptions };
 
 export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, FastifyDeniedHandler>, AccountRoutesPluginOptions {
   gate: Gate;
@@ -40,46 +36,6 @@ export interface FastifyGateOptions extends AdapterOptions<FastifyRequest, Fasti
  * unless its logger is on).
  */
 export interface FastifyEcom9 extends GateMiddlewares<preHandlerHookHandler, FastifyRequest, FastifyDeniedHandler, FastifyReply> {}
-
-interface FastifyShape {
-  req: FastifyRequest;
-  res: FastifyReply;
-  next: (err?: Error) => void;
-  out: unknown;
-  mw: preHandlerHookHandler & onRequestHookHandler;
-  denied: FastifyDeniedHandler;
-  meterRes: FastifyReply;
-}
-
-function binding(report: (err: unknown) => void): Binding<FastifyShape> {
-  return {
-    adapter: 'fastifyGate',
-    // Its own, and those Fastify's register() reads from the same object.
-    optionKeys: ['gate', 'webhookPath', 'webhookHandlers', 'accountRoutesPrefix', 'accountRoutes', 'prefix', 'logLevel', 'logSerializers'],
-    // Node joins a repeated header of this kind into one string; an empty one counts as none.
-    header: (req, name) => (req.headers[name] as string | undefined) || undefined,
-    route: (req) => `${req.method} ${req.routeOptions.url ?? req.url}`,
-    target: (req) => `${req.method} ${req.url}`,
-    // Parsed before any route hook: the content-type parser's value (a Buffer for raw types).
-    body: (req) => nodeBody(req.raw, req.body),
-    state: (req) => req.ecom9 ?? undefined,
-    setState: (req, s) => void (req.ecom9 = s),
-    // Callback-style hooks returning nothing: a warm cache answers without a single promise.
-    middleware: (run) =>
-      function ecom9Hook(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
-        void run(request, reply, done);
-      },
-    next: (_req, _reply, done) => done(),
-    send: (_req, reply, _done, a) => void reply.code(a.status).headers(a.headers).send(a.body),
-    // Not `reply.sent`: onDenied may answer later, or an async onSend hook may still be sending.
-    onDenied: (handler, req, reply, done, d) => callOnDenied((next) => handler(req, reply, d, next), done as (err?: unknown) => void, report),
-    fail: (_req, _reply, done, err) => done(err as Error),
-    finished: (req, reply, done, fin) => {
-      onNodeFinished(reply.raw, fin, req, reply);
-      done();
-    },
-  };
-}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -147,7 +103,7 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
     buildMiddlewares(
       options.gate,
       options,
-      binding((err) => options.gate.reportError(err)),
+      fastifyBinding((err) => options.gate.reportError(err)),
     ) as FastifyEcom9,
   );
   if (options.webhookPath !== undefined) {
@@ -159,4 +115,7 @@ const plugin: FastifyPluginAsync<FastifyGateOptions> = async (app, options) => {
 
 export const fastifyGate = fp(plugin, { fastify: '5.x', name: 'ecom9-gate' });
 export default fastifyGate;
-export type { Ecom9State };
+export type { Ecom9State, FastifyDeniedHandler };
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';

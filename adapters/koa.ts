@@ -1,13 +1,11 @@
 // Koa adapter: its binding over the shared builder (src/middleware/builder.ts), the ctx.state.ecom9
 // augmentation, and the path-matched account routes and webhook middleware. Errors are thrown.
-import type { Context, Middleware, Next } from 'koa';
-import type { DeniedDecision, Gate } from '../src/index';
+import type { Context, Middleware } from 'koa';
+import type { Gate } from '../src/index';
 import type { AdapterOptions } from '../src/middleware/adapter-options';
-import type { Binding } from '../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
-import { onNodeFinished } from '../src/middleware/finished';
-import { nodeBody } from '../src/middleware/request-body';
 import type { Ecom9State } from '../src/middleware/guards';
+import { koaBinding, type KoaDeniedHandler } from './koa/binding';
 import {
   checkWebhookPath,
   webhookHandlers,
@@ -30,9 +28,6 @@ declare module 'koa' {
   }
 }
 
-/** Answers a denial instead (set ctx.body); `next()` runs the route anyway (its state holds the denial). */
-export type KoaDeniedHandler = (ctx: Context, decision: DeniedDecision, next: Next) => unknown;
-
 export interface KoaGateOptions extends AdapterOptions<Context, KoaDeniedHandler> {}
 
 /** koaGate's webhookRouter options: the path it answers on, and the handlers. */
@@ -48,57 +43,16 @@ export interface KoaGate extends GateMiddlewares<Middleware, Context, KoaDeniedH
   webhookRouter(opts: KoaWebhookRouterOptions): Middleware;
 }
 
-interface KoaShape {
-  req: Context;
-  res: Context;
-  next: Next;
-  out: unknown;
-  mw: Middleware;
-  denied: KoaDeniedHandler;
-  meterRes: Context;
-}
-
 function sendRejection(ctx: Context, r: WebhookRejection): void {
   ctx.status = r.status;
   ctx.set(r.headers);
   ctx.body = r.body;
 }
 
-const binding: Binding<KoaShape> = {
-  adapter: 'koaGate',
-  header: (ctx, name) => ctx.get(name) || undefined,
-  // koa-router (and @koa/router) leave the matched pattern here; the raw path is the fallback.
-  route: (ctx) => `${ctx.method} ${(ctx as { _matchedRoute?: string })._matchedRoute ?? ctx.path}`,
-  target: (ctx) => `${ctx.method} ${ctx.originalUrl}`,
-  // A body parser's raw text when it keeps one (koa-bodyparser's rawBody), else its value, else the unread stream.
-  body: (ctx) => {
-    const r = ctx.request as { rawBody?: unknown; body?: unknown };
-    return nodeBody(ctx.req, r.rawBody ?? r.body);
-  },
-  state: (ctx) => ctx.state.ecom9,
-  setState: (ctx, s) => void (ctx.state.ecom9 = s),
-  middleware: (run) => (ctx, next) => run(ctx, ctx, next) as Promise<void>,
-  next: (_ctx, _res, next) => next(),
-  send: (ctx, _res, _next, a) => {
-    ctx.status = a.status;
-    ctx.set(a.headers);
-    ctx.body = typeof a.body === 'string' ? a.body : Buffer.from(a.body.buffer, a.body.byteOffset, a.body.byteLength);
-    if (a.headers['content-type']) ctx.type = a.headers['content-type'];
-  },
-  onDenied: (handler, ctx, _res, next, d) => handler(ctx, d, next),
-  fail: (_ctx, _res, _next, err) => {
-    throw err;
-  },
-  finished: (ctx, _res, next, done) => {
-    onNodeFinished(ctx.res, done, ctx, ctx);
-    return next();
-  },
-};
-
 export function koaGate(gate: Gate, options: KoaGateOptions): KoaGate {
   const report = (err: unknown) => gate.reportError(err);
   return {
-    ...buildMiddlewares(gate, options, binding),
+    ...buildMiddlewares(gate, options, koaBinding),
 
     accountRoutes(opts = {}) {
       const prefix = checkPrefix(opts?.prefix, '/api/ecom9');
@@ -131,4 +85,7 @@ export function koaGate(gate: Gate, options: KoaGateOptions): KoaGate {
   };
 }
 
-export type { Ecom9State };
+export type { Ecom9State, KoaDeniedHandler };
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../src/types';

@@ -10,7 +10,7 @@ import type { Gate } from '../src/index';
 type Meter = { product: string; meter: string };
 
 export async function webBenchApp(fw: 'hono' | 'fetch', gate: Gate, meter: Meter, body: object): Promise<string> {
-  let fetch: (req: Request) => Response | Promise<Response>;
+  let fetch: (req: Request, env?: unknown) => Response | Promise<Response>;
   if (fw === 'hono') {
     const app = new Hono();
     const h = honoGate(gate, { accountRefId: (c) => c.req.header('x-account') });
@@ -28,14 +28,16 @@ export async function webBenchApp(fw: 'hono' | 'fetch', gate: Gate, meter: Meter
     // No router: a path lookup, as a Next.js app or Bun.serve({ routes }) would do it.
     const f = fetchGate(gate, { accountRefId: (req) => req.headers.get('x-account') });
     const handler = () => Response.json(body);
-    const routes: Record<string, (req: Request) => Response | Promise<Response>> = {
+    const routes: Record<string, (req: Request, env?: unknown) => Response | Promise<Response>> = {
       '/bare': handler,
       '/noop': () => handler(),
       '/tier': f.requireTier('pro')(handler),
       '/ent': f.requireEntitlement('pro-api', 'api_access')(handler),
       '/meter': f.meterUsage(meter)(handler),
     };
-    fetch = (req) => (routes[new URL(req.url).pathname] ?? (() => new Response(null, { status: 404 })))(req);
+    // What the server passes after the Request (@hono/node-server's { incoming, outgoing }) goes on to
+    // the handler, as a user's app does: meterUsage then listens to the Node response.
+    fetch = (req, env) => (routes[new URL(req.url).pathname] ?? (() => new Response(null, { status: 404 })))(req, env);
   }
   const server = serve({ fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));

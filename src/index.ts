@@ -3,7 +3,7 @@
 export { createGate, type Gate } from './gate/create-gate';
 export type { GateOptions } from './gate/options';
 export { closeOnSignals, type CloseOnSignalsOptions, type Closable } from './gate/close-on-signals';
-export type { InvalidationBus, BusSubscriber, Logger, FactStore, StoreAttachment, StoredFact, StoreLoadOptions } from './gate/public-options';
+export type { InvalidationBus, BusSubscriber, Logger, FactStore, StatsCounter, StoreAttachment, StoredFact, StoreLoadOptions } from './gate/public-options';
 export { OPTION_DEFAULTS } from './shared/defaults';
 export {
   allow,
@@ -45,10 +45,11 @@ export type { UsageInput } from './usage/recorder';
 export type { ReserveOptions, Reservation, OpenHold } from './gate/holds';
 export type { Hold, HoldSettlement } from './gate/hold';
 export type { HoldLedger, HoldScope, ReserveAsk, ReserveAnswer } from './gate/hold-ledger';
-export { CHANNELS, type GateStats } from './shared/stats';
+export { CHANNELS, type CounterName, type GateStats } from './shared/stats';
 export type { GateHealth, ComponentState } from './gate/health';
 export type { DecisionEvent, DecisionKind, WebhookOutcome, WebhookOutcomeEvent } from './gate/events';
 export type { UpstreamAttempt } from './client/diagnostics';
+export type { EndpointName } from './shared/endpoints';
 export {
   MAX_WEBHOOK_BYTES,
   type WebhookInput,

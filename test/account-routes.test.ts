@@ -214,12 +214,19 @@ describe.each(ROUTE_FRAMEWORKS)('%s accountRoutes', (framework) => {
     expect(mine.status).toBe(200);
     expect(mine.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(mine.headers.get('cache-control')).toBe('private, no-store');
+    // Both streams are subscribed once their headers are in (the stream starts before they are sent).
     const heard = waitForText(mine, 'event: invalidate');
-    const other = waitForText(theirs, 'event: invalidate', 800);
-    await new Promise((r) => setTimeout(r, 50));
+    // globex's first invalidate must be the one its own webhook (sent second) causes: a positive
+    // signal to wait for, instead of waiting out a silence.
+    let ownSent = false;
+    const other = waitForText(theirs, 'event: invalidate').then((text) => ({ text, afterOwn: ownSent }));
     await emu.sendWebhook(`${app.url}/webhooks/ecom9`, { event: 'subscription.canceled', account_ref_id: 'acme', transaction_id: randomUUID() });
     expect(await heard).toContain('event: invalidate');
-    expect(await other).not.toContain('event: invalidate');
+    ownSent = true;
+    await emu.sendWebhook(`${app.url}/webhooks/ecom9`, { event: 'subscription.canceled', account_ref_id: 'globex', transaction_id: randomUUID() });
+    const theirsSaw = await other;
+    expect(theirsSaw.text).toContain('event: invalidate');
+    expect(theirsSaw.afterOwn).toBe(true);
   });
 });
 

@@ -367,6 +367,16 @@ describe.each(FRAMEWORKS)('%s adapter-level onDenied', (fw) => {
     expect(await own.json()).toEqual({ custom: true, code: 'tier_required' });
     expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12);
   });
+
+  // resolverError 'throw': the framework's own error answer (fetch, which has none: a 500 problem).
+  it.each(['throw', 'reject'])('sends a resolver that %ss to the error path: 500, never the route, nothing charged', async (how) => {
+    for (const res of [await get(`${app.url}/tier`, how), await post(`${app.url}/charge`, how)]) {
+      expect(res.status).toBe(500);
+      expect(await res.text()).not.toContain('ran');
+    }
+    expect(emu.callCount()).toBe(0);
+    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12);
+  });
 });
 
 describe('fastify onDenied never lets the request through on its behalf', () => {

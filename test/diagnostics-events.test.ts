@@ -70,16 +70,27 @@ describe('the upstream tracingChannel', () => {
     expect(JSON.stringify(plain)).not.toContain(emu.apiKey);
   });
 
-  it('names the client, so a subscriber can tell gates apart; nothing is traced without subscribers', async () => {
+  // Two gates calling at once: each attempt names the client that made it, and so the account it asked about.
+  it('names the client, so a subscriber can tell gates apart; without subscribers the calls still work', async () => {
+    emu.setAccount('beta', { customerEmail: 'b@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
     const other = gateFor(emu);
     try {
-      const seen = await traced(() => other.checkTier('acme', { tiers: 'pro' }));
-      expect(seen.every(([, c]) => c.client === other.client)).toBe(true);
-      expect(seen.length).toBeGreaterThan(0);
+      const seen = await traced(() => Promise.all([gate.checkTier('acme', { tiers: 'pro' }), other.checkTier('beta', { tiers: 'pro' })]));
+      const starts = seen
+        .filter(([hook]) => hook === 'start')
+        .map(([, c]) => [c.client === gate.client ? 'gate' : c.client === other.client ? 'other' : '?', c.url]);
+      expect(starts).toHaveLength(2);
+      expect(starts).toEqual(
+        expect.arrayContaining([
+          ['gate', expect.stringContaining('/account/acme/')],
+          ['other', expect.stringContaining('/account/beta/')],
+        ]),
+      );
     } finally {
       await other.close();
     }
-    // Without a subscriber the call still works (the untraced path).
+    expect(diagnostics.tracingChannel(CHANNELS.upstream).hasSubscribers).toBe(false);
+    gate.invalidate('acme');
     expect((await gate.checkTier('acme', { tiers: 'pro' })).allowed).toBe(true);
   });
 });

@@ -1,11 +1,10 @@
 // Every error class the package exports has a stable code, the one message prefix, and a row in
 // docs/errors.md; what reaches onError from the background is one of them, with its code.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as core from 'ecom9-gate';
-import type { Emulator } from 'ecom9-gate/emulator';
 import { redisBus } from 'ecom9-gate/redis';
-import { gateFor, startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 const docs = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 type AnyError = new (...args: unknown[]) => Error & { code: string };
@@ -54,27 +53,21 @@ describe('error classes', () => {
   });
 });
 
+// Each test has its own emulator and gate (test/support/gate-env.ts), closed when it ends, pass or fail.
 describe('what reaches onError', () => {
-  let emu: Emulator;
-  beforeAll(async () => {
-    emu = await startEmulator();
-  });
-  afterAll(() => emu.close());
-
   it('a refused API key: MisconfigurationError, code misconfigured, the client error as its cause', async () => {
-    const reported: unknown[] = [];
-    const gate = gateFor(emu, { apiKey: 'sk_wrong_key_never_printed', onError: (e) => reported.push(e) });
+    await using env = await gateEnv({ gate: { apiKey: 'sk_wrong_key_never_printed' } });
+    const { gate, reported } = env;
     expect(await gate.checkTier('acme', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
     expect(reported).toHaveLength(1);
     expect(reported[0]).toBeInstanceOf(core.MisconfigurationError);
     expect(reported[0]).toMatchObject({ code: 'misconfigured', message: expect.stringMatching(/^ecom9-gate: ecom9 refused the API key/) });
     expect((reported[0] as Error).cause).toBeInstanceOf(core.AuthenticationError);
-    await gate.close();
   });
 
   it('a debit ecom9 refuses for the product: MisconfigurationError; an undeliverable usage event: UsageDeliveryError', async () => {
-    const reported: unknown[] = [];
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { aggregateMs: 0 } });
+    await using env = await gateEnv({ gate: { usage: { aggregateMs: 0 } } });
+    const { gate, reported } = env;
     await gate.debitCredits({ accountRefId: 'buyer', product: 'api-access', meter: 'api_calls', quantity: 1 });
     gate.recordUsage({ accountRefId: 'user', product: 'ai-images', meter: 'credits' });
     await gate.flush();
@@ -82,21 +75,20 @@ describe('what reaches onError', () => {
       ['MisconfigurationError', 'misconfigured'],
       ['UsageDeliveryError', 'usage_not_delivered'],
     ]);
-    await gate.close();
   });
 
   it('Redis down: BusUnavailableError, code bus_unavailable', async () => {
-    const reported: unknown[] = [];
     const bus = redisBus({ url: 'redis://127.0.0.1:1', redisOptions: { retryStrategy: () => 1_000 } });
-    const gate = gateFor(emu, { bus, onError: (e) => reported.push(e) });
+    await using env = await gateEnv({ gate: { bus } });
+    const { reported } = env;
     await vi.waitFor(() => expect(reported).toHaveLength(1));
     expect(reported[0]).toBeInstanceOf(core.BusUnavailableError);
     expect(reported[0]).toMatchObject({ code: 'bus_unavailable' });
-    await gate.close();
   });
 
   it('the client rejects with AbortedError, exported and coded', async () => {
-    const client = core.createClient({ apiKey: emu.apiKey, baseUrl: emu.url });
+    await using env = await gateEnv();
+    const client = core.createClient({ apiKey: env.emu.apiKey, baseUrl: env.emu.url });
     const err = await client.products.list({ signal: AbortSignal.abort() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(core.AbortedError);
     expect(err).toMatchObject({ name: 'AbortError', code: 'aborted' });

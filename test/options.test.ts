@@ -2,6 +2,7 @@
 // no message ever echoes a secret.
 import { describe, expect, it } from 'vitest';
 import { createGate } from 'ecom9-gate';
+import { startEmulator } from './support/env';
 
 const KEY = 'sk_live_do_not_print_me';
 
@@ -45,16 +46,20 @@ describe('createGate options', () => {
     expect(`${e.message} ${e.stack} ${JSON.stringify(e)}`).not.toMatch(/do_not_print_me|c2VjcmV0/);
   });
 
+  // Neither option is given: a check that reaches the emulator and is allowed used both.
   it('takes the key and base URL from the environment', async () => {
-    process.env.ECOM9_API_KEY = KEY;
-    process.env.ECOM9_BASE_URL = 'http://127.0.0.1:9/api/';
+    const emu = await startEmulator();
+    process.env.ECOM9_API_KEY = emu.apiKey;
+    process.env.ECOM9_BASE_URL = emu.url;
     try {
-      const gate = createGate();
-      expect(gate.failMode).toBe('closed');
+      const gate = createGate({ logger: { warn: () => {} } });
+      expect(await gate.checkTier('acme', { tiers: 'pro' })).toMatchObject({ allowed: true, source: 'upstream' });
+      expect(emu.callCount('accounts.status', 'acme')).toBe(1);
       await gate.close();
     } finally {
       delete process.env.ECOM9_API_KEY;
       delete process.env.ECOM9_BASE_URL;
+      await emu.close();
     }
   });
 });

@@ -201,7 +201,9 @@ describe('Redis outage', () => {
     }
   }, 60_000);
 
-  it('a Redis that stops answering holds a webhook no longer than the command timeout (1 s)', async () => {
+  // The wait is the bus's command timeout (1 s): at least that (Redis never answered), and not much
+  // more (2.5 s leaves room for a loaded machine's scheduling, not for a second timeout or a retry).
+  it('a Redis that stops answering holds a webhook for the command timeout (1 s), not for a second one', async () => {
     const redis = await privateRedis();
     const [a] = (await instances(redis.url, 'ecom9-paused', ['url'])) as [Instance];
     try {
@@ -209,7 +211,9 @@ describe('Redis outage', () => {
       redis.pause();
       const t0 = performance.now();
       const hook = await emu.sendWebhook(`${a.url}/webhooks/ecom9`, { event: 'subscription-cancelled', account_ref_id: acc });
-      expect(performance.now() - t0).toBeLessThan(2_500);
+      const held = performance.now() - t0;
+      expect(held).toBeGreaterThanOrEqual(950);
+      expect(held).toBeLessThan(2_500);
       expect(JSON.parse(hook.body)).toEqual({ received: true });
     } finally {
       redis.resume();

@@ -7,12 +7,44 @@ import type { FastifyRequest } from 'fastify';
 import type { Decision, DecisionSource, DenialCode, Gate } from 'ecom9-gate';
 import type {} from 'ecom9-gate/express';
 import type {} from 'ecom9-gate/koa';
-import type { FastifyDeniedHandler, FastifyEcom9 } from 'ecom9-gate/fastify';
-import type { Ecom9State, ExpressGate } from 'ecom9-gate/express';
-import type { KoaGate } from 'ecom9-gate/koa';
-import type { HonoGate } from 'ecom9-gate/hono';
-import type { FetchGate } from 'ecom9-gate/fetch';
+import type { FastifyDeniedHandler } from 'ecom9-gate/fastify';
+import type { Ecom9State } from 'ecom9-gate/express';
 import { RequireTier } from 'ecom9-gate/nest';
+import type {
+  ChargeCreditsOptions,
+  ExpressGate,
+  ExpressGateOptions,
+  AccountRoutesOptions as ExpressAccountRoutesOptions,
+  WebhookRouterOptions as ExpressWebhookRouterOptions,
+  Gate as ExpressCoreGate,
+  MeterOptions,
+  RequireEntitlementOptions,
+  RequireTierOptions,
+  ExpressDeniedHandler,
+  DeniedDecision,
+  AllowedDecision,
+} from 'ecom9-gate/express';
+import { expressGate } from 'ecom9-gate/express';
+import { koaGate, type KoaDeniedHandler, type KoaGate, type KoaGateOptions, type KoaWebhookRouterOptions } from 'ecom9-gate/koa';
+import type { AccountRoutesPluginOptions, FastifyEcom9, FastifyGateOptions } from 'ecom9-gate/fastify';
+import type { FastifyReply } from 'fastify';
+import { honoGate, type HonoDeniedHandler, type HonoGate, type HonoGateMiddleware, type HonoGateOptions } from 'ecom9-gate/hono';
+import { fetchGate, type FetchDeniedHandler, type FetchGate, type FetchGateOptions, type FetchGuard, type FetchHandler } from 'ecom9-gate/fetch';
+import type {
+  Ecom9AsyncOptions,
+  Ecom9ForRootOptions,
+  Ecom9ModuleOptions,
+  Ecom9RouteOptions,
+  NestDeniedHandler,
+  Ecom9State as NestEcom9State,
+} from 'ecom9-gate/nest';
+import type { RedisBus, RedisBusOptions, RedisStore, RedisStoreOptions, FactStore } from 'ecom9-gate/redis';
+import type { InstrumentOptions, StopInstrumenting, Gate as OtelGate } from 'ecom9-gate/otel';
+import type { TestGate, TestGateOptions, Emulator as TestingEmulator } from 'ecom9-gate/testing';
+import type { EmulatorOptions } from 'ecom9-gate/emulator';
+import { Hono, type Context as HonoContext, type MiddlewareHandler } from 'hono';
+import type { Middleware } from 'koa';
+import type { Response as ExpressResponse } from 'express';
 
 it('types req.ecom9, ctx.state.ecom9 and request.ecom9 as an ungated route has them: maybe absent', () => {
   expectTypeOf<Request['ecom9']>().toEqualTypeOf<Ecom9State | undefined>();
@@ -51,4 +83,85 @@ it('accepts requireTier(undefined, { atLeast }) as documented, and nothing else 
   expectTypeOf(RequireTier(undefined, { atLeast: 'pro' })).toExtend<MethodDecorator>();
   // @ts-expect-error: a misspelt option is a type error too (and an OptionsError at run time)
   e.requireTier('pro', { subscripton: 'studio-suite' });
+});
+
+// The web's Request and Response (express's Request is imported above).
+type WebRequest = globalThis.Request;
+type WebResponse = globalThis.Response;
+
+it('names every adapter return type: the factories return the named interfaces', () => {
+  expectTypeOf(expressGate).returns.toEqualTypeOf<ExpressGate>();
+  expectTypeOf(koaGate).returns.toEqualTypeOf<KoaGate>();
+  expectTypeOf(honoGate).returns.toEqualTypeOf<HonoGate>();
+  expectTypeOf(fetchGate).returns.toEqualTypeOf<FetchGate>();
+  expectTypeOf(expressGate).parameter(1).toEqualTypeOf<ExpressGateOptions>();
+  expectTypeOf(koaGate).parameter(1).toEqualTypeOf<KoaGateOptions>();
+  expectTypeOf(honoGate).parameter(1).toEqualTypeOf<HonoGateOptions>();
+  expectTypeOf(fetchGate).parameter(1).toEqualTypeOf<FetchGateOptions>();
+  expectTypeOf<ExpressCoreGate>().toEqualTypeOf<Gate>();
+  expectTypeOf<OtelGate>().toEqualTypeOf<Gate>();
+});
+
+it('names every middleware option type, per adapter', () => {
+  expectTypeOf<ExpressGate['requireTier']>().toBeCallableWith('pro', {} as RequireTierOptions<ExpressDeniedHandler>);
+  expectTypeOf<ExpressGate['requireEntitlement']>().parameter(2).toEqualTypeOf<RequireEntitlementOptions<ExpressDeniedHandler> | undefined>();
+  expectTypeOf<ExpressGate['chargeCredits']>().parameter(0).toEqualTypeOf<ChargeCreditsOptions<Request, ExpressDeniedHandler>>();
+  expectTypeOf<ExpressGate['meterUsage']>().parameter(0).toEqualTypeOf<MeterOptions<Request, ExpressResponse>>();
+  expectTypeOf<ExpressGate['requireTier']>().returns.toEqualTypeOf<RequestHandler>();
+  expectTypeOf<ExpressGate['accountRoutes']>().parameter(0).toEqualTypeOf<Omit<ExpressAccountRoutesOptions, 'prefix'> | undefined>();
+  expectTypeOf<ExpressGate['webhookRouter']>().parameter(0).toEqualTypeOf<ExpressWebhookRouterOptions | undefined>();
+  expectTypeOf<KoaGate['requireTier']>().returns.toEqualTypeOf<Middleware>();
+  expectTypeOf<KoaGate['chargeCredits']>().parameter(0).toEqualTypeOf<ChargeCreditsOptions<Context, KoaDeniedHandler>>();
+  expectTypeOf<KoaGate['webhookRouter']>().parameter(0).toEqualTypeOf<KoaWebhookRouterOptions>();
+  expectTypeOf<FastifyEcom9['meterUsage']>().parameter(0).toEqualTypeOf<MeterOptions<FastifyRequest, FastifyReply>>();
+  expectTypeOf<FastifyGateOptions>().toExtend<AccountRoutesPluginOptions>();
+  expectTypeOf<ReturnType<HonoGate['meterUsage']>>().toEqualTypeOf<HonoGateMiddleware>();
+  expectTypeOf<HonoGateMiddleware>().toExtend<MiddlewareHandler>();
+  expectTypeOf<HonoGate['chargeCredits']>().parameter(0).toEqualTypeOf<ChargeCreditsOptions<HonoContext, HonoDeniedHandler>>();
+  expectTypeOf<FetchGate['requireTier']>().returns.toEqualTypeOf<FetchGuard>();
+  expectTypeOf<FetchGate['chargeCredits']>().parameter(0).toEqualTypeOf<ChargeCreditsOptions<WebRequest, FetchDeniedHandler>>();
+  expectTypeOf<FetchHandler>().toEqualTypeOf<(req: WebRequest, ...rest: unknown[]) => WebResponse | Promise<WebResponse>>();
+  expectTypeOf<Ecom9ForRootOptions>().toExtend<Ecom9ModuleOptions & Ecom9RouteOptions>();
+  expectTypeOf<Ecom9AsyncOptions>().toExtend<Ecom9RouteOptions>();
+  expectTypeOf<Parameters<NestDeniedHandler>[0]>().toEqualTypeOf<DeniedDecision>();
+  expectTypeOf<NestEcom9State['decision']>().toEqualTypeOf<Decision | undefined>();
+  expectTypeOf<RedisBusOptions>().not.toBeAny();
+  expectTypeOf<RedisStoreOptions>().not.toBeAny();
+  expectTypeOf<RedisStore>().toExtend<FactStore>();
+  expectTypeOf<RedisBus['close']>().not.toBeAny();
+  expectTypeOf<InstrumentOptions>().not.toBeAny();
+  expectTypeOf<StopInstrumenting>().toEqualTypeOf<() => void>();
+  expectTypeOf<TestGate['gate']>().toEqualTypeOf<Gate>();
+  expectTypeOf<TestGate['emulator']>().toEqualTypeOf<TestingEmulator>();
+  expectTypeOf<TestGateOptions>().not.toBeAny();
+  expectTypeOf<EmulatorOptions>().not.toBeAny();
+});
+
+it('gives one resolver policy option on every adapter, and a Decision that narrows on allowed', () => {
+  expectTypeOf<ExpressGateOptions['resolverError']>().toEqualTypeOf<'deny' | 'throw' | undefined>();
+  expectTypeOf<FetchGateOptions['resolverError']>().toEqualTypeOf<'deny' | 'throw' | undefined>();
+  expectTypeOf<Ecom9ModuleOptions['resolverError']>().toEqualTypeOf<'deny' | 'throw' | undefined>();
+  expectTypeOf<Decision>().toEqualTypeOf<AllowedDecision | DeniedDecision>();
+  expectTypeOf<Extract<Decision, { allowed: false }>['code']>().toEqualTypeOf<DenialCode>();
+  expectTypeOf<Extract<Decision, { allowed: true }>['code']>().toEqualTypeOf<'allowed' | 'upstream_unavailable'>();
+  expectTypeOf<Parameters<ExpressDeniedHandler>[2]>().toEqualTypeOf<DeniedDecision>();
+  expectTypeOf<Parameters<KoaDeniedHandler>[1]>().toEqualTypeOf<DeniedDecision>();
+});
+
+// The wrapped handler keeps the handler's parameters (a Next.js route's second argument), and Hono's
+// c.get('ecom9') is typed by the adapter's ContextVariableMap.
+it('keeps the types a route file and a Hono handler rely on', () => {
+  const e = fetchGate({} as Gate, { accountRefId: (req) => req.headers.get('x-account') });
+  const POST = e.requireTier('pro')(async (_req: WebRequest, ctx: { params: Promise<{ id: string }> }) => Response.json(await ctx.params));
+  expectTypeOf(POST).parameters.toEqualTypeOf<[WebRequest, { params: Promise<{ id: string }> }]>();
+  expectTypeOf(POST).returns.toEqualTypeOf<WebResponse | Promise<WebResponse>>();
+  // On a plain Context (no ecom9 middleware in its Env) the state may be absent.
+  const handler = (c: HonoContext) => c.get('ecom9');
+  expectTypeOf(handler).returns.toEqualTypeOf<NestEcom9State | undefined>();
+  // A handler registered with an ecom9 middleware has it.
+  const h = honoGate({} as Gate, { accountRefId: (c) => c.req.header('x-account') });
+  new Hono().get('/gated', h.requireTier('pro'), (c) => {
+    expectTypeOf(c.get('ecom9')).toEqualTypeOf<NestEcom9State>();
+    return c.json(c.get('ecom9').decision);
+  });
 });

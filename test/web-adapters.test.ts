@@ -1,12 +1,12 @@
 // What only the web-standard adapters (fetch, Hono) have to get right beyond the shared tables: a
 // guard handed something that is not a Request, a webhook body refused while it is being read, and
 // a streamed response metered only once it has been sent to its end.
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
 import { fetchGate } from 'ecom9-gate/fetch';
-import { honoGate, type Ecom9State } from 'ecom9-gate/hono';
-import { Hono, type Context } from 'hono';
+import { honoGate } from 'ecom9-gate/hono';
+import { Hono } from 'hono';
 import { gateFor, startEmulator } from './support/env';
 import { startApp, testFixtures, type RunningApp } from './support/apps';
 
@@ -162,22 +162,5 @@ describe.each(['fetch', 'hono'] as const)('%s meterUsage on a streamed body', (f
     await vi.waitFor(() => expect(queued() - before).toBe(1));
     await gate.flush();
     expect(queued() - before).toBe(1);
-  });
-});
-
-// Checked by tsc (npm run typecheck): the wrapped handler keeps the handler's parameters (a Next.js
-// route's second argument), and Hono's c.get('ecom9') is typed present behind an ecom9 middleware only.
-it('keeps the types a route file and a Hono handler rely on', () => {
-  const e = fetchGate(gate, { accountRefId: (req) => req.headers.get('x-account') });
-  const POST = e.requireTier('pro')(async (_req: Request, ctx: { params: Promise<{ id: string }> }) => Response.json(await ctx.params));
-  expectTypeOf(POST).parameters.toEqualTypeOf<[Request, { params: Promise<{ id: string }> }]>();
-  expectTypeOf(POST).returns.toEqualTypeOf<Response | Promise<Response>>();
-  // An ungated handler may not have it; one registered with an ecom9 middleware has it.
-  const handler = (c: Context) => c.get('ecom9');
-  expectTypeOf(handler).returns.toEqualTypeOf<Ecom9State | undefined>();
-  const h = honoGate(gate, { accountRefId: (c) => c.req.header('x-account') });
-  new Hono().get('/gated', h.requireTier('pro'), (c) => {
-    expectTypeOf(c.get('ecom9')).toEqualTypeOf<Ecom9State>();
-    return c.json(c.get('ecom9').decision);
   });
 });

@@ -1,12 +1,12 @@
 // What the module is given and what a denial becomes: the options, the runtime's token, and the
 // HttpException a denial is thrown as.
 import { HttpException, type ExecutionContext } from '@nestjs/common';
-import type { Decision, Gate } from '../../src/index';
+import type { DeniedDecision, Gate } from '../../src/index';
 import type { AdapterOptions } from '../../src/middleware/adapter-options';
 import type { NestRequest } from './decorators';
 
 /** Answers a denial differently: throw your own exception, or return true to let the request on (the denial in `@Ecom9()`). */
-export type NestDeniedHandler = (decision: Decision, context: ExecutionContext) => unknown;
+export type NestDeniedHandler = (decision: DeniedDecision, context: ExecutionContext) => unknown;
 
 /** The token of the module's runtime (what Ecom9Guard is built from when an app applies it with @UseGuards). */
 export const ECOM9_RUNTIME = Symbol.for('ecom9-gate:runtime');
@@ -19,7 +19,7 @@ export interface Ecom9ModuleOptions extends AdapterOptions<NestRequest, NestDeni
 /** A denial as a Nest HttpException: the problem+json body, its status and headers (also set on the response). */
 export class Ecom9DeniedException extends HttpException {
   constructor(
-    readonly decision: Decision,
+    readonly decision: DeniedDecision,
     readonly headers: Record<string, string>,
     body: object,
   ) {

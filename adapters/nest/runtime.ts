@@ -1,89 +1,33 @@
 // The module's binding, guard and interceptor. Each route's plan (the shared builder's middlewares,
 // made from its decorators) is made once, on its first request; a route without a decorator costs one
 // WeakMap lookup and never reaches ecom9.
-import { HttpException, Inject, StreamableFile, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { DeniedDecision } from '../../src/index';
-import type { Binding, Run } from '../../src/middleware/binding';
+import { Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { Run } from '../../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../../src/middleware/builder';
-import { onNodeFinished } from '../../src/middleware/finished';
-import { nodeBody } from '../../src/middleware/request-body';
-import { denialResponse, isPromise } from '../../src/middleware/guards';
+import { isPromise } from '../../src/middleware/guards';
+import { nestBinding, type NestShape } from './binding';
 import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
-import { ECOM9_RUNTIME, Ecom9DeniedException, type Ecom9ModuleOptions, type NestDeniedHandler } from './options';
+import { ECOM9_RUNTIME, type Ecom9ModuleOptions, type NestDeniedHandler } from './options';
 import { OptionsError } from '../../src/shared/errors';
 
 const GUARDED = Symbol('ecom9-gate:guarded');
-const UNGUARDED =
-  'ecom9-gate: this route has ecom9 checks or charges but Ecom9Guard did not run: with Ecom9Module globalGuard: false, apply @UseGuards(..., Ecom9Guard) to it';
-
 // A step answers true to go on to the next one, false when onDenied let a denied request through
 // (no further step runs), and throws a denial.
-interface NestShape {
-  req: NestRequest;
-  res: ExecutionContext;
-  next: undefined;
-  out: boolean;
-  mw: Run<NestShape>;
-  denied: NestDeniedHandler;
-  meterRes: NestResponse;
-}
 type Step = Run<NestShape>;
 interface Plan {
   steps: Step[];
   meters: Step[];
 }
 
-/** Headers set on the platform's response (Fastify's reply or Express's), so Nest's own filter sends them. */
-function setHeaders(ctx: ExecutionContext, headers: Readonly<Record<string, string>>): void {
-  const res = ctx.switchToHttp().getResponse();
-  for (const [name, value] of Object.entries(headers)) res.raw ? res.header(name, value) : res.setHeader(name, value);
-}
-
-const deny = (ctx: ExecutionContext, decision: DeniedDecision): never => {
-  const { headers, body } = denialResponse(decision);
-  // A filter that reshapes the body sets its own content-type.
-  setHeaders(ctx, headers);
-  throw new Ecom9DeniedException(decision, headers, body);
-};
-
-const binding: Binding<NestShape> = {
-  adapter: 'Ecom9Module',
-  optionKeys: ['gate', 'webhookPath', 'webhookHandlers', 'globalGuard'],
-  header: (req, name) => (req.headers[name] as string | undefined) || undefined,
-  // Express keeps the route pattern on req.route, Fastify on routeOptions: the pattern, never the raw URL.
-  route: (req) => `${req.method} ${req.routeOptions?.url ?? `${req.baseUrl ?? ''}${req.route?.path ?? req.url}`}`,
-  target: (req) => `${req.method} ${req.originalUrl ?? req.url}`,
-  // Nest's body parser (Express or Fastify) has run before any guard.
-  body: (req) => nodeBody(req.raw ?? req, req.body),
-  state: (req) => req.ecom9 ?? undefined,
-  setState: (req, s) => void (req.ecom9 = s),
-  middleware: (run) => run,
-  next: () => true,
-  // An answer thrown as an HttpException: Nest's exception filters send it.
-  send: (_req, ctx, _next, a) => {
-    setHeaders(ctx, a.headers);
-    // Bytes (a replayed response) as a StreamableFile: Nest's filters send it as it is, not as JSON.
-    const body = typeof a.body === 'string' ? a.body : new StreamableFile(Buffer.from(a.body), { length: a.body.byteLength });
-    throw new HttpException(body as string | object, a.status);
-  },
-  deny: (_req, ctx, _next, decision) => deny(ctx, decision),
-  onDenied: (handler, _req, ctx, _next, decision) => (handler(decision, ctx) === true ? false : deny(ctx, decision)),
-  fail: (_req, _ctx, _next, err) => {
-    throw err;
-  },
-  finished: (req, ctx, _next, done) => {
-    const res = ctx.getArgByIndex(1);
-    onNodeFinished(res.raw ?? res, done, req, res);
-    return true;
-  },
-};
+const UNGUARDED =
+  'ecom9-gate: this route has ecom9 checks or charges but Ecom9Guard did not run: with Ecom9Module globalGuard: false, apply @UseGuards(..., Ecom9Guard) to it';
 
 export class Ecom9Runtime {
   private readonly plans = new WeakMap<object, WeakMap<object, Plan | null>>();
   private readonly mw: GateMiddlewares<Step, NestRequest, NestDeniedHandler, NestResponse>;
 
   constructor(readonly options: Ecom9ModuleOptions) {
-    this.mw = buildMiddlewares(options.gate, options, binding);
+    this.mw = buildMiddlewares(options.gate, options, nestBinding);
   }
 
   /** The controller's specs, then the handler's; null for a route without any. */
@@ -124,6 +68,7 @@ export class Ecom9Runtime {
 
 /** Runs the route's checks and charges in turn; the first denial is thrown (or handed to onDenied). */
 export class Ecom9Guard implements CanActivate {
+  /** @internal Nest builds it from the module's runtime (ECOM9_RUNTIME). */
   constructor(private readonly rt: Ecom9Runtime) {}
 
   canActivate(ctx: ExecutionContext): boolean | Promise<boolean> {
@@ -154,6 +99,7 @@ Inject(ECOM9_RUNTIME)(Ecom9Guard, undefined, 0);
 
 /** Starts each @MeterUsage of the route: it records once the response has finished, if it counts. */
 export class Ecom9Interceptor implements NestInterceptor {
+  /** @internal Nest builds it from the module's runtime (ECOM9_RUNTIME). */
   constructor(private readonly rt: Ecom9Runtime) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler) {

@@ -45,8 +45,11 @@ describe.each(['express', 'fastify'] as const)('examples/nest on %s', (platform)
     expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(1);
   });
 
+  // Self-contained: it caches the allow itself, shows the cancellation unseen without the webhook, then seen with it.
   it('sees a cancellation webhook on the next request', async () => {
+    expect((await call('/reports')).status).toBe(200);
     emu.setSubscription(account, 'studio-suite', 'pro', 'canceled');
+    expect((await call('/reports')).status).toBe(200);
     const hook = await emu.sendWebhook(`${url}/webhooks/ecom9`, { event: 'subscription-cancelled', account_ref_id: account });
     expect(hook.status).toBe(200);
     expect((await call('/reports')).status).toBe(403);

@@ -1,9 +1,25 @@
 // zod schemas of every ecom9 response, keeping the API's snake_case and its money as decimal strings.
-// Unknown extra fields pass through: ecom9 may add fields without breaking us.
+// Unknown extra fields pass through: ecom9 may add fields without breaking us. Each response type is
+// written out as an interface (what the public signatures name; the schemas stay internal), and each
+// schema `satisfies` its interface, so the two cannot drift apart.
 import { z } from 'zod';
 
 const money = z.union([z.string(), z.number().transform(String)]);
 
+/** A tier as ecom9 sends it (extra fields pass through). */
+export interface Tier {
+  label_name: string;
+  name?: string | null | undefined;
+  description?: string | null | undefined;
+  /** A decimal string, as sent. */
+  price?: string | null | undefined;
+  billing_cycle?: string | null | undefined;
+  /** Comma-separated. */
+  features?: string | null | undefined;
+  is_popular?: boolean | null | undefined;
+  product_manage_id?: string | null | undefined;
+  [field: string]: unknown;
+}
 export const tierSchema = z.looseObject({
   label_name: z.string(),
   name: z.string().nullish(),
@@ -13,16 +29,22 @@ export const tierSchema = z.looseObject({
   features: z.string().nullish(),
   is_popular: z.boolean().nullish(),
   product_manage_id: z.string().nullish(),
-});
-export type Tier = z.infer<typeof tierSchema>;
+}) satisfies z.ZodType<Tier>;
 
+/** One subscription of an account. */
+export interface Subscription {
+  is_active: boolean;
+  created_at?: string | null | undefined;
+  updated_at?: string | null | undefined;
+  subscription_tier: Tier;
+  [field: string]: unknown;
+}
 export const subscriptionSchema = z.looseObject({
   is_active: z.boolean(),
   created_at: z.string().nullish(),
   updated_at: z.string().nullish(),
   subscription_tier: tierSchema,
-});
-export type Subscription = z.infer<typeof subscriptionSchema>;
+}) satisfies z.ZodType<Subscription>;
 
 const singleStatus = z.looseObject({
   account_ref_id: z.string(),
@@ -86,6 +108,18 @@ export const accountStatusSchema = z.unknown().transform((raw, ctx): AccountStat
   };
 });
 
+/** One transaction; `amount` a decimal string, as sent. */
+export interface Transaction {
+  transaction_uuid: string;
+  account_ref_id: string;
+  status: string;
+  amount: string;
+  currency: string;
+  customer_email?: string | null | undefined;
+  created_at: string;
+  updated_at?: string | null | undefined;
+  [field: string]: unknown;
+}
 export const transactionSchema = z.looseObject({
   transaction_uuid: z.string(),
   account_ref_id: z.string(),
@@ -95,8 +129,7 @@ export const transactionSchema = z.looseObject({
   customer_email: z.string().nullish(),
   created_at: z.string(),
   updated_at: z.string().nullish(),
-});
-export type Transaction = z.infer<typeof transactionSchema>;
+}) satisfies z.ZodType<Transaction>;
 
 /** A page as sent: `next`/`previous` may be absent (the /tiers/ example has neither), which the iterator must tell from null. */
 export function rawPageSchema<T extends z.ZodType>(item: T) {
@@ -122,21 +155,32 @@ export interface Page<T> {
 /** What `list` returns: an absent link reads as null. */
 export const normalisePage = <T>(p: RawPage<T>): Page<T> => ({ count: p.count, next: p.next ?? null, previous: p.previous ?? null, results: p.results });
 
+export interface Product {
+  manage_id: string;
+  label_name?: string | null | undefined;
+  type: string;
+  [field: string]: unknown;
+}
 export const productSchema = z.looseObject({
   manage_id: z.string(),
   label_name: z.string().nullish(),
   type: z.string(),
-});
-export type Product = z.infer<typeof productSchema>;
+}) satisfies z.ZodType<Product>;
 export const productListSchema = z.object({ results: z.array(productSchema), count: z.number().int().nonnegative() });
 
+export interface Invoice {
+  hosted_invoice_url: string;
+  stripe_invoice_id?: string | null | undefined;
+  email_sent?: boolean | null | undefined;
+  return_url?: string | null | undefined;
+  [field: string]: unknown;
+}
 export const invoiceSchema = z.looseObject({
   hosted_invoice_url: z.string(),
   stripe_invoice_id: z.string().nullish(),
   email_sent: z.boolean().nullish(),
   return_url: z.string().nullish(),
-});
-export type Invoice = z.infer<typeof invoiceSchema>;
+}) satisfies z.ZodType<Invoice>;
 
 export const publicUrlSchema = z.looseObject({ public_url: z.string() });
 // "If there is no past-due invoice ... the response body is empty": an empty body (the transport's
@@ -145,42 +189,72 @@ export const fixSubscriptionSchema = z
   .union([z.null(), z.looseObject({ url: z.string().nullish() })])
   .transform((v): { url: string | null } => ({ url: v?.url ?? null }));
 
+export interface EntitlementCheck {
+  account_ref_id: string;
+  product_code: string;
+  entitlement_code: string;
+  has_access: boolean;
+  [field: string]: unknown;
+}
 export const entitlementSchema = z.looseObject({
   account_ref_id: z.string(),
   product_code: z.string(),
   entitlement_code: z.string(),
   has_access: z.boolean(),
-});
-export type EntitlementCheck = z.infer<typeof entitlementSchema>;
+}) satisfies z.ZodType<EntitlementCheck>;
 
+export interface CreditBalance {
+  account_ref_id: string;
+  product_code: string;
+  meter_code: string;
+  balance: number;
+  [field: string]: unknown;
+}
 export const balanceSchema = z.looseObject({
   account_ref_id: z.string(),
   product_code: z.string(),
   meter_code: z.string(),
   balance: z.number(),
-});
-export type CreditBalance = z.infer<typeof balanceSchema>;
+}) satisfies z.ZodType<CreditBalance>;
 
+export interface DebitResult {
+  approved: boolean;
+  debited?: number | undefined;
+  remaining_balance: number;
+  error_code?: string | undefined;
+  [field: string]: unknown;
+}
 export const debitSchema = z.looseObject({
   approved: z.boolean(),
   debited: z.number().optional(),
   remaining_balance: z.number(),
   error_code: z.string().optional(),
-});
-export type DebitResult = z.infer<typeof debitSchema>;
+}) satisfies z.ZodType<DebitResult>;
 
+export interface UsageRecordResult {
+  accepted: boolean;
+  recorded_quantity?: number | undefined;
+  idempotent?: boolean | undefined;
+  error_code?: string | undefined;
+  [field: string]: unknown;
+}
 export const usageRecordSchema = z.looseObject({
   accepted: z.boolean(),
   recorded_quantity: z.number().optional(),
   idempotent: z.boolean().optional(),
   error_code: z.string().optional(),
-});
-export type UsageRecordResult = z.infer<typeof usageRecordSchema>;
+}) satisfies z.ZodType<UsageRecordResult>;
 
+export interface UsageSummary {
+  account_ref_id: string;
+  product_code: string;
+  meter_code: string;
+  total_usage: number;
+  [field: string]: unknown;
+}
 export const usageSummarySchema = z.looseObject({
   account_ref_id: z.string(),
   product_code: z.string(),
   meter_code: z.string(),
   total_usage: z.number(),
-});
-export type UsageSummary = z.infer<typeof usageSummarySchema>;
+}) satisfies z.ZodType<UsageSummary>;

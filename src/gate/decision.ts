@@ -98,13 +98,11 @@ const TITLE: Record<DenialCode, string> = {
   idempotency_key_invalid: 'Malformed Idempotency-Key',
 };
 
-type Facts = Omit<DecisionFacts, 'source'>;
-
-export function allow(source: DecisionSource, facts: Facts = {}): AllowedDecision {
+export function allow(source: DecisionSource, facts: Omit<DecisionFacts, 'source'> = {}): AllowedDecision {
   return { allowed: true, code: 'allowed', status: 200, source, ...facts };
 }
 
-export function deny(code: DenialCode, source: DecisionSource, facts: Facts = {}): DeniedDecision {
+export function deny(code: DenialCode, source: DecisionSource, facts: Omit<DecisionFacts, 'source'> = {}): DeniedDecision {
   return { allowed: false, code, status: STATUS[code], source, ...facts };
 }
 

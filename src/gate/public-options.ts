@@ -2,7 +2,7 @@
 // their defaults are in options.ts.
 import type { DecisionCode } from './decision';
 import type { HoldLedger } from './hold-ledger';
-import type { StatsRecorder } from '../shared/stats';
+import type { CounterName } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
 import type { IdempotencyStore } from '../idempotency/store';
 
@@ -18,7 +18,7 @@ export interface BusSubscriber {
   /** Drops everything: after a reconnect, entries cached while the bus was down may have missed an invalidation. */
   clear(): void;
   report(err: unknown): void;
-  stats: Pick<StatsRecorder, 'inc'>;
+  stats: StatsCounter;
 }
 
 /** Carries invalidations between instances (see `ecom9-gate/redis`). */
@@ -39,7 +39,7 @@ export interface StoreAttachment {
   denyTtlMs: number;
   now: () => number;
   report(err: unknown): void;
-  stats: Pick<StatsRecorder, 'inc'>;
+  stats: StatsCounter;
 }
 
 /** A fact as a shared store hands it back: when it was fetched and when it stops being fresh (the gate's clock). */
@@ -76,4 +76,9 @@ export interface FactStore {
   /** Idempotency-Keys kept for the whole fleet (on the store's connection), instead of in each instance's memory. */
   idempotencyStore?(o: { ttlMs: number; report: (err: unknown) => void }): IdempotencyStore;
   close?(): Promise<void> | void;
+}
+
+/** Where a bus or a store counts what it did (a counter of GateStats), handed to it by the gate. */
+export interface StatsCounter {
+  inc(name: CounterName, by?: number): void;
 }

@@ -122,3 +122,7 @@ export function instrumentGate(gate: Gate, options: InstrumentOptions = {}): Sto
     spans.endAll();
   };
 }
+
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../types';

@@ -147,3 +147,6 @@ export function redisBus(options: RedisBusOptions): RedisBus {
 }
 
 export { redisStore, type RedisStore, type RedisStoreOptions } from './store';
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../types';

@@ -157,3 +157,8 @@ export async function createTestGate(options: TestGateOptions = {}): Promise<Tes
     },
   };
 }
+
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../types';
+export type { Emulator, Fixtures, SubState } from '../emulator/index';

@@ -13,6 +13,18 @@ import { ArgumentError } from '../shared/errors';
 /** Largest webhook body accepted, in bytes. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
 
+/** A webhook's body, validated (extra fields pass through). */
+export interface WebhookPayload {
+  event: string;
+  transaction_id: string;
+  account_ref_id: string;
+  subscription_id?: string | null | undefined;
+  is_active?: boolean | null | undefined;
+  label_name?: string | null | undefined;
+  timestamp?: string | null | undefined;
+  [field: string]: unknown;
+}
+
 export const webhookPayloadSchema = z
   .object({
     event: z.string().min(1).max(200),
@@ -23,9 +35,7 @@ export const webhookPayloadSchema = z
     label_name: z.string().nullish(),
     timestamp: z.string().nullish(),
   })
-  .passthrough();
-
-export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
+  .passthrough() satisfies z.ZodType<WebhookPayload>;
 
 export type WebhookHeaders = Headers | Record<string, string | readonly string[] | undefined>;
 

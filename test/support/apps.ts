@@ -351,6 +351,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
  * An app whose adapter has its own onDenied (answering 451): a route without one, a charge, and a
  * route whose own onDenied overrides it.
  */
+/** An app whose adapter has its own onDenied (451) and sends a resolver's failure to the framework's error path (resolverError 'throw'). */
 export async function startDeniedApp(fw: Framework, gate: Gate): Promise<RunningApp> {
   if (isWeb(fw)) return serveWeb(webDeniedApp(fw, gate));
   const held = holder();
@@ -358,7 +359,11 @@ export async function startDeniedApp(fw: Framework, gate: Gate): Promise<Running
   const short = { ...charge, quantity: 50 };
   if (fw === 'express') {
     const app = express();
-    const e = expressGate(gate, { accountRefId: (req) => resolveFrom(req.headers), onDenied: (_q, res, d) => void res.status(451).json(adapterLevel(d)) });
+    const e = expressGate(gate, {
+      accountRefId: (req) => resolveFrom(req.headers),
+      resolverError: 'throw',
+      onDenied: (_q, res, d) => void res.status(451).json(adapterLevel(d)),
+    });
     app.get('/tier', e.requireTier('enterprise'), (_q, res) => void res.json({ ran: true }));
     app.post('/charge', e.chargeCredits(short), (_q, res) => void res.json({ ran: true }));
     app.get(
@@ -370,7 +375,11 @@ export async function startDeniedApp(fw: Framework, gate: Gate): Promise<Running
   }
   if (fw === 'koa') {
     const app = new Koa();
-    const k = koaGate(gate, { accountRefId: (ctx) => resolveFrom(ctx.headers), onDenied: (ctx, d) => ((ctx.status = 451), (ctx.body = adapterLevel(d))) });
+    const k = koaGate(gate, {
+      accountRefId: (ctx) => resolveFrom(ctx.headers),
+      resolverError: 'throw',
+      onDenied: (ctx, d) => ((ctx.status = 451), (ctx.body = adapterLevel(d))),
+    });
     const router = new Router();
     router.get('/tier', k.requireTier('enterprise'), (ctx) => void (ctx.body = { ran: true }));
     router.post('/charge', k.chargeCredits(short), (ctx) => void (ctx.body = { ran: true }));
@@ -383,7 +392,12 @@ export async function startDeniedApp(fw: Framework, gate: Gate): Promise<Running
     return { ...(await listen(app)), hold: held.hold };
   }
   const app = Fastify();
-  await app.register(fastifyGate, { gate, accountRefId: (req) => resolveFrom(req.headers), onDenied: (_q, reply, d) => reply.code(451).send(adapterLevel(d)) });
+  await app.register(fastifyGate, {
+    gate,
+    accountRefId: (req) => resolveFrom(req.headers),
+    resolverError: 'throw',
+    onDenied: (_q, reply, d) => reply.code(451).send(adapterLevel(d)),
+  });
   const f = app.ecom9;
   app.get('/tier', { preHandler: f.requireTier('enterprise') }, async () => ({ ran: true }));
   app.post('/charge', { preHandler: f.chargeCredits(short) }, async () => ({ ran: true }));

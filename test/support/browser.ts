@@ -1,12 +1,20 @@
 // The browser tests' setup: Debian's chromium driven by playwright-core, axe-core injected into a page,
-// and where screenshots for docs/ go. Without /usr/bin/chromium a test file is skipped (saying so); in
+// and where screenshots for docs/ go. Without chromium (on PATH, or CHROMIUM_PATH) a test file is skipped (saying so); in
 // CI (CI=true, where .ci/run installs it) a missing browser fails the run instead.
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Found as .ci/run finds it (`command -v chromium`: the first on PATH), or at CHROMIUM_PATH.
+const onPath = (name: string): string | undefined =>
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name))
+    .find((file) => existsSync(file));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? onPath('chromium') ?? '/usr/bin/chromium';
 
 /** Is there a browser to run `file`'s tests in? */
 export function haveChromium(file: string): boolean {

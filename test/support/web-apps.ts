@@ -257,11 +257,11 @@ export function honoApp(gate: Gate, opts: WebAppOptions = {}): WebApp {
   return Object.assign(async (req: Request, env?: unknown) => app.fetch(req, env), { hold: held.hold });
 }
 
-/** An app whose adapter has its own onDenied (answering 451), with a route that overrides it. */
+/** An app whose adapter has its own onDenied (answering 451), with a route that overrides it, and resolverError 'throw'. */
 export function fetchDeniedApp(gate: Gate): WebApp {
   const held = holder();
   const onDenied: FetchDeniedHandler = (_q, d) => Response.json(adapterLevel(d), { status: 451 });
-  const f = fetchGate(gate, { accountRefId: (req) => resolveFrom(req.headers), onDenied });
+  const f = fetchGate(gate, { accountRefId: (req) => resolveFrom(req.headers), resolverError: 'throw', onDenied });
   const ran = () => Response.json({ ran: true });
   const routes: Record<string, H> = {
     'GET /tier': f.requireTier('enterprise')(ran),
@@ -274,7 +274,7 @@ export function fetchDeniedApp(gate: Gate): WebApp {
 
 export function honoDeniedApp(gate: Gate): WebApp {
   const held = holder();
-  const h = honoGate(gate, { accountRefId: (c) => resolveFrom(c.req.raw.headers), onDenied: (c, d) => c.json(adapterLevel(d), 451) });
+  const h = honoGate(gate, { accountRefId: (c) => resolveFrom(c.req.raw.headers), resolverError: 'throw', onDenied: (c, d) => c.json(adapterLevel(d), 451) });
   const app = new Hono();
   const ran = (c: Context) => c.json({ ran: true });
   app.get('/tier', h.requireTier('enterprise'), ran);

@@ -1,0 +1,110 @@
+// A warm requireTier per call on each of the six adapters, against the same adapters of another
+// checkout (BASE: a directory holding its adapters/ and src/, e.g. the previous commit exported with
+// `git archive <rev> | tar -x -C .tmp/base`), interleaved round by round; prints ns per call and the
+// median ratio (ours / base) per adapter. Each adapter runs in a process of its own, as in a server
+// (one adapter per app, so the shared builder's call sites see one binding).
+// `BASE=.tmp/base node --expose-gc --import tsx bench/adapters-vs.ts [--quick] [adapter]`.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Context } from 'hono';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { createEmulator } from '../src/emulator/index';
+import { median, quick, timeAwaited, timeLoop } from './lib';
+
+const N = quick ? 100_000 : 300_000;
+const ROUNDS = quick ? 5 : 9;
+const base = path.resolve(process.env.BASE ?? '.tmp/base');
+const here = path.resolve(import.meta.dirname, '..');
+
+type Call = () => unknown;
+type AnyFn = (...args: never[]) => unknown;
+
+/** One tree's six warm calls: each builds a fresh request (as a server does) and runs the guard. */
+async function callsOf(root: string, emu: { url: string; apiKey: string }): Promise<Record<string, Call>> {
+  const load = (p: string) => import(pathToFileURL(path.join(root, p)).href);
+  const { createGate } = await load('src/index.ts');
+  const { expressGate } = await load('adapters/express.ts');
+  const { koaGate } = await load('adapters/koa.ts');
+  const { fastifyGate } = await load('adapters/fastify.ts');
+  const { honoGate } = await load('adapters/hono.ts');
+  const { fetchGate } = await load('adapters/fetch.ts');
+  const nest = await load('adapters/nest/runtime.ts');
+  const { RequireTier } = await load('adapters/nest/decorators.ts');
+  const gate = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, cache: { ttlMs: 3_600_000 }, logger: { warn: () => {} } });
+  await gate.checkTier('acme', { tiers: 'pro' });
+  const node = { 'x-account': 'acme' };
+  const noop = () => {};
+  const done = Promise.resolve();
+
+  const e = expressGate(gate, { accountRefId: (req: { headers: typeof node }) => req.headers['x-account'] }).requireTier('pro');
+  const k = koaGate(gate, { accountRefId: (ctx: { headers: typeof node }) => ctx.headers['x-account'] }).requireTier('pro');
+  // The plugin decorates app.ecom9: a stand-in app takes the decoration.
+  const app: Record<string, unknown> = { decorateRequest: noop, decorate: (n: string, v: unknown) => void (app[n] = v), addHook: noop, all: noop };
+  await (fastifyGate as unknown as (a: unknown, o: unknown) => Promise<void>)(app, {
+    gate,
+    accountRefId: (req: { headers: typeof node }) => req.headers['x-account'],
+  });
+  const fy = (app.ecom9 as { requireTier(t: string): AnyFn }).requireTier('pro') as (...a: unknown[]) => void;
+  const h = honoGate(gate, { accountRefId: (c: Context) => c.req.header('x-account') }).requireTier('pro');
+  const headers = new Headers(node);
+  const ok = new Response('ok');
+  const f = fetchGate(gate, { accountRefId: (req: Request) => req.headers.get('x-account') }).requireTier('pro')(() => ok);
+  class Controller {
+    report() {
+      return 'ok';
+    }
+  }
+  RequireTier('pro')(Controller.prototype, 'report', Object.getOwnPropertyDescriptor(Controller.prototype, 'report') as PropertyDescriptor);
+  const guard = new nest.Ecom9Guard(new nest.Ecom9Runtime({ gate, accountRefId: (req: { headers: typeof node }) => req.headers['x-account'] }));
+  return {
+    express: () => e({ headers: node, method: 'GET', baseUrl: '', path: '/r', get: (n: string) => (node as Record<string, string>)[n] }, {}, noop),
+    koa: () => k({ headers: node, state: {}, method: 'GET', path: '/r', get: (n: string) => (node as Record<string, string>)[n] ?? '' }, () => done),
+    fastify: () => fy({ headers: node, method: 'GET', url: '/r', routeOptions: { url: '/r' }, ecom9: null }, {}, noop),
+    hono: () => h(new Context({ url: 'http://127.0.0.1/r', method: 'GET', headers } as Request), () => done),
+    fetch: () => f({ url: 'http://127.0.0.1/r', method: 'GET', headers } as Request),
+    nest: () => {
+      const ctx = new ExecutionContextHost([{ headers: node, method: 'GET', url: '/r' }, {}, noop], Controller, Controller.prototype.report);
+      ctx.setType('http');
+      return guard.canActivate(ctx);
+    },
+  };
+}
+
+const only = process.argv.slice(2).find((a) => !a.startsWith('--'));
+const ADAPTERS = ['express', 'koa', 'fastify', 'hono', 'fetch', 'nest'];
+if (only === undefined) {
+  console.log(`per call, warm requireTier, ${ROUNDS} rounds of ${N} interleaved; base: ${path.relative(here, base) || base}`);
+  for (const name of ADAPTERS) {
+    const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, ...process.argv.slice(2), name], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  process.exit(0);
+}
+
+const emulator = createEmulator();
+const url = await emulator.listen(0, '127.0.0.1');
+const info = { url, apiKey: emulator.apiKey };
+const ours = await callsOf(here, info);
+const theirs = await callsOf(base, info);
+const async = new Set(['koa', 'hono']); // their middleware answers a promise: awaited per call
+const time = (fn: Call, name: string): Promise<number> =>
+  async.has(name)
+    ? timeAwaited(N, fn as () => Promise<unknown>)
+    : Promise.resolve(
+        timeLoop(N, () => {
+          for (let i = 0; i < N; i++) fn();
+        }),
+      );
+for (const name of [only]) {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    b.push(await time(theirs[name] as Call, name));
+    a.push(await time(ours[name] as Call, name));
+  }
+  const ratio = median(a.map((x, i) => x / (b[i] as number)));
+  console.log(`  ${name.padEnd(8)} ours ${median(a).toFixed(1).padStart(7)} ns  base ${median(b).toFixed(1).padStart(7)} ns  ratio ${ratio.toFixed(3)}`);
+}
+await emulator.close();
+process.exit(0);
