@@ -17,7 +17,13 @@ import type { ExpressGate } from 'ecom9-gate/express';
 import type { Express, RequestHandler } from 'express';
 import type Router from '@koa/router';
 import type { ReactNode } from 'react';
+import type { wrapLanguageModel } from 'ai';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 declare global {
+  const base: Parameters<typeof wrapLanguageModel>[0]['model'];
+  const user: { orgId: string };
+  const server: McpServer;
+  const inputSchema: any;
   const gate: Gate;
   const app: Express;
   const ecom9: ExpressGate;

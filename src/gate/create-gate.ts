@@ -13,6 +13,7 @@ import { Holds, type OpenHold, type Reservation, type ReserveOptions } from './h
 import type { Decision } from './decision';
 import { observeCheck, observeDebit, observeReservation, observeWebhook } from './events';
 import { FactCache } from './fact-cache';
+import { edgeRuntime } from '../shared/runtime';
 import { HealthTracker, type GateHealth, type HealthReporter } from './health';
 import { LinkResolver } from './links';
 import { NameCheck } from './name-check';
@@ -131,7 +132,9 @@ export function createGate(options?: GateOptions): Gate {
   const noStaleFor = (err: unknown): boolean => misconfiguration(err) !== undefined;
   const store = o.store as FactStore | undefined;
   store?.attach({ ttlMs: o.cache.ttlMs, denyTtlMs: o.cache.denyTtlMs, now, report, stats });
-  const refreshAheadMs = o.cache.refreshAheadMs ?? Math.floor(o.cache.ttlMs / 10);
+  // Off by default in an isolate: a fetch started by one request is cancelled when that request ends,
+  // and a later request joining it would wait forever (docs/edge.md).
+  const refreshAheadMs = o.cache.refreshAheadMs ?? (edgeRuntime() ? 0 : Math.floor(o.cache.ttlMs / 10));
   const cache = new FactCache({ ...o.cache, refreshAheadMs, now, clockInjected: o.now !== undefined, stats, noStaleFor, store });
   const catalog = new CatalogCache(client, now);
   const links = new LinkResolver(client, cache, catalog, stats, report);

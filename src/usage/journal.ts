@@ -13,7 +13,9 @@ import { nodeBuiltin, refuseOnEdge } from '../shared/runtime';
 let nodeFs: typeof Fs | undefined;
 let nodePath: typeof Path | undefined;
 function fs(): typeof Fs {
-  nodeFs ??= nodeBuiltin('node:fs');
+  if (nodeFs !== undefined) return nodeFs;
+  refuseOnEdge('usage.spoolPath', 'a usage spool on disk', 'an isolate has no durable disk');
+  nodeFs = nodeBuiltin('node:fs');
   nodePath ??= nodeBuiltin('node:path');
   if (!nodeFs || !nodePath) throw new OptionsError('ecom9-gate: usage.spoolPath: this runtime has no node:fs for a journal on disk; see docs/edge.md');
   return nodeFs;
@@ -22,7 +24,6 @@ const dirname = (p: string): string => (nodePath as typeof Path).dirname(p);
 
 /** Opens (creating its folder) a journal for appending; returns its file descriptor. */
 export function openJournal(path: string): number {
-  refuseOnEdge('usage.spoolPath', 'a usage spool on disk', 'an isolate has no durable disk');
   const f = fs();
   if (!f.existsSync(path)) f.mkdirSync(dirname(path), { recursive: true });
   return f.openSync(path, 'a');

@@ -22,6 +22,8 @@ function gateFor(reported: string[]): Gate {
     onError: (e) => void reported.push((e as Error).message),
     http: { timeoutMs: 2_000, maxRetries: 1, retryBaseMs: 1, retryMaxMs: 5 },
     usage: { retryBaseMs: 1, retryMaxMs: 5 },
+    // As test/support/env.ts's gateFor: a refresh in the background would land in the next test's call counts.
+    cache: { refreshAheadMs: 0 },
   });
 }
 
