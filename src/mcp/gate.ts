@@ -120,8 +120,20 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
         if (extra.ecom9?.credits?.eventKey === key || extra.ecom9?.hold?.key === key) return run(r, extra, key, call);
         let answer = replays.get(key);
         if (answer === undefined) {
-          answer = run(r, extra, key, call);
-          replays.set(key, answer);
+          // Only a call that reached its handler is kept: a denial (nothing ran, nothing debited) kept
+          // here would push out the answers of paid calls, whose redelivery would then run again,
+          // its debit answered by ecom9 as the first one (nothing charged).
+          let ran = false;
+          const p = run(r, extra, key, (state) => {
+            ran = true;
+            return call(state);
+          });
+          answer = p;
+          replays.set(key, p);
+          const forget = () => {
+            if (!ran && replays.peek(key) === p) replays.delete(key);
+          };
+          p.then(forget, forget);
         }
         return answer;
       };
