@@ -28,12 +28,12 @@ it('a redelivered paid call is answered from its first run after 10,000 denied c
     return { content: [{ type: 'text' as const, text: `image of ${args.prompt}` }] };
   });
   const first = await tool({ prompt: 'a cat' }, extraOf('session-a', 1, 'acme'));
-  expect(first.isError).toBeFalsy();
+  expect((first as { isError?: boolean }).isError).toBeFalsy();
   // The balance is spent: every further call of this account is refused (402 as a tool result).
   for (let id = 2; id <= 10_001; id += 200) {
     const batch = [];
     for (let i = id; i < id + 200 && i <= 10_001; i++) batch.push(tool({ prompt: `x${i}` }, extraOf('session-a', i, 'acme')));
-    for (const r of await Promise.all(batch)) expect(r.isError).toBe(true);
+    for (const r of await Promise.all(batch)) expect((r as { isError?: boolean }).isError).toBe(true);
   }
   const again = await tool({ prompt: 'a cat' }, extraOf('session-a', 1, 'acme'));
   expect(again).toEqual(first);
