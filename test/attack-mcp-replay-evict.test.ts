@@ -40,3 +40,25 @@ it('a redelivered paid call is answered from its first run after 10,000 denied c
   expect(ran).toEqual(['a cat']);
   expect(debits('acme')).toEqual([5]);
 }, 120_000);
+
+it('a redelivered hold-backed call is answered from its first run after 10,000 calls that used nothing, not run again uncharged', async () => {
+  t.emulator.setCredits('acme', P, M, 100);
+  const m = mcpGate(t.gate, { accountRefId: (extra) => (extra as unknown as { who: string }).who });
+  const ran: number[] = [];
+  const tool = m.reserveCredits({ product: P, meter: M, quantity: 20 })(async (args: { words: number }, extra) => {
+    ran.push(args.words);
+    if (args.words > 0) extra.ecom9.hold?.use(args.words);
+    return { content: [{ type: 'text' as const, text: `summary in ${args.words} words` }] };
+  });
+  const first = await tool({ words: 12 }, extraOf('session-b', 1, 'acme'));
+  // Calls that use nothing: their holds are given back, nothing is debited (4 at a time: all granted).
+  for (let id = 2; id <= 10_001; id += 4) {
+    const batch = [];
+    for (let i = id; i < id + 4 && i <= 10_001; i++) batch.push(tool({ words: 0 }, extraOf('session-b', i, 'acme')));
+    for (const r of await Promise.all(batch)) expect((r as { isError?: boolean }).isError).toBeFalsy();
+  }
+  const again = await tool({ words: 12 }, extraOf('session-b', 1, 'acme'));
+  expect(again).toEqual(first);
+  expect(ran.filter((w) => w === 12)).toHaveLength(1);
+  expect(debits('acme')).toEqual([12]);
+}, 120_000);
