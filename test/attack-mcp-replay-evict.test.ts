@@ -3,7 +3,7 @@
 // account with no credits left can push any answer out with 10,000 refused calls (cheap: nothing
 // runs, nothing is debited); the redelivered request then runs the tool again, and its debit, under
 // the same event_key, is answered by ecom9 with the first one: nothing charged.
-import { mcpGate } from 'ecom9-gate/mcp';
+import { mcpGate, type GatedToolExtra } from 'ecom9-gate/mcp';
 import { createTestGate, type TestGate } from 'ecom9-gate/testing';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 
@@ -45,7 +45,7 @@ it('a redelivered hold-backed call is answered from its first run after 10,000 c
   t.emulator.setCredits('acme', P, M, 100);
   const m = mcpGate(t.gate, { accountRefId: (extra) => (extra as unknown as { who: string }).who });
   const ran: number[] = [];
-  const tool = m.reserveCredits({ product: P, meter: M, quantity: 20 })(async (args: { words: number }, extra) => {
+  const tool = m.reserveCredits({ product: P, meter: M, quantity: 20 })(async (args: { words: number }, extra: GatedToolExtra) => {
     ran.push(args.words);
     if (args.words > 0) extra.ecom9.hold?.use(args.words);
     return { content: [{ type: 'text' as const, text: `summary in ${args.words} words` }] };
