@@ -14,7 +14,7 @@ let holdStatus: Promise<void> | undefined;
 let statusRead: (() => void) | undefined;
 beforeAll(async () => {
   emu = await startEmulator();
-  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const res = await realFetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (holdStatus && /\/account\/[^/]+\/status/.test(url)) {
