@@ -10,6 +10,18 @@ interface Part {
   delta?: unknown;
   input?: unknown;
   usage?: unknown;
+  data?: unknown;
+}
+
+/** A file part's data in characters as base64 would spell it (v4's tagged `{ type, data | url }`, or bare data), at least 1. */
+function fileChars(data: unknown): number {
+  const d =
+    typeof data === 'object' && data !== null && !(data instanceof Uint8Array)
+      ? ((data as { data?: unknown; url?: unknown }).data ?? (data as { url?: unknown }).url)
+      : data;
+  if (typeof d === 'string') return Math.max(1, d.length);
+  if (d instanceof Uint8Array) return Math.max(1, Math.ceil(d.byteLength / 3) * 4);
+  return 1;
 }
 
 const DELTAS = new Set(['text-delta', 'reasoning-delta', 'tool-input-delta']);
@@ -51,6 +63,10 @@ export function meteredStream<T extends Part>(source: ReadableStream<T>, charge:
           charge.deliver(part.delta.length);
         } else if (part.type === 'tool-call' && !inputDeltas && typeof part.input === 'string') {
           charge.deliver(part.input.length);
+        } else if (part.type === 'file') {
+          // A generated file (an image) reached the caller: counted by its size, so a caller that
+          // takes it and aborts before `finish` is charged for it (never 0), within the reserve.
+          charge.deliver(fileChars(part.data));
         } else if (part.type === 'finish') {
           charge.reported(part.usage);
         }

@@ -10,6 +10,18 @@ import { CallCharge } from './call-charge';
 import { meteredStream } from './metered-stream';
 import { parseCreditsOptions, type AiCallParams, type CreditsMiddlewareOptions } from './options';
 import { contentChars } from './usage';
+import { sha256Base64url } from '../shared/hash';
+
+/** A hash of a call's prompt; one that JSON cannot hold is never taken for another call's. */
+function promptHash(prompt: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(prompt);
+  } catch {
+    json = undefined;
+  }
+  return sha256Base64url(json ?? crypto.randomUUID());
+}
 
 /**
  * Middleware for `wrapLanguageModel` that charges each call in prepaid credits.
@@ -35,7 +47,11 @@ export function creditsMiddleware(gate: Gate, options: CreditsMiddlewareOptions)
     }
     const reserve = typeof o.reserve === 'number' ? o.reserve : o.reserve(params);
     if (!isQuantity(reserve)) throw new ArgumentError('creditsMiddleware: "reserve" must give a positive integer');
-    const key = o.key?.(params);
+    const given = o.key?.(params);
+    // Bound to the call's prompt: the same call retried is one hold (charged once), while another
+    // call under the same key (the next step of a multi-step run, another prompt under a reused
+    // request id) is its own, never answered with the first call's debit.
+    const key = given ? `${given}\u0000${promptHash(params.prompt)}` : undefined;
     const topUpUrl = typeof o.topUpUrl === 'function' ? o.topUpUrl(ref) : o.topUpUrl;
     const { decision, hold } = await gate.reserveCredits(ref, {
       product: o.product,

@@ -28,7 +28,9 @@ export interface CreditsMiddlewareOptions {
   reserve: number | ((params: AiCallParams) => number);
   /**
    * The hold's key for a call (its debit's event_key derives from it), e.g. your request id, so a
-   * call retried under the same key is charged once. @default a fresh UUID per call
+   * call retried under the same key is charged once. It is joined with a hash of the call's prompt:
+   * another call under the same key (the next step of a multi-step run) is charged on its own.
+   * @default a fresh UUID per call
    */
   key?: (params: AiCallParams) => string | undefined;
   /** Put into InsufficientCreditsError (`topUpUrl`, `problem.top_up_url`), or a function of the account. */

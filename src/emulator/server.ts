@@ -65,8 +65,9 @@ function sameKey(given: string, key: string): boolean {
 }
 
 /**
- * The page carries the emulator's key, so it is served only to a Host that names this machine or an IP
- * address: a DNS name rebound to 127.0.0.1 by another site cannot read it.
+ * The console (the page, which carries the emulator's key, and its API under /__emulator/) is served
+ * only to a Host that names this machine or an IP address: a DNS name rebound to 127.0.0.1 by another
+ * site can neither read the key nor, with the well-known default key, use the API.
  */
 function localHost(host: string | undefined): boolean {
   const name = (host ?? '').replace(/:\d+$/, '').toLowerCase();
@@ -187,10 +188,12 @@ export function createEmulatorServer(opts: EmulatorServerOptions): Server {
   }
 
   async function handleConsole(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, text: string): Promise<void> {
+    if (path === '/' && req.method !== 'GET' && req.method !== 'HEAD')
+      return sendAnswer(res, problem(405, `${req.method} is not allowed on /`, undefined, { allow: 'GET, HEAD' }));
+    // The page and its API alike: the key is well known by default, so a site whose DNS name was
+    // rebound to 127.0.0.1 would not need the page to read or drive the console.
+    if (!localHost(req.headers.host)) return sendAnswer(res, problem(403, 'the console is served to localhost or an IP address only'));
     if (path === '/') {
-      if (req.method !== 'GET' && req.method !== 'HEAD')
-        return sendAnswer(res, problem(405, `${req.method} is not allowed on /`, undefined, { allow: 'GET, HEAD' }));
-      if (!localHost(req.headers.host)) return sendAnswer(res, problem(403, 'the console is served to localhost or an IP address only'));
       const page = consolePage(opts.apiKey());
       res.writeHead(200, { ...page.headers, 'content-length': String(Buffer.byteLength(page.html)) });
       return void res.end(req.method === 'HEAD' ? undefined : page.html);

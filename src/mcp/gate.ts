@@ -85,7 +85,14 @@ export function deniedResult(d: DeniedDecision): CallToolResult {
 /** A decision that came without what it grants (an account, a hold) as a denial: an allowed one there is not expected, and refused too. */
 const asDenied = (d: Decision): DeniedDecision => (d.allowed ? deny('upstream_unavailable', d.source, { detail: 'Nothing was granted.' }) : d);
 
-type Run = (ref: string, extra: ToolExtra, key: string, call: (state: McpEcom9State) => Promise<CallToolResult>) => Promise<CallToolResult>;
+type Run = (
+  ref: string,
+  extra: ToolExtra,
+  key: string,
+  call: (state: McpEcom9State) => Promise<CallToolResult>,
+  /** The call charged nothing (its hold given back): its answer is not kept for a redelivery. */
+  free?: () => void,
+) => Promise<CallToolResult>;
 
 export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
   if (typeof (gate as Partial<Gate> | null | undefined)?.tierCheck !== 'function') throw new OptionsError('mcpGate: "gate" must be a gate from createGate()');
@@ -120,8 +127,29 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
         if (extra.ecom9?.credits?.eventKey === key || extra.ecom9?.hold?.key === key) return run(r, extra, key, call);
         let answer = replays.get(key);
         if (answer === undefined) {
-          answer = run(r, extra, key, call);
-          replays.set(key, answer);
+          // Only a paid call is kept: a denial (nothing ran) or a hold given back (nothing charged) kept
+          // here would push out the answers of paid calls for free, whose redelivery would then run
+          // again, its debit answered by ecom9 as the first one (nothing charged).
+          let paid = false;
+          let free = false;
+          const p = run(
+            r,
+            extra,
+            key,
+            (state) => {
+              paid = true;
+              return call(state);
+            },
+            () => {
+              free = true;
+            },
+          );
+          answer = p;
+          replays.set(key, p);
+          const forget = () => {
+            if ((!paid || free) && replays.peek(key) === p) replays.delete(key);
+          };
+          p.then(forget, forget);
         }
         return answer;
       };
@@ -159,7 +187,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
     },
     reserveCredits(opts) {
       const c = parse<McpReserveOptions>(reserveSchema, 'mcpGate.reserveCredits', opts);
-      return guard(async (ref, _extra, key, call) => {
+      return guard(async (ref, _extra, key, call, free) => {
         const { decision, hold } = await gate.reserveCredits(ref, { product: c.product, meter: c.meter, quantity: c.quantity, key });
         if (!hold) return deniedResult(withTopUp(asDenied(decision), ref, c.topUpUrl));
         try {
@@ -167,6 +195,7 @@ export function mcpGate(gate: Gate, options: McpGateOptions): McpGate {
         } finally {
           // What the handler used is charged whether it returned or threw; nothing used gives the hold back.
           if (!hold.settled) await (hold.used > 0 ? hold.settle() : hold.release()).catch(report);
+          if (hold.used === 0) free?.();
         }
       }, `reserve\u0000${c.product}\u0000${c.meter}\u0000${c.quantity}`);
     },
