@@ -11,15 +11,16 @@ import Fastify = require('fastify');
 
 const gate = createGate({ apiKey: 'k', bus: redisBus({ url: 'redis://127.0.0.1:6379' }) });
 const app = express();
-app.get('/', expressGate(gate, { accountRefId: () => 'a' }).requireEntitlement('p', 'e'), (req, res) => {
-  const d: Decision | undefined = req.ecom9.decision;
+const e = expressGate(gate, { accountRefId: () => 'a' });
+app.get('/', e.requireEntitlement('p', 'e'), (req, res) => {
+  const d: Decision | undefined = e.gated(req).decision;
   res.json(d);
 });
 new Koa().use(koaGate(gate, { accountRefId: () => 'a' }).requireTier('pro')).use((ctx) => {
-  ctx.body = ctx.state.ecom9.decision?.code;
+  ctx.body = ctx.state.ecom9?.decision?.code;
 });
 const f = Fastify();
 void f.register(fastifyGate, { gate, accountRefId: () => 'a' }).after(() => {
-  f.get('/', { preHandler: f.ecom9.requireTier('pro') }, async (req) => req.ecom9.decision?.status);
+  f.get('/', { preHandler: f.ecom9.requireTier('pro') }, async (req) => f.ecom9.gated(req).decision?.status);
 });
 void createEmulator;

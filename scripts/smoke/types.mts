@@ -13,16 +13,16 @@ const gate: Gate = createGate({ apiKey: 'k', cache: { ttlMs: 1000 }, failMode: '
 const app = express();
 const e = expressGate(gate, { accountRefId: (req) => req.get('x-account') });
 app.get('/', e.requireTier('pro'), (req, res) => {
-  const d: Decision | undefined = req.ecom9.decision; // augmentation: no cast
-  res.json({ allowed: d?.allowed, credits: req.ecom9.credits?.remainingBalance });
+  const d: Decision | undefined = e.gated(req).decision; // typed as present behind a middleware: no cast
+  res.json({ allowed: d?.allowed, credits: req.ecom9?.credits?.remainingBalance });
 });
 const k = koaGate(gate, { accountRefId: (ctx) => ctx.get('x-account') });
 new Koa().use(k.requireTier('pro')).use((ctx) => {
-  ctx.body = ctx.state.ecom9.decision?.code;
+  ctx.body = k.gated(ctx).decision?.code;
 });
 const f = Fastify();
 await f.register(fastifyGate, { gate, accountRefId: (req) => String(req.headers['x-account']) });
-f.get('/', { preHandler: f.ecom9.requireTier('pro') }, async (req) => req.ecom9.decision?.status);
+f.get('/', { preHandler: f.ecom9.requireTier('pro') }, async (req) => f.ecom9.gated(req).decision?.status);
 const emu = createEmulator();
 const bus = redisBus({ url: 'redis://127.0.0.1:6379' });
 const isErr: boolean = new Error() instanceof Ecom9Error;
