@@ -6,6 +6,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { FingerprintBody } from '../idempotency/fingerprint';
 
+/**
+ * About the most of an unread body read ahead for a fingerprint (it stops at the first stream chunk
+ * past it); the rest is left to the route, and the fingerprint is that prefix plus the declared length.
+ * So a client cannot make the gate hold a body of any size in memory; two requests alike over this
+ * many bytes and in length count as one request.
+ */
+export const MAX_FINGERPRINT_BYTES = 1024 * 1024;
+
 /** What the framework left (`parsed`: express.json()'s req.body, Koa's rawBody, Fastify's body), else the unread stream's bytes. */
 export function nodeBody(req: IncomingMessage, parsed: unknown): FingerprintBody | Promise<FingerprintBody> {
   if (parsed instanceof Uint8Array || typeof parsed === 'string') return parsed;
@@ -20,25 +28,32 @@ export function nodeBody(req: IncomingMessage, parsed: unknown): FingerprintBody
 function peek(req: IncomingMessage): Promise<Uint8Array> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
+    let size = 0;
     let done = false;
-    const finish = () => {
+    const finish = (cut = false) => {
       if (done) return;
       done = true;
       req.off('readable', onReadable);
-      req.off('error', finish);
-      req.off('close', finish);
+      req.off('error', ended);
+      req.off('close', ended);
       const all = Buffer.concat(chunks);
       // Put back before 'end' could be emitted (it waits for the next tick and an empty buffer).
       if (all.byteLength > 0 && !req.readableEnded && !req.destroyed) req.unshift(all);
-      resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+      const bytes = cut ? Buffer.concat([all, Buffer.from(`\u0000cut at ${all.byteLength} of ${req.headers['content-length'] ?? 'chunked'}`)]) : all;
+      resolve(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     };
     const onReadable = () => {
-      for (let c = req.read() as Buffer | null; c !== null; c = req.read() as Buffer | null) chunks.push(c);
+      for (let c = req.read() as Buffer | null; c !== null; c = req.read() as Buffer | null) {
+        chunks.push(c);
+        size += c.byteLength;
+        if (size >= MAX_FINGERPRINT_BYTES && !req.complete) return finish(true);
+      }
       if (req.complete) finish();
     };
+    const ended = () => finish();
     req.on('readable', onReadable);
-    req.on('error', finish);
-    req.on('close', finish);
+    req.on('error', ended);
+    req.on('close', ended);
   });
 }
 
