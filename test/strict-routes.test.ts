@@ -5,14 +5,13 @@ import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ArgumentError, createGate, OptionsError, UnknownNameError, type Gate } from 'ecom9-gate';
-import type { Emulator } from 'ecom9-gate/emulator';
 import { expressGate } from 'ecom9-gate/express';
 import { fastifyGate } from 'ecom9-gate/fastify';
 import { fetchGate } from 'ecom9-gate/fetch';
 import { honoGate } from 'ecom9-gate/hono';
 import { koaGate } from 'ecom9-gate/koa';
 import { ChargeCredits, MeterUsage, RequireEntitlement, RequireTier } from 'ecom9-gate/nest';
-import { gateFor, startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 let gate: Gate;
 beforeAll(() => {
@@ -112,15 +111,9 @@ describe('nest: the decorators check their options where they are written', () =
 });
 
 describe('a name ecom9 does not know, reported with the route that showed it', () => {
-  let emu: Emulator;
-  beforeAll(async () => {
-    emu = await startEmulator();
-  });
-  afterAll(() => emu.close());
-
   it('express: requireTier("Pro") on GET /reports/:id', async () => {
-    const errors: unknown[] = [];
-    const g = gateFor(emu, { onError: (e) => void errors.push(e) });
+    await using env = await gateEnv();
+    const { gate: g, reported } = env;
     const ecom9 = expressGate(g, { accountRefId: (req) => req.get('x-account') });
     const app = express();
     app.get('/reports/:id', ecom9.requireTier('Pro'), (_req, res) => void res.json({ ok: true }));
@@ -131,12 +124,11 @@ describe('a name ecom9 does not know, reported with the route that showed it', (
       for (const ref of ['acme', 'globex']) {
         expect((await fetch(`http://127.0.0.1:${port}/reports/1`, { headers: { 'x-account': ref } })).status).toBe(403);
       }
-      await vi.waitFor(() => expect(errors).toHaveLength(1));
-      expect(errors[0]).toBeInstanceOf(UnknownNameError);
-      expect(errors[0]).toMatchObject({ label: 'Pro', suggestion: 'pro', route: 'GET /reports/:id' });
+      await vi.waitFor(() => expect(reported).toHaveLength(1));
+      expect(reported[0]).toBeInstanceOf(UnknownNameError);
+      expect(reported[0]).toMatchObject({ label: 'Pro', suggestion: 'pro', route: 'GET /reports/:id' });
     } finally {
       server.close();
-      await g.close();
     }
   });
 });
