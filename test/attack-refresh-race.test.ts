@@ -4,16 +4,13 @@
 // fetch, so "read before, landed after" is a fact of the test, not of timing.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import type { Gate } from 'ecom9-gate';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { manualClock } from './support/env';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
 const realFetch = globalThis.fetch;
 let holdStatus: Promise<void> | undefined;
 let statusRead: (() => void) | undefined;
-beforeAll(async () => {
-  emu = await startEmulator();
+beforeAll(() => {
   globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const res = await realFetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -27,22 +24,21 @@ beforeAll(async () => {
     return res;
   }) as typeof fetch;
 });
-afterAll(async () => {
+afterAll(() => {
   globalThis.fetch = realFetch;
-  await emu.close();
 });
-const open: Gate[] = [];
-afterEach(async () => {
+afterEach(() => {
   holdStatus = undefined;
-  await Promise.all(open.splice(0).map((g) => g.close()));
 });
 
 const PRO = { tiers: 'pro' } as const;
 
 it('a refresh ahead that read the grant before the cancellation webhook does not restore it', async () => {
   const clock = manualClock();
-  const gate = gateFor(emu, { now: clock.now, cache: { ttlMs: 10_000, denyTtlMs: 5_000, refreshAheadMs: 2_000 }, http: { transport: 'fetch' } });
-  open.push(gate);
+  await using env = await gateEnv({
+    gate: { now: clock.now, cache: { ttlMs: 10_000, denyTtlMs: 5_000, refreshAheadMs: 2_000 }, http: { transport: 'fetch' } },
+  });
+  const { emu, gate } = env;
   const acc = `race-${randomUUID()}`;
   emu.setAccount(acc, { customerEmail: 'r@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   expect((await gate.checkTier(acc, PRO)).allowed).toBe(true);
@@ -67,8 +63,10 @@ it('a refresh ahead that read the grant before the cancellation webhook does not
 
 it('a refetch after a webhook that raced a second webhook does not keep the first answer', async () => {
   const clock = manualClock();
-  const gate = gateFor(emu, { now: clock.now, cache: { ttlMs: 10_000, denyTtlMs: 5_000, refreshAheadMs: 2_000 }, http: { transport: 'fetch' } });
-  open.push(gate);
+  await using env = await gateEnv({
+    gate: { now: clock.now, cache: { ttlMs: 10_000, denyTtlMs: 5_000, refreshAheadMs: 2_000 }, http: { transport: 'fetch' } },
+  });
+  const { emu, gate } = env;
   const acc = `race2-${randomUUID()}`;
   emu.setAccount(acc, { customerEmail: 'r@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   expect((await gate.checkTier(acc, PRO)).allowed).toBe(true);

@@ -2,28 +2,16 @@
 // tracingChannel's context per attempt (retries numbered, status and error filled in, no secret),
 // and decisions of checks and debits, each naming its gate.
 import diagnostics from 'node:diagnostics_channel';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHANNELS, type DecisionEvent, type Gate, type UpstreamAttempt } from 'ecom9-gate';
-import type { Emulator } from 'ecom9-gate/emulator';
-import { gateFor, startEmulator } from './support/env';
+import { describe, expect, it } from 'vitest';
+import { CHANNELS, type DecisionEvent, type UpstreamAttempt } from 'ecom9-gate';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
-let gate: Gate;
-
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  emu.clearFaults();
-  emu.setAccount('acme', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-  gate = gateFor(emu);
-});
-afterEach(async () => {
-  await gate.close();
-});
+/** An emulator and a gate of the test's own; acme is on pro. */
+async function acmeEnv() {
+  const env = await gateEnv();
+  env.emu.setAccount('acme', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  return env;
+}
 
 /** Subscribes to the upstream tracingChannel for the length of `fn`; returns what each hook saw. */
 async function traced(fn: () => Promise<unknown>) {
@@ -47,6 +35,8 @@ async function traced(fn: () => Promise<unknown>) {
 
 describe('the upstream tracingChannel', () => {
   it('traces each attempt: start before the answer, asyncEnd with the status; a retry is numbered', async () => {
+    await using env = await acmeEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503, times: 1 });
     const seen = await traced(() => gate.checkTier('acme', { tiers: 'pro' }));
     expect(seen.map(([hook, c, statusAtHook]) => [hook, c.attempt, statusAtHook])).toEqual([
@@ -72,9 +62,13 @@ describe('the upstream tracingChannel', () => {
 
   // Two gates calling at once: each attempt names the client that made it, and so the account it asked about.
   it('names the client, so a subscriber can tell gates apart; without subscribers the calls still work', async () => {
+    await using env = await acmeEnv();
+    const { emu, gate } = env;
     emu.setAccount('beta', { customerEmail: 'b@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-    const other = gateFor(emu);
-    try {
+    {
+      // A second gate on the same emulator, closed at the end of this block.
+      await using otherEnv = await gateEnv({ emu });
+      const other = otherEnv.gate;
       const seen = await traced(() => Promise.all([gate.checkTier('acme', { tiers: 'pro' }), other.checkTier('beta', { tiers: 'pro' })]));
       const starts = seen
         .filter(([hook]) => hook === 'start')
@@ -86,8 +80,6 @@ describe('the upstream tracingChannel', () => {
           ['other', expect.stringContaining('/account/beta/')],
         ]),
       );
-    } finally {
-      await other.close();
     }
     expect(diagnostics.tracingChannel(CHANNELS.upstream).hasSubscribers).toBe(false);
     gate.invalidate('acme');
@@ -97,6 +89,8 @@ describe('the upstream tracingChannel', () => {
 
 describe('the decision channel', () => {
   it('publishes the decision of each check and debit with its kind and gate', async () => {
+    await using env = await acmeEnv();
+    const { emu, gate } = env;
     emu.setEntitlement('acme', 'pro-api', 'api_access', true);
     emu.setCredits('acme', 'ai-images', 'credits', 10);
     const seen: DecisionEvent[] = [];

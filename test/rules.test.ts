@@ -1,36 +1,29 @@
 // One rule each, whatever the entry point: a code (product, meter, entitlement, tier) is a non-empty
 // string without NUL, a quantity a positive safe integer, and ecom9's own 404 is told by its
 // documented body. These are the edge cases where an entry point used to be looser.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
+import { describe, expect, it } from 'vitest';
 import { expressGate } from 'ecom9-gate/express';
 import { koaGate } from 'ecom9-gate/koa';
-import { ArgumentError, MisconfigurationError, OptionsError, UsageDeliveryError, type Gate } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { ArgumentError, MisconfigurationError, OptionsError, UsageDeliveryError } from 'ecom9-gate';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
-let gate: Gate;
-let reported: unknown[];
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(() => emu.close());
-beforeEach(() => {
-  reported = [];
-  gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { aggregateMs: 0 } });
-  return () => gate.close();
-});
+/** An emulator and a gate of the test's own, sending each usage event at once. */
+const rulesEnv = () => gateEnv({ gate: { usage: { aggregateMs: 0 } } });
 
 const NUL = 'ai\u0000images';
 
 describe('a code holds no NUL, at every entry point', () => {
   it('debitCredits refuses it before any call to ecom9', async () => {
+    await using env = await rulesEnv();
+    const { emu, gate } = env;
     await expect(gate.debitCredits({ accountRefId: 'buyer', product: NUL, meter: 'credits', quantity: 1 })).rejects.toThrow(ArgumentError);
     await expect(gate.debitCredits({ accountRefId: 'buyer', product: 'ai-images', meter: 'cred\u0000its', quantity: 1 })).rejects.toThrow(/"meter"/);
     expect(emu.callCount('credits.debit')).toBe(0);
   });
 
-  it('chargeCredits and meterUsage refuse it when the route is defined', () => {
+  it('chargeCredits and meterUsage refuse it when the route is defined', async () => {
+    await using env = await rulesEnv();
+    const { gate } = env;
     const e = expressGate(gate, { accountRefId: () => 'buyer' });
     expect(() => e.chargeCredits({ product: NUL, meter: 'credits', quantity: 1 })).toThrow(OptionsError);
     expect(() => e.meterUsage({ product: 'api-access', meter: 'api\u0000calls' })).toThrow(/meterUsage needs "product" and "meter"/);
@@ -39,6 +32,8 @@ describe('a code holds no NUL, at every entry point', () => {
   });
 
   it('recordUsage refuses it before anything is queued', async () => {
+    await using env = await rulesEnv();
+    const { emu, gate } = env;
     expect(() => gate.recordUsage({ accountRefId: 'user', product: NUL, meter: 'api_calls' })).toThrow(/product/);
     await gate.flush();
     expect(emu.callCount('usage.record')).toBe(0);
@@ -46,6 +41,8 @@ describe('a code holds no NUL, at every entry point', () => {
   });
 
   it('checkEntitlement and checkTier keep refusing it', async () => {
+    await using env = await rulesEnv();
+    const { gate } = env;
     await expect(gate.checkEntitlement('acme', { product: NUL, entitlement: 'api_access' })).rejects.toThrow(/"product"/);
     await expect(gate.checkTier('acme', { tiers: 'p\u0000ro' })).rejects.toThrow(/"tiers"/);
   });
@@ -53,6 +50,8 @@ describe('a code holds no NUL, at every entry point', () => {
 
 describe('a quantity is a positive safe integer', () => {
   it('debitCredits, chargeCredits, meterUsage and recordUsage agree on 2^53', async () => {
+    await using env = await rulesEnv();
+    const { emu, gate } = env;
     const big = 2 ** 53;
     await expect(gate.debitCredits({ accountRefId: 'buyer', product: 'ai-images', meter: 'credits', quantity: big })).rejects.toThrow(/quantity/);
     const e = expressGate(gate, { accountRefId: () => 'buyer' });
@@ -65,6 +64,8 @@ describe('a quantity is a positive safe integer', () => {
 
 describe("ecom9's own 404, one rule for the gate and the usage sender", () => {
   it("a usage event answered by a 404 in ecom9's words is refused for good, not blamed on the configuration", async () => {
+    await using env = await rulesEnv();
+    const { emu, gate, reported } = env;
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 404, body: { error: 'Product not found' }, times: 1 });
     gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', eventKey: 'own-404' });
     await gate.flush();
@@ -75,6 +76,8 @@ describe("ecom9's own 404, one rule for the gate and the usage sender", () => {
   });
 
   it('a 404 without that body is the baseUrl: reported as configuration, for usage as for checks', async () => {
+    await using env = await rulesEnv();
+    const { emu, gate, reported } = env;
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 404, body: null, times: 1 });
     gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', eventKey: 'foreign-404' });
     await gate.flush();
