@@ -2,33 +2,31 @@
 // invalidation lands), stale-if-error, failMode, invalidation (including a fetch in flight), the max
 // bound, and the stats and diagnostics channels that report all of it.
 import diagnostics from 'node:diagnostics_channel';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import { CHANNELS, type Gate } from 'ecom9-gate';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { CHANNELS } from 'ecom9-gate';
+import { manualClock } from './support/env';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
 let clock: ReturnType<typeof manualClock>;
-let gate: Gate;
-
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
 beforeEach(() => {
-  emu.clearFaults();
   clock = manualClock();
+});
+
+/** The test's own emulator (acc on pro, free on nothing, no calls yet) and a gate on `clock`. */
+async function cacheEnv() {
   // Refresh ahead off: this file pins the cache's behaviour without it (test/refresh-ahead.test.ts has it on).
-  gate = gateFor(emu, { now: clock.now, cache: { ttlMs: 60_000, denyTtlMs: 5_000, staleIfErrorMs: 300_000, max: 100, refreshAheadMs: 0 } });
+  const env = await gateEnv({ gate: { now: clock.now, cache: { ttlMs: 60_000, denyTtlMs: 5_000, staleIfErrorMs: 300_000, max: 100, refreshAheadMs: 0 } } });
+  const { emu } = env;
   emu.setAccount('acc', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   emu.setAccount('free', { customerEmail: 'f@example.com', subscriptions: [] });
   emu.resetCalls();
-});
+  return env;
+}
 
 describe('TTL', () => {
   it('serves an allow from cache until ttlMs, then asks again', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     clock.advance(59_000);
     expect((await gate.checkTier('acc', { tiers: 'pro' })).source).toBe('cache');
@@ -38,6 +36,8 @@ describe('TTL', () => {
   });
 
   it('keeps a denial only for denyTtlMs', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('free', { tiers: 'pro' });
     clock.advance(4_000);
     expect((await gate.checkTier('free', { tiers: 'pro' })).source).toBe('cache');
@@ -47,6 +47,8 @@ describe('TTL', () => {
   });
 
   it('keeps a tier denial only for denyTtlMs even when the account is active on another tier', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.setAccount('starter', { customerEmail: 's@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'starter' }] });
     expect((await gate.checkTier('starter', { tiers: 'pro' })).code).toBe('tier_required');
     clock.advance(4_000);
@@ -59,6 +61,8 @@ describe('TTL', () => {
   });
 
   it('answers a warm check synchronously through a prepared check', async () => {
+    await using env = await cacheEnv();
+    const { gate } = env;
     const check = gate.tierCheck({ tiers: 'pro' });
     expect(check.peek('acc')).toBeUndefined();
     await check.check('acc');
@@ -68,6 +72,8 @@ describe('TTL', () => {
 
 describe('coalescing', () => {
   it('makes one upstream call for 100 concurrent misses of one account', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 100 });
     const decisions = await Promise.all(Array.from({ length: 100 }, () => gate.checkTier('acc', { tiers: 'pro' })));
     expect(decisions.every((d) => d.allowed)).toBe(true);
@@ -76,6 +82,8 @@ describe('coalescing', () => {
   });
 
   it('makes one upstream call (and its client retry) for 100 concurrent cold misses during an outage', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
     const decisions = await Promise.all(Array.from({ length: 100 }, () => gate.checkTier('acc', { tiers: 'pro' })));
     expect(decisions.every((d) => d.status === 503 && d.code === 'upstream_unavailable')).toBe(true);
@@ -85,7 +93,10 @@ describe('coalescing', () => {
   });
 
   it('does not fetch again when a full cache evicts fetches in flight', async () => {
-    const small = gateFor(emu, { now: clock.now, cache: { max: 10 } });
+    await using env = await cacheEnv();
+    const { emu } = env;
+    await using smallEnv = await gateEnv({ emu, gate: { now: clock.now, cache: { max: 10 } } });
+    const small = smallEnv.gate;
     for (let i = 0; i < 30; i++) emu.setAccount(`evict-${i}`, { subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
     emu.resetCalls();
     emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 30 });
@@ -98,6 +109,8 @@ describe('coalescing', () => {
 
 describe('when ecom9 fails', () => {
   it('serves a stale decision within staleIfErrorMs, then fails closed with a retry hint', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
     clock.advance(120_000);
@@ -111,6 +124,8 @@ describe('when ecom9 fails', () => {
   });
 
   it('serves stale without asking again for a second after a failure, then asks again', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     clock.advance(61_000);
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
@@ -124,6 +139,8 @@ describe('when ecom9 fails', () => {
   });
 
   it('fails closed for every caller that joined a failed refresh of an expired entry', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     clock.advance(3_600_000); // far past staleIfErrorMs; the expired fact is still held
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
@@ -133,6 +150,8 @@ describe('when ecom9 fails', () => {
   });
 
   it('serves every caller that joined a failed refresh by the stale rules', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     clock.advance(120_000);
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
@@ -146,16 +165,21 @@ describe('when ecom9 fails', () => {
   });
 
   it('lets a single tier check override the failMode', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 502 });
     const open = await gate.checkTier('acc', { tiers: 'pro', failMode: 'open' });
     expect(open).toMatchObject({ allowed: true, code: 'upstream_unavailable', source: 'fallback' });
     const closed = await gate.checkTier('acc', { tiers: 'pro' });
     expect(closed).toMatchObject({ allowed: false, status: 503 });
-    const openGate = gateFor(emu, { now: clock.now, failMode: 'open' });
+    await using openGateEnv = await gateEnv({ emu, gate: { now: clock.now, failMode: 'open' } });
+    const openGate = openGateEnv.gate;
     expect(await openGate.checkTier('acc', { tiers: 'pro', failMode: 'closed' })).toMatchObject({ allowed: false, status: 503 });
   });
 
   it('fails closed with 503 when nothing is cached', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 500 });
     const d = await gate.checkTier('acc', { tiers: 'pro' });
     expect(d).toMatchObject({ allowed: false, code: 'upstream_unavailable', status: 503, source: 'upstream' });
@@ -163,7 +187,10 @@ describe('when ecom9 fails', () => {
   });
 
   it('fails open when asked, visibly, and counts it', async () => {
-    const open = gateFor(emu, { now: clock.now, failMode: 'open' });
+    await using env = await cacheEnv();
+    const { emu } = env;
+    await using openEnv = await gateEnv({ emu, gate: { now: clock.now, failMode: 'open' } });
+    const open = openEnv.gate;
     emu.inject({ endpoint: 'accounts.status', kind: 'drop' });
     const d = await open.checkTier('acc', { tiers: 'pro' });
     expect(d).toMatchObject({ allowed: true, code: 'upstream_unavailable', source: 'fallback' });
@@ -171,6 +198,8 @@ describe('when ecom9 fails', () => {
   });
 
   it('lets a single check override the failMode', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'entitlements.check', kind: 'status', status: 502 });
     const d = await gate.checkEntitlement('acc', { product: 'pro-api', entitlement: 'api_access', failMode: 'open' });
     expect(d).toMatchObject({ allowed: true, source: 'fallback' });
@@ -179,8 +208,11 @@ describe('when ecom9 fails', () => {
   });
 
   it('honours a 429 Retry-After in the 503 it answers', async () => {
+    await using env = await cacheEnv();
+    const { emu } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'rate_limit', retryAfter: 7 });
-    const noRetry = gateFor(emu, { now: clock.now, http: { maxRetries: 0 } });
+    await using noRetryEnv = await gateEnv({ emu, gate: { now: clock.now, http: { maxRetries: 0 } } });
+    const noRetry = noRetryEnv.gate;
     const d = await noRetry.checkTier('acc', { tiers: 'pro' });
     expect(d).toMatchObject({ status: 503, retryAfterSeconds: 7 });
   });
@@ -188,6 +220,8 @@ describe('when ecom9 fails', () => {
 
 describe('invalidate', () => {
   it('drops every entry of the account, whatever it was for', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     await gate.checkTier('acc', { tiers: 'pro', subscription: 'studio-suite' });
     await gate.checkEntitlement('acc', { product: 'pro-api', entitlement: 'api_access' });
@@ -201,6 +235,8 @@ describe('invalidate', () => {
   });
 
   it('never writes back what a fetch in flight during the invalidation read', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 150, times: 1 });
     const inflight = gate.checkTier('acc', { tiers: 'pro' });
     await vi.waitFor(() => expect(emu.callCount('accounts.status', 'acc')).toBe(1));
@@ -216,6 +252,8 @@ describe('invalidate', () => {
   });
 
   it('reaches every caller waiting on a refresh of an expired entry', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     clock.advance(61_000); // expired, still held for stale-if-error
     emu.inject({ endpoint: 'accounts.status', kind: 'latency', ms: 150, times: 1 });
@@ -230,6 +268,8 @@ describe('invalidate', () => {
   });
 
   it('drops the upgrade and payment links too', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     emu.setAccount('links', {
       customerEmail: 'l@example.com',
       subscriptions: [
@@ -256,6 +296,8 @@ describe('invalidate', () => {
   });
 
   it('does not clear other accounts once more requirements were seen than the cache holds', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     // Past `max` (100 here) distinct key suffixes, an invalidation scans the keys instead of trying each.
     // In batches of 50: fetches in flight take cache slots too, and must not evict acc's entry.
     const many = async (ref: string, tag: string) => {
@@ -290,11 +332,15 @@ describe('invalidate', () => {
 
 describe('bounds and stats', () => {
   it('keeps at most `max` entries', async () => {
+    await using env = await cacheEnv();
+    const { gate } = env;
     for (let i = 0; i < 150; i++) await gate.checkTier(`unknown-${i}`, { tiers: 'pro' });
     expect(gate.stats().cacheSize).toBe(100);
   });
 
   it('publishes counters, invalidations and webhooks on diagnostics_channel', async () => {
+    await using env = await cacheEnv();
+    const { emu, gate } = env;
     const seen: Array<[string, unknown]> = [];
     const listeners = Object.values(CHANNELS).map((name) => {
       // Every message names its gate; the rest is compared below.
@@ -340,6 +386,8 @@ describe('bounds and stats', () => {
 
 describe('hit counting', () => {
   it('counts one hit per answered check, whether peeked or looked up', async () => {
+    await using env = await cacheEnv();
+    const { gate } = env;
     const pro = gate.tierCheck({ tiers: 'pro' });
     const ent = gate.tierCheck({ tiers: 'enterprise' });
     await pro.check('acc');

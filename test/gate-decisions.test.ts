@@ -1,22 +1,14 @@
 // Tier and entitlement decisions against the emulator: both status shapes, narrowing by subscription,
 // ranking with atLeast, unknown accounts as cached denials, misconfigurations as 500s, and options
 // that are bad or changed after use.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import type { Gate } from 'ecom9-gate';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { describe, expect, it } from 'vitest';
+import { manualClock } from './support/env';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
-let gate: Gate;
-
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(() => {
-  gate = gateFor(emu, { now: manualClock().now, tierOrder: ['starter', 'pro', 'enterprise'] });
+/** An emulator with one-sub and two-subs, no calls yet, and a gate with tierOrder; a test's own, closed when it ends. */
+async function decisionsEnv() {
+  const env = await gateEnv({ gate: { now: manualClock().now, tierOrder: ['starter', 'pro', 'enterprise'] } });
+  const { emu } = env;
   emu.setAccount('one-sub', { customerEmail: 'one@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   emu.setAccount('two-subs', {
     customerEmail: 'two@example.com',
@@ -26,20 +18,27 @@ beforeEach(() => {
     ],
   });
   emu.resetCalls();
-});
+  return env;
+}
 
 describe('checkTier', () => {
   it('allows an account whose single active subscription has the tier', async () => {
+    await using env = await decisionsEnv();
+    const { gate } = env;
     const d = await gate.checkTier('one-sub', { tiers: 'pro' });
     expect(d).toMatchObject({ allowed: true, code: 'allowed', status: 200, source: 'upstream', activeTiers: ['pro'] });
   });
 
   it('denies a tier the account does not have, naming what is required', async () => {
+    await using env = await decisionsEnv();
+    const { gate } = env;
     const d = await gate.checkTier('one-sub', { tiers: ['enterprise'] });
     expect(d).toMatchObject({ allowed: false, code: 'tier_required', status: 403, requiredTiers: ['enterprise'], activeTiers: ['pro'] });
   });
 
   it('reads the multiple-subscriptions shape and ignores inactive ones', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     expect((await gate.checkTier('two-subs', { tiers: 'enterprise' })).allowed).toBe(true);
     expect((await gate.checkTier('two-subs', { tiers: 'starter' })).allowed).toBe(false);
     // Both checks share one status fetch for the account.
@@ -47,6 +46,8 @@ describe('checkTier', () => {
   });
 
   it('narrows to a named subscription with a server-side filter', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     emu.setAccount('mixed', {
       customerEmail: 'm@example.com',
       subscriptions: [
@@ -63,18 +64,25 @@ describe('checkTier', () => {
   });
 
   it('ranks tiers with atLeast', async () => {
+    await using env = await decisionsEnv();
+    const { gate } = env;
     expect((await gate.checkTier('one-sub', { atLeast: 'starter' })).allowed).toBe(true);
     expect((await gate.checkTier('one-sub', { atLeast: 'pro' })).allowed).toBe(true);
     const d = await gate.checkTier('one-sub', { atLeast: 'enterprise' });
     expect(d).toMatchObject({ allowed: false, requiredTiers: ['enterprise'] });
   });
 
-  it('refuses atLeast without tierOrder at set-up, naming the option', () => {
-    const plain = gateFor(emu);
+  it('refuses atLeast without tierOrder at set-up, naming the option', async () => {
+    await using env = await decisionsEnv();
+    const { emu } = env;
+    await using plainEnv = await gateEnv({ emu });
+    const plain = plainEnv.gate;
     expect(() => plain.tierCheck({ atLeast: 'pro' })).toThrow(/tierOrder/);
   });
 
   it('caches an unknown account as a denial instead of throwing', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     const first = await gate.checkTier('nobody-here', { tiers: 'pro' });
     const second = await gate.checkTier('nobody-here', { tiers: 'pro' });
     expect(first).toMatchObject({ allowed: false, code: 'tier_required', source: 'upstream' });
@@ -83,6 +91,8 @@ describe('checkTier', () => {
   });
 
   it('denies a malformed account ref locally without calling ecom9', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     for (const ref of ['', '..', '%2e%2E', 'a\u0000b', 'x'.repeat(10_000)]) {
       const d = await gate.checkTier(ref, { tiers: 'pro' });
       expect(d).toMatchObject({ allowed: false, code: 'account_unresolved', status: 401 });
@@ -93,6 +103,8 @@ describe('checkTier', () => {
 
 describe('checkEntitlement', () => {
   it('allows, denies and caches entitlement answers', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     emu.setAccount('ent', { customerEmail: 'e@example.com' });
     emu.setEntitlement('ent', 'pro-api', 'api_access', true);
     const yes = await gate.checkEntitlement('ent', { product: 'pro-api', entitlement: 'api_access' });
@@ -105,6 +117,8 @@ describe('checkEntitlement', () => {
   });
 
   it('treats an unknown account as a cached denial', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     const d = await gate.checkEntitlement('ghost', { product: 'pro-api', entitlement: 'api_access' });
     await gate.checkEntitlement('ghost', { product: 'pro-api', entitlement: 'api_access' });
     expect(d).toMatchObject({ allowed: false, code: 'entitlement_required' });
@@ -114,8 +128,10 @@ describe('checkEntitlement', () => {
 
 describe('misconfiguration', () => {
   it('answers a wrong API key with a 500 reported once, never let through by failMode open', async () => {
-    const reported: unknown[] = [];
-    const wrong = gateFor(emu, { apiKey: 'not-the-key', failMode: 'open', onError: (e) => reported.push(e) });
+    await using env = await decisionsEnv();
+    const { emu } = env;
+    await using wrongEnv = await gateEnv({ emu, gate: { apiKey: 'not-the-key', failMode: 'open' } });
+    const { gate: wrong, reported } = wrongEnv;
     const decisions = [
       await wrong.checkTier('one-sub', { tiers: 'pro' }),
       await wrong.checkTier('one-sub', { tiers: 'pro' }),
@@ -132,8 +148,11 @@ describe('misconfiguration', () => {
   });
 
   it('does not hide a refused API key behind a stale fact', async () => {
+    await using env = await decisionsEnv();
+    const { emu } = env;
     const clock = manualClock();
-    const g = gateFor(emu, { now: clock.now });
+    await using gEnv = await gateEnv({ emu, gate: { now: clock.now } });
+    const g = gEnv.gate;
     await g.checkTier('one-sub', { tiers: 'pro' });
     clock.advance(61_000);
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 401, times: 1 });
@@ -142,8 +161,10 @@ describe('misconfiguration', () => {
   });
 
   it("answers a 404 without ecom9's error body with a 500, not a cached denial", async () => {
-    const reported: unknown[] = [];
-    const g = gateFor(emu, { onError: (e) => reported.push(e) });
+    await using env = await decisionsEnv();
+    const { emu } = env;
+    await using gEnv = await gateEnv({ emu });
+    const { gate: g, reported } = gEnv;
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 404, body: { detail: 'Not found.' }, times: 2 });
     expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
     expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
@@ -153,8 +174,10 @@ describe('misconfiguration', () => {
   });
 
   it('answers every check with a 500 when baseUrl points at the wrong path (a denial for every customer before)', async () => {
-    const reported: unknown[] = [];
-    const g = gateFor(emu, { baseUrl: new URL('v9/', emu.url).href, onError: (e) => reported.push(e) });
+    await using env = await decisionsEnv();
+    const { emu } = env;
+    await using gEnv = await gateEnv({ emu, gate: { baseUrl: new URL('v9/', emu.url).href } });
+    const { gate: g, reported } = gEnv;
     expect(await g.checkTier('one-sub', { tiers: 'pro' })).toMatchObject({ code: 'misconfigured', status: 500 });
     expect(await g.checkEntitlement('one-sub', { product: 'pro-api', entitlement: 'api_access' })).toMatchObject({ code: 'misconfigured', status: 500 });
     // Reported once per endpoint that answered so, not once per request.
@@ -162,11 +185,12 @@ describe('misconfiguration', () => {
     await g.checkTier('one-sub', { tiers: 'pro' });
     expect(reported).toHaveLength(2);
   });
-  afterEach(() => emu.clearFaults());
 });
 
 describe('options of a check', () => {
   it('judges a reused options object by what it says now, not when first used', async () => {
+    await using env = await decisionsEnv();
+    const { emu, gate } = env;
     const opts: { tiers: string | string[]; failMode?: 'open' | 'closed' } = { tiers: 'pro' };
     expect((await gate.checkTier('one-sub', opts)).allowed).toBe(true);
     opts.tiers = 'enterprise';
@@ -184,7 +208,10 @@ describe('options of a check', () => {
   });
 
   it('rejects bad options instead of throwing synchronously', async () => {
-    const plain = gateFor(emu);
+    await using env = await decisionsEnv();
+    const { emu } = env;
+    await using plainEnv = await gateEnv({ emu });
+    const plain = plainEnv.gate;
     let tier: Promise<unknown> | undefined;
     let ent: Promise<unknown> | undefined;
     let none: Promise<unknown> | undefined;
@@ -201,8 +228,11 @@ describe('options of a check', () => {
   });
 
   it('keeps tier lists apart whatever characters their labels hold', async () => {
+    await using env = await decisionsEnv();
+    const { emu } = env;
     // Without tierOrder: with it, a label outside it (these odd ones) is refused at definition.
-    const gate = gateFor(emu);
+    await using plainEnv = await gateEnv({ emu });
+    const gate = plainEnv.gate;
     emu.setAccount('odd', { customerEmail: 'o@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'a' }] });
     expect((await gate.checkTier('odd', { tiers: ['a', 'b'] })).allowed).toBe(true);
     expect((await gate.checkTier('odd', { tiers: 'a,b' })).allowed).toBe(false);

@@ -4,46 +4,45 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Gate, InvalidationBus } from 'ecom9-gate';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GateOptions, InvalidationBus } from 'ecom9-gate';
 import type { Emulator } from 'ecom9-gate/emulator';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { gateFor, manualClock } from './support/env';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
 let clock: ReturnType<typeof manualClock>;
-let gate: Gate;
 let dir: string;
 
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
 beforeEach(() => {
-  emu.clearFaults();
-  emu.setAccount('acme', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
   clock = manualClock();
   dir = mkdtempSync(join(tmpdir(), 'ecom9-health-'));
 });
-afterEach(async () => {
-  await gate.close();
+afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const down = () => emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
+/** An emulator where acme is on pro, and a gate on it: the test's own, closed when it ends. */
+async function healthEnv(gate?: GateOptions) {
+  const env = await gateEnv({ gate });
+  env.emu.setAccount('acme', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  return env;
+}
+
+const down = (emu: Emulator) => emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
 
 describe('gate.health()', () => {
   it('is ok before any call, and after ecom9 answered', async () => {
-    gate = gateFor(emu, { now: clock.now });
+    await using env = await healthEnv({ now: clock.now });
+    const { gate } = env;
     expect(gate.health()).toEqual({ ok: true, upstream: 'unknown', bus: 'none', store: 'none', usage: { pending: 0, spooled: 0 } });
     await gate.checkTier('acme', { tiers: 'pro' });
     expect(gate.health()).toEqual({ ok: true, upstream: 'ok', bus: 'none', store: 'none', usage: { pending: 0, spooled: 0 } });
   });
 
   it('is not ok when ecom9 fails with nothing cached, and ok again once it answers', async () => {
-    gate = gateFor(emu, { now: clock.now });
-    down();
+    await using env = await healthEnv({ now: clock.now });
+    const { emu, gate } = env;
+    down(emu);
     expect((await gate.checkTier('acme', { tiers: 'pro' })).code).toBe('upstream_unavailable');
     expect(gate.health()).toMatchObject({ ok: false, upstream: 'failing' });
     clock.advance(30_000);
@@ -54,18 +53,22 @@ describe('gate.health()', () => {
   });
 
   it('takes a 404 for an unknown account as ecom9 answering, and a rejected key as failing', async () => {
-    gate = gateFor(emu, { now: clock.now });
+    await using env = await healthEnv({ now: clock.now });
+    const { emu } = env;
+    let { gate } = env;
     expect((await gate.checkTier('nobody-here', { tiers: 'pro' })).code).toBe('tier_required');
     expect(emu.callCount('accounts.status', 'nobody-here')).toBe(1);
     expect(gate.health()).toMatchObject({ ok: true, upstream: 'ok' });
     await gate.close();
-    gate = gateFor(emu, { now: clock.now, apiKey: 'wrong-key' });
+    await using wrong = await gateEnv({ emu, gate: { now: clock.now, apiKey: 'wrong-key' } });
+    gate = wrong.gate;
     expect((await gate.checkTier('acme', { tiers: 'pro' })).code).toBe('misconfigured');
     expect(gate.health()).toMatchObject({ ok: false, upstream: 'failing' });
   });
 
   it('is not ok when the key is refused at run time, even with other accounts cached', async () => {
-    gate = gateFor(emu, { now: clock.now });
+    await using env = await healthEnv({ now: clock.now });
+    const { emu, gate } = env;
     expect((await gate.checkTier('acme', { tiers: 'pro' })).allowed).toBe(true);
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 401 }); // the key revoked
     expect((await gate.checkTier('globex', { tiers: 'pro' })).code).toBe('misconfigured');
@@ -73,8 +76,9 @@ describe('gate.health()', () => {
   });
 
   it('counts a failure as recent for health.windowMs only', async () => {
-    gate = gateFor(emu, { now: clock.now, health: { windowMs: 10_000 } });
-    down();
+    await using env = await healthEnv({ now: clock.now, health: { windowMs: 10_000 } });
+    const { emu, gate } = env;
+    down(emu);
     await gate.checkTier('acme', { tiers: 'pro' });
     clock.advance(10_000);
     expect(gate.health()).toMatchObject({ ok: false, upstream: 'failing' });
@@ -83,10 +87,11 @@ describe('gate.health()', () => {
   });
 
   it('stays ok while ecom9 fails but cached facts are served stale', async () => {
-    gate = gateFor(emu, { now: clock.now, cache: { ttlMs: 1_000, staleIfErrorMs: 60_000 } });
+    await using env = await healthEnv({ now: clock.now, cache: { ttlMs: 1_000, staleIfErrorMs: 60_000 } });
+    const { emu, gate } = env;
     await gate.checkTier('acme', { tiers: 'pro' });
     clock.advance(2_000);
-    down();
+    down(emu);
     expect((await gate.checkTier('acme', { tiers: 'pro' })).source).toBe('stale');
     expect(gate.health()).toMatchObject({ ok: true, upstream: 'failing' });
     // An account with nothing cached falls back to failMode: now the gate cannot serve it.
@@ -96,7 +101,8 @@ describe('gate.health()', () => {
   });
 
   it('is not ok while usage goes to the spool because delivery fails, and ok once delivery works', async () => {
-    gate = gateFor(emu, { now: clock.now, usage: { spoolPath: join(dir, 'usage.jsonl'), maxAttempts: 2, aggregateMs: 0 } });
+    await using env = await healthEnv({ now: clock.now, usage: { spoolPath: join(dir, 'usage.jsonl'), maxAttempts: 2, aggregateMs: 0 } });
+    const { emu, gate } = env;
     // Something cached, so a failing ecom9 alone would not make the gate unready: the spool does.
     await gate.checkTier('acme', { tiers: 'pro' });
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503 });
@@ -114,7 +120,8 @@ describe('gate.health()', () => {
   });
 
   it('does not count usage given up on without a spool as spooled', async () => {
-    gate = gateFor(emu, { now: clock.now, onError: () => {}, usage: { maxAttempts: 1, aggregateMs: 0 } });
+    await using env = await healthEnv({ now: clock.now, usage: { maxAttempts: 1, aggregateMs: 0 } });
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503 });
     gate.recordUsage({ accountRefId: 'acme', product: 'api-access', meter: 'api_calls', quantity: 1 });
     await gate.flush();
@@ -127,7 +134,9 @@ describe('gate.health()', () => {
       publish: () => Promise.reject(new Error('redis down')),
       subscribe: () => {},
     };
-    gate = gateFor(emu, { now: clock.now, bus: failing, onError: () => {} });
+    await using env = await healthEnv({ now: clock.now, bus: failing });
+    const { emu } = env;
+    let { gate } = env;
     expect(gate.health().bus).toBe('ok');
     gate.invalidate('acme');
     await new Promise((r) => setImmediate(r));
@@ -137,12 +146,13 @@ describe('gate.health()', () => {
     await gate.close();
 
     const reporting = { publish: () => {}, subscribe: () => {}, health: () => 'failing' as const };
-    gate = gateFor(emu, { now: clock.now, bus: reporting });
+    await using other = await gateEnv({ emu, gate: { now: clock.now, bus: reporting } });
+    gate = other.gate;
     expect(gate.health().bus).toBe('failing');
   });
 
-  it('refuses a bad health.windowMs, naming it', () => {
-    gate = gateFor(emu);
-    expect(() => gateFor(emu, { health: { windowMs: -1 } })).toThrow(/ecom9-gate: createGate: invalid options: "health\.windowMs"/);
+  it('refuses a bad health.windowMs, naming it', async () => {
+    await using env = await healthEnv();
+    expect(() => gateFor(env.emu, { health: { windowMs: -1 } })).toThrow(/ecom9-gate: createGate: invalid options: "health\.windowMs"/);
   });
 });
