@@ -1,44 +1,29 @@
 // Holds (gate.reserveCredits) against the emulator: grant and deny on the balance less open holds, one
 // debit of what was used however settle is called or ecom9 fails, expiry on an injected clock, and
 // the balance view's upstream cost and corrections.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import diagnostics from 'node:diagnostics_channel';
-import { ArgumentError, CHANNELS, HoldClosedError, type Gate, type GateOptions } from 'ecom9-gate';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { ArgumentError, CHANNELS, HoldClosedError, type GateOptions } from 'ecom9-gate';
+import { manualClock } from './support/env';
+import { gateEnv } from './support/gate-env';
 
-let emu: Emulator;
-let gate: Gate;
-let reported: unknown[];
 const P = { product: 'ai-images', meter: 'credits' } as const;
-let ledgerStart = 0;
-const debitsOf = (ref: string) => emu.ledger.slice(ledgerStart).filter((r) => r.accountRefId === ref && r.approved);
+const debitsOf = (emu: Emulator, ref: string) => emu.ledger.filter((r) => r.accountRefId === ref && r.approved);
 
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
-function makeGate(opts: GateOptions = {}): Gate {
-  reported = [];
-  gate = gateFor(emu, { onError: (e) => reported.push(e), ...opts });
-  return gate;
+/** The test's own emulator, where holder has 100 credits and nothing was called yet, and a gate on it. */
+async function holdsEnv(opts: GateOptions = {}) {
+  const env = await gateEnv({ gate: opts });
+  env.emu.setAccount('holder', { customerEmail: 'h@example.com' });
+  env.emu.setCredits('holder', 'ai-images', 'credits', 100);
+  env.emu.resetCalls();
+  return env;
 }
-beforeEach(() => {
-  emu.clearFaults();
-  emu.setAccount('holder', { customerEmail: 'h@example.com' });
-  emu.setCredits('holder', 'ai-images', 'credits', 100);
-  emu.resetCalls();
-  ledgerStart = emu.ledger.length;
-});
-afterEach(async () => {
-  await gate?.close();
-});
 
 describe('reserveCredits', () => {
   it('grants a hold and settles what was used in one debit', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     const { decision, hold } = await gate.reserveCredits('holder', { ...P, quantity: 40 });
     expect(decision).toMatchObject({ allowed: true, remainingBalance: 100, requested: 40 });
     hold?.use(7);
@@ -47,13 +32,14 @@ describe('reserveCredits', () => {
     const s = await hold?.settle();
     expect(s).toMatchObject({ debited: 12, remainingBalance: 88 });
     expect(hold?.settled).toBe(true);
-    expect(debitsOf('holder').map((r) => [r.quantity, r.eventKey])).toEqual([[12, s?.eventKey]]);
+    expect(debitsOf(emu, 'holder').map((r) => [r.quantity, r.eventKey])).toEqual([[12, s?.eventKey]]);
     expect(emu.credits('holder', 'ai-images', 'credits')).toBe(88);
     expect(gate.openHolds('holder')).toEqual([]);
   });
 
   it('debits nothing for a hold that used nothing, and nothing after release()', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     const a = (await gate.reserveCredits('holder', { ...P, quantity: 10 })).hold;
     expect(await a?.settle()).toMatchObject({ debited: 0 });
     const b = (await gate.reserveCredits('holder', { ...P, quantity: 10 })).hold;
@@ -65,7 +51,8 @@ describe('reserveCredits', () => {
   });
 
   it('settles once however often settle() is called, even concurrently', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 30 });
     hold?.use(9);
     const all = await Promise.all([hold?.settle(), hold?.settle(), hold?.settle(3)]);
@@ -76,7 +63,8 @@ describe('reserveCredits', () => {
   });
 
   it('charges once when ecom9 fails the first debit, or applies it and loses the answer', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 503, times: 1 });
     const a = (await gate.reserveCredits('holder', { ...P, quantity: 30 })).hold;
     a?.use(10);
@@ -86,12 +74,13 @@ describe('reserveCredits', () => {
     b?.use(20);
     expect(await b?.settle()).toMatchObject({ debited: 20 });
     expect(emu.callCount('credits.debit')).toBe(4);
-    expect(debitsOf('holder').map((r) => r.quantity)).toEqual([10, 20]);
+    expect(debitsOf(emu, 'holder').map((r) => r.quantity)).toEqual([10, 20]);
     expect(emu.credits('holder', 'ai-images', 'credits')).toBe(70);
   });
 
   it('a settle that cannot reach ecom9 rejects, is reported, and a second settle charges once', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate, reported } = env;
     const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 30 });
     hold?.use(6);
     emu.inject({ endpoint: 'credits.debit', kind: 'drop', dropAfterProcessing: true, times: 2 });
@@ -100,11 +89,12 @@ describe('reserveCredits', () => {
     // Once, as the hold's failure (the dropped connection is also reported once, as ecom9 unreachable).
     expect(reported.filter((e) => (e as { code?: string }).code === 'hold_not_charged')).toHaveLength(1);
     expect(await hold?.settle()).toMatchObject({ debited: 6 });
-    expect(debitsOf('holder').map((r) => r.quantity)).toEqual([6]);
+    expect(debitsOf(emu, 'holder').map((r) => r.quantity)).toEqual([6]);
   });
 
   it('never over-commits: 8 concurrent holds of 30 on 100 grant 3', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     const all = await Promise.all(Array.from({ length: 8 }, () => gate.reserveCredits('holder', { ...P, quantity: 30 })));
     const granted = all.filter((r) => r.hold);
     expect(granted).toHaveLength(3);
@@ -120,7 +110,8 @@ describe('reserveCredits', () => {
   });
 
   it('denies with the 402 and the top-up link when the balance is short', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     emu.setCredits('holder', 'ai-images', 'credits', 5);
     const { decision, hold } = await gate.reserveCredits('holder', { ...P, quantity: 6, topUpUrl: 'https://example.com/top-up' });
     expect(hold).toBeUndefined();
@@ -128,7 +119,8 @@ describe('reserveCredits', () => {
   });
 
   it('a warm account pays one upstream call per hold: the debit', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     await (await gate.reserveCredits('holder', { ...P, quantity: 5 })).hold?.settle(1);
     emu.resetCalls();
     for (let i = 0; i < 10; i++) {
@@ -142,7 +134,8 @@ describe('reserveCredits', () => {
   });
 
   it('the same key returns the open hold, and after settling is never charged twice', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     // Two at once (a retry racing the first) and one after: one hold, counted once.
     const [a, a2] = (await Promise.all([1, 2].map(() => gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })))).map((r) => r.hold);
     const b = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
@@ -154,13 +147,14 @@ describe('reserveCredits', () => {
     const again = (await gate.reserveCredits('holder', { ...P, quantity: 20, key: 'req_1' })).hold;
     again?.use(8);
     expect(await again?.settle()).toMatchObject({ debited: 8 });
-    expect(debitsOf('holder')).toHaveLength(1);
+    expect(debitsOf(emu, 'holder')).toHaveLength(1);
     expect(emu.credits('holder', 'ai-images', 'credits')).toBe(92);
     await gate.close();
   });
 
   it('refuses bad arguments with ArgumentError and caps use at what was reserved', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { gate } = env;
     await expect(gate.reserveCredits('holder', { ...P, quantity: 0 })).rejects.toThrow(ArgumentError);
     await expect(gate.reserveCredits('holder', { ...P, quantity: 1.5 })).rejects.toThrow(ArgumentError);
     const { hold } = await gate.reserveCredits('holder', { ...P, quantity: 10 });
@@ -174,7 +168,8 @@ describe('reserveCredits', () => {
   });
 
   it("publishes each reservation's decision on the decision channel (kind 'hold')", async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { gate } = env;
     const seen: Array<{ kind: string; code: string }> = [];
     const listen = (m: unknown) => {
       const e = m as { gate: unknown; kind: string; decision: { code: string } };
@@ -194,14 +189,16 @@ describe('reserveCredits', () => {
   });
 
   it('an unresolvable account is 401 before anything reaches ecom9', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     const { decision } = await gate.reserveCredits('..', { ...P, quantity: 1 });
     expect(decision).toMatchObject({ code: 'account_unresolved', status: 401 });
     expect(emu.callCount()).toBe(0);
   });
 
   it('ecom9 down for the balance: 503 by default, an uncounted hold with failMode open', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     emu.inject({ endpoint: 'credits.balance', kind: 'status', status: 503 });
     expect((await gate.reserveCredits('holder', { ...P, quantity: 10 })).decision).toMatchObject({ code: 'upstream_unavailable', status: 503 });
     const open = await gate.reserveCredits('holder', { ...P, quantity: 10, failMode: 'open' });
@@ -214,7 +211,8 @@ describe('reserveCredits', () => {
 describe('hold expiry (credits.holdTtlMs)', () => {
   it('closes a hold left open: what it used is charged once, the rest given back', async () => {
     const clock = manualClock();
-    makeGate({ now: clock.now, credits: { holdTtlMs: 60_000 } });
+    await using env = await holdsEnv({ now: clock.now, credits: { holdTtlMs: 60_000 } });
+    const { emu, gate } = env;
     const used = (await gate.reserveCredits('holder', { ...P, quantity: 50 })).hold;
     const idle = (await gate.reserveCredits('holder', { ...P, quantity: 50 })).hold;
     used?.use(7);
@@ -227,14 +225,15 @@ describe('hold expiry (credits.holdTtlMs)', () => {
     expect(() => used?.use(1)).toThrow(HoldClosedError);
     expect((await gate.reserveCredits('holder', { ...P, quantity: 93 })).hold).toBeDefined();
     await gate.close();
-    expect(debitsOf('holder').map((r) => r.quantity)).toEqual([7]);
+    expect(debitsOf(emu, 'holder').map((r) => r.quantity)).toEqual([7]);
     expect(gate.stats().holdsExpired).toBe(2);
   });
 });
 
 describe('the balance view', () => {
   it('is corrected by chargeCredits debits, and a webhook (invalidate) makes the next hold ask ecom9', async () => {
-    makeGate();
+    await using env = await holdsEnv();
+    const { emu, gate } = env;
     await gate.reserveCredits('holder', { ...P, quantity: 1 }).then((r) => r.hold?.release());
     await gate.debitCredits({ accountRefId: 'holder', ...P, quantity: 95 });
     // The view knows 5 are left without asking again.
@@ -248,7 +247,8 @@ describe('the balance view', () => {
 
   it('spending it did not see is corrected by the next debit, and a stale denial asks ecom9 again', async () => {
     const clock = manualClock();
-    makeGate({ now: clock.now });
+    await using env = await holdsEnv({ now: clock.now });
+    const { emu, gate } = env;
     await gate.reserveCredits('holder', { ...P, quantity: 1 }).then((r) => r.hold?.release());
     // Spent elsewhere (another service, the dashboard): the view still says 100 until a debit answers.
     emu.setCredits('holder', 'ai-images', 'credits', 40);

@@ -5,7 +5,8 @@ import type { Emulator } from 'ecom9-gate/emulator';
 import { createClient, UpstreamUnreachableError, UsageDeliveryError } from 'ecom9-gate';
 import { StatsRecorder } from '../src/shared/stats';
 import { UsageRecorder, type UsageHooks, type UsageOptions } from '../src/usage/recorder';
-import { gateFor, startEmulator } from './support/env';
+import { startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 let emu: Emulator;
 let reported: unknown[];
@@ -64,7 +65,8 @@ const event = (i: number) => ({
 
 describe('recordUsage', () => {
   it('returns at once and delivers on flush', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     const before = emu.usageTotal('user', 'api-access', 'api_calls');
     emu.inject({ endpoint: 'usage.record', kind: 'latency', ms: 50 });
     const r = gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: 3 });
@@ -73,11 +75,11 @@ describe('recordUsage', () => {
     await gate.flush();
     expect(emu.usageTotal('user', 'api-access', 'api_calls') - before).toBe(3);
     expect(gate.stats()).toMatchObject({ usageQueued: 1, usageSent: 1, usagePending: 0 });
-    await gate.close();
   });
 
   it('delivers events queued during an outage once ecom9 is back, each counted once', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    await using env = await gateEnv({ emu });
+    const { gate, reported } = env;
     const before = emu.usageTotal('user', 'api-access', 'api_calls');
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503, times: 6 });
     emu.inject({ endpoint: 'usage.record', kind: 'drop', dropAfterProcessing: true, times: 2 });
@@ -90,31 +92,31 @@ describe('recordUsage', () => {
     expect(s.usageFailed).toBe(0);
     // The outage itself is reported once, when it starts; no event is.
     expect(reported.map((e) => (e as Error).constructor)).toEqual([UpstreamUnreachableError]);
-    await gate.close();
   });
 
   it('gives up after maxAttempts, and reports and counts the event', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { maxAttempts: 3 } });
+    await using env = await gateEnv({ emu, gate: { usage: { maxAttempts: 3 } } });
+    const { gate, reported } = env;
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 500 });
     gate.recordUsage(event(1));
     await gate.flush();
     expect(gate.stats()).toMatchObject({ usageFailed: 1, usageRetried: 2, usagePending: 0 });
     expect(reported.map((e) => (e as Error).constructor)).toEqual([UpstreamUnreachableError, UsageDeliveryError]);
     expect(emu.callCount('usage.record')).toBe(3);
-    await gate.close();
   });
 
   it('reports a product that is not postpaid instead of retrying it', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    await using env = await gateEnv({ emu });
+    const { gate, reported } = env;
     gate.recordUsage({ accountRefId: 'user', product: 'ai-images', meter: 'credits' });
     await gate.flush();
     expect(gate.stats()).toMatchObject({ usageFailed: 1, usageRetried: 0 });
     expect(String((reported[0] as Error).message)).toMatch(/invalid_usage_model/);
-    await gate.close();
   });
 
   it('drops past maxQueue, and reports and counts it', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { maxQueue: 2, concurrency: 1 } });
+    await using env = await gateEnv({ emu, gate: { usage: { maxQueue: 2, concurrency: 1 } } });
+    const { gate, reported } = env;
     emu.inject({ endpoint: 'usage.record', kind: 'latency', ms: 30 });
     const results = [0, 1, 2].map((i) => gate.recordUsage(event(i)).queued);
     expect(results).toEqual([true, true, false]);
@@ -124,15 +126,17 @@ describe('recordUsage', () => {
     expect(gate.stats().usageSent).toBe(2);
   });
 
-  it('refuses a bad event with an error naming the field', () => {
-    const gate = gateFor(emu);
+  it('refuses a bad event with an error naming the field', async () => {
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     expect(() => gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', quantity: -1 })).toThrow(/quantity/);
   });
 });
 
 describe('lifecycle', () => {
   it('closes once, however often close() is called, and refuses events after it', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e) });
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     gate.recordUsage(event(1));
     await Promise.all([gate.close(), gate.close()]);
     await gate.close();
@@ -141,15 +145,17 @@ describe('lifecycle', () => {
     expect(gate.stats().usageDropped).toBe(1);
   });
 
-  it('refuses an account ref that could never be delivered', () => {
-    const gate = gateFor(emu);
+  it('refuses an account ref that could never be delivered', async () => {
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     expect(() => gate.recordUsage({ accountRefId: '..', product: 'api-access', meter: 'api_calls' })).toThrow(/accountRefId/);
   });
 });
 
 describe('aggregation', () => {
   it('sums unkeyed events per account, product and meter into one call per window', async () => {
-    const gate = gateFor(emu);
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     emu.setAccount('agg-a', { customerEmail: 'a@example.com' });
     emu.setAccount('agg-b', { customerEmail: 'b@example.com' });
     for (let i = 0; i < 100; i++) gate.recordUsage({ accountRefId: i % 2 ? 'agg-a' : 'agg-b', product: 'api-access', meter: 'api_calls', quantity: 2 });
@@ -159,34 +165,33 @@ describe('aggregation', () => {
     expect(emu.usageTotal('agg-a', 'api-access', 'api_calls')).toBe(100);
     expect(emu.usageTotal('agg-b', 'api-access', 'api_calls')).toBe(100);
     expect(gate.stats()).toMatchObject({ usageQueued: 100, usageSent: 100, usagePending: 0 });
-    await gate.close();
   });
 
   it('sends keyed events and events with metadata on their own', async () => {
-    const gate = gateFor(emu);
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     gate.recordUsage({ ...event(1) });
     gate.recordUsage({ ...event(2) });
     gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', metadata: { path: '/x' } });
     gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls', metadata: { path: '/y' } });
     await gate.flush();
     expect(emu.callCount('usage.record')).toBe(4);
-    await gate.close();
   });
 
   it('seals the window on its own after aggregateMs', async () => {
-    const gate = gateFor(emu, { usage: { aggregateMs: 20 } });
+    await using env = await gateEnv({ emu, gate: { usage: { aggregateMs: 20 } } });
+    const { gate } = env;
     const before = emu.usageTotal('user', 'api-access', 'api_calls');
     gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls' });
     await vi.waitFor(() => expect(emu.usageTotal('user', 'api-access', 'api_calls') - before).toBe(1), { timeout: 2_000, interval: 10 });
-    await gate.close();
   });
 
   it('with aggregateMs 0, sends every event on its own', async () => {
-    const gate = gateFor(emu, { usage: { aggregateMs: 0 } });
+    await using env = await gateEnv({ emu, gate: { usage: { aggregateMs: 0 } } });
+    const { gate } = env;
     for (let i = 0; i < 5; i++) gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls' });
     await gate.flush();
     expect(emu.callCount('usage.record')).toBe(5);
-    await gate.close();
   });
 });
 
@@ -266,7 +271,8 @@ describe('backoff', () => {
 
 describe('what is counted', () => {
   it('refuses metadata JSON cannot hold with a TypeError, and leaves the queue and its counters untouched', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { maxQueue: 1 } });
+    await using env = await gateEnv({ emu, gate: { usage: { maxQueue: 1 } } });
+    const { gate, reported } = env;
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     for (let i = 0; i < 3; i++) {
@@ -279,11 +285,11 @@ describe('what is counted', () => {
     await gate.flush();
     expect(gate.stats()).toMatchObject({ usageSent: 1, usageDropped: 0 });
     expect(reported).toHaveLength(0);
-    await gate.close();
   });
 
   it('counts a sum once against maxQueue, however many events it holds', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { maxQueue: 2, aggregateMs: 60_000 } });
+    await using env = await gateEnv({ emu, gate: { usage: { maxQueue: 2, aggregateMs: 60_000 } } });
+    const { gate } = env;
     emu.setAccount('many', { customerEmail: 'm@example.com' });
     const unkeyed = (ref: string) => gate.recordUsage({ accountRefId: ref, product: 'api-access', meter: 'api_calls' }).queued;
     const queued = [...Array.from({ length: 20 }, () => unkeyed('user')), ...Array.from({ length: 20 }, () => unkeyed('many'))];
@@ -297,20 +303,20 @@ describe('what is counted', () => {
     expect(emu.usageTotal('user', 'api-access', 'api_calls') - before).toBe(20);
     expect(emu.usageTotal('many', 'api-access', 'api_calls')).toBe(20);
     expect(emu.callCount('usage.record')).toBe(2);
-    await gate.close();
   });
 
   it('returns, for a summed event, the key ecom9 receives', async () => {
-    const gate = gateFor(emu, { usage: { aggregateMs: 60_000 } });
+    await using env = await gateEnv({ emu, gate: { usage: { aggregateMs: 60_000 } } });
+    const { gate } = env;
     const keys = [1, 2, 3].map(() => gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'api_calls' }).eventKey);
     expect(new Set(keys).size).toBe(1);
     await gate.flush();
     expect(emu.usageEvents.at(-1)).toMatchObject({ eventKey: keys[0], quantity: 3 });
-    await gate.close();
   });
 
   it('reports a refused product and meter once, and counts every refused event', async () => {
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { aggregateMs: 0 } });
+    await using env = await gateEnv({ emu, gate: { usage: { aggregateMs: 0 } } });
+    const { gate, reported } = env;
     for (let i = 0; i < 3; i++) gate.recordUsage({ accountRefId: 'user', product: 'ai-images', meter: 'credits' });
     gate.recordUsage({ accountRefId: 'user', product: 'api-access', meter: 'credits' });
     await gate.flush();
@@ -320,7 +326,6 @@ describe('what is counted', () => {
       expect.stringMatching(/product "ai-images", meter "credits": invalid_usage_model/),
       expect.stringMatching(/product "api-access", meter "credits": invalid_usage_model/),
     ]);
-    await gate.close();
   });
 
   it('counts an event in flight when close() gives up on it as dropped, never also as sent', async () => {

@@ -2,21 +2,12 @@
 // vector and the standardwebhooks package's signatures), tolerance, rotation, replay, limits, handlers.
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import { signWebhook, type Gate } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { describe, expect, it } from 'vitest';
+import { signWebhook } from 'ecom9-gate';
+import { gateEnv } from './support/gate-env';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const NEW_SECRET = `whsec_${Buffer.from('the-rotated-secret-0123456789abcdef').toString('base64')}`;
-
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
 
 /** Signed as ecom9 sends it: one delivery per transaction (the same webhook-id on a retry) unless `id` says otherwise. */
 function signed(payload: object, opts: { secret?: string; id?: string; ts?: number } = {}) {
@@ -46,14 +37,17 @@ const event = (account = 'acc', extra: object = {}) => ({
   ...extra,
 });
 
-describe('handleWebhook', () => {
-  let gate: Gate;
-  beforeEach(() => {
-    emu.setAccount('acc', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-    gate = gateFor(emu, { webhookSecret: SECRET });
-  });
+/** The test's own emulator, where acc is on pro, and a gate on it that verifies with SECRET. */
+async function webhookEnv() {
+  const env = await gateEnv({ gate: { webhookSecret: SECRET } });
+  env.emu.setAccount('acc', { customerEmail: 'a@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  return env;
+}
 
+describe('handleWebhook', () => {
   it('verifies the Standard Webhooks specification test vector', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     const r = await gate.handleWebhook({
       rawBody: '{"test": 2432232314}',
       headers: {
@@ -68,6 +62,8 @@ describe('handleWebhook', () => {
   });
 
   it('accepts a delivery signed by the standardwebhooks package', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     const body = JSON.stringify(event());
     const id = `msg_${randomUUID()}`;
     const at = new Date();
@@ -80,6 +76,8 @@ describe('handleWebhook', () => {
   });
 
   it('invalidates the account so the next check asks ecom9', async () => {
+    await using env = await webhookEnv();
+    const { emu, gate } = env;
     expect((await gate.checkTier('acc', { tiers: 'pro' })).allowed).toBe(true);
     emu.setSubscription('acc', 'studio-suite', 'pro', 'canceled');
     expect((await gate.handleWebhook(signed(event()))).status).toBe(200);
@@ -87,6 +85,8 @@ describe('handleWebhook', () => {
   });
 
   it('rejects forged, unsigned and out-of-tolerance deliveries with 401 and touches nothing', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     await gate.checkTier('acc', { tiers: 'pro' });
     const forged = signed(event(), { secret: NEW_SECRET });
     const unsigned = { rawBody: Buffer.from(JSON.stringify(event())), headers: { 'content-type': 'application/json' } };
@@ -100,20 +100,28 @@ describe('handleWebhook', () => {
   });
 
   it('verifies with any of several secrets during a rotation', async () => {
-    const rotating = gateFor(emu, { webhookSecret: [SECRET, NEW_SECRET] });
+    await using env = await webhookEnv();
+    const { emu } = env;
+    await using rotatingEnv = await gateEnv({ emu, gate: { webhookSecret: [SECRET, NEW_SECRET] } });
+    const rotating = rotatingEnv.gate;
     expect((await rotating.handleWebhook(signed(event(), { secret: SECRET }))).status).toBe(200);
     expect((await rotating.handleWebhook(signed(event(), { secret: NEW_SECRET }))).status).toBe(200);
-    const rotated = gateFor(emu, { webhookSecret: NEW_SECRET });
+    await using rotatedEnv = await gateEnv({ emu, gate: { webhookSecret: NEW_SECRET } });
+    const rotated = rotatedEnv.gate;
     expect((await rotated.handleWebhook(signed(event(), { secret: SECRET }))).status).toBe(401);
   });
 
   it('accepts a header with several signatures when one matches', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     const input = signed(event());
     input.headers['webhook-signature'] = `v1,${Buffer.alloc(32).toString('base64')} v1a,xyz ${input.headers['webhook-signature']}`;
     expect((await gate.handleWebhook(input)).status).toBe(200);
   });
 
   it('refuses a signature altered where base64 decoding would not notice (padding bits, stray characters)', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     const input = signed(event());
     const sig = input.headers['webhook-signature'];
     const b64 = sig.slice(3);
@@ -129,6 +137,8 @@ describe('handleWebhook', () => {
   });
 
   it('acknowledges a replayed transaction without running handlers again', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     let runs = 0;
     gate.onWebhook('subscription-cancelled', () => void runs++);
     const e = event();
@@ -138,6 +148,8 @@ describe('handleWebhook', () => {
   });
 
   it('dedupes by webhook-id: two deliveries about one transaction (created, then cancelled) are both processed', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     let runs = 0;
     gate.onWebhook('*', () => void runs++);
     const tx = randomUUID();
@@ -152,6 +164,8 @@ describe('handleWebhook', () => {
   });
 
   it('answers 400 to malformed JSON and to a payload that fails the schema, touching nothing', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     const bad = signed(event());
     const body = '{"event": ';
     bad.rawBody = Buffer.from(body);
@@ -162,6 +176,8 @@ describe('handleWebhook', () => {
   });
 
   it('answers 413 above 64 KiB and 415 to a body that is not JSON', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     expect((await gate.handleWebhook(signed(event('acc', { pad: 'x'.repeat(70 * 1024) })))).status).toBe(413);
     const text = signed(event());
     text.headers['content-type'] = 'text/plain';
@@ -169,6 +185,8 @@ describe('handleWebhook', () => {
   });
 
   it('runs handlers by event name, and the catch-all for names without one', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     const seen: string[] = [];
     gate.onWebhook('subscription-cancelled', (e) => void seen.push(`named:${e.event}`));
     gate.onWebhook('*', (e) => void seen.push(`any:${e.event}`));
@@ -178,6 +196,8 @@ describe('handleWebhook', () => {
   });
 
   it('answers 500 when a handler throws, after invalidating, and processes the retry', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     let fail = true;
     gate.onWebhook('subscription-cancelled', () => {
       if (fail) throw new Error('handler down');
@@ -190,20 +210,24 @@ describe('handleWebhook', () => {
   });
 
   it('uses a custom verify instead of signatures: true passes, false and a throw give 401 (the throw reported)', async () => {
-    const reported: unknown[] = [];
+    await using env = await webhookEnv();
+    const { emu } = env;
     const seen: { body: string; id: string | undefined }[] = [];
-    const custom = gateFor(emu, {
-      webhookSecret: undefined,
-      onError: (e) => void reported.push(e),
-      webhooks: {
-        verify: async ({ rawBody, headers }) => {
-          const verdict = (headers as Record<string, string>)['x-verdict'];
-          seen.push({ body: new TextDecoder().decode(rawBody), id: (headers as Record<string, string>)['x-id'] });
-          if (verdict === 'throw') throw new Error('verifier down');
-          return verdict === 'yes';
+    await using customEnv = await gateEnv({
+      emu,
+      gate: {
+        webhookSecret: undefined,
+        webhooks: {
+          verify: async ({ rawBody, headers }) => {
+            const verdict = (headers as Record<string, string>)['x-verdict'];
+            seen.push({ body: new TextDecoder().decode(rawBody), id: (headers as Record<string, string>)['x-id'] });
+            if (verdict === 'throw') throw new Error('verifier down');
+            return verdict === 'yes';
+          },
         },
       },
     });
+    const { gate: custom, reported } = customEnv;
     const body = JSON.stringify(event());
     const answer = (verdict: string) => custom.handleWebhook({ rawBody: body, headers: { 'x-verdict': verdict, 'x-id': verdict } });
     expect(await answer('yes')).toEqual({ status: 200, body: { received: true } });
@@ -213,11 +237,13 @@ describe('handleWebhook', () => {
     expect(seen).toEqual(['yes', 'no', 'throw'].map((id) => ({ body, id })));
     expect(custom.stats()).toMatchObject({ invalidations: 1, webhooksRejected: 2 });
     expect(reported.map((e) => (e as Error).message)).toEqual(['verifier down']);
-    await custom.close();
   });
 
   it('remembers at most dedupeMax transaction ids: the oldest is processed again once evicted', async () => {
-    const small = gateFor(emu, { webhookSecret: SECRET, webhooks: { dedupeMax: 2 } });
+    await using env = await webhookEnv();
+    const { emu } = env;
+    await using smallEnv = await gateEnv({ emu, gate: { webhookSecret: SECRET, webhooks: { dedupeMax: 2 } } });
+    const small = smallEnv.gate;
     const ids = ['a', 'b', 'c'].map(() => randomUUID());
     const [a, b, c] = ids.map((id) => event('acc', { transaction_id: id }));
     for (const e of [a, b, c]) expect(await small.handleWebhook(signed(e as object))).toEqual({ status: 200, body: { received: true } });
@@ -225,16 +251,21 @@ describe('handleWebhook', () => {
     // 'a' was evicted by 'c': processed (and invalidated) again.
     expect(await small.handleWebhook(signed(a as object))).toEqual({ status: 200, body: { received: true } });
     expect(small.stats()).toMatchObject({ invalidations: 4, webhooksDuplicate: 1 });
-    await small.close();
   });
 
   it('refuses a parsed body with an error that says how to mount', async () => {
+    await using env = await webhookEnv();
+    const { gate } = env;
     await expect(gate.handleWebhook({ rawBody: { event: 'x' } as never, headers: {} })).rejects.toThrow(/before any body parser/);
   });
 
   it('without a secret, still invalidates, and warns once at start-up', async () => {
+    await using env = await webhookEnv();
+    const { emu } = env;
     const warnings: string[] = [];
-    const open = gateFor(emu, { webhookSecret: undefined, logger: { warn: (m) => void warnings.push(m) } });
+    // onError: undefined: a report would be a line to this logger, as with no onError given.
+    await using openEnv = await gateEnv({ emu, gate: { webhookSecret: undefined, onError: undefined, logger: { warn: (m) => void warnings.push(m) } } });
+    const open = openEnv.gate;
     open.prepareWebhooks();
     open.prepareWebhooks();
     expect(warnings).toHaveLength(1);
