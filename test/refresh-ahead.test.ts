@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Emulator } from 'ecom9-gate/emulator';
 import { createGate, OptionsError, type Gate, type GateOptions } from 'ecom9-gate';
 import { redisBus, redisStore } from 'ecom9-gate/redis';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { manualClock, startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 import { ensureRedis } from './support/redis';
 
 let emu: Emulator;
@@ -17,10 +18,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu.close();
 });
-const open: Gate[] = [];
-afterEach(async () => {
+afterEach(() => {
   emu.clearFaults();
-  await Promise.all(open.splice(0).map((g) => g.close()));
 });
 
 const TTL = 10_000;
@@ -33,11 +32,10 @@ function proAccount(): string {
 }
 const statusCalls = (acc: string) => emu.callCount('accounts.status', acc);
 
-function gateWith(clock: ReturnType<typeof manualClock>, cache: NonNullable<GateOptions['cache']> = {}, extra: GateOptions = {}): Gate {
+/** A gate on the file's emulator, closed with the test's `await using`. */
+function gateWith(clock: ReturnType<typeof manualClock>, cache: NonNullable<GateOptions['cache']> = {}, extra: GateOptions = {}) {
   // refreshAheadMs left undefined: the default (a tenth of the TTL), which gateFor turns off otherwise.
-  const gate = gateFor(emu, { now: clock.now, cache: { ttlMs: TTL, denyTtlMs: 5_000, refreshAheadMs: undefined, ...cache }, ...extra });
-  open.push(gate);
-  return gate;
+  return gateEnv({ emu, gate: { now: clock.now, cache: { ttlMs: TTL, denyTtlMs: 5_000, refreshAheadMs: undefined, ...cache }, ...extra } });
 }
 
 /** A refresh replaced the fact: the new one holds no decision yet, so the warm peek misses once. */
@@ -46,7 +44,8 @@ const refreshed = (gate: Gate, acc: string) => vi.waitFor(() => expect(gate.tier
 describe('steady traffic', () => {
   it('over 5 TTLs no check waits for ecom9 after the first, about one status call per TTL', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock);
+    await using env = await gateWith(clock);
+    const { gate } = env;
     const acc = proAccount();
     expect((await gate.checkTier(acc, PRO)).source).toBe('upstream');
     const sources = new Set<string>();
@@ -72,7 +71,8 @@ describe('steady traffic', () => {
 
   it('a check that finds the fact expired while its refresh runs waits for that refresh, never a second call or the old fact', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock);
+    await using env = await gateWith(clock);
+    const { gate } = env;
     const acc = proAccount();
     await gate.checkTier(acc, PRO);
     emu.inject({ endpoint: 'accounts.status', accountRefId: acc, kind: 'latency', ms: 300, times: 1 });
@@ -89,7 +89,8 @@ describe('steady traffic', () => {
 
   it('does not refresh a denial ahead', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock);
+    await using env = await gateWith(clock);
+    const { gate } = env;
     const acc = `ra-free-${randomUUID()}`;
     emu.setAccount(acc, { customerEmail: 'f@example.com', subscriptions: [] });
     expect((await gate.checkTier(acc, PRO)).allowed).toBe(false);
@@ -101,7 +102,8 @@ describe('steady traffic', () => {
 
   it('a failed refresh keeps the fact until it expires and is not retried on every check', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock, {}, { onError: () => {} });
+    await using env = await gateWith(clock);
+    const { gate } = env;
     const acc = proAccount();
     await gate.checkTier(acc, PRO);
     emu.inject({ endpoint: 'accounts.status', accountRefId: acc, kind: 'status', status: 500 });
@@ -116,7 +118,8 @@ describe('steady traffic', () => {
 describe('after a webhook', () => {
   it('a cancellation denies the very next check, and the entry is fetched again in the background once', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock);
+    await using env = await gateWith(clock);
+    const { gate } = env;
     const acc = proAccount();
     expect((await gate.checkTier(acc, PRO)).allowed).toBe(true);
     clock.advance(1_000);
@@ -133,7 +136,8 @@ describe('after a webhook', () => {
 
   it('an upgrade is answered from the refetched entry without the check asking ecom9', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock);
+    await using env = await gateWith(clock);
+    const { gate } = env;
     const acc = proAccount();
     emu.setSubscription(acc, 'studio-suite', 'starter', 'active');
     expect((await gate.checkTier(acc, PRO)).allowed).toBe(false);
@@ -147,7 +151,8 @@ describe('after a webhook', () => {
 
   it('an account nobody read within the last TTL is not fetched again', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock, { ttlMs: TTL, staleIfErrorMs: 600_000 });
+    await using env = await gateWith(clock, { ttlMs: TTL, staleIfErrorMs: 600_000 });
+    const { gate } = env;
     const idle = proAccount();
     const busy = proAccount();
     await gate.checkTier(idle, PRO);
@@ -167,7 +172,8 @@ describe('after a webhook', () => {
 describe('refreshAheadMs: 0', () => {
   it('keeps the old behaviour: the check after expiry waits, and a webhook only drops', async () => {
     const clock = manualClock();
-    const gate = gateWith(clock, { refreshAheadMs: 0 });
+    await using env = await gateWith(clock, { refreshAheadMs: 0 });
+    const { gate } = env;
     const acc = proAccount();
     await gate.checkTier(acc, PRO);
     clock.advance(TTL - 100);
@@ -191,14 +197,12 @@ describe('a fleet with a redisStore', () => {
     const url = await ensureRedis();
     const prefix = `ra-${randomUUID()}:`;
     const clock = manualClock();
-    const gates = await Promise.all(
-      [0, 1, 2].map(async () => {
-        const store = redisStore({ url, prefix });
-        const gate = gateWith(clock, {}, { store, onError: () => {} });
-        await vi.waitFor(() => expect(store.connected).toBe(true), { timeout: 5_000 });
-        return gate;
-      }),
-    );
+    const stores = [redisStore({ url, prefix }), redisStore({ url, prefix }), redisStore({ url, prefix })] as const;
+    await using a = await gateWith(clock, {}, { store: stores[0] });
+    await using b = await gateWith(clock, {}, { store: stores[1] });
+    await using c = await gateWith(clock, {}, { store: stores[2] });
+    const gates = [a.gate, b.gate, c.gate];
+    await vi.waitFor(() => expect(stores.every((s) => s.connected)).toBe(true), { timeout: 5_000 });
     const acc = proAccount();
     for (const g of gates) await g.checkTier(acc, PRO);
     expect(statusCalls(acc)).toBe(1);
@@ -217,16 +221,14 @@ describe('a fleet with a redisStore', () => {
     const prefix = `ra-${randomUUID()}:`;
     const channel = `ra-${randomUUID()}`;
     const clock = manualClock();
-    const gates = await Promise.all(
-      [0, 1, 2].map(async () => {
-        const store = redisStore({ url, prefix });
-        const bus = redisBus({ url, channel });
-        const gate = gateWith(clock, {}, { store, bus, onError: () => {} });
-        // Both live: an invalidation published now reaches all three.
-        await vi.waitFor(() => expect(store.connected && bus.connected).toBe(true), { timeout: 5_000 });
-        return gate;
-      }),
-    );
+    const stores = [redisStore({ url, prefix }), redisStore({ url, prefix }), redisStore({ url, prefix })] as const;
+    const buses = [redisBus({ url, channel }), redisBus({ url, channel }), redisBus({ url, channel })] as const;
+    await using a = await gateWith(clock, {}, { store: stores[0], bus: buses[0] });
+    await using b = await gateWith(clock, {}, { store: stores[1], bus: buses[1] });
+    await using c = await gateWith(clock, {}, { store: stores[2], bus: buses[2] });
+    const gates = [a.gate, b.gate, c.gate];
+    // All live: an invalidation published now reaches all three.
+    await vi.waitFor(() => expect([...stores, ...buses].every((x) => x.connected)).toBe(true), { timeout: 5_000 });
     const acc = proAccount();
     for (const g of gates) expect((await g.checkTier(acc, PRO)).allowed).toBe(true);
     expect(statusCalls(acc)).toBe(1);
