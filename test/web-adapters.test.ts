@@ -2,33 +2,22 @@
 // guard handed something that is not a Request, a webhook body refused while it is being read, and
 // a streamed response metered only once it has been sent to its end.
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import type { Gate } from 'ecom9-gate';
 import { fetchGate } from 'ecom9-gate/fetch';
 import { honoGate } from 'ecom9-gate/hono';
 import { Hono } from 'hono';
-import { gateFor, startEmulator } from './support/env';
+import { sharedGateEnv } from './support/gate-env';
 import { startApp, testFixtures, type RunningApp } from './support/apps';
 
-let emu: Emulator;
-let gate: Gate;
-beforeAll(async () => {
-  emu = await startEmulator({ fixtures: testFixtures() });
-  gate = gateFor(emu);
-});
-afterAll(async () => {
-  await gate.close();
-  await emu.close();
-});
+const env = sharedGateEnv({ emulator: { fixtures: testFixtures() } });
 beforeEach(() => {
-  emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
-  emu.setCredits('pro-co', 'ai-images', 'credits', 12);
-  emu.resetCalls();
-  gate.invalidate('pro-co');
+  env.emu.setAccount('pro-co', { customerEmail: 'pro@example.com', subscriptions: [{ subscription: 'studio-suite', tier: 'pro' }] });
+  env.emu.setCredits('pro-co', 'ai-images', 'credits', 12);
+  env.emu.resetCalls();
+  env.gate.invalidate('pro-co');
 });
 
 describe('fetchGate guards', () => {
-  const f = () => fetchGate(gate, { accountRefId: (req) => req.headers.get('x-account') });
+  const f = () => fetchGate(env.gate, { accountRefId: (req) => req.headers.get('x-account') });
 
   it('throw a TypeError naming the guard when the wrapped handler gets something that is not a Request', () => {
     const e = f();
@@ -50,12 +39,14 @@ describe('fetchGate guards', () => {
       }
     }
     expect(ran).toBe(0);
-    expect(emu.callCount()).toBe(0);
+    expect(env.emu.callCount()).toBe(0);
   });
 
   it('refuses a missing gate or resolver at start-up, naming the option and not echoing values', () => {
     expect(() => fetchGate(undefined as never, { accountRefId: () => 'x' })).toThrow(/fetchGate "gate" must be a gate from createGate\(\)/);
-    expect(() => honoGate(gate, { accountRefId: 'sk_live_do_not_echo' as never })).toThrow(/^ecom9-gate: honoGate option "accountRefId" must be a function$/);
+    expect(() => honoGate(env.gate, { accountRefId: 'sk_live_do_not_echo' as never })).toThrow(
+      /^ecom9-gate: honoGate option "accountRefId" must be a function$/,
+    );
   });
 
   it('gives state only for a request that went through a guard, and runs as a Bun.serve-style fetch (sync handler, warm cache)', async () => {
@@ -67,7 +58,7 @@ describe('fetchGate guards', () => {
     // Warm: answered without a promise, straight from the handler.
     const warm = gated(new Request('http://app.test/reports', { headers: { 'x-account': 'pro-co' } }));
     expect(warm).toBeInstanceOf(Response);
-    expect(emu.callCount('accounts.status', 'pro-co')).toBe(1);
+    expect(env.emu.callCount('accounts.status', 'pro-co')).toBe(1);
   });
   it('keeps the state of a request that cannot take a property (frozen), and keeps two gates apart', async () => {
     const e = f();
@@ -101,10 +92,10 @@ describe('webhook body limit while reading', () => {
       headers: { 'content-type': 'application/json' },
     } as RequestInit);
     let res: Response;
-    if (fw === 'fetch') res = await fetchGate(gate, { accountRefId: () => undefined }).webhookHandler()(req);
+    if (fw === 'fetch') res = await fetchGate(env.gate, { accountRefId: () => undefined }).webhookHandler()(req);
     else {
       const app = new Hono();
-      app.all('/webhooks/ecom9', honoGate(gate, { accountRefId: () => undefined }).webhookHandler());
+      app.all('/webhooks/ecom9', honoGate(env.gate, { accountRefId: () => undefined }).webhookHandler());
       res = await app.fetch(req);
     }
     expect(res.status).toBe(413);
@@ -119,13 +110,13 @@ describe('webhook body limit while reading', () => {
 describe.each(['fetch', 'hono'] as const)('%s meterUsage on a streamed body', (fw) => {
   let app: RunningApp;
   beforeAll(async () => {
-    app = await startApp(fw, gate);
+    app = await startApp(fw, env.gate);
   });
   afterAll(async () => {
     await app.close();
   });
 
-  const queued = () => gate.stats().usageQueued;
+  const queued = () => env.gate.stats().usageQueued;
 
   it('records once the stream has ended, not when the handler returned', async () => {
     const before = queued();
@@ -160,7 +151,7 @@ describe.each(['fetch', 'hono'] as const)('%s meterUsage on a streamed body', (f
     const ok = await fetch(`${app.url}/metered-stream`, { headers: { 'x-account': 'pro-co' } });
     expect(await ok.text()).toBe('first;last');
     await vi.waitFor(() => expect(queued() - before).toBe(1));
-    await gate.flush();
+    await env.gate.flush();
     expect(queued() - before).toBe(1);
   });
 });

@@ -2,18 +2,8 @@
 // closed), and one whose sender leaves mid-way is no error of the app's, on every adapter.
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import type { Gate } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { sharedGateEnv } from './support/gate-env';
 import { FRAMEWORKS, appErrors, startApp, type RunningApp } from './support/apps';
-
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
 
 /** Opens a POST to the webhook route declaring 200 bytes, and writes one byte every `everyMs` until stopped. */
 function trickle(url: string, everyMs: number) {
@@ -41,15 +31,13 @@ function trickle(url: string, everyMs: number) {
 }
 
 describe.each(FRAMEWORKS)('%s webhook body', (fw) => {
-  let gate: Gate;
+  const env = sharedGateEnv({ gate: { webhooks: { bodyTimeoutMs: 300 } } });
   let app: RunningApp;
   beforeAll(async () => {
-    gate = gateFor(emu, { webhooks: { bodyTimeoutMs: 300 }, onError: () => {} });
-    app = await startApp(fw, gate);
+    app = await startApp(fw, env.gate);
   });
   afterAll(async () => {
     await app.close();
-    await gate.close();
   });
   beforeEach(() => void (appErrors.length = 0));
 
@@ -58,7 +46,7 @@ describe.each(FRAMEWORKS)('%s webhook body', (fw) => {
     const text = await t.answer();
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toContain('request_timeout');
-    expect(gate.stats().invalidations).toBe(0);
+    expect(env.gate.stats().invalidations).toBe(0);
   });
 
   it('a sender that leaves mid-body reaches no error handler of the app', async () => {
