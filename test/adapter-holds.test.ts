@@ -5,21 +5,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { gateEnv, sharedGateEnv } from './support/gate-env';
 import { FRAMEWORKS, seedScenario, startApp, testFixtures } from './support/apps';
 import { PLATFORMS, startNestApp } from './support/nest-app';
 
-let emu: Emulator;
 let start = 0;
-beforeAll(async () => {
-  emu = await startEmulator({ fixtures: testFixtures() });
-});
-afterAll(async () => {
-  await emu.close();
-});
 
 /** Approved debits of pro-co's ai-images credits since the test began. */
-const debits = () => emu.debits('pro-co', 'ai-images', 'credits').filter((r) => emu.ledger.indexOf(r) >= start);
+const debits = (emu: Emulator) => emu.debits('pro-co', 'ai-images', 'credits').filter((r) => emu.ledger.indexOf(r) >= start);
 
 const APPS = [
   ...FRAMEWORKS.map((fw) => [fw, (gate: Gate) => startApp(fw, gate)] as const),
@@ -27,40 +20,35 @@ const APPS = [
 ];
 
 describe.each(APPS)('reserveCredits on %s', (name, startIt) => {
-  let gate: Gate;
+  const env = sharedGateEnv({ emulator: { fixtures: testFixtures() } });
   let app: { url: string; close(): Promise<void> };
-  let reported: unknown[];
   const answer = (headers: Record<string, string> = {}, account = 'pro-co') =>
     fetch(`${app.url}/answer`, { method: 'POST', headers: { 'x-account': account, ...headers } });
 
   beforeAll(async () => {
-    reported = [];
-    gate = gateFor(emu, { onError: (e) => reported.push(e) });
-    app = await startIt(gate);
+    app = await startIt(env.gate);
   });
   afterAll(async () => {
     await app.close();
-    await gate.close();
   });
   beforeEach(() => {
-    seedScenario(emu);
-    start = emu.ledger.length;
-    reported.length = 0;
-    gate.invalidate('pro-co');
+    seedScenario(env.emu);
+    start = env.emu.ledger.length;
+    env.gate.invalidate('pro-co');
   });
 
   it('grants a hold and charges what the handler used, in one debit, once the response is finished', async () => {
     const res = await answer({ 'x-used': '3' });
     expect(res.status).toBeLessThan(300);
     expect(await res.json()).toEqual({ reserved: 10, used: 3 });
-    await gate.flush();
-    expect(debits().map((r) => r.quantity)).toEqual([3]);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(9);
-    expect(gate.openHolds('pro-co')).toEqual([]);
+    await env.gate.flush();
+    expect(debits(env.emu).map((r) => r.quantity)).toEqual([3]);
+    expect(env.emu.credits('pro-co', 'ai-images', 'credits')).toBe(9);
+    expect(env.gate.openHolds('pro-co')).toEqual([]);
   });
 
   it('denies with the same 402 as chargeCredits when the balance less open holds is short', async () => {
-    emu.setCredits('pro-co', 'ai-images', 'credits', 9);
+    env.emu.setCredits('pro-co', 'ai-images', 'credits', 9);
     const res = await answer();
     expect(res.status).toBe(402);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
@@ -70,30 +58,30 @@ describe.each(APPS)('reserveCredits on %s', (name, startIt) => {
       requested: 10,
       top_up_url: 'https://billing.example.com/top-up',
     });
-    expect(emu.callCount('credits.debit')).toBe(0);
+    expect(env.emu.callCount('credits.debit')).toBe(0);
   });
 
   it('charges nothing for a hold that used nothing', async () => {
     expect((await answer()).status).toBeLessThan(300);
-    await gate.flush();
-    expect(emu.callCount('credits.debit')).toBe(0);
-    expect(gate.openHolds()).toEqual([]);
+    await env.gate.flush();
+    expect(env.emu.callCount('credits.debit')).toBe(0);
+    expect(env.gate.openHolds()).toEqual([]);
   });
 
   it('settled by the handler and again by the adapter: one debit', async () => {
     expect(await (await answer({ 'x-used': '4', 'x-settle': '1' })).json()).toEqual({ reserved: 10, used: 4 });
-    await gate.flush();
-    expect(emu.callCount('credits.debit')).toBe(1);
-    expect(debits().map((r) => r.quantity)).toEqual([4]);
+    await env.gate.flush();
+    expect(env.emu.callCount('credits.debit')).toBe(1);
+    expect(debits(env.emu).map((r) => r.quantity)).toEqual([4]);
   });
 
   it('ecom9 failing the first debit: charged once', async () => {
-    emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 503, times: 1 });
+    env.emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 503, times: 1 });
     expect((await answer({ 'x-used': '6' })).status).toBeLessThan(300);
-    await gate.flush();
-    expect(emu.callCount('credits.debit')).toBe(2);
-    expect(debits().map((r) => r.quantity)).toEqual([6]);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(6);
+    await env.gate.flush();
+    expect(env.emu.callCount('credits.debit')).toBe(2);
+    expect(debits(env.emu).map((r) => r.quantity)).toEqual([6]);
+    expect(env.emu.credits('pro-co', 'ai-images', 'credits')).toBe(6);
   });
 
   it('a retry with the same Idempotency-Key is charged once: the first response replayed, the route not run again', async () => {
@@ -101,15 +89,15 @@ describe.each(APPS)('reserveCredits on %s', (name, startIt) => {
     const first = await answer(key);
     expect(first.status).toBeLessThan(300);
     const firstBody = await first.text();
-    await gate.flush();
+    await env.gate.flush();
     // The retry asks for more: a route run again would charge 6 more.
     const again = await answer({ ...key, 'x-used': '6' });
     expect(again.status).toBe(first.status);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await again.text()).toBe(firstBody);
-    await gate.flush();
-    expect(debits().map((r) => r.quantity)).toEqual([5]);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
+    await env.gate.flush();
+    expect(debits(env.emu).map((r) => r.quantity)).toEqual([5]);
+    expect(env.emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
   });
 });
 
@@ -117,9 +105,10 @@ describe('reserveCredits when the client leaves mid-response', () => {
   it('charges what was used before the client left, once', async () => {
     const { default: express } = await import('express');
     const { expressGate } = await import('ecom9-gate/express');
+    await using env = await gateEnv({ emulator: { fixtures: testFixtures() } });
+    const { emu, gate } = env;
     seedScenario(emu);
     start = emu.ledger.length;
-    const gate = gateFor(emu);
     const e = expressGate(gate, { accountRefId: (req) => req.get('x-account') });
     const app = express();
     let closed!: () => void;
@@ -143,12 +132,12 @@ describe('reserveCredits when the client leaves mid-response', () => {
       ac.abort();
       await gone;
       await gate.flush();
-      expect(debits().map((r) => r.quantity)).toEqual([3]);
+      expect(debits(emu).map((r) => r.quantity)).toEqual([3]);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await gate.close();
     }
-    expect(debits()).toHaveLength(1);
+    expect(debits(emu)).toHaveLength(1);
   });
 });

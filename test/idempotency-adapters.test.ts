@@ -4,9 +4,8 @@
 // upstream call, and meterUsage meters each different request under one key once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { sharedGateEnv } from './support/gate-env';
 import { FRAMEWORKS, paidRuns, startApp, testFixtures } from './support/apps';
 import { PLATFORMS, startNestApp } from './support/nest-app';
 
@@ -16,14 +15,6 @@ type RunningApp = { url: string; close(): Promise<void> };
 const start = (name: string, gate: Gate): Promise<RunningApp> =>
   name.startsWith('nest-') ? startNestApp(name.slice(5) as (typeof PLATFORMS)[number], gate) : startApp(name as (typeof FRAMEWORKS)[number], gate);
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({ fixtures: testFixtures() });
-});
-afterAll(async () => {
-  await emu.close();
-});
-
 const paid = (app: RunningApp, account: string, key: string, size: string, prompt: string) =>
   fetch(`${app.url}/paid/${size}`, {
     method: 'POST',
@@ -32,23 +23,21 @@ const paid = (app: RunningApp, account: string, key: string, size: string, promp
   });
 
 describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
-  let gate: Gate;
+  const env = sharedGateEnv({ emulator: { fixtures: testFixtures() } });
   let app: RunningApp;
   let account: string;
 
   beforeAll(async () => {
-    gate = gateFor(emu, { onError: () => {} });
-    app = await start(fw, gate);
+    app = await start(fw, env.gate);
   });
   afterAll(async () => {
     await app.close();
-    await gate.close();
   });
   beforeEach(() => {
     account = `idem-${fw}-${randomUUID()}`;
-    emu.setAccount(account, { customerEmail: 'i@example.com' });
-    emu.setCredits(account, 'ai-images', 'credits', 1_000);
-    emu.resetCalls();
+    env.emu.setAccount(account, { customerEmail: 'i@example.com' });
+    env.emu.setCredits(account, 'ai-images', 'credits', 1_000);
+    env.emu.resetCalls();
     paidRuns.count = 0;
   });
 
@@ -67,8 +56,8 @@ describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
     expect(statuses.filter((s) => s === ok)).toHaveLength(1);
     expect(statuses.filter((s) => s === 422)).toHaveLength(49);
     expect(paidRuns.count).toBe(1);
-    expect(emu.callCount('credits.debit')).toBe(1);
-    expect(emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
+    expect(env.emu.callCount('credits.debit')).toBe(1);
+    expect(env.emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
   });
 
   it('20 concurrent requests with one key: the route runs once, the rest are 409 or a replay', async () => {
@@ -83,7 +72,7 @@ describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
       else expect(r.headers.get('idempotent-replayed')).toBe('true');
     }
     expect(paidRuns.count).toBe(1);
-    expect(emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
+    expect(env.emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
   });
 
   it('one key on /paid/:size with 4 sizes: the first runs, the other three are 422', async () => {
@@ -92,7 +81,7 @@ describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
     for (const size of ['small', 'medium', 'large', 'huge']) statuses.push((await paid(app, account, key, size, 'cat')).status);
     expect(statuses).toEqual([ok, 422, 422, 422]);
     expect(paidRuns.count).toBe(1);
-    expect(emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
+    expect(env.emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
   });
 
   it('a retry of the same request is the first response again, byte for byte, marked as a replay, with no upstream call', async () => {
@@ -100,32 +89,32 @@ describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
     const first = await paid(app, account, key, 'small', 'cat');
     const bytes = await first.text();
     expect(JSON.parse(bytes)).toMatchObject({ size: 'small', prompt: 'cat' });
-    const calls = emu.callCount();
+    const calls = env.emu.callCount();
     const retry = await paid(app, account, key, 'small', 'cat');
     expect(retry.status).toBe(first.status);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.headers.get('content-type')).toBe(first.headers.get('content-type'));
     expect(await retry.text()).toBe(bytes);
     expect(paidRuns.count).toBe(1);
-    expect(emu.callCount()).toBe(calls);
+    expect(env.emu.callCount()).toBe(calls);
     // Another account's same key is its own.
     const other = `${account}-b`;
-    emu.setAccount(other, { customerEmail: 'o@example.com' });
-    emu.setCredits(other, 'ai-images', 'credits', 10);
+    env.emu.setAccount(other, { customerEmail: 'o@example.com' });
+    env.emu.setCredits(other, 'ai-images', 'credits', 10);
     expect((await paid(app, other, key, 'small', 'dog')).headers.get('idempotent-replayed')).toBeNull();
     expect(paidRuns.count).toBe(2);
   });
 
   it('a first request ecom9 could not be asked about (503) gives its key back: the retry runs, charged once', async () => {
     const key = randomUUID();
-    emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 503, times: 10 });
+    env.emu.inject({ endpoint: 'credits.debit', kind: 'status', status: 503, times: 10 });
     expect((await paid(app, account, key, 'small', 'cat')).status).toBe(503);
-    emu.clearFaults();
+    env.emu.clearFaults();
     const retry = await paid(app, account, key, 'small', 'cat');
     expect(retry.status).toBe(ok);
     expect(retry.headers.get('idempotent-replayed')).toBeNull();
     expect(paidRuns.count).toBe(1);
-    expect(emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
+    expect(env.emu.credits(account, 'ai-images', 'credits')).toBe(1_000 - 5);
   });
 
   it('answers 400 to a malformed key, running nothing', async () => {
@@ -133,7 +122,7 @@ describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'idempotency_key_invalid' });
     expect(paidRuns.count).toBe(0);
-    expect(emu.callCount('credits.debit')).toBe(0);
+    expect(env.emu.callCount('credits.debit')).toBe(0);
   });
 
   it('meterUsage: one key reused on 200 different requests meters 200 events; an identical retry once', async () => {
@@ -146,12 +135,12 @@ describe.each(TARGETS)('$name: Idempotency-Key', ({ name: fw, ok }) => {
     }
     for (let i = 0; i < 3; i++) await (await fetch(`${app.url}/meter-any/0?n=0`, { headers: { 'x-account': account, 'idempotency-key': key } })).arrayBuffer();
     // Metered once each response is over on the server, which may be just after the client read it.
-    const total = () => emu.usageTotal(account, 'api-access', 'api_calls');
+    const total = () => env.emu.usageTotal(account, 'api-access', 'api_calls');
     for (let i = 0; i < 100 && total() < 200; i++) {
-      await gate.flush();
+      await env.gate.flush();
       await new Promise((r) => setTimeout(r, 20));
     }
-    await gate.flush();
+    await env.gate.flush();
     expect(total()).toBe(200);
   });
 });
