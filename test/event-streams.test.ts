@@ -4,18 +4,8 @@
 // however the request ended (scripts/reliability.ts counts the streams left open under load).
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
-import type { Gate } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { gateEnv, sharedGateEnv } from './support/gate-env';
 import { ROUTE_FRAMEWORKS, sessionAccount, startRouteApp, type Headers, type RouteApp } from './support/account-apps';
-
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator();
-});
-afterAll(async () => {
-  await emu.close();
-});
 
 const open = (app: RouteApp, account: string, signal?: AbortSignal) =>
   fetch(`${app.url}/api/ecom9/events`, { headers: { 'x-account': account }, ...(signal ? { signal } : {}) });
@@ -63,15 +53,13 @@ function batching() {
 }
 
 describe.each(ROUTE_FRAMEWORKS)('%s events streams', (framework) => {
-  let gate: Gate;
+  const env = sharedGateEnv();
   let app: RouteApp;
   beforeAll(async () => {
-    gate = gateFor(emu);
-    app = await startRouteApp(framework, gate, { rate: { max: 10_000 }, resolve: batching() });
+    app = await startRouteApp(framework, env.gate, { rate: { max: 10_000 }, resolve: batching() });
   });
   afterAll(async () => {
     await app.close();
-    await gate.close();
   });
 
   it('60 opens pipelined in one write: no slot outlives the connection', async () => {
@@ -115,8 +103,8 @@ describe.each(ROUTE_FRAMEWORKS)('%s events streams', (framework) => {
 
 describe.each(ROUTE_FRAMEWORKS)('%s global cap', (framework) => {
   it('maxStreams bounds the streams of every account together: one more is 429 with Retry-After', async () => {
-    const gate = gateFor(emu);
-    const app = await startRouteApp(framework, gate, { maxStreams: 3 });
+    await using env = await gateEnv();
+    const app = await startRouteApp(framework, env.gate, { maxStreams: 3 });
     try {
       const held = await Promise.all(['a', 'b', 'c'].map((a) => open(app, `cap-${a}`)));
       expect(held.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -129,7 +117,6 @@ describe.each(ROUTE_FRAMEWORKS)('%s global cap', (framework) => {
       await Promise.all(held.map((r) => r.body?.cancel()));
     } finally {
       await app.close();
-      await gate.close();
     }
   });
 });

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator, FaultSpec } from 'ecom9-gate/emulator';
 import type { Gate, GateOptions, GateStats } from 'ecom9-gate';
-import { gateFor, manualClock, startEmulator } from './support/env';
+import { manualClock, startEmulator } from './support/env';
+import { gateEnv, sharedGateEnv } from './support/gate-env';
 import { FRAMEWORKS, startApp, type RunningApp } from './support/apps';
 
 const TIMEOUT_MS = 300;
@@ -51,13 +52,13 @@ afterAll(async () => {
   await emu.close();
 });
 
-function fastGate(opts: GateOptions = {}): Gate {
-  return gateFor(emu, {
+/** Options of a gate with the matrix's timeout, retries and cache windows (gateEnv's onError collects reports). */
+function fast(opts: GateOptions = {}): GateOptions {
+  return {
     http: { timeoutMs: TIMEOUT_MS, maxRetries: RETRIES, retryBaseMs: 10, retryMaxMs: BACKOFF_MAX_MS },
     cache: { ttlMs: TTL_MS, staleIfErrorMs: STALE_IF_ERROR_MS },
-    onError: () => {},
     ...opts,
-  });
+  };
 }
 
 interface Timed {
@@ -83,7 +84,10 @@ describe.each(FRAMEWORKS)('%s', (fw) => {
   describe.each(FAULTS)('$name', (row) => {
     const { fault } = row;
     const bound = boundMs(row);
-    let clock: ReturnType<typeof manualClock>;
+    const clock = manualClock();
+    // A closed gate and an open one on the file's emulator, for the block (closed after the apps).
+    const closedEnv = sharedGateEnv(() => ({ emu, gate: fast({ now: clock.now }) }));
+    const openEnv = sharedGateEnv(() => ({ emu, gate: fast({ now: clock.now, failMode: 'open' }) }));
     let gate: Gate;
     let open: Gate;
     let app: RunningApp;
@@ -102,9 +106,8 @@ describe.each(FRAMEWORKS)('%s', (fw) => {
     let openSide: Side;
 
     beforeAll(async () => {
-      clock = manualClock();
-      gate = fastGate({ now: clock.now });
-      open = fastGate({ now: clock.now, failMode: 'open' });
+      gate = closedEnv.gate;
+      open = openEnv.gate;
       app = await startApp(fw, gate);
       openApp = await startApp(fw, open);
       closedSide = { g: gate, url: app.url, account: acc };
@@ -112,7 +115,6 @@ describe.each(FRAMEWORKS)('%s', (fw) => {
     });
     afterAll(async () => {
       await Promise.all([app.close(), openApp.close()]);
-      await Promise.all([gate.close(), open.close()]);
     });
     let ledgerStart = 0;
     beforeEach(() => {
@@ -266,7 +268,7 @@ describe('random faults at volume', () => {
   // always outlasts it.
   const VOLUME_TIMEOUT_MS = 200;
   const volumeGate = (opts: GateOptions = {}) =>
-    fastGate({ ...opts, http: { timeoutMs: VOLUME_TIMEOUT_MS, maxRetries: RETRIES, retryBaseMs: 10, retryMaxMs: BACKOFF_MAX_MS } });
+    gateEnv({ emu, gate: fast({ ...opts, http: { timeoutMs: VOLUME_TIMEOUT_MS, maxRetries: RETRIES, retryBaseMs: 10, retryMaxMs: BACKOFF_MAX_MS } }) });
   const kinds: Kind[] = ['status', 'rate_limit', 'drop', 'malformed', 'bad_schema', 'latency'];
   let seed = 20261124;
   const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
@@ -276,7 +278,8 @@ describe('random faults at volume', () => {
   };
 
   it('200 debits (each retried once by the client) under random faults: each charged once, under its own key', async () => {
-    const gate = volumeGate();
+    await using env = await volumeGate();
+    const { gate } = env;
     const START = 1_000_000;
     emu.setAccount('volume', { customerEmail: 'v@example.com' });
     emu.setCredits('volume', 'ai-images', 'credits', START);
@@ -298,11 +301,11 @@ describe('random faults at volume', () => {
     expect(rows.filter((r) => r.approved)).toHaveLength(200);
     expect(rows).toHaveLength(200);
     expect(emu.credits('volume', 'ai-images', 'credits')).toBe(START - 3 * 200);
-    await gate.close();
   }, 60_000);
 
   it('1,000 usage events under random faults: 0 lost, 0 counted twice', async () => {
-    const gate = volumeGate({ usage: { retryBaseMs: 1, retryMaxMs: 5, maxAttempts: 50, concurrency: 8 } });
+    await using env = await volumeGate({ usage: { retryBaseMs: 1, retryMaxMs: 5, maxAttempts: 50, concurrency: 8 } });
+    const { gate } = env;
     emu.setAccount('volume-usage', { customerEmail: 'u@example.com' });
     for (let i = 0; i < 300; i++) emu.inject(randomFault('usage.record'));
     const issued = new Set<string>();
@@ -315,6 +318,5 @@ describe('random faults at volume', () => {
     expect(new Set(events.map((e) => e.eventKey)).size).toBe(1_000);
     expect(emu.usageTotal('volume-usage', 'api-access', 'api_calls')).toBe(1_000);
     expect(gate.stats()).toMatchObject({ usageSent: 1_000, usageFailed: 0, usageDropped: 0 });
-    await gate.close();
   }, 60_000);
 });
