@@ -19,7 +19,8 @@ import {
   type ClientOptions,
   type Ecom9Client,
 } from 'ecom9-gate';
-import { gateFor, startEmulator } from './support/env';
+import { startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 let emu: Emulator;
 let client: Ecom9Client;
@@ -203,11 +204,11 @@ describe('every endpoint', () => {
   });
 
   it('so the gate denies an account without a plan with tier_required, not upstream_unavailable', async () => {
-    const gate = gateFor(emu);
+    await using env = await gateEnv({ emu });
+    const { gate } = env;
     emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 200, body: { account_ref_id: 'acme', subscription_tier: null } });
     expect(await gate.checkTier('acme', { tiers: 'pro' })).toMatchObject({ allowed: false, code: 'tier_required', status: 403 });
     expect(gate.stats().upstreamErrors).toBe(0);
-    await gate.close();
   });
 
   it('entitlements.check and credits.balance', async () => {
@@ -577,7 +578,8 @@ describe('account refs and paths', () => {
     }
     expect(emu.calls).toHaveLength(0);
     // Through the gate, even with failMode open: a 401 denial, not an "outage" that allows.
-    const gate = gateFor(emu, { failMode: 'open' });
+    await using env = await gateEnv({ emu, gate: { failMode: 'open' } });
+    const { gate } = env;
     for (const ref of ['\ud800', 'acme\ud800']) {
       expect(await gate.checkTier(ref, { tiers: 'pro' })).toMatchObject({ allowed: false, code: 'account_unresolved', status: 401 });
       expect(await gate.checkEntitlement(ref, { product: 'pro-api', entitlement: 'api_access' })).toMatchObject({ allowed: false, status: 401 });

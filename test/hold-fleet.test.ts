@@ -6,7 +6,8 @@ import type { Emulator } from 'ecom9-gate/emulator';
 import { redisStore } from 'ecom9-gate/redis';
 import { startInstance, type Instance } from './support/processes';
 import { ensureRedis } from './support/redis';
-import { gateFor, startEmulator } from './support/env';
+import { startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 let emu: Emulator;
 let shared: string;
@@ -49,21 +50,17 @@ describe('holds with a redisStore', () => {
     const ref = `down-${randomUUID()}`;
     emu.setAccount(ref, { customerEmail: 'd@example.com' });
     emu.setCredits(ref, 'ai-images', 'credits', 100);
-    const errors: unknown[] = [];
     const store = redisStore({ url: 'redis://127.0.0.1:1', prefix: `d-${randomUUID()}:` });
-    const gate = gateFor(emu, { store, onError: (e) => errors.push(e) });
-    try {
-      const closed = await gate.reserveCredits(ref, { product: 'ai-images', meter: 'credits', quantity: 30 });
-      expect(closed.hold).toBeUndefined();
-      expect(closed.decision).toMatchObject({ code: 'upstream_unavailable', status: 503, retryAfterSeconds: 1 });
-      const open = await gate.reserveCredits(ref, { product: 'ai-images', meter: 'credits', quantity: 30, failMode: 'open' });
-      open.hold?.use(4);
-      expect(await open.hold?.settle()).toMatchObject({ debited: 4 });
-      expect(await open.hold?.settle()).toMatchObject({ debited: 4 });
-      expect(emu.ledger.filter((r) => r.accountRefId === ref).map((r) => r.quantity)).toEqual([4]);
-      expect(errors.filter((e) => (e as { code?: string }).code === 'hold_ledger_unavailable')).toHaveLength(1);
-    } finally {
-      await gate.close();
-    }
+    await using env = await gateEnv({ emu, gate: { store } });
+    const { gate, reported } = env;
+    const closed = await gate.reserveCredits(ref, { product: 'ai-images', meter: 'credits', quantity: 30 });
+    expect(closed.hold).toBeUndefined();
+    expect(closed.decision).toMatchObject({ code: 'upstream_unavailable', status: 503, retryAfterSeconds: 1 });
+    const open = await gate.reserveCredits(ref, { product: 'ai-images', meter: 'credits', quantity: 30, failMode: 'open' });
+    open.hold?.use(4);
+    expect(await open.hold?.settle()).toMatchObject({ debited: 4 });
+    expect(await open.hold?.settle()).toMatchObject({ debited: 4 });
+    expect(emu.ledger.filter((r) => r.accountRefId === ref).map((r) => r.quantity)).toEqual([4]);
+    expect(reported.filter((e) => (e as { code?: string }).code === 'hold_ledger_unavailable')).toHaveLength(1);
   }, 30_000);
 });

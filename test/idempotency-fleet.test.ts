@@ -2,29 +2,25 @@
 // another instance (another gate, another framework) is replayed there, byte for byte, without
 // running the route or asking ecom9; another request under the key is 422 there too.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Emulator } from 'ecom9-gate/emulator';
+import { beforeAll, expect, it } from 'vitest';
 import { redisStore } from 'ecom9-gate/redis';
-import { gateFor, startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 import { paidRuns, startApp, testFixtures } from './support/apps';
 import { ensureRedis } from './support/redis';
 
-let emu: Emulator;
 let url: string;
 beforeAll(async () => {
-  emu = await startEmulator({ fixtures: testFixtures() });
   url = await ensureRedis();
-});
-afterAll(async () => {
-  await emu.close();
 });
 
 it('a retry on another instance is replayed there; another request under the key is 422 there', async () => {
   const prefix = `idem-fleet-${randomUUID()}:`;
-  const a = gateFor(emu, { store: redisStore({ url, prefix }), onError: () => {} });
-  const b = gateFor(emu, { store: redisStore({ url, prefix }), onError: () => {} });
-  const appA = await startApp('express', a);
-  const appB = await startApp('hono', b);
+  // Two instances of the app, each with its own gate and store, on one emulator and one Redis.
+  await using a = await gateEnv({ emulator: { fixtures: testFixtures() }, gate: { store: redisStore({ url, prefix }) } });
+  await using b = await gateEnv({ emu: a.emu, gate: { store: redisStore({ url, prefix }) } });
+  const { emu } = a;
+  const appA = await startApp('express', a.gate);
+  const appB = await startApp('hono', b.gate);
   try {
     const account = `fleet-${randomUUID()}`;
     emu.setAccount(account, { customerEmail: 'f@example.com' });
@@ -56,7 +52,5 @@ it('a retry on another instance is replayed there; another request under the key
   } finally {
     await appA.close();
     await appB.close();
-    await a.close();
-    await b.close();
   }
 });
