@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
-import { gateFor, startEmulator } from './support/env';
+import { startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -41,13 +42,16 @@ it('a client that got its 200 from a process killed right after is metered once,
   expect(signal).toBe('SIGKILL');
   // Nothing reached ecom9 yet (the 1 s window never closed): all four are only in the journal.
   expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(0);
-  const gate = gateFor(emu, { usage: { spoolPath: spool } });
-  await gate.flush();
-  expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(4);
-  await gate.close();
+  // The next start (a gate on the journal, closed at the end of its block) sends them.
+  {
+    await using restarted = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+    await restarted.gate.flush();
+    expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(4);
+  }
   // A second start finds nothing left to send: none is counted twice.
-  const again = gateFor(emu, { usage: { spoolPath: spool } });
-  await again.flush();
-  expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(4);
-  await again.close();
+  {
+    await using again = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+    await again.gate.flush();
+    expect(emu.usageTotal(account, 'api-access', 'api_calls')).toBe(4);
+  }
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
-import { gateFor, startEmulator } from './support/env';
+import { startEmulator } from './support/env';
+import { gateEnv } from './support/gate-env';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -68,13 +69,14 @@ describe('usage spool', () => {
     expect(pendingLines).toBeGreaterThanOrEqual(5);
     expect(emu.usageTotal('spooler', 'api-access', 'api_calls')).toBe(7);
 
-    const restarted = gateFor(emu, { usage: { spoolPath: spool } });
-    await restarted.flush();
-    expect(emu.usageTotal('spooler', 'api-access', 'api_calls')).toBe(10);
-    const keys = emu.usageEvents.filter((e) => e.accountRefId === 'spooler').map((e) => e.eventKey);
-    expect(new Set(keys).size).toBe(10);
-    expect(keys).toHaveLength(10);
-    await restarted.close();
+    {
+      await using restarted = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      await restarted.gate.flush();
+      expect(emu.usageTotal('spooler', 'api-access', 'api_calls')).toBe(10);
+      const keys = emu.usageEvents.filter((e) => e.accountRefId === 'spooler').map((e) => e.eventKey);
+      expect(new Set(keys).size).toBe(10);
+      expect(keys).toHaveLength(10);
+    }
     // Everything delivered: the journal holds nothing pending any more.
     expect(readFileSync(spool, 'utf8')).toBe('');
   }, 30_000);
@@ -99,11 +101,12 @@ describe('usage spool', () => {
     await once(second.proc, 'exit');
     emu.clearFaults();
     expect(emu.usageTotal('summed', 'api-access', 'api_calls')).toBe(0);
-    const restarted = gateFor(emu, { usage: { spoolPath: spool } });
-    await restarted.flush();
-    // The replayed aggregate counts as the 3 events it sums, as it did before the crash.
-    expect(restarted.stats()).toMatchObject({ usageQueued: 7, usageSent: 7 });
-    await restarted.close();
+    {
+      await using restarted = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      await restarted.gate.flush();
+      // The replayed aggregate counts as the 3 events it sums, as it did before the crash.
+      expect(restarted.gate.stats()).toMatchObject({ usageQueued: 7, usageSent: 7 });
+    }
     expect(emu.usageTotal('summed', 'api-access', 'api_calls')).toBe(7);
   }, 30_000);
 });
@@ -113,62 +116,68 @@ describe('what stays in the spool', () => {
 
   it('keeps an event given up on during an outage, and sends it on the next start', async () => {
     const spool = spoolFile();
-    const reported: unknown[] = [];
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { spoolPath: spool, maxAttempts: 2 } });
-    emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503 });
     const before = total();
-    gate.recordUsage(keyed(`outage-${Math.random()}`));
-    await gate.flush();
-    expect(gate.stats()).toMatchObject({ usageFailed: 1, usagePending: 0 });
-    // The outage is said once as it starts (UpstreamUnreachableError); the event is reported on its own.
-    expect(reported.map((e) => (e as Error).name)).toEqual(['UpstreamUnreachableError', 'UsageDeliveryError']);
-    expect(reported[1]).toMatchObject({ name: 'UsageDeliveryError', spooled: true });
-    expect((reported[1] as Error).message).toMatch(/not delivered after 2 attempts; it stays in the spool and is sent again on the next start/);
-    await gate.close();
+    {
+      await using first = await gateEnv({ emu, gate: { usage: { spoolPath: spool, maxAttempts: 2 } } });
+      const { gate, reported } = first;
+      emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503 });
+      gate.recordUsage(keyed(`outage-${Math.random()}`));
+      await gate.flush();
+      expect(gate.stats()).toMatchObject({ usageFailed: 1, usagePending: 0 });
+      // The outage is said once as it starts (UpstreamUnreachableError); the event is reported on its own.
+      expect(reported.map((e) => (e as Error).name)).toEqual(['UpstreamUnreachableError', 'UsageDeliveryError']);
+      expect(reported[1]).toMatchObject({ name: 'UsageDeliveryError', spooled: true });
+      expect((reported[1] as Error).message).toMatch(/not delivered after 2 attempts; it stays in the spool and is sent again on the next start/);
+    }
     emu.clearFaults();
-    const restarted = gateFor(emu, { usage: { spoolPath: spool } });
-    await restarted.flush();
-    expect(total() - before).toBe(1);
-    expect(restarted.stats()).toMatchObject({ usageSent: 1, usageFailed: 0 });
-    await restarted.close();
+    {
+      await using restarted = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      await restarted.gate.flush();
+      expect(total() - before).toBe(1);
+      expect(restarted.gate.stats()).toMatchObject({ usageSent: 1, usageFailed: 0 });
+    }
     expect(readFileSync(spool, 'utf8')).toBe('');
   });
 
   it('keeps events refused for the API key (401) without retrying them, for the start with the right key', async () => {
     const spool = spoolFile();
-    const reported: unknown[] = [];
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { spoolPath: spool } });
-    emu.inject({ endpoint: 'usage.record', kind: 'status', status: 401 });
     const before = total();
-    gate.recordUsage(keyed(`auth-${Math.random()}`));
-    await gate.flush();
-    expect(emu.callCount('usage.record')).toBe(1);
-    expect(gate.stats()).toMatchObject({ usageFailed: 1, usageRetried: 0 });
-    expect(reported.find((e) => (e as Error).name === 'UsageDeliveryError')).toMatchObject({ spooled: true });
-    await gate.close();
+    {
+      await using first = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      const { gate, reported } = first;
+      emu.inject({ endpoint: 'usage.record', kind: 'status', status: 401 });
+      gate.recordUsage(keyed(`auth-${Math.random()}`));
+      await gate.flush();
+      expect(emu.callCount('usage.record')).toBe(1);
+      expect(gate.stats()).toMatchObject({ usageFailed: 1, usageRetried: 0 });
+      expect(reported.find((e) => (e as Error).name === 'UsageDeliveryError')).toMatchObject({ spooled: true });
+    }
     emu.clearFaults();
-    const restarted = gateFor(emu, { usage: { spoolPath: spool } });
-    await restarted.flush();
-    await restarted.close();
+    {
+      await using restarted = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      await restarted.gate.flush();
+    }
     expect(total() - before).toBe(1);
   });
 
   it('marks an event ecom9 refuses for good as done: it is not sent again', async () => {
     const spool = spoolFile();
-    const reported: unknown[] = [];
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { spoolPath: spool } });
-    gate.recordUsage({ accountRefId: 'spooler', product: 'ai-images', meter: 'credits', eventKey: `refused-${Math.random()}` });
-    emu.inject({ endpoint: 'usage.record', accountRefId: 'spooler-400', kind: 'status', status: 400 });
-    gate.recordUsage({ ...keyed(`invalid-${Math.random()}`), accountRefId: 'spooler-400' });
-    await gate.flush();
-    expect(gate.stats()).toMatchObject({ usageFailed: 2 });
-    expect(reported.every((e) => (e as { spooled?: boolean }).spooled === false)).toBe(true);
-    await gate.close();
+    {
+      await using first = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      const { gate, reported } = first;
+      gate.recordUsage({ accountRefId: 'spooler', product: 'ai-images', meter: 'credits', eventKey: `refused-${Math.random()}` });
+      emu.inject({ endpoint: 'usage.record', accountRefId: 'spooler-400', kind: 'status', status: 400 });
+      gate.recordUsage({ ...keyed(`invalid-${Math.random()}`), accountRefId: 'spooler-400' });
+      await gate.flush();
+      expect(gate.stats()).toMatchObject({ usageFailed: 2 });
+      expect(reported.every((e) => (e as { spooled?: boolean }).spooled === false)).toBe(true);
+    }
     expect(readFileSync(spool, 'utf8')).toBe('');
     emu.resetCalls();
-    const restarted = gateFor(emu, { usage: { spoolPath: spool } });
-    await restarted.flush();
-    await restarted.close();
+    {
+      await using restarted = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      await restarted.gate.flush();
+    }
     expect(emu.callCount('usage.record')).toBe(0);
   });
 
@@ -179,16 +188,18 @@ describe('what stays in the spool', () => {
     writeFileSync(spool, parts.map((p) => `${JSON.stringify({ add: p })}\n`).join('') + `${JSON.stringify({ agg: sum, of: parts.map((p) => p.eventKey) })}\n`);
     // First start: ecom9 is down, the sum is given up on and kept; close() rewrites the journal.
     emu.inject({ endpoint: 'usage.record', kind: 'status', status: 503 });
-    const first = gateFor(emu, { onError: () => {}, usage: { spoolPath: spool, maxAttempts: 1 } });
-    await first.flush();
-    expect(first.stats()).toMatchObject({ usageQueued: 3, usageFailed: 3 });
-    await first.close();
+    {
+      await using first = await gateEnv({ emu, gate: { usage: { spoolPath: spool, maxAttempts: 1 } } });
+      await first.gate.flush();
+      expect(first.gate.stats()).toMatchObject({ usageQueued: 3, usageFailed: 3 });
+    }
     emu.clearFaults();
     const before = total();
-    const second = gateFor(emu, { usage: { spoolPath: spool } });
-    await second.flush();
-    expect(second.stats()).toMatchObject({ usageQueued: 3, usageSent: 3 });
-    await second.close();
+    {
+      await using second = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+      await second.gate.flush();
+      expect(second.gate.stats()).toMatchObject({ usageQueued: 3, usageSent: 3 });
+    }
     expect(total() - before).toBe(6);
   });
 
@@ -196,9 +207,9 @@ describe('what stays in the spool', () => {
     const spool = spoolFile();
     const good = { add: { ...keyed(`good-${Math.random()}`), quantity: 1 } };
     writeFileSync(spool, `not json\n${JSON.stringify(good)}\n{"add":{"quantity":-1}}\n{"add":{"accountRef`);
-    const reported: unknown[] = [];
     const before = total();
-    const gate = gateFor(emu, { onError: (e) => reported.push(e), usage: { spoolPath: spool } });
+    await using env = await gateEnv({ emu, gate: { usage: { spoolPath: spool } } });
+    const { gate, reported } = env;
     await gate.flush();
     expect(total() - before).toBe(1);
     expect(reported).toHaveLength(1);
@@ -210,7 +221,8 @@ describe('what stays in the spool', () => {
   it('seals a journaled sum early once it names 1,000 parts, so what it holds stays bounded', async () => {
     const spool = spoolFile();
     emu.setAccount('big-sum', { customerEmail: 'b@example.com' });
-    const gate = gateFor(emu, { usage: { spoolPath: spool, aggregateMs: 600_000 } });
+    await using env = await gateEnv({ emu, gate: { usage: { spoolPath: spool, aggregateMs: 600_000 } } });
+    const { gate } = env;
     for (let i = 0; i < 1_001; i++) gate.recordUsage({ accountRefId: 'big-sum', product: 'api-access', meter: 'api_calls' });
     // The first 1,000 go out without a flush, long before the window closes; the 1,001st opens a new sum.
     await vi.waitFor(() => expect(total('big-sum')).toBe(1_000), { timeout: 10_000, interval: 10 });
