@@ -2,7 +2,7 @@
 // over real HTTP against the emulator: a hold is granted or refused with the same 402 as chargeCredits,
 // the handler's use is charged in one debit once the response is finished, nothing for nothing, once
 // however often it is settled, and once when ecom9 fails the first debit.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
 import { gateEnv, sharedGateEnv } from './support/gate-env';
@@ -35,6 +35,11 @@ describe.each(APPS)('reserveCredits on %s', (name, startIt) => {
     seedScenario(env.emu);
     start = env.emu.ledger.length;
     env.gate.invalidate('pro-co');
+    env.reported.length = 0;
+  });
+  // Nothing here is an error the app should hear of: a 503 on the first debit is the client's retry.
+  afterEach(() => {
+    expect(env.reported).toEqual([]);
   });
 
   it('grants a hold and charges what the handler used, in one debit, once the response is finished', async () => {
