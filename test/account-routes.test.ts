@@ -42,6 +42,8 @@ async function waitForText(res: Response, text: string, ms = 3_000): Promise<str
   return seen;
 }
 
+// Not Nest: ecom9-gate/nest has no account routes (Ecom9Module serves the decorators' guard and
+// interceptor and the webhook route only), so this table has the five adapters that do.
 describe.each(ROUTE_FRAMEWORKS)('%s accountRoutes', (framework) => {
   let gate: Gate;
   let app: RouteApp;

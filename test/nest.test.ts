@@ -1,16 +1,18 @@
-// ecom9-gate/nest on both Nest platforms (Express, Fastify): the adapter scenario table, the webhook
-// table and the module's start-up checks, over real HTTP (supertest) against the emulator.
-import { randomUUID } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+// What only ecom9-gate/nest has, on both Nest platforms (Express, Fastify), over real HTTP against the
+// emulator: undecorated and inherited routes, controller-level decorators, exception filters, the
+// metering interceptor after guards, forRootAsync, the module's start-up checks and auth-guard order.
+// The scenario and webhook tables (adapters.test.ts, webhook-adapters.test.ts) run Nest like every
+// other adapter; nothing here repeats them (one webhook test stands in for two table rows skipped on
+// Nest until an adapter fix: see it).
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
-import { ImATeapotException } from '@nestjs/common';
-import { Ecom9Module, type NestDeniedHandler } from 'ecom9-gate/nest';
+import { Ecom9Module } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
 import { seedScenario, testFixtures } from './support/apps';
-import { createNestApp, forgotGuardRuns, PLATFORMS, startAuthApp, startNestApp, type RunningNest } from './support/nest-app';
+import { createNestApp, PLATFORMS, startNestApp, type RunningNest } from './support/nest-app';
+import { forgotGuardRuns, NEST_ONLY_CONTROLLERS, startAuthApp } from './support/nest-controllers';
 import { chunkedPost } from './support/http';
 
 let emu: Emulator;
@@ -26,20 +28,15 @@ const seed = () => seedScenario(emu);
 describe.each(PLATFORMS)('nest on %s', (platform) => {
   let gate: Gate;
   let app: RunningNest;
-  let reported: unknown[];
-  const get = (path: string, account?: string, extra: Record<string, string> = {}) =>
+  const get = (path: string, account?: string) =>
     request(app.server)
       .get(path)
-      .set({ ...(account ? { 'x-account': account } : {}), ...extra });
-  const post = (path: string, account: string, extra: Record<string, string> = {}) =>
-    request(app.server)
-      .post(path)
-      .set({ 'x-account': account, ...extra });
+      .set(account ? { 'x-account': account } : {});
+  const post = (path: string, account: string) => request(app.server).post(path).set({ 'x-account': account });
 
   beforeAll(async () => {
-    reported = [];
-    gate = gateFor(emu, { onError: (e) => reported.push(e) });
-    app = await startNestApp(platform, gate);
+    gate = gateFor(emu, { onError: () => {} });
+    app = await startNestApp(platform, gate, { controllers: NEST_ONLY_CONTROLLERS });
   });
   afterAll(async () => {
     await app.close();
@@ -47,8 +44,7 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
   });
   beforeEach(() => {
     seed();
-    reported.length = 0;
-    for (const a of ['pro-co', 'free-co', 'late-co']) gate.invalidate(a);
+    for (const a of ['pro-co', 'free-co']) gate.invalidate(a);
   });
 
   it('leaves a route without a decorator alone: no call reaches ecom9', async () => {
@@ -57,43 +53,6 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     expect(res.body).toEqual({ open: true });
     expect((await get('/open')).status).toBe(200);
     expect(emu.callCount()).toBe(0);
-  });
-
-  it('allows the right tier, hands @Ecom9() the state, and answers the next request from cache', async () => {
-    const res = await get('/tier', 'pro-co');
-    expect(res.status).toBe(200);
-    expect(res.body.ecom9).toMatchObject({ accountRefId: 'pro-co', decision: { allowed: true, code: 'allowed' } });
-    await get('/tier', 'pro-co');
-    await get('/tier', 'pro-co', { 'x-async': '1' });
-    expect(emu.callCount('accounts.status', 'pro-co')).toBe(1);
-  });
-
-  it('denies the wrong tier with a 403 problem+json, the same body as the other adapters', async () => {
-    const res = await get('/tier', 'free-co');
-    expect(res.status).toBe(403);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(JSON.parse(res.text)).toMatchObject({
-      status: 403,
-      code: 'tier_required',
-      title: expect.any(String),
-      type: expect.stringContaining('tier_required'),
-      required_tiers: ['pro'],
-    });
-  });
-
-  it('narrows to a subscription, and turns past-due into a 402 with the payment link', async () => {
-    expect((await get('/tier-sub', 'pro-co')).status).toBe(200);
-    expect(emu.calls.find((c) => c.endpoint === 'accounts.status')?.query.subscription).toBe('studio-suite');
-    const res = await get('/pay', 'late-co');
-    expect(res.status).toBe(402);
-    expect(JSON.parse(res.text)).toMatchObject({ code: 'payment_required', payment_url: expect.stringMatching(/^http/) });
-  });
-
-  it('denies a missing entitlement with 403 naming product and entitlement', async () => {
-    expect((await get('/ent', 'pro-co')).status).toBe(200);
-    const res = await get('/ent', 'free-co');
-    expect(res.status).toBe(403);
-    expect(JSON.parse(res.text)).toMatchObject({ code: 'entitlement_required', product: 'pro-api', entitlement: 'api_access' });
   });
 
   it('tells controllers apart that inherit one handler: open in one, gated in the other, whichever is asked first', async () => {
@@ -115,106 +74,23 @@ describe.each(PLATFORMS)('nest on %s', (platform) => {
     expect(ok.body).toMatchObject({ credits: { debited: 5, remainingBalance: 7 } });
   });
 
-  it('answers 401 account_unresolved when no account is found, the resolver throws, rejects or returns a non-string; never an allow', async () => {
-    for (const account of [undefined, 'throw', 'reject', 'number']) {
-      const res = await get('/tier', account);
-      expect(res.status).toBe(401);
-      expect(JSON.parse(res.text)).toMatchObject({ code: 'account_unresolved' });
-    }
-    expect(reported.map((e) => (e as Error).message)).toEqual(['resolver exploded', 'resolver rejected']);
-    expect(emu.callCount()).toBe(0);
-  });
-
-  it("answers 500 (Nest's error answer, not an allow) when a quantity function throws, charging nothing", async () => {
+  it("sends a quantity function that throws to Nest's exception filters (the app's 500), never an allow, charging nothing", async () => {
     const res = await post('/charge-throws', 'pro-co');
     expect(res.status).toBe(500);
-    expect(res.body).not.toHaveProperty('ok');
+    expect(res.body).toEqual({ error: 'quantity exploded', handledBy: 'app' });
     expect(emu.callCount('credits.debit')).toBe(0);
   });
 
-  it('debits credits before the handler, and answers 402 with balance and top-up link when short', async () => {
-    const res = await post('/images', 'pro-co');
-    expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ credits: { debited: 5, remainingBalance: 7 } });
-    const short = await post('/images/50', 'pro-co');
-    expect(short.status).toBe(402);
-    expect(JSON.parse(short.text)).toMatchObject({
-      code: 'insufficient_credits',
-      remaining_balance: 7,
-      requested: 50,
-      top_up_url: 'https://billing.example.com/top-up',
-    });
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(7);
-  });
-
-  it('charges a retried request with the same Idempotency-Key once (a replay); another key or account is another charge, another route a 422', async () => {
-    emu.setCredits('pro-co', 'ai-images', 'credits', 30);
-    const key = { 'idempotency-key': `retry-${platform}` };
-    const first = await post('/images', 'pro-co', key);
-    const retry = await post('/images', 'pro-co', key);
-    expect([first.status, retry.status]).toEqual([201, 201]);
-    expect(retry.headers['idempotent-replayed']).toBe('true');
-    expect(retry.text).toBe(first.text);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(25);
-    await post('/images', 'pro-co', { 'idempotency-key': `other-${platform}` });
-    expect((await post('/images-again', 'pro-co', key)).status).toBe(422);
-    await post('/images', 'free-co', key);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(30 - 10);
-    expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(12 - 5);
-  });
-
-  it('charges both products of one route under one Idempotency-Key, and a retry neither again', async () => {
-    const key = { 'idempotency-key': `two-products-${platform}` };
-    const first = await post('/gen', 'pro-co', key);
-    expect(first.body).toMatchObject({ credits: { debited: 7, remainingBalance: 13 } });
-    expect((await post('/gen', 'pro-co', key)).status).toBe(201);
-    expect(emu.credits('pro-co', 'ai-images', 'credits')).toBe(12 - 5);
-    expect(emu.credits('pro-co', 'ai-video', 'credits')).toBe(20 - 7);
-  });
-
-  it('answers 400 invalid_quantity to a computed quantity that is not a whole number, charging nothing', async () => {
-    for (const n of ['abc', '1.5', '-3']) {
-      const res = await post(`/images/${n}`, 'pro-co');
-      expect(res.status).toBe(400);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(JSON.parse(res.text)).toMatchObject({ status: 400, code: 'invalid_quantity', product: 'ai-images', meter: 'credits' });
-    }
-    expect(emu.callCount('credits.debit')).toBe(0);
-  });
-
-  it('meters successful responses once each, and neither a 4xx nor a 5xx nor a denied request', async () => {
+  it('meters after the guards and the handler: neither a handler that throws (404) nor a request a guard refused', async () => {
     const before = emu.usageTotal('pro-co', 'api-access', 'api_calls');
     const queued = gate.stats().usageQueued;
-    for (let i = 0; i < 3; i++) expect((await get('/metered', 'pro-co')).status).toBe(200);
-    expect((await get('/metered-fail', 'pro-co')).status).toBe(500);
     expect((await get('/metered-missing', 'pro-co')).status).toBe(404);
     expect((await get('/tier-metered', 'free-co')).status).toBe(403);
     expect((await get('/tier-metered', 'pro-co')).status).toBe(200);
-    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(4));
+    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(1));
     await gate.flush();
-    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - before).toBe(4);
+    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - before).toBe(1);
     expect(emu.usageTotal('free-co', 'api-access', 'api_calls')).toBe(0);
-  });
-
-  it('meters each meter on a route once under a retried Idempotency-Key', async () => {
-    const calls = emu.usageTotal('pro-co', 'api-access', 'api_calls');
-    const toks = emu.usageTotal('pro-co', 'api-access', 'tokens');
-    const queued = gate.stats().usageQueued;
-    const key = { 'idempotency-key': `meter-${platform}` };
-    for (let i = 0; i < 2; i++) expect((await get('/metered-two', 'pro-co', key)).status).toBe(200);
-    await vi.waitFor(() => expect(gate.stats().usageQueued - queued).toBe(4));
-    await gate.flush();
-    expect(emu.usageTotal('pro-co', 'api-access', 'api_calls') - calls).toBe(1);
-    expect(emu.usageTotal('pro-co', 'api-access', 'tokens') - toks).toBe(100);
-  });
-
-  it('answers 503 with Retry-After when ecom9 is down and nothing is cached', async () => {
-    emu.inject({ endpoint: 'accounts.status', kind: 'status', status: 503 });
-    const res = await get('/tier', 'pro-co');
-    expect(res.status).toBe(503);
-    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(JSON.parse(res.text)).toMatchObject({ code: 'upstream_unavailable' });
   });
 
   it("lets the app's exception filter reshape a denial: it sees an HttpException with the status and problem body", async () => {
@@ -236,16 +112,10 @@ describe.each(PLATFORMS)('nest webhook route on %s', (platform) => {
   let hook: string;
   const seen: string[] = [];
   const acc = `nest-${platform}-co`;
-  const tier = () =>
-    request(app.server)
-      .get('/tier')
-      .set('x-account', acc)
-      .then((r) => r.status);
-  const send = (event: string, opts?: Parameters<Emulator['sendWebhook']>[2]) => emu.sendWebhook(hook, { event, account_ref_id: acc }, opts);
+  const tier = () => fetch(`${app.url}/tier`, { headers: { 'x-account': acc } }).then((r) => r.status);
 
   beforeAll(async () => {
     gate = gateFor(emu);
-    // forRootAsync here: the gate comes from an injected provider.
     app = await startNestApp(platform, gate, { async: true, handlers: { '*': (e) => void seen.push(e.event) } });
     hook = `${app.url}/webhooks/ecom9`;
   });
@@ -259,40 +129,24 @@ describe.each(PLATFORMS)('nest webhook route on %s', (platform) => {
     gate.invalidate(acc);
   });
 
-  it('an upgrade is seen by the very next request, and the handlers run', async () => {
+  it('with forRootAsync (the gate from an injected provider), gates routes and serves the webhook route with its handlers', async () => {
     expect(await tier()).toBe(403);
     emu.setSubscription(acc, 'studio-suite', 'pro', 'active');
-    expect(await tier()).toBe(403); // still cached
-    const r = await send('subscription-updated');
+    const r = await emu.sendWebhook(hook, { event: 'subscription-updated', account_ref_id: acc });
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toEqual({ received: true });
     expect(await tier()).toBe(200);
     expect(seen).toContain('subscription-updated');
   });
 
-  it('refuses a forged signature with 401, leaving the cache alone', async () => {
-    expect(await tier()).toBe(403);
-    emu.setSubscription(acc, 'studio-suite', 'pro', 'active');
-    const invalidations = gate.stats().invalidations;
-    const forged = await send('subscription-updated', { secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}` });
-    expect(forged.status).toBe(401);
-    expect(JSON.parse(forged.body)).toMatchObject({ received: false, error: 'invalid_signature' });
-    expect(gate.stats().invalidations).toBe(invalidations);
-    expect(await tier()).toBe(403);
-  });
-
-  it('answers 400 to a malformed payload, 405 to a GET and 401 to an unsigned empty POST', async () => {
+  // Until Nest's parser defect is fixed (see webhook-adapters.test.ts, where the table's rows for these
+  // answers are skipped on Nest): the same answers, with bodies Nest's parser lets through. Then drop this.
+  it('answers 400 to a malformed payload, 405 to a GET, and 413 to a JSON body over 64 KiB (with a length or chunked), verifying one under it', async () => {
     const bad = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: '..' });
     expect((await fetch(hook, { method: 'POST', headers: bad.headers, body: bad.body })).status).toBe(400);
     const wrong = await fetch(hook);
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
     expect(await wrong.json()).toEqual({ received: false, error: 'method_not_allowed', detail: 'ecom9 delivers webhooks with POST' });
-    const empty = await fetch(hook, { method: 'POST' });
-    expect(empty.status).toBe(401);
-  });
-
-  it('answers 413 to a body over 64 KiB (with a length or chunked), and verifies one just under it', async () => {
     const big = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(80 * 1024) }) });
     expect(big.status).toBe(413);
     expect(await big.json()).toEqual({ received: false, error: 'payload_too_large', detail: 'the body exceeds 65536 bytes' });
@@ -300,22 +154,6 @@ describe.each(PLATFORMS)('nest webhook route on %s', (platform) => {
     expect(chunked.status).toBe(413);
     const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc, pad: 'x'.repeat(60 * 1024) } as never);
     expect((await chunkedPost(hook, headers, Buffer.from(body), 1000)).status).toBe(200);
-  });
-
-  it('answers 415 to a compressed body without decompressing it', async () => {
-    const { body, headers } = emu.buildWebhook({ event: 'subscription-updated', account_ref_id: acc });
-    const invalidations = gate.stats().invalidations;
-    const r = await fetch(hook, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(body) });
-    expect(r.status).toBe(415);
-    expect(await r.json()).toMatchObject({ received: false, error: 'unsupported_media_type' });
-    expect(gate.stats().invalidations).toBe(invalidations);
-  });
-
-  it('acknowledges a replay as a duplicate', async () => {
-    const id = randomUUID();
-    await emu.sendWebhook(hook, { event: 'subscription-updated', account_ref_id: acc, transaction_id: id });
-    const again = await emu.sendWebhook(hook, { event: 'subscription-updated', account_ref_id: acc, transaction_id: id });
-    expect(JSON.parse(again.body)).toEqual({ received: true, duplicate: true });
   });
 });
 
@@ -422,30 +260,6 @@ describe.each(PLATFORMS)('nest module start-up on %s', (platform) => {
     } finally {
       await app.close();
       await global.close();
-    }
-  });
-
-  it('lets module-level onDenied send a denied request on (true), the denial in @Ecom9(), or throw its own exception', async () => {
-    seed();
-    gate.invalidate('pro-co');
-    const codes: string[] = [];
-    const onDenied: NestDeniedHandler = (d, ctx) => {
-      codes.push(d.code);
-      if (ctx.switchToHttp().getRequest().headers['x-own']) throw new ImATeapotException({ own: d.code });
-      return true;
-    };
-    const app = await startNestApp(platform, gate, { onDenied });
-    try {
-      const res = await request(app.server).get('/soft').set('x-account', 'pro-co');
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual({ code: 'tier_required' });
-      // Its own exception instead (warm now: thrown synchronously from canActivate).
-      const own = await request(app.server).get('/soft').set({ 'x-account': 'pro-co', 'x-own': '1' });
-      expect(own.status).toBe(418);
-      expect(own.body).toEqual({ own: 'tier_required' });
-      expect(codes).toEqual(['tier_required', 'tier_required']);
-    } finally {
-      await app.close();
     }
   });
 });

@@ -1,8 +1,9 @@
-// The same small app in Express, Koa and Fastify (and fetch and Hono, from web-apps.ts), listening on
-// loopback, so one scenario table can run against every adapter. The account comes from the `x-account` header ('throw' makes the
-// resolver throw, 'reject' makes it reject, 'number' return a number; an `x-async` header makes it
-// async). Every app's own error handler answers 500 `{ error, handledBy: 'app' }`, so a test can
-// tell it from a framework's default error answer.
+// The same small app in Express, Koa and Fastify (and fetch and Hono, from web-apps.ts, and Nest on
+// both its platforms, from nest-app.ts), listening on loopback, so one scenario table can run against
+// every adapter. The account comes from the `x-account` header ('throw' makes the resolver throw,
+// 'reject' makes it reject, 'number' return a number; an `x-async` header makes it async). Every
+// app's own error handler answers 500 `{ error, handledBy: 'app' }`, so a test can tell it from a
+// framework's default error answer.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
@@ -30,7 +31,12 @@ const promptIn = (text: string): unknown => (text ? (JSON.parse(text) as { promp
 export { answer, deferred, type Deferred, type Held } from './web-apps';
 
 export const FRAMEWORKS = ['express', 'koa', 'fastify', ...WEB_FRAMEWORKS] as const;
-export type Framework = (typeof FRAMEWORKS)[number];
+/** Nest on its Express platform ('nest') and on its Fastify one: one adapter, two platforms its binding tells apart. */
+export const NEST_FRAMEWORKS = ['nest', 'nest-fastify'] as const;
+/** What the scenario and webhook tables run: FRAMEWORKS and Nest on both platforms (suites that take FRAMEWORKS run Nest on their own). */
+export const SCENARIO_FRAMEWORKS = [...FRAMEWORKS, ...NEST_FRAMEWORKS] as const;
+export type Framework = (typeof SCENARIO_FRAMEWORKS)[number];
+type NestFramework = (typeof NEST_FRAMEWORKS)[number];
 
 export interface RunningApp {
   url: string;
@@ -79,13 +85,13 @@ export function resolveFrom(headers: Headers): unknown {
 const teapot = (d: Decision) => ({ custom: true, code: d.code });
 
 /** An onDenied that fails, synchronously or by rejecting (`x-boom: reject`). */
-function boom(headers: Headers): Promise<never> {
+export function boom(headers: Headers): Promise<never> {
   if (headers['x-boom'] === 'reject') return Promise.reject(new Error('onDenied rejected'));
   throw new Error('onDenied threw');
 }
 
 /** An app hook in front of everything (the webhook route too) that fails on `x-app-fail`. */
-const appFails = (headers: Headers) => (headers['x-app-fail'] ? new Error('app hook failed') : undefined);
+export const appFails = (headers: Headers) => (headers['x-app-fail'] ? new Error('app hook failed') : undefined);
 
 const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
 const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
@@ -107,6 +113,8 @@ async function listen(app: { listen(port: number, host: string): Server }): Prom
 }
 
 const isWeb = (fw: Framework): fw is WebFramework => (WEB_FRAMEWORKS as readonly string[]).includes(fw);
+export const isNest = (fw: Framework): fw is NestFramework => (NEST_FRAMEWORKS as readonly string[]).includes(fw);
+const nestPlatform = (fw: NestFramework) => (fw === 'nest' ? 'express' : 'fastify');
 
 /** A web app (test/support/web-apps.ts) served on Node by @hono/node-server. */
 async function serveWeb(app: WebApp): Promise<RunningApp> {
@@ -116,6 +124,8 @@ async function serveWeb(app: WebApp): Promise<RunningApp> {
 
 export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {}): Promise<RunningApp> {
   if (isWeb(fw)) return serveWeb(webApp(fw, gate, opts));
+  // Loaded when asked for: Nest is heavy, and nest-app.ts imports from here.
+  if (isNest(fw)) return (await import('./nest-app')).startNestApp(nestPlatform(fw), gate, opts);
   const held = holder();
   const hooks = opts.handlers ? { handlers: opts.handlers } : {};
 
@@ -354,6 +364,7 @@ export async function startApp(fw: Framework, gate: Gate, opts: AppOptions = {})
 /** An app whose adapter has its own onDenied (451) and sends a resolver's failure to the framework's error path (resolverError 'throw'). */
 export async function startDeniedApp(fw: Framework, gate: Gate): Promise<RunningApp> {
   if (isWeb(fw)) return serveWeb(webDeniedApp(fw, gate));
+  if (isNest(fw)) return (await import('./nest-app')).startNestDeniedApp(nestPlatform(fw), gate);
   const held = holder();
   const adapterLevel = (d: Decision) => ({ adapterLevel: true, code: d.code });
   const short = { ...charge, quantity: 50 };

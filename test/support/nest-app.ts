@@ -1,6 +1,11 @@
-// The scenario app in NestJS, on Express or Fastify: the routes of apps.ts as decorated handlers, a
-// controller-level check, an undecorated route, and a controller whose exception filter reshapes
-// denials. Built with @nestjs/testing and listening on loopback.
+// The scenario app of apps.ts in NestJS, on its Express or Fastify platform: the same routes as
+// decorated handlers, built with @nestjs/testing and listening on loopback, so the scenario and
+// webhook tables run against Nest as against every other adapter. What the others write per route
+// with onDenied, a Nest app writes as metadata its module-level onDenied reads (@OnDenied below);
+// its own error answer is a global exception filter (500 `{ error, handledBy: 'app' }`), and an app
+// middleware in front of every route fails on `x-app-fail`. POST routes answer 200 (@HttpCode) as
+// the other apps do, except /paid/:size and /answer, which keep Nest's 201 (the idempotency and
+// hold tables expect it).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import {
@@ -8,56 +13,73 @@ import {
   Catch,
   Controller,
   Get,
-  Module,
-  type DynamicModule,
-  HttpException,
-  InternalServerErrorException,
-  NotFoundException,
+  Header,
   Headers,
+  HttpCode,
+  HttpException,
+  Inject,
+  Module,
   Param,
   Post,
-  UseFilters,
-  UseGuards,
-  type CanActivate,
-  type ExecutionContext,
+  Res,
+  SetMetadata,
   type ArgumentsHost,
+  type DynamicModule,
   type ExceptionFilter,
+  type ExecutionContext,
   type INestApplication,
+  type MiddlewareConsumer,
   type NestApplicationOptions,
+  type NestModule,
+  type Type,
 } from '@nestjs/common';
+import { APP_FILTER, BaseExceptionFilter, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { Gate, WebhookHandler } from 'ecom9-gate';
 import {
   ChargeCredits,
   Ecom9,
-  Ecom9DeniedException,
-  Ecom9Guard,
   Ecom9Module,
   MeterUsage,
   RequireEntitlement,
   RequireTier,
   ReserveCredits,
+  type Ecom9ModuleOptions,
   type Ecom9State,
   type NestDeniedHandler,
+  type NestResponse,
 } from 'ecom9-gate/nest';
-import { answer, resolveFrom } from './apps';
-import { paidAnswer, work } from './web-apps';
+import { appFails, boom, resolveFrom } from './apps';
+import { answer, appErrors, charge, holder, meter, paidAnswer, teapot, tokens, video, work, type Held } from './web-apps';
 
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
-const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
-const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
-const meter = { product: 'api-access', meter: 'api_calls' };
-const tokens = { product: 'api-access', meter: 'tokens', quantity: 100 };
+// --- A route's own onDenied, the Nest way --------------------------------------------------------
+
+const ROUTE_DENIED = Symbol('route onDenied');
+/** A route's own answer to a denial: metadata the module-level onDenied reads. */
+const OnDenied = (handler: NestDeniedHandler) => SetMetadata(ROUTE_DENIED, handler);
+/** The module's onDenied: the route's own if it has one, else `fallback` (else the default denial). */
+function routeDenied(fallback?: NestDeniedHandler): NestDeniedHandler {
+  const reflector = new Reflector();
+  return (d, ctx) => (reflector.get<NestDeniedHandler | undefined>(ROUTE_DENIED, ctx.getHandler()) ?? fallback)?.(d, ctx);
+}
+const headersOf = (ctx: ExecutionContext) => ctx.switchToHttp().getRequest().headers;
+/** Answers 418 `{ custom, code }`, as the other apps' /custom routes. */
+const answerTeapot: NestDeniedHandler = (d) => {
+  throw new HttpException(teapot(d), 418);
+};
+
+// --- The scenario routes ----------------------------------------------------------------------
+
+/** The app's holder of /metered-held's request (one per app: RunningNest.hold arms it). */
+const HELD = Symbol('held request');
 
 @Controller()
-class GatedController {
-  @Get('open')
-  open() {
-    return { open: true };
-  }
+class ScenarioController {
+  constructor(@Inject(HELD) private readonly held: ReturnType<typeof holder>) {}
 
   @Get('tier')
   @RequireTier('pro')
@@ -68,6 +90,12 @@ class GatedController {
   @Get('tier-sub')
   @RequireTier(['pro', 'enterprise'], { subscription: 'studio-suite' })
   tierSub() {
+    return { ok: true };
+  }
+
+  @Get('links')
+  @RequireTier('enterprise', { upgradeLink: true, paymentLink: true })
+  links() {
     return { ok: true };
   }
 
@@ -83,13 +111,37 @@ class GatedController {
     return { ok: true };
   }
 
+  @Get('custom')
+  @RequireTier('enterprise')
+  @OnDenied(answerTeapot)
+  custom() {
+    return { ok: true };
+  }
+
   @Get('soft')
   @RequireTier('enterprise')
+  @OnDenied(() => true)
   soft(@Ecom9() ecom9: Ecom9State) {
     return { code: ecom9.decision?.code };
   }
 
+  @Get('boom-tier')
+  @RequireTier('enterprise')
+  @OnDenied((_d, ctx) => boom(headersOf(ctx)))
+  boomTier() {
+    return { ok: true };
+  }
+
+  @Post('boom-charge')
+  @HttpCode(200)
+  @ChargeCredits({ ...charge, quantity: 50 })
+  @OnDenied((_d, ctx) => boom(headersOf(ctx)))
+  boomCharge() {
+    return { ok: true };
+  }
+
   @Post('images')
+  @HttpCode(200)
   @ChargeCredits(charge)
   images(@Ecom9() ecom9: Ecom9State) {
     return { ok: true, credits: ecom9.credits };
@@ -102,12 +154,14 @@ class GatedController {
   }
 
   @Post('images-again')
+  @HttpCode(200)
   @ChargeCredits(charge)
   imagesAgain(@Ecom9() ecom9: Ecom9State) {
     return { ok: true, credits: ecom9.credits };
   }
 
   @Post('gen')
+  @HttpCode(200)
   @ChargeCredits(charge)
   @ChargeCredits(video)
   gen(@Ecom9() ecom9: Ecom9State) {
@@ -115,20 +169,10 @@ class GatedController {
   }
 
   @Post('images/:n')
+  @HttpCode(200)
   @ChargeCredits({ ...charge, quantity: (req) => Number(req.params.n) })
-  imagesN(@Param('n') _n: string, @Ecom9() ecom9: Ecom9State) {
+  imagesN(@Ecom9() ecom9: Ecom9State) {
     return { credits: ecom9.credits };
-  }
-
-  @Post('charge-throws')
-  @ChargeCredits({
-    ...charge,
-    quantity: () => {
-      throw new Error('quantity exploded');
-    },
-  })
-  chargeThrows() {
-    return { ok: true };
   }
 
   @Get('metered')
@@ -156,95 +200,94 @@ class GatedController {
     return { ok: true };
   }
 
+  @Get('metered-bad')
+  @MeterUsage({ ...meter, quantity: () => Number.NaN })
+  meteredBad() {
+    return { ok: true };
+  }
+
   @Get('metered-fail')
+  @HttpCode(500)
   @MeterUsage(meter)
   meteredFail() {
-    throw new InternalServerErrorException();
+    return { ok: false };
   }
 
-  @Get('metered-missing')
-  @MeterUsage(meter)
-  meteredMissing() {
-    throw new NotFoundException();
+  @Get('metered-weighted')
+  @Header('x-units', '7')
+  @MeterUsage({ ...meter, quantity: (_q, res) => Number(res.getHeader('x-units')) })
+  meteredWeighted() {
+    return { ok: true };
   }
 
-  @Get('tier-metered')
-  @RequireTier('pro')
+  @Get('metered-held')
   @MeterUsage(meter)
-  tierMetered() {
+  async meteredHeld(@Res({ passthrough: true }) res: NestResponse) {
+    const h = this.held.current;
+    // Express's response is the Node one; Fastify's reply keeps it as .raw.
+    (res.raw ?? res).once('close', () => h.closed.resolve());
+    h.reached.resolve();
+    await h.release.promise;
     return { ok: true };
   }
 }
 
-/** Every check on this controller applies to each of its handlers, before the handler's own. */
-@Controller('pro')
-@RequireTier('pro')
-class ProController {
-  @Get('report')
-  report(@Ecom9() ecom9: Ecom9State) {
-    return { account: ecom9.accountRefId };
-  }
+// --- The app's own error handler and hook -----------------------------------------------------
 
-  @Post('render')
-  @ChargeCredits(charge)
-  render(@Ecom9() ecom9: Ecom9State) {
-    return { credits: ecom9.credits };
+/** The app's error answer: 500 `{ error, handledBy: 'app' }` for what is not an HttpException (those go to Nest's own filter). */
+@Catch()
+class AppErrorFilter implements ExceptionFilter {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  catch(err: unknown, host: ArgumentsHost) {
+    const adapter = this.adapterHost.httpAdapter;
+    if (err instanceof HttpException) return new BaseExceptionFilter(adapter).catch(err, host);
+    appErrors.push(err);
+    adapter.reply(host.switchToHttp().getResponse(), { error: (err as Error).message, handledBy: 'app' }, 500);
   }
 }
 
-/** One inherited handler, two controllers: open in one, gated on pro in the other. */
-class BaseListController {
-  @Get('list')
-  list() {
-    return { listed: true };
-  }
+/** An app middleware in front of every route (the webhook route too) that fails on `x-app-fail`. */
+function appHook(req: { headers: Record<string, string | string[] | undefined> }, _res: unknown, next: () => void): void {
+  const err = appFails(req.headers);
+  if (err) throw err;
+  next();
 }
-@Controller('free-list')
-class FreeListController extends BaseListController {}
-@Controller('pro-list')
-@RequireTier('pro')
-class ProListController extends BaseListController {}
 
-/** An app's own filter, reshaping every HttpException (ecom9's denials among them). */
-@Catch(HttpException)
-class ReshapeFilter implements ExceptionFilter {
-  catch(err: HttpException, host: ArgumentsHost) {
-    const res = host.switchToHttp().getResponse();
-    const body = {
-      reshaped: true,
-      denial: err instanceof Ecom9DeniedException ? err.decision.code : null,
-      status: err.getStatus(),
-      problem: err.getResponse(),
-    };
-    if (res.raw) void res.code(418).header('content-type', 'application/json').send(body);
-    else res.status(418).type('json').send(JSON.stringify(body));
+@Module({
+  controllers: [ScenarioController],
+  providers: [
+    { provide: HELD, useFactory: holder },
+    { provide: APP_FILTER, useFactory: (host: HttpAdapterHost) => new AppErrorFilter(host), inject: [HttpAdapterHost] },
+  ],
+})
+class ScenarioModule implements NestModule {
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(appHook).forRoutes('{*path}');
   }
 }
 
-@Controller('filtered')
-@UseFilters(ReshapeFilter)
-class FilteredController {
-  @Get()
-  @RequireTier('enterprise')
-  filtered() {
-    return { ok: true };
-  }
-}
+// --- Building and running ---------------------------------------------------------------------
 
 export interface NestAppOptions {
+  /** Ecom9Module's webhookHandlers. */
   handlers?: Record<string, WebhookHandler>;
-  onDenied?: NestDeniedHandler;
+  /** Merged over `{ rawBody: true, logger: false }`. */
   app?: NestApplicationOptions;
   /** forRootAsync, the gate from an injected provider. */
   async?: boolean;
   /** app.setGlobalPrefix(prefix) before init. */
   prefix?: string;
+  /** More controllers beside the scenario routes. */
+  controllers?: Type[];
 }
 
 export interface RunningNest {
   app: INestApplication;
   server: Server;
   url: string;
+  /** Arms the next request to /metered-held (and returns its controls). */
+  hold(): Held;
   close(): Promise<void>;
 }
 
@@ -255,87 +298,82 @@ const GATE = Symbol('test gate');
 class ConfigModule {}
 const configModule = (gate: Gate): DynamicModule => ({ module: ConfigModule, providers: [{ provide: GATE, useValue: gate }], exports: [GATE] });
 
-/** Builds and initialises the app (init rejects on a bad option or a missing raw body). */
-export async function createNestApp(platform: Platform, gate: Gate, opts: NestAppOptions = {}): Promise<INestApplication> {
-  const module = {
+function ecom9Module(gate: Gate, opts: NestAppOptions): DynamicModule {
+  const module: Omit<Ecom9ModuleOptions, 'gate'> = {
     accountRefId: (req: { headers: Record<string, string> }) => resolveFrom(req.headers),
-    ...(opts.onDenied ? { onDenied: opts.onDenied } : {}),
+    onDenied: routeDenied(),
   };
   const route = { webhookPath: '/webhooks/ecom9', ...(opts.handlers ? { webhookHandlers: opts.handlers } : {}) };
-  const ecom9 = opts.async
+  return opts.async
     ? Ecom9Module.forRootAsync({ ...route, imports: [configModule(gate)], inject: [GATE], useFactory: async (g: Gate) => ({ gate: g, ...module }) })
     : Ecom9Module.forRoot({ gate, ...module, ...route });
-  const builder = Test.createTestingModule({
-    imports: [ecom9],
-    controllers: [GatedController, ProController, FilteredController, FreeListController, ProListController],
-  });
-  const ref = await builder.compile();
-  const appOptions: NestApplicationOptions = { rawBody: true, logger: false, ...opts.app };
-  const app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), appOptions) : ref.createNestApplication(appOptions);
+}
+
+async function build(
+  platform: Platform,
+  imports: Array<DynamicModule | Type>,
+  controllers: Type[],
+  options: NestApplicationOptions,
+): Promise<INestApplication> {
+  const ref = await Test.createTestingModule({ imports, controllers }).compile();
+  return platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), options) : ref.createNestApplication(options);
+}
+
+/** Builds and initialises the scenario app (init rejects on a bad option or a missing raw body). */
+export async function createNestApp(platform: Platform, gate: Gate, opts: NestAppOptions = {}): Promise<INestApplication> {
+  const app = await build(platform, [ecom9Module(gate, opts), ScenarioModule], opts.controllers ?? [], { rawBody: true, logger: false, ...opts.app });
   if (opts.prefix) app.setGlobalPrefix(opts.prefix);
   await app.init();
   return app;
 }
 
+async function listening(app: INestApplication): Promise<RunningNest> {
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as Server;
+  return {
+    app,
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hold: () => app.get<ReturnType<typeof holder>>(HELD).hold(),
+    close: () => app.close(),
+  };
+}
+
 export async function startNestApp(platform: Platform, gate: Gate, opts: NestAppOptions = {}): Promise<RunningNest> {
-  const app = await createNestApp(platform, gate, opts);
-  await app.listen(0, '127.0.0.1');
-  const server = app.getHttpServer() as Server;
-  return { app, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => app.close() };
+  return listening(await createNestApp(platform, gate, opts));
 }
 
-/** An app's auth guard: the account comes from `authorization: Bearer <org>` and lands on req.user. */
-class AuthGuard implements CanActivate {
-  canActivate(ctx: ExecutionContext): boolean {
-    const req = ctx.switchToHttp().getRequest();
-    const org = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (org) req.user = { orgId: org };
-    return org !== undefined;
+// --- The adapter-level onDenied app ------------------------------------------------------------
+
+@Controller()
+class DeniedController {
+  @Get('tier')
+  @RequireTier('enterprise')
+  tier() {
+    return { ran: true };
+  }
+
+  @Post('charge')
+  @HttpCode(200)
+  @ChargeCredits({ ...charge, quantity: 50 })
+  charge() {
+    return { ran: true };
+  }
+
+  @Get('override')
+  @RequireTier('enterprise')
+  @OnDenied(answerTeapot)
+  override() {
+    return { ran: true };
   }
 }
 
-@Controller('authed')
-@UseGuards(AuthGuard, Ecom9Guard)
-class AuthedController {
-  @Get()
-  @RequireTier('pro')
-  authed(@Ecom9() ecom9: Ecom9State) {
-    return { account: ecom9.accountRefId };
-  }
-}
-
-/** The guard applied again on top of the global one: each charge must still be made once. */
-@Controller('twice')
-@UseGuards(Ecom9Guard)
-class TwiceController {
-  @Post()
-  @ChargeCredits(charge)
-  twice(@Ecom9() ecom9: Ecom9State) {
-    return { credits: ecom9.credits };
-  }
-}
-
-/** Decorated but never given the guard (a mistake with globalGuard: false). */
-@Controller('forgot-guard')
-class ForgotGuardController {
-  static runs = 0;
-  @Get()
-  @RequireTier('pro')
-  forgot() {
-    ForgotGuardController.runs++;
-    return { served: true };
-  }
-}
-export const forgotGuardRuns = () => ForgotGuardController.runs;
-
-/** An app whose account is set by its own controller-level auth guard (else `x-account`); `globalGuard` as given. */
-export async function startAuthApp(platform: Platform, gate: Gate, globalGuard: boolean): Promise<RunningNest> {
-  const ref = await Test.createTestingModule({
-    imports: [Ecom9Module.forRoot({ gate, accountRefId: (req) => req.user?.orgId ?? req.headers['x-account'], globalGuard })],
-    controllers: [AuthedController, ForgotGuardController, TwiceController],
-  }).compile();
-  const app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), { logger: false }) : ref.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  const server = app.getHttpServer() as Server;
-  return { app, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => app.close() };
+/** The app of startDeniedApp: a module-level onDenied answering 451, a route with its own, and resolverError 'throw'. */
+export async function startNestDeniedApp(platform: Platform, gate: Gate): Promise<RunningNest> {
+  const onDenied = routeDenied((d) => {
+    throw new HttpException({ adapterLevel: true, code: d.code }, 451);
+  });
+  const ecom9 = Ecom9Module.forRoot({ gate, accountRefId: (req) => resolveFrom(req.headers), resolverError: 'throw', onDenied });
+  const app = await build(platform, [ecom9], [DeniedController], { logger: false });
+  return listening(app);
 }

@@ -76,7 +76,7 @@ export async function paidAnswer(size: string, prompt: unknown): Promise<{ run: 
 
 const promptOf = async (req: Request): Promise<unknown> => ((await req.json().catch(() => ({}))) as { prompt?: unknown }).prompt;
 
-const teapot = (d: Decision) => ({ custom: true, code: d.code });
+export const teapot = (d: Decision) => ({ custom: true, code: d.code });
 const adapterLevel = (d: Decision) => ({ adapterLevel: true, code: d.code });
 
 function boom(headers: Headers): Promise<never> {
@@ -92,10 +92,10 @@ const appError = (err: unknown) => {
   return Response.json({ error: (err as Error).message, handledBy: 'app' }, { status: 500 });
 };
 
-const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
-const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
-const meter = { product: 'api-access', meter: 'api_calls' };
-const tokens = { product: 'api-access', meter: 'tokens', quantity: 100 };
+export const charge = { product: 'ai-images', meter: 'credits', quantity: 5, topUpUrl: 'https://billing.example.com/top-up' };
+export const video = { product: 'ai-video', meter: 'credits', quantity: 7 };
+export const meter = { product: 'api-access', meter: 'api_calls' };
+export const tokens = { product: 'api-access', meter: 'tokens', quantity: 100 };
 export const answer = { product: 'ai-images', meter: 'credits', quantity: 10, topUpUrl: 'https://billing.example.com/top-up' };
 
 /**
