@@ -3,7 +3,18 @@
 export { createGate, type Gate } from './gate/create-gate';
 export type { GateOptions } from './gate/options';
 export { closeOnSignals, type CloseOnSignalsOptions, type Closable } from './gate/close-on-signals';
-export type { InvalidationBus, BusSubscriber, Logger, FactStore, StatsCounter, StoreAttachment, StoredFact, StoreLoadOptions } from './gate/public-options';
+export type {
+  InvalidationBus,
+  BusSubscriber,
+  Logger,
+  FactStore,
+  HoldLedgerOptions,
+  IdempotencyStoreOptions,
+  StatsCounter,
+  StoreAttachment,
+  StoredFact,
+  StoreLoadOptions,
+} from './gate/public-options';
 export { OPTION_DEFAULTS } from './shared/defaults';
 export {
   allow,
