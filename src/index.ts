@@ -1,9 +1,28 @@
 // ecom9-gate: gate routes on ecom9 billing state and meter their use. This entry holds the
 // framework-free core; adapters live at ecom9-gate/express, /koa and /fastify.
 export { createGate, type Gate } from './gate/create-gate';
-export type { GateOptions } from './gate/options';
+export type {
+  GateOptions,
+  GateCacheOptions,
+  GateCreditsOptions,
+  GateHealthOptions,
+  GateIdempotencyOptions,
+  GateUsageOptions,
+  GateWebhookOptions,
+} from './gate/gate-options';
 export { closeOnSignals, type CloseOnSignalsOptions, type Closable } from './gate/close-on-signals';
-export type { InvalidationBus, BusSubscriber, Logger, FactStore, StatsCounter, StoreAttachment, StoredFact, StoreLoadOptions } from './gate/public-options';
+export type {
+  InvalidationBus,
+  BusSubscriber,
+  Logger,
+  FactStore,
+  HoldLedgerOptions,
+  IdempotencyStoreOptions,
+  StatsCounter,
+  StoreAttachment,
+  StoredFact,
+  StoreLoadOptions,
+} from './gate/public-options';
 export { OPTION_DEFAULTS } from './shared/defaults';
 export {
   allow,

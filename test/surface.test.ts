@@ -1,11 +1,14 @@
 // The published surface, from the BUILT package: for every subpath of package.json `exports`, the names
 // a user can load (import() and require() in a plain Node process) are exactly the values the .d.ts and
-// .d.cts promise; and each entry's API report (api/*.api.md) matches the build.
+// .d.cts promise; every type a signature names is exported by name (the core types from every subpath
+// that re-exports them), and test/types.test.ts, which names them, compiles against the .d.ts; and each
+// entry's API report (api/*.api.md) matches the build and warns of no unexported type.
 //
 // dist/ is built by the globalSetup (test/support/build-dist.ts) before the tests start, when it is
 // missing or older than the sources; the beforeAll below only repeats that check (~10 ms), so this file
 // also runs right when the globalSetup guessed it would not be run.
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +34,17 @@ function isValue(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
 
 /** The value exports a declaration file promises, as TypeScript resolves them (aliases followed, type-only re-exports left out). */
 function declaredValues(files: string[]): Map<string, string[]> {
+  return declared(files, isValue);
+}
+
+/** Whether an export is a type only (an interface, a type alias; not a class, which is a value too), aliases followed. */
+function isType(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
+  const s = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  return (s.flags & ts.SymbolFlags.Type) !== 0 && (s.flags & ts.SymbolFlags.Value) === 0;
+}
+
+/** The exports of each declaration file that pass `keep`, sorted. */
+function declared(files: string[], keep: (checker: ts.TypeChecker, s: ts.Symbol) => boolean): Map<string, string[]> {
   const program = ts.createProgram(files, {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -47,7 +61,7 @@ function declaredValues(files: string[]): Map<string, string[]> {
     if (!mod) throw new Error(`${file} is not a module`);
     const values = checker
       .getExportsOfModule(mod)
-      .filter((s) => isValue(checker, s))
+      .filter((s) => keep(checker, s))
       .map((s) => s.name);
     out.set(file, values.sort());
   }
@@ -124,4 +138,61 @@ describe('API reports (api/*.api.md)', () => {
     expect(r.errors).toEqual([]);
     expect(r.changed, `${r.file} differs from the build: review the change, then run \`npm run api:update\` and commit ${r.file}`).toBe(false);
   });
+
+  it.each(entries.map((e) => [e.subpath] as const))('the report of %s names no type its entry does not export', (subpath) => {
+    const r = reports.find((x) => x.subpath === subpath);
+    const forgotten = [...(r?.built ?? '').matchAll(/\(ae-forgotten-export\) The symbol "([^"]+)"/g)].map((m) => m[1]);
+    expect(
+      forgotten,
+      `${subpath}'s signatures name these without exporting them: export them by name (src/types.ts), or keep them out of the signature`,
+    ).toEqual([]);
+  });
+});
+
+// ecom9-gate/react (browser code) and ecom9-gate/emulator (no gate) have types of their own; every
+// other subpath re-exports the core's (src/types.ts), and ecom9-gate/testing the emulator's too.
+const OWN_TYPES = new Set(['.', './react', './emulator']);
+
+describe('every public type is exported by name', () => {
+  const importTypes = (subpath: string) => {
+    const e = entries.find((x) => x.subpath === subpath);
+    const t = e?.targets.find((x) => x.condition === 'import') ?? e?.targets[0];
+    if (!t) throw new Error(`no types for ${subpath}`);
+    return t.types;
+  };
+  let types: Map<string, string[]>;
+  beforeAll(() => {
+    types = declared(
+      entries.map((e) => importTypes(e.subpath)),
+      isType,
+    );
+  }, 60_000);
+
+  it.each(entries.filter((e) => !OWN_TYPES.has(e.subpath)).map((e) => [e.specifier, e.subpath] as const))(
+    '%s exports every type ecom9-gate does',
+    (_, subpath) => {
+      const has = new Set(types.get(importTypes(subpath)));
+      const wanted = [...(types.get(importTypes('.')) ?? []), ...(subpath === './testing' ? (types.get(importTypes('./emulator')) ?? []) : [])];
+      expect(
+        wanted.filter((n) => !has.has(n)),
+        `missing from ${subpath}: add them to src/types.ts (or src/emulator/types.ts)`,
+      ).toEqual([]);
+    },
+  );
+
+  it('test/types.test.ts, which names every option and return type of every subpath, compiles against the built .d.ts', () => {
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(root, 'test', 'tsconfig.types.json'),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+    );
+    if (!config) throw new Error('cannot read test/tsconfig.types.json');
+    // Each subpath resolves to its built .d.ts, as for a user, instead of to the sources.
+    const paths = Object.fromEntries(entries.map((e) => [e.specifier, [importTypes(e.subpath)]]));
+    const program = ts.createProgram(config.fileNames, { ...config.options, paths, strict: true, noEmit: true });
+    const errors = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.formatDiagnostic(d, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' }));
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

@@ -45,6 +45,21 @@ import type { EmulatorOptions } from 'ecom9-gate/emulator';
 import { Hono, type Context as HonoContext, type MiddlewareHandler } from 'hono';
 import type { Middleware } from 'koa';
 import type { Response as ExpressResponse } from 'express';
+// Each subpath's types as a namespace, for the by-name checks at the end.
+import type * as CoreApi from 'ecom9-gate';
+import type * as ExpressApi from 'ecom9-gate/express';
+import type * as KoaApi from 'ecom9-gate/koa';
+import type * as FastifyApi from 'ecom9-gate/fastify';
+import type * as HonoApi from 'ecom9-gate/hono';
+import type * as FetchApi from 'ecom9-gate/fetch';
+import type * as NestApi from 'ecom9-gate/nest';
+import type * as RedisApi from 'ecom9-gate/redis';
+import type * as OtelApi from 'ecom9-gate/otel';
+import type * as TestingApi from 'ecom9-gate/testing';
+import type * as EmulatorApi from 'ecom9-gate/emulator';
+import type * as ReactApi from 'ecom9-gate/react';
+import type * as AiApi from 'ecom9-gate/ai';
+import type * as McpApi from 'ecom9-gate/mcp';
 
 it('types req.ecom9, ctx.state.ecom9 and request.ecom9 as an ungated route has them: maybe absent', () => {
   expectTypeOf<Request['ecom9']>().toEqualTypeOf<Ecom9State | undefined>();
@@ -164,4 +179,260 @@ it('keeps the types a route file and a Hono handler rely on', () => {
     expectTypeOf(c.get('ecom9')).toEqualTypeOf<NestEcom9State>();
     return c.json(c.get('ecom9').decision);
   });
+});
+
+// Every public option type and return type, by name, from each subpath (issue: every public type
+// nameable). A name a subpath stops exporting fails to compile; a name that resolves to nothing would be
+// `any`, hence `AnyAt`. test/surface.test.ts compiles this file against the built .d.ts too, and checks
+// that the subpaths re-exporting the core types (src/types.ts) name every one of them.
+type AnyAt<T extends readonly unknown[]> = { [K in keyof T]: 0 extends 1 & T[K] ? K : never }[number];
+type R = unknown; // a request or response type parameter, for the generic option types
+type D = unknown; // an onDenied handler type parameter
+
+it('names every public option and return type from ecom9-gate', () => {
+  expectTypeOf<
+    AnyAt<
+      [
+        CoreApi.GateOptions,
+        CoreApi.GateCacheOptions,
+        CoreApi.GateCreditsOptions,
+        CoreApi.GateHealthOptions,
+        CoreApi.GateIdempotencyOptions,
+        CoreApi.GateUsageOptions,
+        CoreApi.GateWebhookOptions,
+        CoreApi.HttpOptions,
+        CoreApi.ClientOptions,
+        CoreApi.CallOptions,
+        CoreApi.CloseOnSignalsOptions,
+        CoreApi.Closable,
+        CoreApi.Gate,
+        CoreApi.Ecom9Client,
+        CoreApi.TierCheckOptions,
+        CoreApi.EntitlementCheckOptions,
+        CoreApi.PreparedCheck,
+        CoreApi.Decision,
+        CoreApi.AllowedDecision,
+        CoreApi.DeniedDecision,
+        CoreApi.DecisionFacts,
+        CoreApi.CreditDecision,
+        CoreApi.DebitInput,
+        CoreApi.ReserveOptions,
+        CoreApi.Reservation,
+        CoreApi.Hold,
+        CoreApi.HoldSettlement,
+        CoreApi.OpenHold,
+        CoreApi.UsageInput,
+        CoreApi.GateHealth,
+        CoreApi.GateStats,
+        CoreApi.WebhookInput,
+        CoreApi.WebhookResult,
+        CoreApi.WebhookHandler,
+        CoreApi.WebhookVerifier,
+        CoreApi.Problem,
+        CoreApi.AdapterOptions<R, D>,
+        CoreApi.AccountResolver<R>,
+        CoreApi.RouteOptions<D>,
+        CoreApi.RequireTierOptions<D>,
+        CoreApi.RequireEntitlementOptions<D>,
+        CoreApi.ChargeOptions<R>,
+        CoreApi.ChargeCreditsOptions<R, D>,
+        CoreApi.MeterOptions<R, R>,
+        CoreApi.ReserveRouteOptions<R>,
+        CoreApi.ReserveCreditsOptions<R, D>,
+        CoreApi.AccountRoutesOptions,
+        CoreApi.WebhookRouterOptions,
+        CoreApi.GateMiddlewares<R, R, D, R>,
+        CoreApi.Ecom9State,
+        CoreApi.FactStore,
+        CoreApi.StoreAttachment,
+        CoreApi.StoreLoadOptions,
+        CoreApi.StoredFact,
+        CoreApi.HoldLedger,
+        CoreApi.HoldLedgerOptions,
+        CoreApi.IdempotencyStore,
+        CoreApi.IdempotencyStoreOptions,
+        CoreApi.InvalidationBus,
+        CoreApi.BusSubscriber,
+        CoreApi.Logger,
+        CoreApi.ReplayGuard,
+        CoreApi.AccountStatusParams,
+        CoreApi.CreditBalanceParams,
+        CoreApi.EntitlementCheckParams,
+        CoreApi.FixSubscriptionParams,
+        CoreApi.InvoiceCreateParams,
+        CoreApi.ResolvePublicUrlParams,
+        CoreApi.TiersIterateParams,
+        CoreApi.TiersListParams,
+        CoreApi.TransactionsIterateParams,
+        CoreApi.TransactionsListParams,
+        CoreApi.UsageEventInput,
+        CoreApi.UsageSummaryParams,
+        CoreApi.AccountStatus,
+        CoreApi.CreditBalance,
+        CoreApi.DebitResult,
+        CoreApi.EntitlementCheck,
+        CoreApi.Invoice,
+        CoreApi.Page<R>,
+        CoreApi.Product,
+        CoreApi.Tier,
+        CoreApi.Transaction,
+        CoreApi.UsageRecordResult,
+        CoreApi.UsageSummary,
+        CoreApi.Ecom9ErrorInit,
+        CoreApi.UnknownNameDetails,
+      ]
+    >
+  >().toBeNever();
+});
+
+it('names every adapter option and return type from its subpath, with the core types', () => {
+  expectTypeOf<
+    AnyAt<
+      [
+        ExpressApi.ExpressGateOptions,
+        ExpressApi.ExpressGate,
+        ExpressApi.ExpressDeniedHandler,
+        ExpressApi.Ecom9State,
+        ExpressApi.RequireTierOptions<ExpressApi.ExpressDeniedHandler>,
+        ExpressApi.ReserveCreditsOptions<Request, ExpressApi.ExpressDeniedHandler>,
+        ExpressApi.GateOptions,
+        KoaApi.KoaGateOptions,
+        KoaApi.KoaGate,
+        KoaApi.KoaDeniedHandler,
+        KoaApi.KoaWebhookRouterOptions,
+        KoaApi.Ecom9State,
+        KoaApi.ChargeCreditsOptions<Context, KoaApi.KoaDeniedHandler>,
+        KoaApi.GateOptions,
+        FastifyApi.FastifyGateOptions,
+        FastifyApi.FastifyEcom9,
+        FastifyApi.FastifyDeniedHandler,
+        FastifyApi.AccountRoutesPluginOptions,
+        FastifyApi.Ecom9State,
+        FastifyApi.MeterOptions<FastifyRequest, FastifyReply>,
+        FastifyApi.GateOptions,
+        HonoApi.HonoGateOptions,
+        HonoApi.HonoGate,
+        HonoApi.HonoDeniedHandler,
+        HonoApi.HonoGateMiddleware,
+        HonoApi.Ecom9State,
+        HonoApi.AccountRoutesOptions,
+        HonoApi.GateOptions,
+        FetchApi.FetchGateOptions,
+        FetchApi.FetchGate,
+        FetchApi.FetchDeniedHandler,
+        FetchApi.FetchGuard,
+        FetchApi.FetchHandler,
+        FetchApi.Ecom9State,
+        FetchApi.WebhookRouterOptions,
+        FetchApi.GateOptions,
+        NestApi.Ecom9ModuleOptions,
+        NestApi.Ecom9ForRootOptions,
+        NestApi.Ecom9AsyncOptions,
+        NestApi.Ecom9RouteOptions,
+        NestApi.NestDeniedHandler,
+        NestApi.Ecom9State,
+        NestApi.ReserveRouteOptions<R>,
+        NestApi.GateOptions,
+      ]
+    >
+  >().toBeNever();
+});
+
+it('names every option and return type of the other subpaths', () => {
+  expectTypeOf<
+    AnyAt<
+      [
+        RedisApi.RedisBusOptions,
+        RedisApi.RedisBus,
+        RedisApi.RedisStoreOptions,
+        RedisApi.RedisStore,
+        RedisApi.FactStore,
+        RedisApi.HoldLedger,
+        RedisApi.IdempotencyStore,
+        OtelApi.InstrumentOptions,
+        OtelApi.StopInstrumenting,
+        OtelApi.Gate,
+        TestingApi.TestGateOptions,
+        TestingApi.TestGate,
+        TestingApi.Emulator,
+        TestingApi.Fixtures,
+        TestingApi.LedgerRow,
+        TestingApi.OpenHold,
+        TestingApi.GateOptions,
+        EmulatorApi.EmulatorOptions,
+        EmulatorApi.Emulator,
+        EmulatorApi.EmulatorAccountUpdate,
+        EmulatorApi.EmulatorSubscription,
+        EmulatorApi.BuiltWebhook,
+        EmulatorApi.WebhookReply,
+        EmulatorApi.WebhookPayloadInput,
+        EmulatorApi.WebhookSendOptions,
+        EmulatorApi.FaultSpec,
+        EmulatorApi.CallRecord,
+        EmulatorApi.LedgerRow,
+        EmulatorApi.UsageRow,
+        EmulatorApi.Delivery,
+        EmulatorApi.EndpointName,
+        EmulatorApi.Fixtures,
+        EmulatorApi.ParsedFixtures,
+        EmulatorApi.TierFixture,
+        EmulatorApi.ProductFixture,
+        EmulatorApi.AccountFixture,
+        EmulatorApi.SubscriptionFixture,
+        EmulatorApi.EntitlementFixture,
+        EmulatorApi.CreditFixture,
+        EmulatorApi.ParsedTierFixture,
+        EmulatorApi.ParsedProductFixture,
+        EmulatorApi.ParsedAccountFixture,
+        EmulatorApi.ParsedSubscriptionFixture,
+        EmulatorApi.SubState,
+        EmulatorApi.UsageModel,
+        ReactApi.Ecom9ProviderProps,
+        ReactApi.Ecom9Connection,
+        ReactApi.EventSourceLike,
+        ReactApi.Ecom9QueryOptions<R>,
+        ReactApi.Result<R>,
+        ReactApi.AccountRefParams,
+        ReactApi.AccountStatusParams,
+        ReactApi.TransactionsParams,
+        ReactApi.TiersParams,
+        ReactApi.PublicUrlParams,
+        ReactApi.FixSubscriptionParams,
+        ReactApi.EntitlementParams,
+        ReactApi.CreditsParams,
+        ReactApi.UsageSummaryParams,
+        ReactApi.RouteParams,
+        ReactApi.RequireTierProps,
+        ReactApi.RequireEntitlementProps,
+        ReactApi.PricingTableProps,
+        ReactApi.PricingLabels,
+        ReactApi.UpgradeButtonProps,
+        ReactApi.CreditsBalanceProps,
+        ReactApi.FixSubscriptionBannerProps,
+        ReactApi.AccountStatus,
+        ReactApi.Subscription,
+        AiApi.CreditsMiddlewareOptions,
+        AiApi.AiCallParams,
+        AiApi.AiSettlement,
+        AiApi.AiCallOutcome,
+        AiApi.AiUsage,
+        AiApi.PriceFn,
+        AiApi.DeniedProblem,
+        AiApi.Gate,
+        AiApi.Reservation,
+        McpApi.McpGateOptions,
+        McpApi.McpGate,
+        McpApi.McpChargeOptions,
+        McpApi.McpReserveOptions,
+        McpApi.ToolGuard,
+        McpApi.ToolExtra,
+        McpApi.GatedToolExtra,
+        McpApi.ToolReturn,
+        McpApi.McpEcom9State,
+        McpApi.ConnectionIdFn,
+        McpApi.Gate,
+        McpApi.Hold,
+      ]
+    >
+  >().toBeNever();
 });

@@ -54,6 +54,7 @@ function checked(o: Ecom9ModuleOptions, from: string): Ecom9ModuleOptions {
 }
 
 export class Ecom9Module implements NestModule {
+  /** @internal Nest builds it, with the webhook path forRoot was given (ECOM9_WEBHOOK_PATH). */
   constructor(private readonly webhookPath: string | undefined) {}
 
   /** `Ecom9Module.forRoot({ gate, accountRefId, webhookPath? })`: global, so every controller's decorators work. */

@@ -5,4 +5,6 @@ export type { CreditsMiddlewareOptions, AiCallParams } from './options';
 export type { AiSettlement, AiCallOutcome, PriceFn } from './call-charge';
 export { CHARS_PER_TOKEN, type AiUsage } from './usage';
 export { Ecom9Error, CreditsDeniedError, InsufficientCreditsError, type DeniedProblem } from '../shared/errors';
-export type { Gate } from '../gate/create-gate';
+// Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
+// turn) is imported from here as from ecom9-gate.
+export type * from '../types';

@@ -3,7 +3,8 @@
 import { NotFoundError } from '../shared/errors';
 import type { EndpointName } from '../shared/endpoints';
 import { endpoints } from './endpoints';
-import { parseClientOptions, type ClientOptions } from './options';
+import type { ClientOptions } from './client-options';
+import { parseClientOptions } from './options';
 import type {
   AccountStatusParams,
   CreditBalanceParams,

@@ -34,7 +34,7 @@ export type {
 } from './schemas';
 export type { CallOptions } from './transport';
 export { accountRefProblem, MAX_ACCOUNT_REF_LENGTH } from '../shared/account-ref';
-export type { ClientOptions } from './options';
+export type { ClientOptions, HttpOptions } from './client-options';
 export { createClient, type Ecom9Client } from './client';
 export type {
   AccountStatusParams,

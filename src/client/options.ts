@@ -1,11 +1,14 @@
 // createClient's options: one zod schema, checked once; a bad option throws a TypeError that names it
-// and never echoes its value (one of them is the API key). The types are derived from the schema, the
-// defaults come from OPTION_DEFAULTS, and createGate reuses these rules for its own `http` options.
+// and never echoes its value (one of them is the API key). The types users write are the interfaces of
+// client-options.ts, checked below against the schema; the defaults come from OPTION_DEFAULTS, and
+// createGate reuses these rules for its own `http` options.
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { OPTION_DEFAULTS } from '../shared/defaults';
 import { describeIssues } from '../shared/describe-issues';
 import { OptionsError } from '../shared/errors';
+import type { Expect, SameShape } from '../shared/same-shape';
+import type { ClientOptions, HttpOptions } from './client-options';
 
 const D = OPTION_DEFAULTS;
 // setTimeout and AbortSignal.timeout turn anything longer into 1 ms, with only a warning.
@@ -23,25 +26,17 @@ export const apiKeySchema = (required: string) =>
 
 /** Where and how to reach ecom9: the same for createClient and createGate. */
 export const connectionShape = {
-  /** ecom9's API root. @default {@link OPTION_DEFAULTS}.baseUrl */
   baseUrl: z.url({ protocol: /^https?$/ }).default(D.baseUrl),
-  /** How the key is sent: `Authorization: Bearer` or `X-API-Key`. @default {@link OPTION_DEFAULTS}.authScheme */
   authScheme: z.enum(['bearer', 'x-api-key']).default(D.authScheme),
 };
 
 /** Timeouts, retries and the pool: createClient's own options, and createGate's `http`. */
 export const httpShape = {
-  /** Per attempt, in ms. @default {@link OPTION_DEFAULTS}.http.timeoutMs */
   timeoutMs: ms.positive().default(D.http.timeoutMs),
-  /** Retries after the first attempt (connection errors, 429, 5xx; POSTs only with an event_key). @default {@link OPTION_DEFAULTS}.http.maxRetries */
   maxRetries: z.number().int().min(0).max(10).default(D.http.maxRetries),
-  /** The first backoff's cap, in ms; it doubles per retry. @default {@link OPTION_DEFAULTS}.http.retryBaseMs */
   retryBaseMs: ms.default(D.http.retryBaseMs),
-  /** The largest backoff, in ms. @default {@link OPTION_DEFAULTS}.http.retryMaxMs */
   retryMaxMs: ms.default(D.http.retryMaxMs),
-  /** Pooled connections to ecom9. @default {@link OPTION_DEFAULTS}.http.connections */
   connections: z.number().int().positive().default(D.http.connections),
-  /** How requests are sent: undici's pool, or the runtime's fetch (`connections` then does not apply). @default 'fetch' on Bun and Deno, else 'undici' */
   transport: z.enum(['undici', 'fetch']).optional(),
 };
 
@@ -49,24 +44,24 @@ export const httpShape = {
 export const httpSchema: z.ZodObject<typeof httpShape, z.core.$strict> = z.object(httpShape).strict();
 
 const clientShape = {
-  /** Your ecom9 Payment Gateway API key. */
   apiKey: apiKeySchema('is required'),
   ...connectionShape,
   ...httpShape,
-  /** Your own undici dispatcher (not closed by `close()`). */
   dispatcher: z
     .custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as { request?: unknown }).request === 'function', {
       message: 'expected an undici Dispatcher',
     })
     .optional(),
-  /** Waits between retries; injectable for tests. It gets the call's signal; the wait ends on abort either way. */
   sleep: z.custom<(ms: number, signal?: AbortSignal) => Promise<void>>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
 };
 
 export const clientOptionsSchema: z.ZodObject<typeof clientShape, z.core.$strict> = z.object(clientShape).strict();
 
-/** createClient's options, as written (defaults in {@link OPTION_DEFAULTS}). */
-export type ClientOptions = z.input<typeof clientOptionsSchema>;
+// The published interfaces and the schema accept the same options: a field added to one and not the
+// other fails to compile.
+type _ClientOptionsMatch = Expect<SameShape<ClientOptions, z.input<typeof clientOptionsSchema>>>;
+type _HttpOptionsMatch = Expect<SameShape<HttpOptions, z.input<typeof httpSchema>>>;
+
 export type ParsedClientOptions = z.output<typeof clientOptionsSchema>;
 
 export function parseClientOptions(input: unknown): ParsedClientOptions {

@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import { ENDPOINTS } from '../shared/endpoints';
 import { FAULT_KINDS, type Faults, type FaultSpec } from './faults';
-import { SUB_STATES, type SubState } from './fixtures';
+import { SUB_STATES } from './fixtures';
+import type { SubState } from './fixture-types';
 import { didYouMean } from '../shared/nearest-name';
 import type { CallRecord } from './call-log';
 import type { EmulatorState } from './state';

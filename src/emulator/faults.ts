@@ -2,10 +2,12 @@
 import type { EndpointName } from '../shared/endpoints';
 import { OptionsError } from '../shared/errors';
 
+/** How an injected fault fails a request. */
 export type FaultKind = 'latency' | 'status' | 'rate_limit' | 'drop' | 'malformed' | 'bad_schema';
 /** Every kind, for the console API's schema. */
 export const FAULT_KINDS = ['latency', 'status', 'rate_limit', 'drop', 'malformed', 'bad_schema'] as const satisfies readonly FaultKind[];
 
+/** A fault to inject: which requests, how they fail, how many times. */
 export interface FaultSpec {
   /** Default: every endpoint. */
   endpoint?: EndpointName;

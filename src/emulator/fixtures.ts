@@ -1,15 +1,38 @@
-// The emulator's starting data: a zod-checked fixtures format, loadable from an object or a JSON file,
-// and the demo data the examples and `npm start` use. Every object is strict: an unknown key is named,
-// with the nearest known one, rather than silently ignored.
+// The emulator's starting data: a zod-checked fixtures format (its types, written out, in
+// fixture-types.ts), loadable from an object or a JSON file, and the demo data the examples and
+// `npm start` use. Every object is strict: an unknown key is named, with the nearest known one, rather
+// than silently ignored.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { OptionsError } from '../shared/errors';
+import type { Expect, SameShape } from '../shared/same-shape';
 import { describeFieldIssues, fieldIssues } from './zod-issues';
+import type {
+  AccountFixture,
+  CreditFixture,
+  EntitlementFixture,
+  Fixtures,
+  ParsedAccountFixture,
+  ParsedFixtures,
+  ParsedProductFixture,
+  ParsedSubscriptionFixture,
+  ParsedTierFixture,
+  ProductFixture,
+  SubState,
+  SubscriptionFixture,
+  TierFixture,
+  UsageModel,
+} from './fixture-types';
 
-export const SUB_STATES = ['active', 'past_due', 'incomplete', 'canceled'] as const;
-export type SubState = (typeof SUB_STATES)[number];
+export const SUB_STATES = ['active', 'past_due', 'incomplete', 'canceled'] as const satisfies readonly SubState[];
 
-export const USAGE_MODELS = ['prepaid_credits', 'metered_postpaid', 'included_overage', 'tiered_usage', 'volume_usage'] as const;
+export const USAGE_MODELS = [
+  'prepaid_credits',
+  'metered_postpaid',
+  'included_overage',
+  'tiered_usage',
+  'volume_usage',
+] as const satisfies readonly UsageModel[];
 
 const tierFixture = z.strictObject({
   label_name: z.string().min(1),
@@ -32,27 +55,48 @@ const productFixture = z.strictObject({
   tiers: z.array(tierFixture).default([]),
 });
 
+const subscriptionFixture = z.strictObject({ subscription: z.string(), tier: z.string(), state: z.enum(SUB_STATES).default('active') });
+const entitlementFixture = z.strictObject({ product: z.string(), entitlement: z.string() });
+const creditFixture = z.strictObject({ product: z.string(), meter: z.string(), balance: z.number().int().nonnegative() });
+
 const accountFixture = z.strictObject({
   account_ref_id: z.string().min(1),
   customer_email: z.string().default(''),
-  subscriptions: z.array(z.strictObject({ subscription: z.string(), tier: z.string(), state: z.enum(SUB_STATES).default('active') })).default([]),
-  entitlements: z.array(z.strictObject({ product: z.string(), entitlement: z.string() })).default([]),
-  credits: z.array(z.strictObject({ product: z.string(), meter: z.string(), balance: z.number().int().nonnegative() })).default([]),
+  subscriptions: z.array(subscriptionFixture).default([]),
+  entitlements: z.array(entitlementFixture).default([]),
+  credits: z.array(creditFixture).default([]),
   transactions: z.number().int().nonnegative().default(0),
 });
 
-export const fixturesSchema = z.strictObject({
-  /** The key the emulator accepts, unless createEmulator is given one. */
+const fixturesSchema = z.strictObject({
   apiKey: z.string().min(1).optional(),
-  /** The secret it signs webhooks with, unless createEmulator is given one. */
   webhookSecret: z.string().min(1).optional(),
   products: z.array(productFixture).default([]),
   accounts: z.array(accountFixture).default([]),
 });
 
-export type Fixtures = z.input<typeof fixturesSchema>;
-export type ParsedFixtures = z.output<typeof fixturesSchema>;
-export type ProductFixture = z.output<typeof productFixture>;
+// The published interfaces (fixture-types.ts) and the schema agree, as written and as parsed: a field
+// added to one and not the other, or a default added or dropped, fails to compile.
+type In<S extends z.ZodType> = z.input<S>;
+type Out<S extends z.ZodType> = z.output<S>;
+type _States = Expect<SameShape<SubState, (typeof SUB_STATES)[number]>>;
+type _Models = Expect<SameShape<UsageModel, (typeof USAGE_MODELS)[number]>>;
+type _Written = [
+  Expect<SameShape<TierFixture, In<typeof tierFixture>>>,
+  Expect<SameShape<ProductFixture, In<typeof productFixture>>>,
+  Expect<SameShape<SubscriptionFixture, In<typeof subscriptionFixture>>>,
+  Expect<SameShape<EntitlementFixture, In<typeof entitlementFixture>>>,
+  Expect<SameShape<CreditFixture, In<typeof creditFixture>>>,
+  Expect<SameShape<AccountFixture, In<typeof accountFixture>>>,
+  Expect<SameShape<Fixtures, In<typeof fixturesSchema>>>,
+];
+type _Parsed = [
+  Expect<SameShape<ParsedTierFixture, Out<typeof tierFixture>>>,
+  Expect<SameShape<ParsedProductFixture, Out<typeof productFixture>>>,
+  Expect<SameShape<ParsedSubscriptionFixture, Out<typeof subscriptionFixture>>>,
+  Expect<SameShape<ParsedAccountFixture, Out<typeof accountFixture>>>,
+  Expect<SameShape<ParsedFixtures, Out<typeof fixturesSchema>>>,
+];
 
 export function loadFixtures(source: Fixtures | string): ParsedFixtures {
   const raw: unknown = typeof source === 'string' ? readJson(source) : source;

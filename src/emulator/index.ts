@@ -2,39 +2,19 @@
 // fixtures, a control surface, signed webhooks and fault injection; a console page and its JSON API.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { EndpointName } from '../shared/endpoints';
 import { OptionsError } from '../shared/errors';
 import type { Delivery } from './admin';
-import { Faults, type FaultSpec } from './faults';
-import { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
+import { Faults } from './faults';
+import { demoFixtures, loadFixtures } from './fixtures';
 import type { CallRecord } from './call-log';
 import { createEmulatorServer } from './server';
-import { EmulatorState, type LedgerRow, type UsageRow } from './state';
-import { buildWebhook, sendWebhook, webhookPayload, type WebhookPayloadInput, type WebhookSendOptions } from './webhooks';
+import { EmulatorState } from './state';
+import type { Emulator, EmulatorOptions } from './emulator-types';
+import { buildWebhook, sendWebhook, webhookPayload, type WebhookPayloadInput } from './webhooks';
 
-export { demoFixtures, loadFixtures, type Fixtures, type SubState } from './fixtures';
-export type { FaultSpec, FaultKind } from './faults';
-export type { CallRecord } from './call-log';
-export type { Delivery } from './admin';
-export type { LedgerRow, UsageRow } from './state';
-export type { WebhookPayloadInput, WebhookSendOptions } from './webhooks';
-
-export interface EmulatorOptions {
-  /** @default the fixtures' apiKey, else 'emu_test_key' */
-  apiKey?: string;
-  /** An object or a JSON file path. @default demoFixtures */
-  fixtures?: Fixtures | string;
-  /** @default the fixtures' webhookSecret, else a fixed `whsec_` secret */
-  webhookSecret?: string;
-  /** Clock in ms for created_at, recorded_at and summaries. @default Date.now */
-  now?: () => number;
-  /**
-   * Where a change made through the console or its API (`/__emulator/`) is sent as a signed webhook,
-   * e.g. your app's `http://127.0.0.1:3000/webhooks/ecom9`. Changes made by calling `emu.set…` send none.
-   * @default []
-   */
-  webhookUrls?: readonly string[];
-}
+export { demoFixtures, loadFixtures } from './fixtures';
+// Every type of this subpath, by name (src/emulator/types.ts).
+export type * from './types';
 
 /** How long the console waits for one webhook URL to answer. */
 const CONSOLE_WEBHOOK_TIMEOUT_MS = 5_000;
@@ -52,7 +32,8 @@ function checkWebhookUrls(urls: unknown): string[] {
 export const DEFAULT_EMULATOR_KEY = 'emu_test_key';
 export const DEFAULT_EMULATOR_WEBHOOK_SECRET = `whsec_${Buffer.from('ecom9-emulator-webhook-secret').toString('base64')}`;
 
-export function createEmulator(opts: EmulatorOptions = {}) {
+/** A local ecom9 on its own HTTP server; call `listen()` before use and `close()` after. */
+export function createEmulator(opts: EmulatorOptions = {}): Emulator {
   // Parsed once, so a fixtures file's apiKey and webhookSecret count as much as an object's.
   const fixtures = loadFixtures(opts.fixtures ?? demoFixtures);
   const state = new EmulatorState(fixtures, opts.now ?? Date.now);
@@ -91,17 +72,14 @@ export function createEmulator(opts: EmulatorOptions = {}) {
   return {
     apiKey,
     webhookSecret,
-    /** The base URL ('http://127.0.0.1:PORT/api/'), once listening. */
     get url() {
       return url;
     },
-    /** The console page ('http://127.0.0.1:PORT/'), once listening. */
     get consoleUrl() {
       return url.replace(/api\/$/, '');
     },
-    /** Where console changes are sent as webhooks. */
     webhookUrls: webhookUrls as readonly string[],
-    async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    async listen(port = 0, host = '127.0.0.1') {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
@@ -112,25 +90,19 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
 
-    /** Creates or updates an account; what you leave out (email, subscriptions) is kept. `subscriptions: []` removes them all. */
-    setAccount: (ref: string, a: { customerEmail?: string; subscriptions?: Array<{ subscription: string; tier: string; state?: SubState }> }) =>
-      void state.setAccount(ref, a),
-    setSubscription: (ref: string, subscription: string, tier: string, s: SubState) => state.setSubscription(ref, subscription, tier, s),
-    removeAccount: (ref: string) => state.removeAccount(ref),
-    /** The account's subscriptions as the emulator holds them (a copy; no call is counted). */
-    subscriptions: (ref: string): Array<{ subscription: string; tier: string; state: SubState }> =>
-      (state.accounts.get(ref)?.subscriptions ?? []).map(({ subscription, tier, state: s }) => ({ subscription, tier, state: s })),
-    setEntitlement: (ref: string, product: string, entitlement: string, hasAccess: boolean) => state.setEntitlement(ref, product, entitlement, hasAccess),
-    setCredits: (ref: string, product: string, meter: string, balance: number) => state.setCredits(ref, product, meter, balance),
-    credits: (ref: string, product: string, meter: string) => state.credits(ref, product, meter),
-    usageTotal: (ref: string, product: string, meter: string) => state.usageTotal(ref, product, meter),
-    addTransactions: (ref: string, n: number) => state.addTransactions(ref, n),
-    /** One row per (account, event_key) answered: approved debits and refusals (`approved: false`) alike; a repeated key adds none. */
-    get ledger(): readonly LedgerRow[] {
+    setAccount: (ref, a) => void state.setAccount(ref, a),
+    setSubscription: (ref, subscription, tier, s) => state.setSubscription(ref, subscription, tier, s),
+    removeAccount: (ref) => state.removeAccount(ref),
+    subscriptions: (ref) => (state.accounts.get(ref)?.subscriptions ?? []).map(({ subscription, tier, state: s }) => ({ subscription, tier, state: s })),
+    setEntitlement: (ref, product, entitlement, hasAccess) => state.setEntitlement(ref, product, entitlement, hasAccess),
+    setCredits: (ref, product, meter, balance) => state.setCredits(ref, product, meter, balance),
+    credits: (ref, product, meter) => state.credits(ref, product, meter),
+    usageTotal: (ref, product, meter) => state.usageTotal(ref, product, meter),
+    addTransactions: (ref, n) => state.addTransactions(ref, n),
+    get ledger() {
       return state.ledger;
     },
-    /** Approved debits (chargeCredits, settled holds), oldest first; optionally one account's, product's and meter's. A repeated event_key adds none. */
-    debits: (accountRefId?: string, product?: string, meter?: string): LedgerRow[] =>
+    debits: (accountRefId, product, meter) =>
       state.ledger.filter(
         (r) =>
           r.approved &&
@@ -138,24 +110,22 @@ export function createEmulator(opts: EmulatorOptions = {}) {
           (product === undefined || r.product === product) &&
           (meter === undefined || r.meter === meter),
       ),
-    get usageEvents(): readonly UsageRow[] {
+    get usageEvents() {
       return state.usageEvents;
     },
 
-    get calls(): readonly CallRecord[] {
+    get calls() {
       return calls;
     },
-    callCount(endpoint?: EndpointName, accountRefId?: string): number {
+    callCount(endpoint, accountRefId) {
       return calls.filter((c) => (!endpoint || c.endpoint === endpoint) && (!accountRefId || c.accountRefId === accountRefId)).length;
     },
     resetCalls: () => void (calls.length = 0),
 
-    inject: (f: FaultSpec) => faults.add(f),
+    inject: (f) => faults.add(f),
     clearFaults: () => faults.clear(),
 
-    buildWebhook: (p: WebhookPayloadInput, o?: WebhookSendOptions) => buildWebhook(state, webhookSecret, p, o),
-    sendWebhook: (url: string, p: WebhookPayloadInput, o?: WebhookSendOptions) => sendWebhook(state, webhookSecret, url, p, o),
+    buildWebhook: (p, o) => buildWebhook(state, webhookSecret, p, o),
+    sendWebhook: (url, p, o) => sendWebhook(state, webhookSecret, url, p, o),
   };
 }
-
-export type Emulator = ReturnType<typeof createEmulator>;

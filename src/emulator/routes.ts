@@ -2,7 +2,7 @@
 // endpoint from a parsed request to a status and a body.
 import { z } from 'zod';
 import type { EndpointName } from '../shared/endpoints';
-import type { ProductFixture } from './fixtures';
+import type { ParsedProductFixture } from './fixture-types';
 import type { EmuAccount, EmulatorState } from './state';
 
 export interface EmuRequest {
@@ -171,7 +171,7 @@ export const ROUTES: Record<EndpointName, (state: EmulatorState, req: EmuRequest
     const subName = q.get('subscription_name');
     const tierName = q.get('tier_name');
     if (productName && (subName || tierName)) return bad({ product_name: 'Use product_name or subscription_name + tier_name, not both.' });
-    let product: ProductFixture | undefined;
+    let product: ParsedProductFixture | undefined;
     if (productName) product = state.products.get(productName);
     else {
       const need = requireQuery(q, ['subscription_name', 'tier_name', 'email']);

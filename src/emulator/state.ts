@@ -1,7 +1,7 @@
 // The emulator's in-memory ecom9: accounts and their subscriptions, entitlements, credit balances, the
 // debit ledger and usage events, with the idempotency ecom9 promises (one effect per event_key).
 import { randomUUID } from 'node:crypto';
-import type { ParsedFixtures, ProductFixture, SubState } from './fixtures';
+import type { ParsedFixtures, ParsedProductFixture, SubState } from './fixture-types';
 
 export interface EmuSubscription {
   subscription: string;
@@ -20,6 +20,7 @@ export interface EmuAccount {
   transactions: Array<Record<string, string>>;
 }
 
+/** One debit the emulator answered, approved or refused. */
 export interface LedgerRow {
   accountRefId: string;
   product: string;
@@ -30,6 +31,7 @@ export interface LedgerRow {
   at: number;
 }
 
+/** One usage event the emulator recorded. */
 export interface UsageRow {
   accountRefId: string;
   product: string;
@@ -44,7 +46,7 @@ export type DebitAnswer = { approved: true; debited: number; remaining_balance: 
 const k = (...parts: string[]) => parts.join('\u0000');
 
 export class EmulatorState {
-  readonly products = new Map<string, ProductFixture>();
+  readonly products = new Map<string, ParsedProductFixture>();
   readonly accounts = new Map<string, EmuAccount>();
   private readonly balances = new Map<string, number>();
   private readonly debits = new Map<string, DebitAnswer>();
@@ -70,7 +72,7 @@ export class EmulatorState {
     }
   }
 
-  productById(manageId: string): ProductFixture | undefined {
+  productById(manageId: string): ParsedProductFixture | undefined {
     for (const p of this.products.values()) if (p.manage_id === manageId) return p;
     return undefined;
   }

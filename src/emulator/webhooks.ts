@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { webhookHeaders } from '../webhooks/signature';
 import type { EmulatorState } from './state';
 
+/** A webhook to send: the event and account; what is left out is filled in from the account's state. */
 export interface WebhookPayloadInput {
   event: string;
   account_ref_id: string;
@@ -14,6 +15,7 @@ export interface WebhookPayloadInput {
   [extra: string]: unknown;
 }
 
+/** How a webhook is signed and sent (a forged, stale or slow delivery for tests). */
 export interface WebhookSendOptions {
   /** Sign with another secret (a forged delivery). */
   secret?: string;

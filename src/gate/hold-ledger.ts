@@ -16,6 +16,7 @@ export interface HoldScope {
 
 export const scopeOf = (ref: string, product: string, meter: string): HoldScope => ({ ref, product, meter, id: `${ref}\u0000${product}\u0000${meter}` });
 
+/** One hold asked of a ledger: its key, its quantity and when it stops counting. */
 export interface ReserveAsk {
   readonly key: string;
   readonly quantity: number;
@@ -25,6 +26,7 @@ export interface ReserveAsk {
   readonly refresh?: boolean;
 }
 
+/** A ledger's answer to a ReserveAsk: granted or not, and the balance it was judged against. */
 export interface ReserveAnswer {
   readonly granted: boolean;
   /** The balance the hold was judged against. */

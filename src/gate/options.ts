@@ -1,8 +1,7 @@
 // createGate's options: one zod schema, checked once when the gate is made. A wrong or unknown
-// option throws a TypeError that names it; the types users write (GateOptions) are derived from the
-// schema, the defaults come from OPTION_DEFAULTS, and `http` reuses the client's rules. Each shape is
-// its own const and each schema is annotated with `typeof` it (`http` as the client's schema), so the
-// JSDoc reaches the published .d.ts, which drops it from inferred types.
+// option throws a TypeError that names it; the types users write are the interfaces of
+// gate-options.ts (documented there), checked below against the schema; the defaults come from
+// OPTION_DEFAULTS, and `http` reuses the client's rules.
 import { z } from 'zod';
 import { apiKeySchema, connectionShape, httpSchema } from '../client/options';
 import { OPTION_DEFAULTS } from '../shared/defaults';
@@ -11,165 +10,113 @@ import { OptionsError } from '../shared/errors';
 import { runtimeEnv } from '../shared/runtime';
 import type { WebhookVerifier } from '../webhooks/handler';
 import type { FactStore, InvalidationBus, Logger } from './public-options';
+import type { Expect, SameShape } from '../shared/same-shape';
+import type {
+  GateCacheOptions,
+  GateCreditsOptions,
+  GateHealthOptions,
+  GateIdempotencyOptions,
+  GateOptions,
+  GateUsageOptions,
+  GateWebhookOptions,
+} from './gate-options';
 
 const D = OPTION_DEFAULTS;
 const fn = <T extends (...args: never[]) => unknown>() => z.custom<T>((v) => typeof v === 'function', { message: 'expected a function' });
 const positiveMs = z.number().int().nonnegative();
 
 const cacheShape = {
-  /** How long a fact that grants access is fresh, in ms. @default {@link OPTION_DEFAULTS}.cache.ttlMs */
   ttlMs: positiveMs.default(D.cache.ttlMs),
-  /** How long a fact that denies (no active subscription, unknown account, no entitlement) is fresh, in ms. @default {@link OPTION_DEFAULTS}.cache.denyTtlMs */
   denyTtlMs: positiveMs.default(D.cache.denyTtlMs),
-  /** When ecom9 fails, the oldest fact still served (`source: 'stale'`), in ms from when it was fetched. @default {@link OPTION_DEFAULTS}.cache.staleIfErrorMs */
   staleIfErrorMs: positiveMs.default(D.cache.staleIfErrorMs),
-  /** Most entries kept (LRU). @default {@link OPTION_DEFAULTS}.cache.max */
   max: z.number().int().positive().default(D.cache.max),
-  /**
-   * A fact that grants access, read within this long (ms) of its expiry, is answered from the cache
-   * and fetched again in the background, once; after an invalidation, the facts read within the last
-   * TTL are fetched again in the background. 0 turns both off. Must be below `ttlMs`.
-   * @default a tenth of `ttlMs`
-   */
   refreshAheadMs: positiveMs.optional(),
 };
 const cacheSchema: z.ZodObject<typeof cacheShape, z.core.$strict> = z.object(cacheShape).strict();
 
 const usageShape = {
-  /** A JSON-lines journal: usage queued when the process dies is sent on the next start. */
   spoolPath: z.string().min(1).optional(),
-  /**
-   * Events without an eventKey (and without metadata) are summed per account, product and meter over
-   * this window (ms) and sent as one event; keyed events are always sent on their own. 0 sends every
-   * event on its own. @default {@link OPTION_DEFAULTS}.usage.aggregateMs
-   */
   aggregateMs: positiveMs.default(D.usage.aggregateMs),
-  /** Events held at most; more are dropped, reported and counted. @default {@link OPTION_DEFAULTS}.usage.maxQueue */
   maxQueue: z.number().int().positive().default(D.usage.maxQueue),
-  /** Events in flight at once. @default {@link OPTION_DEFAULTS}.usage.concurrency */
   concurrency: z.number().int().positive().max(256).default(D.usage.concurrency),
-  /** Attempts per event before it is given up on (reported and counted). @default {@link OPTION_DEFAULTS}.usage.maxAttempts */
   maxAttempts: z.number().int().positive().default(D.usage.maxAttempts),
-  /** The first backoff's cap, in ms. @default {@link OPTION_DEFAULTS}.usage.retryBaseMs */
   retryBaseMs: z.number().int().nonnegative().default(D.usage.retryBaseMs),
-  /** The largest backoff, in ms. @default {@link OPTION_DEFAULTS}.usage.retryMaxMs */
   retryMaxMs: z.number().int().nonnegative().default(D.usage.retryMaxMs),
 };
 const usageSchema: z.ZodObject<typeof usageShape, z.core.$strict> = z.object(usageShape).strict();
 
 const webhookShape = {
-  /** Seconds a webhook timestamp may be off, either way. @default {@link OPTION_DEFAULTS}.webhooks.toleranceSeconds */
   toleranceSeconds: z.number().int().positive().default(D.webhooks.toleranceSeconds),
-  /** Transaction ids remembered for replay protection. @default {@link OPTION_DEFAULTS}.webhooks.dedupeMax */
   dedupeMax: z.number().int().positive().default(D.webhooks.dedupeMax),
-  /** How long a transaction id is remembered, in ms. @default {@link OPTION_DEFAULTS}.webhooks.dedupeTtlMs */
   dedupeTtlMs: positiveMs.default(D.webhooks.dedupeTtlMs),
-  /**
-   * How `webhookSecret` is written: `'whsec'`, Standard Webhooks' `whsec_` followed by the base64 key
-   * (checked at start-up), or `'raw'`, the string's own UTF-8 bytes are the HMAC key.
-   * @default {@link OPTION_DEFAULTS}.webhooks.secretFormat
-   */
   secretFormat: z.enum(['whsec', 'raw']).default(D.webhooks.secretFormat),
-  /**
-   * The most a webhook body may take to arrive, in ms, from the request's start: a slower sender is
-   * answered 408 and its connection closed (ecom9 sends 64 KiB at most, in one go). @default {@link OPTION_DEFAULTS}.webhooks.bodyTimeoutMs
-   */
   bodyTimeoutMs: z.number().int().positive().max(300_000).default(D.webhooks.bodyTimeoutMs),
-  /** Replaces Standard Webhooks verification with your own. */
   verify: fn<WebhookVerifier>().optional(),
 };
 const webhookSchema: z.ZodObject<typeof webhookShape, z.core.$strict> = z.object(webhookShape).strict();
 
 const idempotencyShape = {
-  /**
-   * How long an Idempotency-Key is kept, with its request's fingerprint and the response to replay, in
-   * ms. A client's retries come within minutes; a day also covers a job retried the next day, and is
-   * what Stripe keeps. Past it, the key is new again (see docs/middlewares.md). @default {@link OPTION_DEFAULTS}.idempotency.ttlMs
-   */
   ttlMs: z.number().int().positive().default(D.idempotency.ttlMs),
-  /** The largest response body kept for a replay, in bytes; a reuse of a key whose response was larger is answered 409. @default {@link OPTION_DEFAULTS}.idempotency.maxBodyBytes */
   maxBodyBytes: z
     .number()
     .int()
     .nonnegative()
     .max(16 * 1024 * 1024)
     .default(D.idempotency.maxBodyBytes),
-  /** Keys kept in memory (without a `redisStore`), least recently used dropped first. @default {@link OPTION_DEFAULTS}.idempotency.max */
   max: z.number().int().positive().default(D.idempotency.max),
-  /** The most response bytes kept in memory for replays (without a `redisStore`); a key whose response was dropped is answered 409. @default {@link OPTION_DEFAULTS}.idempotency.maxMemoryBytes */
   maxMemoryBytes: z.number().int().positive().default(D.idempotency.maxMemoryBytes),
 };
 const idempotencySchema: z.ZodObject<typeof idempotencyShape, z.core.$strict> = z.object(idempotencyShape).strict();
 
 const healthShape = {
-  /** How long a failure counts as recent for `gate.health()` (ecom9 failing, usage spooled, bus errors), in ms. @default {@link OPTION_DEFAULTS}.health.windowMs */
   windowMs: positiveMs.default(D.health.windowMs),
 };
 const healthSchema: z.ZodObject<typeof healthShape, z.core.$strict> = z.object(healthShape).strict();
 
 const creditsShape = {
-  /** A hold never settled is closed after this long (what it used is charged, the rest given back), in ms. @default {@link OPTION_DEFAULTS}.credits.holdTtlMs */
   holdTtlMs: z.number().int().positive().default(D.credits.holdTtlMs),
-  /**
-   * How long the balance a hold is judged against is trusted before ecom9 is asked again, in ms
-   * (each debit corrects it meanwhile; docs/credits.md says how far it can drift). @default {@link OPTION_DEFAULTS}.credits.balanceTtlMs
-   */
   balanceTtlMs: positiveMs.default(D.credits.balanceTtlMs),
 };
 const creditsSchema: z.ZodObject<typeof creditsShape, z.core.$strict> = z.object(creditsShape).strict();
 
 const gateShape = {
-  /** Your ecom9 Payment Gateway API key. @default process.env.ECOM9_API_KEY */
   apiKey: apiKeySchema('is required (or set ECOM9_API_KEY)'),
-  /** ecom9's API root; ECOM9_BASE_URL overrides the default. @default {@link OPTION_DEFAULTS}.baseUrl */
   baseUrl: connectionShape.baseUrl,
-  /** How the key is sent: `Authorization: Bearer` or `X-API-Key`. @default {@link OPTION_DEFAULTS}.authScheme */
   authScheme: connectionShape.authScheme,
-  /** `whsec_...` secret(s) for webhook signatures; several during a rotation. @default process.env.ECOM9_WEBHOOK_SECRET */
   webhookSecret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  /** When ecom9 is unreachable and nothing young enough is cached: deny with 503, or allow. @default {@link OPTION_DEFAULTS}.failMode */
   failMode: z.enum(['closed', 'open']).default(D.failMode),
-  /** Tiers from lowest to highest, for `atLeast` checks. @example ['starter', 'pro', 'enterprise'] */
   tierOrder: z.array(z.string().min(1)).min(1).optional(),
   cache: cacheSchema.default(cacheSchema.parse({})),
-  /** Timeouts, retries and the pool of the gate's client: createClient's rules and defaults. */
   http: httpSchema.default(httpSchema.parse({})) as z.ZodDefault<typeof httpSchema>,
   usage: usageSchema.default(usageSchema.parse({})),
   webhooks: webhookSchema.default(webhookSchema.parse({})),
   health: healthSchema.default(healthSchema.parse({})),
-  /** Holds (`reserveCredits`): how long one lives, how long a balance is trusted. */
   credits: creditsSchema.default(creditsSchema.parse({})),
-  /** Idempotency-Key on chargeCredits and meterUsage: how long keys and replayed responses are kept (docs/middlewares.md). */
   idempotency: idempotencySchema.default(idempotencySchema.parse({})),
-  /** Carries invalidations (and webhook dedupe) to other instances: `redisBus(...)` from `ecom9-gate/redis`. */
   bus: z.custom<InvalidationBus>((v) => typeof v === 'object' && v !== null, { message: 'expected an invalidation bus' }).optional(),
-  /** A cache shared by every instance, behind each one's own: `redisStore(...)` from `ecom9-gate/redis`. */
   store: z
     .custom<FactStore>((v) => typeof v === 'object' && v !== null && typeof (v as { load?: unknown }).load === 'function', { message: 'expected a fact store' })
     .optional(),
-  /** What could not be done in the background (usage given up on, a misconfigured product, a failed handler). @default logger.warn */
   onError: fn<(err: unknown) => void>().optional(),
-  /** @default console */
   logger: z
     .custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as { warn?: unknown }).warn === 'function', {
       message: 'expected an object with a warn() method',
     })
     .optional(),
-  /** Clock in ms, for tests. Must not start at 0. @default Date.now */
   now: fn<() => number>().optional(),
 };
 export const gateOptionsSchema: z.ZodObject<typeof gateShape, z.core.$strict> = z.object(gateShape).strict();
 
+// The published interfaces and the schema accept the same options: a field added to one and not the
+// other fails to compile. apiKey alone differs: createGate takes it from the environment when absent.
 type GateInput = z.input<typeof gateOptionsSchema>;
-
-/** createGate's options, as written; every one may be left out (apiKey then comes from ECOM9_API_KEY). */
-export interface GateOptions extends Omit<GateInput, 'apiKey'> {
-  /**
-   * Your ecom9 Payment Gateway API key. `undefined` (as `process.env.ECOM9_API_KEY` may be) falls back
-   * to the environment. @default process.env.ECOM9_API_KEY
-   */
-  apiKey?: string | undefined;
-}
+type _GateOptionsMatch = Expect<SameShape<GateOptions, Omit<GateInput, 'apiKey'> & { apiKey?: string | undefined }>>;
+type _CacheMatch = Expect<SameShape<GateCacheOptions, z.input<typeof cacheSchema>>>;
+type _UsageMatch = Expect<SameShape<GateUsageOptions, z.input<typeof usageSchema>>>;
+type _WebhooksMatch = Expect<SameShape<GateWebhookOptions, z.input<typeof webhookSchema>>>;
+type _IdempotencyMatch = Expect<SameShape<GateIdempotencyOptions, z.input<typeof idempotencySchema>>>;
+type _HealthMatch = Expect<SameShape<GateHealthOptions, z.input<typeof healthSchema>>>;
+type _CreditsMatch = Expect<SameShape<GateCreditsOptions, z.input<typeof creditsSchema>>>;
 
 export type ParsedGateOptions = z.output<typeof gateOptionsSchema>;
 

@@ -6,6 +6,7 @@ import type { CounterName } from '../shared/stats';
 import type { ReplayGuard } from '../webhooks/replay';
 import type { IdempotencyStore } from '../idempotency/store';
 
+/** Where the gate writes what it warns about (`console` unless given). */
 export interface Logger {
   warn(message: string): void;
   error?(message: string): void;
@@ -71,11 +72,31 @@ export interface FactStore {
   shorten?(accountRefId: string, key: string, fetchedAt: number): void;
   /** Drops every fact about the account; a fetch in flight for it must not write back. */
   invalidate(accountRefId: string): Promise<void>;
-  /** Where reserveCredits counts open holds for the whole fleet; called once by the gate, after attach(). */
-  holdLedger?(opts: { balanceTtlMs: number }): HoldLedger;
-  /** Idempotency-Keys kept for the whole fleet (on the store's connection), instead of in each instance's memory. */
-  idempotencyStore?(o: { ttlMs: number; report: (err: unknown) => void }): IdempotencyStore;
+  /**
+   * For store implementers: where reserveCredits counts open holds for the whole fleet; called once by
+   * the gate, after attach(). Without it, each instance counts its own holds.
+   */
+  holdLedger?(opts: HoldLedgerOptions): HoldLedger;
+  /**
+   * For store implementers: Idempotency-Keys kept for the whole fleet (on the store's connection),
+   * instead of in each instance's memory; called once by the gate, after attach().
+   */
+  idempotencyStore?(opts: IdempotencyStoreOptions): IdempotencyStore;
   close?(): Promise<void> | void;
+}
+
+/** What the gate hands `FactStore.holdLedger()`. */
+export interface HoldLedgerOptions {
+  /** How long a balance fetched from ecom9 is trusted, in ms (`credits.balanceTtlMs`). */
+  balanceTtlMs: number;
+}
+
+/** What the gate hands `FactStore.idempotencyStore()`. */
+export interface IdempotencyStoreOptions {
+  /** How long a key and its kept response live, in ms (`idempotency.ttlMs`). */
+  ttlMs: number;
+  /** Reports the store's own trouble (counted and logged by the gate). */
+  report: (err: unknown) => void;
 }
 
 /** Where a bus or a store counts what it did (a counter of GateStats), handed to it by the gate. */

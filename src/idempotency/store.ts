@@ -21,6 +21,7 @@ export type IdempotencyClaim =
   /** The store could not be asked (Redis down): nothing may run, nothing is kept. */
   | { outcome: 'unavailable' };
 
+/** Where Idempotency-Keys are kept: in each instance's memory, or for the fleet (`FactStore.idempotencyStore`). */
 export interface IdempotencyStore {
   /** Claims `key` for a request of fingerprint `fp` (in flight), or says what it already holds. */
   claim(key: string, fp: string): Promise<IdempotencyClaim>;

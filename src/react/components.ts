@@ -1,6 +1,6 @@
 // Paywalls: RequireTier and RequireEntitlement render their children when the server says so, else
 // the fallback (also on an error: they fail closed). The server still enforces; these only show it.
-import { createElement, Fragment, type ReactNode } from 'react';
+import { createElement, Fragment, type ReactElement, type ReactNode } from 'react';
 import { useAccountStatus, useEntitlement } from './hooks';
 import type { AccountStatus } from './query';
 
@@ -25,7 +25,7 @@ export function hasTier(status: AccountStatus | undefined, tier: string | readon
 
 const show = (node: ReactNode) => createElement(Fragment, null, node ?? null);
 
-export function RequireTier({ tier, subscription, accountRefId, fallback, loading, children }: RequireTierProps) {
+export function RequireTier({ tier, subscription, accountRefId, fallback, loading, children }: RequireTierProps): ReactElement {
   const q = useAccountStatus({ ...(subscription ? { subscription } : {}), ...(accountRefId ? { accountRefId } : {}) });
   if (q.isLoading) return show(loading);
   // Fail closed: a refetch that failed (429, 503) must not leave the last good answer showing paid content.
@@ -42,7 +42,7 @@ export interface RequireEntitlementProps {
   children?: ReactNode;
 }
 
-export function RequireEntitlement({ product, entitlement, accountRefId, fallback, loading, children }: RequireEntitlementProps) {
+export function RequireEntitlement({ product, entitlement, accountRefId, fallback, loading, children }: RequireEntitlementProps): ReactElement {
   const q = useEntitlement({ productCode: product, entitlementCode: entitlement, ...(accountRefId ? { accountRefId } : {}) });
   if (q.isLoading) return show(loading);
   if (q.isError) return show(fallback);

@@ -1,7 +1,7 @@
 // Ecom9Provider: where the routes are, a QueryClient when the app has none, and the page's ear on
 // `{baseUrl}/events`: an `invalidate` event refetches every query of these routes.
 import { QueryClient, QueryClientContext, QueryClientProvider } from '@tanstack/react-query';
-import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { createContext, createElement, useContext, useEffect, useMemo, useRef, useState, type ReactElement, type ReactNode } from 'react';
 import { ecom9Key, routeUrl, type Ecom9Connection } from './query';
 
 /** What the provider needs of an EventSource (the browser's, or one a test or SSR setup supplies). */
@@ -54,7 +54,7 @@ function Listener({ baseUrl, events, client }: { baseUrl: string; events: Ecom9P
   return null;
 }
 
-export function Ecom9Provider({ baseUrl = '/api/ecom9', fetch, queryClient, events = true, children }: Ecom9ProviderProps) {
+export function Ecom9Provider({ baseUrl = '/api/ecom9', fetch, queryClient, events = true, children }: Ecom9ProviderProps): ReactElement {
   const fromApp = useContext(QueryClientContext);
   const [own] = useState(() => (queryClient || fromApp ? undefined : new QueryClient()));
   const client = (queryClient ?? fromApp ?? own) as QueryClient;

@@ -1,7 +1,7 @@
 // The wire of the browser routes from the page's side: one fetcher, and a queryOptions factory per
 // route so an app can prefetch or use them with its own TanStack Query hooks. Browser code: no node:.
 import { queryOptions, type DataTag, type UseQueryOptions } from '@tanstack/react-query';
-import type { AccountStatus, CreditBalance, EntitlementCheck, Page, Tier, Transaction, UsageSummary } from '../client/schemas';
+import type { AccountStatus, CreditBalance, EntitlementCheck, Page, Subscription, Tier, Transaction, UsageSummary } from '../client/schemas';
 
 /** Where the routes are and how to call them (the provider's props). */
 export interface Ecom9Connection {
@@ -25,9 +25,10 @@ export class Ecom9RequestError extends Error {
   }
 }
 
-type Params = Record<string, string | number | undefined | null>;
+/** A route's query parameters; undefined, null and '' are left out. */
+export type RouteParams = Record<string, string | number | undefined | null>;
 
-export function routeUrl(baseUrl: string, route: string, params: Params = {}): string {
+export function routeUrl(baseUrl: string, route: string, params: RouteParams = {}): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
@@ -35,7 +36,7 @@ export function routeUrl(baseUrl: string, route: string, params: Params = {}): s
 }
 
 /** GETs one route and parses its JSON; a problem answer throws an Ecom9RequestError carrying the code. */
-export async function fetchRoute<T>(conn: Ecom9Connection, route: string, params?: Params, signal?: AbortSignal): Promise<T> {
+export async function fetchRoute<T>(conn: Ecom9Connection, route: string, params?: RouteParams, signal?: AbortSignal): Promise<T> {
   const f = conn.fetch ?? globalThis.fetch;
   let res: Response;
   try {
@@ -71,7 +72,7 @@ export type Ecom9QueryOptions<T> = UseQueryOptions<T, Ecom9RequestError, T, read
   queryKey: DataTag<readonly unknown[], T, Ecom9RequestError>;
 };
 
-function options<T>(conn: Ecom9Connection, route: string, params: Params): Ecom9QueryOptions<T> {
+function options<T>(conn: Ecom9Connection, route: string, params: RouteParams): Ecom9QueryOptions<T> {
   return queryOptions<T, Ecom9RequestError, T, readonly unknown[]>({
     queryKey: [...ecom9Key(conn.baseUrl), route, params],
     queryFn: ({ signal }) => fetchRoute<T>(conn, route, params, signal),
@@ -79,20 +80,52 @@ function options<T>(conn: Ecom9Connection, route: string, params: Params): Ecom9
   }) as Ecom9QueryOptions<T>;
 }
 
-/** The reference's hooks pass `accountRefId`: sent as account_ref_id, which the server checks (never trusts). */
-interface Account {
+/** What every query and hook may take: `accountRefId`, sent as account_ref_id, which the server checks (never trusts). */
+export interface AccountRefParams {
   accountRefId?: string;
 }
 
-export type AccountStatusParams = Account & { subscription?: string; tier?: string };
-export type TransactionsParams = Account & { page?: number; pageSize?: number; status?: string };
-/** `subscription` (a product's label): every tier of that product, in ecom9's order (no paging then). */
-export type TiersParams = Account & { page?: number; pageSize?: number; subscription?: string };
-export type PublicUrlParams = Account & ({ productName: string } | { subscriptionName: string; tierName: string });
-export type FixSubscriptionParams = Account & { subscriptionName: string; tierName: string };
-export type EntitlementParams = Account & { productCode: string; entitlementCode: string };
-export type CreditsParams = Account & { productCode: string; meterCode: string };
-export type UsageSummaryParams = Account & { productCode: string; meterCode: string; start?: string | Date; end?: string | Date };
+/** The account's status; `tier` narrows it to that tier. */
+export interface AccountStatusParams extends AccountRefParams {
+  subscription?: string;
+  tier?: string;
+}
+/** One page of the account's transactions. */
+export interface TransactionsParams extends AccountRefParams {
+  page?: number;
+  pageSize?: number;
+  status?: string;
+}
+/** One page of tiers; `subscription` (a product's label): every tier of that product, in ecom9's order (no paging then). */
+export interface TiersParams extends AccountRefParams {
+  page?: number;
+  pageSize?: number;
+  subscription?: string;
+}
+/** A checkout link: by product name, or by subscription and tier. */
+export type PublicUrlParams = AccountRefParams & ({ productName: string } | { subscriptionName: string; tierName: string });
+/** The repair link of a past-due subscription. */
+export interface FixSubscriptionParams extends AccountRefParams {
+  subscriptionName: string;
+  tierName: string;
+}
+/** Whether the account holds an entitlement. */
+export interface EntitlementParams extends AccountRefParams {
+  productCode: string;
+  entitlementCode: string;
+}
+/** The account's prepaid balance on a meter. */
+export interface CreditsParams extends AccountRefParams {
+  productCode: string;
+  meterCode: string;
+}
+/** The account's usage of a meter over a window. */
+export interface UsageSummaryParams extends AccountRefParams {
+  productCode: string;
+  meterCode: string;
+  start?: string | Date;
+  end?: string | Date;
+}
 
 const iso = (d: string | Date | undefined) => (d instanceof Date ? d.toISOString() : d);
 
@@ -139,4 +172,4 @@ export const usageSummaryQuery = (c: Ecom9Connection, p: UsageSummaryParams): Ec
     account_ref_id: p.accountRefId,
   });
 
-export type { AccountStatus, CreditBalance, EntitlementCheck, Page, Tier, Transaction, UsageSummary };
+export type { AccountStatus, CreditBalance, EntitlementCheck, Page, Subscription, Tier, Transaction, UsageSummary };

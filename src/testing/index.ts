@@ -2,7 +2,8 @@
 // gates its routes. Every state change is made in the emulator and then told to the gate as ecom9
 // tells it (a signed webhook, handed straight to the gate), so the very next request sees it.
 import { createGate, type Gate, type GateOptions, type OpenHold } from '../index';
-import { createEmulator, type Emulator, type Fixtures, type LedgerRow, type SubState } from '../emulator/index';
+import { createEmulator } from '../emulator/index';
+import type { Emulator, EndpointName, Fixtures, LedgerRow, SubState } from '../emulator/types';
 import { ArgumentError, OptionsError } from '../shared/errors';
 import { checkKnownKeys } from '../shared/strict-keys';
 
@@ -47,7 +48,7 @@ export interface TestGate {
   /** Postpaid usage ecom9 has recorded, once every queued event is delivered. */
   recorded(accountRefId: string, product: string, meter: string): Promise<number>;
   /** How many requests reached ecom9, by endpoint (e.g. 'accounts.status') and account. */
-  calls(endpoint?: Parameters<Emulator['callCount']>[0], accountRefId?: string): number;
+  calls(endpoint?: EndpointName, accountRefId?: string): number;
   /** Closes the gate (flushing usage) and the emulator: no open handle remains. */
   close(): Promise<void>;
 }
@@ -161,4 +162,5 @@ export async function createTestGate(options: TestGateOptions = {}): Promise<Tes
 // Every core type (src/types.ts), so a type this subpath's signatures name (and what those name in
 // turn) is imported from here as from ecom9-gate.
 export type * from '../types';
-export type { Emulator, Fixtures, SubState } from '../emulator/index';
+// And every emulator type, for the Emulator a TestGate holds.
+export type * from '../emulator/types';
