@@ -1,23 +1,15 @@
 // Fastify adapter: a plugin (fastify-plugin) that decorates app.ecom9 with the hooks the shared
 // builder makes from its binding, request.ecom9 with the state, and serves webhooks on `webhookPath`
-// with a raw-body parser scoped to it.
+// in a scope with its own raw-body parser (fastify/webhook.ts).
 import fp from 'fastify-plugin';
-import type {
-  FastifyInstance,
-  FastifyPluginAsync,
-  FastifyReply,
-  FastifyRequest,
-  onRequestHookHandler,
-  preHandlerHookHandler,
-  preValidationHookHandler,
-} from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { Gate, WebhookHandler } from '../src/index';
 import type { AdapterOptions } from '../src/middleware/adapter-options';
 import { buildMiddlewares, type GateMiddlewares } from '../src/middleware/builder';
 import { checkAdapterOptions, type Ecom9State } from '../src/middleware/guards';
 import { fastifyBinding, type FastifyDeniedHandler } from './fastify/binding';
-import { checkWebhookPath, signedBytes, webhookHandlers, webhookPrecheck, webhookRejection } from '../src/middleware/webhook-route';
-import { MAX_WEBHOOK_BYTES } from '../src/webhooks/handler';
+import { checkWebhookPath, signedBytes, webhookHandlers } from '../src/middleware/webhook-route';
+import { webhookScope } from './fastify/webhook';
 import { mountHijacked, type AccountRoutesPluginOptions } from '../src/middleware/account-routes-io';
 
 export type { AccountRoutesPluginOptions };
@@ -50,40 +42,10 @@ declare module 'fastify' {
   }
 }
 
-const sendRejection = (reply: FastifyReply, r: ReturnType<typeof webhookRejection>) => reply.code(r.status).headers(r.headers).send(r.body);
-
 function registerWebhook(app: FastifyInstance, gate: Gate, path: string): void {
   void app.register(async (scope) => {
-    // Scoped to this route: the raw bytes are what is signed, whatever parsers the app has.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
-    scope.setErrorHandler((err: { statusCode?: number }, request, reply) => {
-      // The sender left mid-body, or the body timed out (answered below): nothing to answer, no error of the app's.
-      if (request.raw.destroyed || reply.raw.headersSent) return void reply.hijack();
-      if (err.statusCode === 413) return sendRejection(reply, webhookRejection('size'));
-      throw err; // the app's own error handler decides
-    });
-    // onRequest: a wrong method or a compressed body is answered before a byte is read; then the
-    // body has webhooks.bodyTimeoutMs to arrive, or is answered 408 and its connection closed.
-    const timers = new WeakMap<object, ReturnType<typeof setTimeout>>();
-    const precheck: onRequestHookHandler = (request, reply, done) => {
-      const early = webhookPrecheck(request.method, request.headers);
-      if (early) return void sendRejection(reply, early);
-      const t = setTimeout(() => {
-        const r = webhookRejection('timeout');
-        reply.hijack();
-        reply.raw.writeHead(r.status, { ...r.headers, 'content-type': 'application/json; charset=utf-8' });
-        reply.raw.end(JSON.stringify(r.body), () => request.raw.destroy());
-      }, gate.webhookBodyTimeoutMs);
-      timers.set(request, t);
-      reply.raw.once('close', () => clearTimeout(t));
-      done();
-    };
-    const bodyRead: preValidationHookHandler = (request, _reply, done) => {
-      clearTimeout(timers.get(request));
-      done();
-    };
-    scope.all(path, { onRequest: precheck, preValidation: bodyRead }, async (request, reply) => {
+    webhookScope(scope, gate);
+    scope.all(path, async (request, reply) => {
       // Fastify runs no parser for a POST without content-type or with an empty body: no bytes.
       const rawBody = signedBytes(request.body, request.body === undefined);
       const { status, body } = await gate.handleWebhook({ rawBody, headers: request.headers });

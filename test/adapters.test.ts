@@ -8,7 +8,7 @@ import { expressGate } from 'ecom9-gate/express';
 import { fastifyGate, type FastifyDeniedHandler } from 'ecom9-gate/fastify';
 import { koaGate } from 'ecom9-gate/koa';
 import { gateFor, manualClock, startEmulator } from './support/env';
-import { SCENARIO_FRAMEWORKS, isNest, seedScenario, startApp, startDeniedApp, testFixtures, type RunningApp } from './support/apps';
+import { SCENARIO_FRAMEWORKS, seedScenario, startApp, startDeniedApp, testFixtures, type RunningApp } from './support/apps';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -151,19 +151,14 @@ describe.each(SCENARIO_FRAMEWORKS)('%s adapter', (fw) => {
   });
 
   // Cold: the check asks ecom9 (async path); warm: answered from the cache (sync path); a charge is always async.
-  // Nest skips the 'rejects' rows for now: a known adapter DEFECT, not a limitation. adapters/nest/binding.ts
-  // does not await the promise an onDenied returns, so a rejecting one gets the default denial (403, 402)
-  // and leaves an unhandled rejection. Drop the filter with the fix.
-  it.each(
-    [
-      ['throws', 'tier, cold', 'throw'],
-      ['throws', 'tier, warm', 'throw'],
-      ['throws', 'charge', 'throw'],
-      ['rejects', 'tier, cold', 'reject'],
-      ['rejects', 'tier, warm', 'reject'],
-      ['rejects', 'charge', 'reject'],
-    ].filter(([how]) => how === 'throws' || !isNest(fw)),
-  )("hands an onDenied that %s (%s) to the app's error handler", async (_how, where, boom) => {
+  it.each([
+    ['throws', 'tier, cold', 'throw'],
+    ['throws', 'tier, warm', 'throw'],
+    ['throws', 'charge', 'throw'],
+    ['rejects', 'tier, cold', 'reject'],
+    ['rejects', 'tier, warm', 'reject'],
+    ['rejects', 'charge', 'reject'],
+  ])("hands an onDenied that %s (%s) to the app's error handler", async (_how, where, boom) => {
     const headers = { 'x-boom': boom };
     if (where === 'tier, warm') await get(`${app.url}/tier`, 'free-co'); // caches free-co's tiers
     const res = where === 'charge' ? await post(`${app.url}/boom-charge`, 'pro-co', headers) : await get(`${app.url}/boom-tier`, 'free-co', headers);

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sharedGateEnv } from './support/gate-env';
-import { FRAMEWORKS, appErrors, startApp, type RunningApp } from './support/apps';
+import { SCENARIO_FRAMEWORKS, appErrors, startApp, type RunningApp } from './support/apps';
 
 /** Opens a POST to the webhook route declaring 200 bytes, and writes one byte every `everyMs` until stopped. */
 function trickle(url: string, everyMs: number) {
@@ -30,7 +30,7 @@ function trickle(url: string, everyMs: number) {
   };
 }
 
-describe.each(FRAMEWORKS)('%s webhook body', (fw) => {
+describe.each(SCENARIO_FRAMEWORKS)('%s webhook body', (fw) => {
   const env = sharedGateEnv({ gate: { webhooks: { bodyTimeoutMs: 300 } } });
   let app: RunningApp;
   beforeAll(async () => {

@@ -5,18 +5,18 @@ import { HttpException, StreamableFile, type ExecutionContext } from '@nestjs/co
 import type { DeniedDecision } from '../../src/gate/decision';
 import type { Binding, Run } from '../../src/middleware/binding';
 import { onNodeFinished } from '../../src/middleware/finished';
-import { denialResponse } from '../../src/middleware/guards';
+import { denialResponse, isPromise } from '../../src/middleware/guards';
 import { nodeBody } from '../../src/middleware/request-body';
 import type { NestRequest, NestResponse } from './decorators';
 import { Ecom9DeniedException, type NestDeniedHandler } from './options';
 
 // A step answers true to go on to the next one, false when onDenied let a denied request through
-// (no further step runs), and throws a denial.
+// (no further step runs), and throws a denial; a promise of either while an async onDenied runs.
 export interface NestShape {
   req: NestRequest;
   res: ExecutionContext;
   next: undefined;
-  out: boolean;
+  out: boolean | Promise<boolean>;
   mw: Run<NestShape>;
   denied: NestDeniedHandler;
   meterRes: NestResponse;
@@ -55,7 +55,13 @@ export const nestBinding: Binding<NestShape> = {
     throw new HttpException(body as string | object, a.status);
   },
   deny: (_req, ctx, _next, decision) => deny(ctx, decision),
-  onDenied: (handler, _req, ctx, _next, decision) => (handler(decision, ctx) === true ? false : deny(ctx, decision)),
+  // An async handler's promise is the step's: the guard awaits it, so its rejection reaches Nest's
+  // filters (not the process as an unhandled rejection) and its `true` lets the request on.
+  onDenied: (handler, _req, ctx, _next, decision) => {
+    const out = handler(decision, ctx);
+    if (isPromise(out)) return out.then((v) => (v === true ? false : deny(ctx, decision)));
+    return out === true ? false : deny(ctx, decision);
+  },
   fail: (_req, _ctx, _next, err) => {
     throw err;
   },

@@ -19,6 +19,7 @@ import { checkWebhookPath, webhookHandlers } from '../../src/middleware/webhook-
 import { ECOM9_RUNTIME, type Ecom9ModuleOptions } from './options';
 import { Ecom9Guard, Ecom9Interceptor, Ecom9Runtime } from './runtime';
 import { ECOM9_GATE, ECOM9_RAW_BODY, RawBodyWatch, webhookController, webhookPrecheckMiddleware } from './webhook';
+import { readWebhookBody } from './webhook-body';
 import { OptionsError } from '../../src/shared/errors';
 
 export const ECOM9_OPTIONS = Symbol.for('ecom9-gate:options');
@@ -87,6 +88,7 @@ export class Ecom9Module implements NestModule {
         provide: ECOM9_RAW_BODY,
         useFactory: (host: HttpAdapterHost, o: Ecom9ModuleOptions) => {
           webhookHandlers(o.gate, handlers ? { handlers } : {});
+          readWebhookBody(host, o.gate);
           return new RawBodyWatch(host);
         },
         inject: [HttpAdapterHost, ECOM9_OPTIONS],

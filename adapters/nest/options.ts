@@ -5,7 +5,10 @@ import type { DeniedDecision, Gate } from '../../src/index';
 import type { AdapterOptions } from '../../src/middleware/adapter-options';
 import type { NestRequest } from './decorators';
 
-/** Answers a denial differently: throw your own exception, or return true to let the request on (the denial in `@Ecom9()`). */
+/**
+ * Answers a denial differently: throw your own exception, or return true to let the request on (the
+ * denial in `@Ecom9()`). May be async: the guard awaits it, and a rejection goes to Nest's filters.
+ */
 export type NestDeniedHandler = (decision: DeniedDecision, context: ExecutionContext) => unknown;
 
 /** The token of the module's runtime (what Ecom9Guard is built from when an app applies it with @UseGuards). */

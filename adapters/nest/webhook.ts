@@ -1,24 +1,19 @@
 // The webhook route at a path chosen at start-up: a controller class made at run time (Nest has no
-// other way to serve a path given as an option), a middleware answering 405/415 before any body
-// parser's work matters, and the start-up check that the app keeps the raw body.
+// other way to serve a path given as an option) whose body is read ahead of the platform's parsers
+// (webhook-body.ts), a middleware answering 405/415 to a request that reached the route some other
+// way, and the start-up check that the app keeps the raw body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { All, Controller, Inject, Req, Res, type OnApplicationBootstrap } from '@nestjs/common';
+import { All, Controller, Inject, Req, Res, SetMetadata, type OnApplicationBootstrap } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { Gate } from '../../src/index';
 import { readSignedBody } from '../../src/middleware/raw-body';
 import { signedBytes, webhookPrecheck, webhookRejection } from '../../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../../src/webhooks/handler';
 import { OptionsError } from '../../src/shared/errors';
+import { send, WEBHOOK_BYTES, WEBHOOK_ROUTE } from './webhook-body';
 
 export const ECOM9_GATE = Symbol.for('ecom9-gate:gate');
 export const ECOM9_RAW_BODY = Symbol.for('ecom9-gate:raw-body-watch');
-
-function send(res: ServerResponse, r: { status: number; headers?: Readonly<Record<string, string>>; body: unknown }): void {
-  res.statusCode = r.status;
-  for (const [name, value] of Object.entries(r.headers ?? {})) res.setHeader(name, value);
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(r.body));
-}
 
 /** A Nest middleware for the webhook path: a wrong method or a compressed body is refused as the other routers do. */
 export function webhookPrecheckMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
@@ -60,8 +55,15 @@ export class RawBodyWatch implements OnApplicationBootstrap {
   }
 }
 
-/** The bytes as sent: Nest's raw body, or the unread stream (Express without Nest's parsers); too large: none. */
-async function bytesOf(req: { rawBody?: Buffer; body?: unknown; raw?: IncomingMessage } & IncomingMessage): Promise<Buffer | undefined> {
+type WebhookRequest = { rawBody?: Buffer; body?: unknown; raw?: IncomingMessage; [WEBHOOK_BYTES]?: Buffer } & IncomingMessage;
+
+/**
+ * The bytes as sent: those the Express reader kept, Fastify's scoped raw parser's; else (a request the
+ * reader did not take) Nest's raw body, or the unread stream. Too large: none.
+ */
+async function bytesOf(req: WebhookRequest): Promise<Buffer | undefined> {
+  const own = req[WEBHOOK_BYTES];
+  if (own) return own;
   if (req.raw) {
     // Fastify: no parser runs for a POST without a body (body undefined); anything else kept its raw body.
     const bytes = signedBytes(req.rawBody ?? req.body, req.body === undefined);
@@ -100,7 +102,7 @@ export function webhookController(path: string): new (...args: never[]) => unkno
   class Ecom9WebhookController {
     constructor(private readonly gate: Gate) {}
 
-    async handle(req: Parameters<typeof bytesOf>[0], res: PlatformResponse): Promise<void> {
+    async handle(req: WebhookRequest, res: PlatformResponse): Promise<void> {
       const bytes = await bytesOf(req);
       reply(res, bytes === undefined ? webhookRejection('size') : await this.gate.handleWebhook({ rawBody: bytes, headers: req.headers }));
     }
@@ -111,6 +113,8 @@ export function webhookController(path: string): new (...args: never[]) => unkno
   const proto = Ecom9WebhookController.prototype;
   Req()(proto, 'handle', 0);
   Res()(proto, 'handle', 1);
-  All()(proto, 'handle', Object.getOwnPropertyDescriptor(proto, 'handle') as PropertyDescriptor);
+  const handle = Object.getOwnPropertyDescriptor(proto, 'handle') as PropertyDescriptor;
+  SetMetadata(WEBHOOK_ROUTE, true)(proto, 'handle', handle);
+  All()(proto, 'handle', handle);
   return Ecom9WebhookController;
 }
