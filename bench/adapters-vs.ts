@@ -1,10 +1,11 @@
-// A warm requireTier per call on each of the six adapters, against the same adapters of another
+// A warm requireTier per call on each of the six adapters (and meterUsage on Hono and fetch), against the same adapters of another
 // checkout (BASE: a directory holding its adapters/ and src/, e.g. the previous commit exported with
 // `git archive <rev> | tar -x -C .tmp/base`), interleaved round by round; prints ns per call and the
 // median ratio (ours / base) per adapter. Each adapter runs in a process of its own, as in a server
 // (one adapter per app, so the shared builder's call sites see one binding).
 // `BASE=.tmp/base node --expose-gc --import tsx bench/adapters-vs.ts [--quick] [adapter]`.
 import { spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Context } from 'hono';
@@ -18,6 +19,12 @@ const base = path.resolve(process.env.BASE ?? '.tmp/base');
 const here = path.resolve(import.meta.dirname, '..');
 
 type Call = () => unknown;
+
+/** A Node response as @hono/node-server hands it on (`env.outgoing`): what onNodeFinished reads of it. */
+class NodeOut extends EventEmitter {
+  statusCode = 200;
+  writableFinished = false;
+}
 type AnyFn = (...args: never[]) => unknown;
 
 /** One tree's six warm calls: each builds a fresh request (as a server does) and runs the guard. */
@@ -56,6 +63,14 @@ async function callsOf(root: string, emu: { url: string; apiKey: string }): Prom
     }
   }
   RequireTier('pro')(Controller.prototype, 'report', Object.getOwnPropertyDescriptor(Controller.prototype, 'report') as PropertyDescriptor);
+  // meterUsage on @hono/node-server: the Node response (a stand-in emitting 'close') says when it is finished.
+  const meter = { product: 'api-access', meter: 'api_calls' };
+  const hm = honoGate(gate, { accountRefId: (c: Context) => c.req.header('x-account') }).meterUsage(meter);
+  const fm = fetchGate(gate, { accountRefId: (req: Request) => req.headers.get('x-account') }).meterUsage(meter)(() => ok);
+  const closed = (out: NodeOut): void => {
+    out.writableFinished = true;
+    out.emit('close');
+  };
   const guard = new nest.Ecom9Guard(new nest.Ecom9Runtime({ gate, accountRefId: (req: { headers: typeof node }) => req.headers['x-account'] }));
   return {
     express: () => e({ headers: node, method: 'GET', baseUrl: '', path: '/r', get: (n: string) => (node as Record<string, string>)[n] }, {}, noop),
@@ -63,6 +78,17 @@ async function callsOf(root: string, emu: { url: string; apiKey: string }): Prom
     fastify: () => fy({ headers: node, method: 'GET', url: '/r', routeOptions: { url: '/r' }, ecom9: null }, {}, noop),
     hono: () => h(new Context({ url: 'http://127.0.0.1/r', method: 'GET', headers } as Request), () => done),
     fetch: () => f({ url: 'http://127.0.0.1/r', method: 'GET', headers } as Request),
+    'hono-meter': async () => {
+      const outgoing = new NodeOut();
+      const c = new Context({ url: 'http://127.0.0.1/r', method: 'GET', headers } as Request, { env: { incoming: {}, outgoing } });
+      await hm(c, () => done);
+      closed(outgoing);
+    },
+    'fetch-meter': () => {
+      const outgoing = new NodeOut();
+      fm({ url: 'http://127.0.0.1/r', method: 'GET', headers } as Request, { incoming: {}, outgoing });
+      closed(outgoing);
+    },
     nest: () => {
       const ctx = new ExecutionContextHost([{ headers: node, method: 'GET', url: '/r' }, {}, noop], Controller, Controller.prototype.report);
       ctx.setType('http');
@@ -72,7 +98,8 @@ async function callsOf(root: string, emu: { url: string; apiKey: string }): Prom
 }
 
 const only = process.argv.slice(2).find((a) => !a.startsWith('--'));
-const ADAPTERS = ['express', 'koa', 'fastify', 'hono', 'fetch', 'nest'];
+// The -meter rows: meterUsage on Hono and fetch as served by @hono/node-server, per request, until recorded.
+const ADAPTERS = ['express', 'koa', 'fastify', 'hono', 'fetch', 'nest', 'hono-meter', 'fetch-meter'];
 if (only === undefined) {
   console.log(`per call, warm requireTier, ${ROUNDS} rounds of ${N} interleaved; base: ${path.relative(here, base) || base}`);
   for (const name of ADAPTERS) {
@@ -87,7 +114,7 @@ const url = await emulator.listen(0, '127.0.0.1');
 const info = { url, apiKey: emulator.apiKey };
 const ours = await callsOf(here, info);
 const theirs = await callsOf(base, info);
-const async = new Set(['koa', 'hono']); // their middleware answers a promise: awaited per call
+const async = new Set(['koa', 'hono', 'hono-meter']); // their middleware answers a promise: awaited per call
 const time = (fn: Call, name: string): Promise<number> =>
   async.has(name)
     ? timeAwaited(N, fn as () => Promise<unknown>)

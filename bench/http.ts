@@ -3,6 +3,7 @@
 // metered request must have become exactly one usage event.
 import { createClient } from '../src/client/index';
 import { child, compare, load, quick, stop } from './lib';
+import { ensureBuilt } from '../scripts/package-entries';
 
 export interface HttpResult {
   framework: string;
@@ -23,6 +24,10 @@ export async function httpBench(
   // Express's own run-to-run noise is a few per cent: five rounds of 2 s, median of the ratios.
   const seconds = quick ? 1 : 2;
   const rounds = quick ? 3 : 5;
+  // The servers run the build (bench/code.ts) unless BENCH_CODE=src: it is made first when stale.
+  const code = process.env.BENCH_CODE === 'src' ? 'src' : 'dist';
+  if (code === 'dist') await ensureBuilt();
+  console.log(`  (servers run ${code === 'src' ? 'the TypeScript source under tsx' : 'the build, dist/'}; BENCH_CODE=src for the source)`);
   const client = createClient({ apiKey: emu.apiKey, baseUrl: emu.url });
   const results: HttpResult[] = [];
   for (const framework of frameworks) {

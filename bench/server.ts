@@ -5,14 +5,14 @@ import express from 'express';
 import Koa from 'koa';
 import Router from '@koa/router';
 import Fastify from 'fastify';
-import { createGate } from '../src/index';
-import { expressGate } from '../adapters/express';
-import { koaGate } from '../adapters/koa';
-import { fastifyGate } from '../adapters/fastify';
+import { core, express as expressAdapter, fastify as fastifyAdapter, koa as koaAdapter } from './code';
 import { webBenchApp } from './web-server';
 
 const fw = process.env.FRAMEWORK as 'express' | 'koa' | 'fastify' | 'hono' | 'fetch';
-const gate = createGate({
+const { expressGate } = expressAdapter;
+const { koaGate } = koaAdapter;
+const { fastifyGate } = fastifyAdapter;
+const gate = core.createGate({
   apiKey: process.env.EMU_KEY as string,
   baseUrl: process.env.EMU_URL as string,
   // Long enough that nothing expires during a run: these benchmarks measure the warm path.

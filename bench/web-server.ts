@@ -3,8 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { fetchGate } from '../adapters/fetch';
-import { honoGate } from '../adapters/hono';
+import { fetchAdapter, hono } from './code';
 import type { Gate } from '../src/index';
 
 type Meter = { product: string; meter: string };
@@ -13,7 +12,7 @@ export async function webBenchApp(fw: 'hono' | 'fetch', gate: Gate, meter: Meter
   let fetch: (req: Request, env?: unknown) => Response | Promise<Response>;
   if (fw === 'hono') {
     const app = new Hono();
-    const h = honoGate(gate, { accountRefId: (c) => c.req.header('x-account') });
+    const h = hono.honoGate(gate, { accountRefId: (c) => c.req.header('x-account') });
     app.get('/bare', (c) => c.json(body));
     app.get(
       '/noop',
@@ -26,7 +25,7 @@ export async function webBenchApp(fw: 'hono' | 'fetch', gate: Gate, meter: Meter
     fetch = app.fetch;
   } else {
     // No router: a path lookup, as a Next.js app or Bun.serve({ routes }) would do it.
-    const f = fetchGate(gate, { accountRefId: (req) => req.headers.get('x-account') });
+    const f = fetchAdapter.fetchGate(gate, { accountRefId: (req) => req.headers.get('x-account') });
     const handler = () => Response.json(body);
     const routes: Record<string, (req: Request, env?: unknown) => Response | Promise<Response>> = {
       '/bare': handler,

@@ -72,14 +72,19 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
     // elsewhere the returned Response's body is watched to its end.
     finished: (req, rest, handler, done) => {
       const outgoing = (rest[0] as { outgoing?: unknown } | undefined)?.outgoing;
-      const node = isNodeResponse(outgoing);
-      const watch = (response: Response): Response => {
-        if (!node) return onWebFinished(response, req.signal, done, req, response);
-        onNodeFinished(outgoing, done, req, response);
-        return response;
-      };
       const out = handler(req, ...rest);
-      return isPromise(out) ? out.then(watch) : watch(out);
+      // No closure made per request beyond the hook itself: this runs on every metered request.
+      if (isNodeResponse(outgoing)) {
+        if (!isPromise(out)) {
+          onNodeFinished(outgoing, done, req, out);
+          return out;
+        }
+        return out.then((response) => {
+          onNodeFinished(outgoing, done, req, response);
+          return response;
+        });
+      }
+      return isPromise(out) ? out.then((response) => onWebFinished(response, req.signal, done, req, response)) : onWebFinished(out, req.signal, done, req, out);
     },
     // `guard(handler)(request, env, ctx)`: a Worker's execution context.
     waitUntil: (_req, rest) => {

@@ -280,19 +280,20 @@ export function buildMiddlewares<S extends Shape>(
         route: (req) => b.route(req),
         fingerprint: (req) => fingerprints.get(req as object),
       });
+      // Made once, not per request: a metered request allocates only what its response hook needs.
+      const go = (req: S['req'], res: S['res'], next: S['next']): S['out'] => {
+        const waitUntil = b.waitUntil?.(req, res);
+        return waitUntil ? meteredWithin(meter, waitUntil, req, res, next) : b.finished(req, res, next, meter);
+      };
       return b.middleware((req, res, next) => {
-        const go = (): S['out'] => {
-          const waitUntil = b.waitUntil?.(req, res);
-          return waitUntil ? meteredWithin(meter, waitUntil, req, res, next) : b.finished(req, res, next, meter);
-        };
         const key = b.header(req, 'idempotency-key');
-        if (key === undefined) return go();
+        if (key === undefined) return go(req, res, next);
         // Keyed: the request's fingerprint is taken before the route reads its body, so another
         // request under the same key is metered on its own and an identical retry once.
         return fingerprintOf(b, req, res).then(
           (fp) => {
             fingerprints.set(req as object, fp);
-            return go();
+            return go(req, res, next);
           },
           (err: unknown) => b.fail(req, res, next, err),
         );
