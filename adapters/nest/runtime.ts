@@ -87,8 +87,10 @@ export class Ecom9Guard implements CanActivate {
     req[GUARDED] = true;
     for (let i = from; i < steps.length; i++) {
       const out = (steps[i] as Step)(req, ctx, undefined);
+      // `true` (the warm path) first: asking a boolean for `then` reads Boolean.prototype.
+      if (out === true) continue;
       if (isPromise(out)) return out.then((goOn) => (goOn ? this.run(ctx, steps, i + 1) : true));
-      if (!out) return true;
+      return true;
     }
     return true;
   }
