@@ -3,11 +3,13 @@
 // `git archive <rev> | tar -x -C .tmp/base`), interleaved round by round; prints ns per call and the
 // median ratio (ours / base) per adapter. Each adapter runs in a process of its own, as in a server
 // (one adapter per app, so the shared builder's call sites see one binding).
+// Both trees are bundled as the build bundles them (BENCH_CODE=src: their source under tsx).
 // `BASE=.tmp/base node --expose-gc --import tsx bench/adapters-vs.ts [--quick] [adapter]`.
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
 import { Context } from 'hono';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { createEmulator } from '../src/emulator/index';
@@ -27,17 +29,51 @@ class NodeOut extends EventEmitter {
 }
 type AnyFn = (...args: never[]) => unknown;
 
+/**
+ * A tree's core and adapters as the build makes them: bundled by esbuild (what tsup runs), without
+ * tsx's keepNames, which wraps every function expression to define its name, once per closure made.
+ * Under tsx a closure made per call costs far more than in what users run. BENCH_CODE=src loads the
+ * TypeScript source through tsx instead.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: two trees' modules, which no one type describes
+async function built(root: string): Promise<Record<string, any>> {
+  const files = {
+    core: 'src/index.ts',
+    express: 'adapters/express.ts',
+    koa: 'adapters/koa.ts',
+    fastify: 'adapters/fastify.ts',
+    hono: 'adapters/hono.ts',
+    fetch: 'adapters/fetch.ts',
+    nest: 'adapters/nest/runtime.ts',
+    decorators: 'adapters/nest/decorators.ts',
+  };
+  type Modules = Record<keyof typeof files, Record<string, unknown>>;
+  let m: Modules;
+  if (process.env.BENCH_CODE === 'src') {
+    const load = (f: string) => import(pathToFileURL(path.join(root, f)).href) as Promise<Record<string, unknown>>;
+    m = Object.fromEntries(await Promise.all(Object.entries(files).map(async ([k, f]) => [k, await load(f)] as const))) as Modules;
+  } else {
+    const outfile = path.join(here, '.tmp', 'adapters-vs', `${path.basename(root)}-${process.pid}.mjs`);
+    const lines = Object.entries(files).map(([name, f]) => `export * as ${name} from ${JSON.stringify(path.join(root, f))};`);
+    await esbuild.build({
+      stdin: { contents: lines.join('\n'), resolveDir: root, loader: 'ts' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      // Dependencies and peers stay imports (one hono, one lru-cache for both trees), as tsup leaves them.
+      packages: 'external',
+      logLevel: 'error',
+    });
+    m = (await import(pathToFileURL(outfile).href)) as Modules;
+  }
+  return { ...m.core, ...m.express, ...m.koa, ...m.fastify, ...m.hono, ...m.fetch, nest: m.nest, ...m.decorators };
+}
+
 /** One tree's six warm calls: each builds a fresh request (as a server does) and runs the guard. */
 async function callsOf(root: string, emu: { url: string; apiKey: string }): Promise<Record<string, Call>> {
-  const load = (p: string) => import(pathToFileURL(path.join(root, p)).href);
-  const { createGate } = await load('src/index.ts');
-  const { expressGate } = await load('adapters/express.ts');
-  const { koaGate } = await load('adapters/koa.ts');
-  const { fastifyGate } = await load('adapters/fastify.ts');
-  const { honoGate } = await load('adapters/hono.ts');
-  const { fetchGate } = await load('adapters/fetch.ts');
-  const nest = await load('adapters/nest/runtime.ts');
-  const { RequireTier } = await load('adapters/nest/decorators.ts');
+  const { createGate, expressGate, koaGate, fastifyGate, honoGate, fetchGate, nest, RequireTier } = await built(root);
   const gate = createGate({ apiKey: emu.apiKey, baseUrl: emu.url, cache: { ttlMs: 3_600_000 }, logger: { warn: () => {} } });
   await gate.checkTier('acme', { tiers: 'pro' });
   const node = { 'x-account': 'acme' };
@@ -127,8 +163,14 @@ for (const name of [only]) {
   const a: number[] = [];
   const b: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    b.push(await time(theirs[name] as Call, name));
-    a.push(await time(ours[name] as Call, name));
+    // Which side goes first flips every round.
+    if (r % 2 === 0) {
+      b.push(await time(theirs[name] as Call, name));
+      a.push(await time(ours[name] as Call, name));
+    } else {
+      a.push(await time(ours[name] as Call, name));
+      b.push(await time(theirs[name] as Call, name));
+    }
   }
   const ratio = median(a.map((x, i) => x / (b[i] as number)));
   console.log(`  ${name.padEnd(8)} ours ${median(a).toFixed(1).padStart(7)} ns  base ${median(b).toFixed(1).padStart(7)} ns  ratio ${ratio.toFixed(3)}`);

@@ -39,8 +39,10 @@ export const honoBinding: Binding<HonoShape> = {
   body: (c) => webBody(c.req.raw),
   state: (c) => c.get('ecom9'),
   setState: (c, s) => c.set('ecom9', s),
-  middleware: (run) =>
-    createMiddleware<{ Variables: { ecom9: Ecom9State } }>(async (c, next) => ((await run(c, c, next)) ?? undefined) as Response | undefined),
+  // Not an async function: Hono's compose awaits what a middleware returns (next()'s promise, a
+  // Response, or nothing) and catches what it throws, so a wrapper's promise and await per request
+  // would only add ticks.
+  middleware: (run) => createMiddleware<{ Variables: { ecom9: Ecom9State } }>((c, next) => run(c, c, next) as Promise<Response | undefined>),
   next: (_c, _res, next) => next(),
   send: (_c, _res, _next, a) => answerResponse(a),
   onDenied: (handler, c, _res, next, d) => handler(c, d, next),
