@@ -11,7 +11,7 @@ import type { NestRequest, NestResponse } from './decorators';
 import { Ecom9DeniedException, type NestDeniedHandler } from './options';
 
 // A step answers true to go on to the next one, false when onDenied let a denied request through
-// (no further step runs), and throws a denial; a promise of either while an async onDenied runs.
+// (the next step runs all the same), and throws a denial; a promise of either while an async onDenied runs.
 export interface NestShape {
   req: NestRequest;
   res: ExecutionContext;
