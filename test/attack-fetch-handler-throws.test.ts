@@ -20,7 +20,7 @@ describe.each(['fetch', 'hono'] as const)('%s on @hono/node-server: a handler th
   let url = '';
   let start = 0;
   beforeAll(async () => {
-    let app: (req: Request, ...rest: unknown[]) => Response | Promise<Response>;
+    let app: (req: Request, ...rest: never[]) => Response | Promise<Response>;
     if (name === 'fetch') {
       const f = fetchGate(env.gate, { accountRefId: (req) => (req.headers.get('x-sync') ? 'free-co' : 'pro-co') });
       const guarded = f.reserveCredits(answer)((req) => {
@@ -28,9 +28,9 @@ describe.each(['fetch', 'hono'] as const)('%s on @hono/node-server: a handler th
         if (req.headers.get('x-sync')) throw new Error('handler failed');
         return Promise.reject(new Error('handler failed'));
       });
-      app = async (req, ...rest) => {
+      app = async (req, ...rest: unknown[]) => {
         try {
-          return await guarded(req, ...rest);
+          return await guarded(req, ...(rest as []));
         } catch {
           return Response.json({ error: 'app' }, { status: 500 });
         }

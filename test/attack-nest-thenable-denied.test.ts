@@ -37,6 +37,7 @@ afterAll(async () => {
 const later =
   (settle: 'false' | 'reject'): NestDeniedHandler =>
   () => ({
+    // biome-ignore lint/suspicious/noThenProperty: the attack is a bare thenable
     then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
       setTimeout(() => (settle === 'false' ? resolve(false) : reject(new Error('onDenied failed'))), 20);
     },

@@ -21,7 +21,7 @@ function deferred<T = void>() {
   return { promise, resolve };
 }
 
-type Build = (gate: Gate, reached: () => void, release: () => Promise<void>) => (req: Request, ...rest: unknown[]) => Response | Promise<Response>;
+type Build = (gate: Gate, reached: () => void, release: () => Promise<void>) => (req: Request, ...rest: never[]) => Response | Promise<Response>;
 
 const APPS: Array<[string, Build]> = [
   [

@@ -99,7 +99,9 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
           return response;
         }, threw);
       }
-      return isPromise(out) ? out.then((response) => onWebFinished(response, req.signal, done, req, response), threw) : onWebFinished(out, req.signal, done, req, out);
+      return isPromise(out)
+        ? out.then((response) => onWebFinished(response, req.signal, done, req, response), threw)
+        : onWebFinished(out, req.signal, done, req, out);
     },
     // `guard(handler)(request, env, ctx)`: a Worker's execution context.
     waitUntil: (_req, rest) => {
