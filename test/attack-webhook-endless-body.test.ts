@@ -10,8 +10,12 @@ import { SCENARIO_FRAMEWORKS, startApp, type RunningApp } from './support/apps';
 describe.each(SCENARIO_FRAMEWORKS)('%s endless chunked webhook body', (fw) => {
   const env = sharedGateEnv({ gate: { webhooks: { bodyTimeoutMs: 5000 } } });
   let app: RunningApp;
-  beforeAll(async () => { app = await startApp(fw, env.gate); });
-  afterAll(async () => { await app.close(); });
+  beforeAll(async () => {
+    app = await startApp(fw, env.gate);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
   it('is answered 413 and its connection closed while the sender keeps sending', async () => {
     const u = new URL(app.url);
     const socket = net.connect(Number(u.port), u.hostname);
