@@ -18,6 +18,9 @@ export type FetchHandler<R extends Request = Request, A extends unknown[] = unkn
 /** A guard: takes a handler, returns one of the same shape (`export const GET = ecom9.requireTier('pro')(handler)`). */
 export type FetchGuard = <R extends Request, A extends unknown[]>(handler: FetchHandler<R, A>) => FetchHandler<R, A>;
 
+/** The Response a meter's callbacks see for a handler that threw (no Response of its own); made only then. */
+const threwResponse = (): Response => new Response(null, { status: 500 });
+
 export interface FetchShape {
   req: Request;
   res: unknown[];
@@ -72,8 +75,20 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
     // elsewhere the returned Response's body is watched to its end.
     finished: (req, rest, handler, done) => {
       const outgoing = (rest[0] as { outgoing?: unknown } | undefined)?.outgoing;
-      const out = handler(req, ...rest);
-      // No closure made per request beyond the hook itself: this runs on every metered request.
+      // A handler that throws (or rejects) returns no Response to hook: it is finished all the same
+      // (the error answer on Node, at once elsewhere), or what it used on its hold went uncharged.
+      const threw = (err: unknown): never => {
+        if (isNodeResponse(outgoing)) onNodeFinished(outgoing, done, req, threwResponse());
+        else done(req, threwResponse(), 500, false);
+        throw err;
+      };
+      let out: Response | Promise<Response>;
+      try {
+        out = handler(req, ...rest);
+      } catch (err) {
+        return threw(err);
+      }
+      // No closure made per request beyond the hook itself (and its error path): this runs on every metered request.
       if (isNodeResponse(outgoing)) {
         if (!isPromise(out)) {
           onNodeFinished(outgoing, done, req, out);
@@ -82,9 +97,11 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
         return out.then((response) => {
           onNodeFinished(outgoing, done, req, response);
           return response;
-        });
+        }, threw);
       }
-      return isPromise(out) ? out.then((response) => onWebFinished(response, req.signal, done, req, response)) : onWebFinished(out, req.signal, done, req, out);
+      return isPromise(out)
+        ? out.then((response) => onWebFinished(response, req.signal, done, req, response), threw)
+        : onWebFinished(out, req.signal, done, req, out);
     },
     // `guard(handler)(request, env, ctx)`: a Worker's execution context.
     waitUntil: (_req, rest) => {

@@ -11,7 +11,7 @@ import type { NestRequest, NestResponse } from './decorators';
 import { Ecom9DeniedException, type NestDeniedHandler } from './options';
 
 // A step answers true to go on to the next one, false when onDenied let a denied request through
-// (no further step runs), and throws a denial; a promise of either while an async onDenied runs.
+// (the next step runs all the same), and throws a denial; a promise of either while an async onDenied runs.
 export interface NestShape {
   req: NestRequest;
   res: ExecutionContext;
@@ -59,7 +59,9 @@ export const nestBinding: Binding<NestShape> = {
   // filters (not the process as an unhandled rejection) and its `true` lets the request on.
   onDenied: (handler, _req, ctx, _next, decision) => {
     const out = handler(decision, ctx);
-    if (isPromise(out)) return out.then((v) => (v === true ? false : deny(ctx, decision)));
+    // Promise.resolve: a bare thenable's then() may return nothing, which the guard took as "go on"
+    // (the denied request reached the handler whatever it settled to); a native promise adopts it.
+    if (isPromise(out)) return Promise.resolve(out).then((v) => (v === true ? false : deny(ctx, decision)));
     return out === true ? false : deny(ctx, decision);
   },
   fail: (_req, _ctx, _next, err) => {

@@ -11,8 +11,9 @@ import { ECOM9_RUNTIME, type Ecom9ModuleOptions, type NestDeniedHandler } from '
 import { OptionsError } from '../../src/shared/errors';
 
 const GUARDED = Symbol('ecom9-gate:guarded');
-// A step answers true to go on to the next one, false when onDenied let a denied request through
-// (no further step runs), and throws a denial.
+// A step answers true to go on to the next one, false when onDenied let a denied request through,
+// and throws a denial. Either way the next step runs: letting a denial through is `next()` on every
+// other adapter, so a route's charge after a check whose denial was let on still debits.
 type Step = Run<NestShape>;
 interface Plan {
   steps: Step[];
@@ -88,9 +89,9 @@ export class Ecom9Guard implements CanActivate {
     for (let i = from; i < steps.length; i++) {
       const out = (steps[i] as Step)(req, ctx, undefined);
       // `true` (the warm path) first: asking a boolean for `then` reads Boolean.prototype.
-      if (out === true) continue;
-      if (isPromise(out)) return out.then((goOn) => (goOn ? this.run(ctx, steps, i + 1) : true));
-      return true;
+      if (out === true || out === false) continue;
+      // Let through (false) goes on as true does: stopping here served a paid handler uncharged.
+      if (isPromise(out)) return out.then(() => this.run(ctx, steps, i + 1));
     }
     return true;
   }

@@ -84,6 +84,10 @@ function expressReader(adapter: PlatformAdapter, gate: Gate): void {
     if (!paths.has(pathKey(req.path))) return next();
     const early = webhookPrecheck(req.method, req.headers);
     if (early) return send(res, early);
+    // A parser the app mounted on its own express instance before Nest (express.json({ verify })...)
+    // already read the stream: no 'end' will come again, so waiting for one held the sender until it
+    // gave up. The route takes it from there (bytesOf: the raw body the app kept, else a mount error).
+    if (req.readableEnded || (req as { _body?: unknown })._body === true) return next();
     void readRawBody(req, MAX_WEBHOOK_BYTES, gate.webhookBodyTimeoutMs).then((raw) => {
       // aborted: the client left, no one to answer and no error of the app's.
       if (raw.failed) return raw.failed === 'timeout' ? send(res, webhookRejection('timeout')) : undefined;

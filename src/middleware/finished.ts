@@ -9,6 +9,8 @@ import type { Captured, Finished } from './binding';
 export interface NodeResponseLike {
   readonly statusCode: number;
   readonly writableFinished: boolean;
+  /** True once closed (Node sets it when the client left before the response was finished). */
+  readonly destroyed?: boolean;
   on(event: 'close', listener: () => void): unknown;
 }
 
@@ -67,6 +69,13 @@ class Collector {
 export function onNodeFinished<Req, Res>(raw: NodeResponseLike, done: Finished<Req, Res>, req: Req, res: Res): void {
   if (raw.writableFinished) {
     done(req, res, raw.statusCode, false);
+    return;
+  }
+  // Closed already: the client left while the handler worked, and the hook comes after it (fetch on
+  // @hono/node-server hooks the Response it returned). Its one 'close' is gone, so waiting for it
+  // never settled the request: a hold's used credits went uncharged. Aborted, at once.
+  if (raw.destroyed === true) {
+    done(req, res, raw.statusCode, true);
     return;
   }
   if (done.sending === undefined && done.keepBody === undefined) {

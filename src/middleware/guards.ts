@@ -129,7 +129,14 @@ export function callOnDenied(call: (next: (err?: unknown) => void) => unknown, n
 
 /** Adds a middleware's state to what earlier ecom9 middlewares on the route left (our own object). */
 export function mergeState(prev: Ecom9State | null | undefined, next: Ecom9State): Ecom9State {
-  return prev ? Object.assign(prev, next) : next;
+  if (!prev) return next;
+  // A denial an onDenied let through stays the decision the route reads (docs/denials.md): a later
+  // step's allow (the charge after a soft tier check) told a handler serving a degraded answer on it
+  // that the caller was entitled.
+  const kept = prev.decision !== undefined && !prev.decision.allowed && next.decision?.allowed === true ? prev.decision : undefined;
+  Object.assign(prev, next);
+  if (kept) prev.decision = kept;
+  return prev;
 }
 
 export function tierGuard<Req>(

@@ -38,7 +38,9 @@ const rejection = (status: number, error: string, detail: string, headers: Recor
 
 const REJECTIONS = {
   method: rejection(405, 'method_not_allowed', 'ecom9 delivers webhooks with POST', { allow: 'POST' }),
-  size: rejection(413, 'payload_too_large', `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`),
+  // The rest of the body is drained, never kept: the connection is closed after the answer, or a
+  // sender streaming a chunked body without end held it (and the server's reading) open for ever.
+  size: rejection(413, 'payload_too_large', `the body exceeds ${MAX_WEBHOOK_BYTES} bytes`, { connection: 'close' }),
   // Decoding first would verify other bytes than the ones sent (and invite decompression bombs);
   // ecom9 never compresses a delivery.
   encoding: rejection(415, 'unsupported_media_type', 'a webhook body must not be compressed (Content-Encoding)'),
