@@ -7,15 +7,14 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { expressGate } from 'ecom9-gate/express';
-import { Controller, HttpCode, Post, type INestApplication } from '@nestjs/common';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Controller, HttpCode, Post } from '@nestjs/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from 'ecom9-gate/emulator';
 import type { Gate } from 'ecom9-gate';
-import { ChargeCredits, Ecom9, Ecom9Module, RequireTier, type Ecom9State } from 'ecom9-gate/nest';
+import { ChargeCredits, Ecom9, RequireTier, type Ecom9State } from 'ecom9-gate/nest';
 import { gateFor, startEmulator } from './support/env';
 import { seedScenario, testFixtures } from './support/apps';
+import { startNestModuleApp, type RunningNest } from './support/nest-app';
 import { charge } from './support/web-apps';
 
 @Controller()
@@ -45,18 +44,11 @@ describe.each([
   ['fastify', 'async'],
 ] as const)('Nest (%s) soft tier denial (%s onDenied) before a charge', (platform, mode) => {
   let gate: Gate;
-  let app: INestApplication;
-  let url: string;
+  let app: RunningNest;
   beforeAll(async () => {
     gate = gateFor(emu);
     const onDenied = mode === 'sync' ? () => true : async () => true;
-    const ref = await Test.createTestingModule({
-      imports: [Ecom9Module.forRoot({ gate, accountRefId: (req) => String(req.headers['x-account']), onDenied })],
-      controllers: [PaidController],
-    }).compile();
-    app = platform === 'fastify' ? ref.createNestApplication(new FastifyAdapter(), { logger: false }) : ref.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
+    app = await startNestModuleApp(platform, { gate, accountRefId: (req) => String(req.headers['x-account']), onDenied }, [PaidController]);
   });
   afterAll(async () => {
     await app.close();
@@ -65,7 +57,7 @@ describe.each([
   beforeEach(() => seedScenario(emu));
 
   it('the handler a denial was let on to is still charged', async () => {
-    const res = await fetch(`${url}/soft-paid`, { method: 'POST', headers: { 'x-account': 'free-co' } });
+    const res = await fetch(`${app.url}/soft-paid`, { method: 'POST', headers: { 'x-account': 'free-co' } });
     expect(res.status).toBe(200);
     // The denial let through stays the one the handler reads (docs/denials.md), not the charge's allow:
     // a handler serving a degraded answer on it must not be told the caller is entitled.
@@ -75,7 +67,7 @@ describe.each([
 
   it('a let-through request short of credits is still refused its charge (402)', async () => {
     emu.setCredits('free-co', 'ai-images', 'credits', 1);
-    const res = await fetch(`${url}/soft-paid`, { method: 'POST', headers: { 'x-account': 'free-co' } });
+    const res = await fetch(`${app.url}/soft-paid`, { method: 'POST', headers: { 'x-account': 'free-co' } });
     // The charge's own denial goes to the same onDenied, which lets it on too: ran, nothing debited.
     expect(res.status).toBe(200);
     expect(emu.credits('free-co', 'ai-images', 'credits')).toBe(1);

@@ -45,6 +45,7 @@ import {
   RequireEntitlement,
   RequireTier,
   ReserveCredits,
+  type Ecom9ForRootOptions,
   type Ecom9ModuleOptions,
   type Ecom9State,
   type NestDeniedHandler,
@@ -341,6 +342,11 @@ async function listening(app: INestApplication): Promise<RunningNest> {
 
 export async function startNestApp(platform: Platform, gate: Gate, opts: NestAppOptions = {}): Promise<RunningNest> {
   return listening(await createNestApp(platform, gate, opts));
+}
+
+/** An app of a test's own: Ecom9Module.forRoot(options) and its controllers alone, listening on loopback. */
+export async function startNestModuleApp(platform: Platform, options: Ecom9ForRootOptions, controllers: Type[]): Promise<RunningNest> {
+  return listening(await build(platform, [Ecom9Module.forRoot(options)], controllers, { logger: false }));
 }
 
 // --- The adapter-level onDenied app ------------------------------------------------------------
