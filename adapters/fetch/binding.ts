@@ -2,7 +2,7 @@
 // wraps a handler; the state rides on the Request; a response is finished by @hono/node-server's
 // Node response when served by it, else by the returned Response's body read to its end.
 import type { DeniedDecision } from '../../src/gate/decision';
-import type { Binding } from '../../src/middleware/binding';
+import type { Binding, Finished } from '../../src/middleware/binding';
 import { isNodeResponse, onNodeFinished, onWebFinished } from '../../src/middleware/finished';
 import { isPromise, type Ecom9State } from '../../src/middleware/guards';
 import { answerResponse, internalError, isRequest } from '../../src/middleware/web';
@@ -18,8 +18,17 @@ export type FetchHandler<R extends Request = Request, A extends unknown[] = unkn
 /** A guard: takes a handler, returns one of the same shape (`export const GET = ecom9.requireTier('pro')(handler)`). */
 export type FetchGuard = <R extends Request, A extends unknown[]>(handler: FetchHandler<R, A>) => FetchHandler<R, A>;
 
-/** The Response a meter's callbacks see for a handler that threw (no Response of its own); made only then. */
-const threwResponse = (): Response => new Response(null, { status: 500 });
+/**
+ * A handler that threw (or rejected) returns no Response to hook: its request is finished all the
+ * same (by the error answer on Node, at once elsewhere), or what it used on its hold went uncharged.
+ * The meter's callbacks see a 500 in place of the Response it never made.
+ */
+function finishFailed(outgoing: unknown, done: Finished<Request, Response>, req: Request, err: unknown): never {
+  const failed = new Response(null, { status: 500 });
+  if (isNodeResponse(outgoing)) onNodeFinished(outgoing, done, req, failed);
+  else done(req, failed, 500, false);
+  throw err;
+}
 
 export interface FetchShape {
   req: Request;
@@ -75,32 +84,31 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
     // elsewhere the returned Response's body is watched to its end.
     finished: (req, rest, handler, done) => {
       const outgoing = (rest[0] as { outgoing?: unknown } | undefined)?.outgoing;
-      // A handler that throws (or rejects) returns no Response to hook: it is finished all the same
-      // (the error answer on Node, at once elsewhere), or what it used on its hold went uncharged.
-      const threw = (err: unknown): never => {
-        if (isNodeResponse(outgoing)) onNodeFinished(outgoing, done, req, threwResponse());
-        else done(req, threwResponse(), 500, false);
-        throw err;
-      };
       let out: Response | Promise<Response>;
       try {
         out = handler(req, ...rest);
       } catch (err) {
-        return threw(err);
+        return finishFailed(outgoing, done, req, err);
       }
-      // No closure made per request beyond the hook itself (and its error path): this runs on every metered request.
+      // No closure made per request on a synchronous handler: this runs on every metered request.
       if (isNodeResponse(outgoing)) {
         if (!isPromise(out)) {
           onNodeFinished(outgoing, done, req, out);
           return out;
         }
-        return out.then((response) => {
-          onNodeFinished(outgoing, done, req, response);
-          return response;
-        }, threw);
+        return out.then(
+          (response) => {
+            onNodeFinished(outgoing, done, req, response);
+            return response;
+          },
+          (err: unknown) => finishFailed(outgoing, done, req, err),
+        );
       }
       return isPromise(out)
-        ? out.then((response) => onWebFinished(response, req.signal, done, req, response), threw)
+        ? out.then(
+            (response) => onWebFinished(response, req.signal, done, req, response),
+            (err: unknown) => finishFailed(outgoing, done, req, err),
+          )
         : onWebFinished(out, req.signal, done, req, out);
     },
     // `guard(handler)(request, env, ctx)`: a Worker's execution context.

@@ -10,13 +10,13 @@ import { nodeBody } from '../../src/middleware/request-body';
 import type { NestRequest, NestResponse } from './decorators';
 import { Ecom9DeniedException, type NestDeniedHandler } from './options';
 
-// A step answers true to go on to the next one, false when onDenied let a denied request through
-// (the next step runs all the same), and throws a denial; a promise of either while an async onDenied runs.
+// A step answers true to go on to the next one (a denial onDenied let through goes on too, as `next()`
+// does on every other adapter) and throws a denial; a promise of true while an async onDenied runs.
 export interface NestShape {
   req: NestRequest;
   res: ExecutionContext;
   next: undefined;
-  out: boolean | Promise<boolean>;
+  out: true | Promise<true>;
   mw: Run<NestShape>;
   denied: NestDeniedHandler;
   meterRes: NestResponse;
@@ -61,8 +61,8 @@ export const nestBinding: Binding<NestShape> = {
     const out = handler(decision, ctx);
     // Promise.resolve: a bare thenable's then() may return nothing, which the guard took as "go on"
     // (the denied request reached the handler whatever it settled to); a native promise adopts it.
-    if (isPromise(out)) return Promise.resolve(out).then((v) => (v === true ? false : deny(ctx, decision)));
-    return out === true ? false : deny(ctx, decision);
+    if (isPromise(out)) return Promise.resolve(out).then((v) => (v === true ? true : deny(ctx, decision)));
+    return out === true ? true : deny(ctx, decision);
   },
   fail: (_req, _ctx, _next, err) => {
     throw err;

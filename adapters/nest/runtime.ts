@@ -4,16 +4,14 @@
 import { Inject, type CallHandler, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Run } from '../../src/middleware/binding';
 import { buildMiddlewares, type GateMiddlewares } from '../../src/middleware/builder';
-import { isPromise } from '../../src/middleware/guards';
 import { nestBinding, type NestShape } from './binding';
 import { ECOM9_ROUTE, type NestRequest, type NestResponse, type RouteSpec } from './decorators';
 import { ECOM9_RUNTIME, type Ecom9ModuleOptions, type NestDeniedHandler } from './options';
 import { OptionsError } from '../../src/shared/errors';
 
 const GUARDED = Symbol('ecom9-gate:guarded');
-// A step answers true to go on to the next one, false when onDenied let a denied request through,
-// and throws a denial. Either way the next step runs: letting a denial through is `next()` on every
-// other adapter, so a route's charge after a check whose denial was let on still debits.
+// A step answers true to go on to the next one, or throws a denial (the binding's NestShape). A
+// denial onDenied let through answers true too: a route's charge after that check still debits.
 type Step = Run<NestShape>;
 interface Plan {
   steps: Step[];
@@ -89,9 +87,7 @@ export class Ecom9Guard implements CanActivate {
     for (let i = from; i < steps.length; i++) {
       const out = (steps[i] as Step)(req, ctx, undefined);
       // `true` (the warm path) first: asking a boolean for `then` reads Boolean.prototype.
-      if (out === true || out === false) continue;
-      // Let through (false) goes on as true does: stopping here served a paid handler uncharged.
-      if (isPromise(out)) return out.then(() => this.run(ctx, steps, i + 1));
+      if (out !== true) return out.then(() => this.run(ctx, steps, i + 1));
     }
     return true;
   }

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { Gate } from '../../src/index';
-import { readRawBody } from '../../src/middleware/raw-body';
+import { bodyConsumed, readRawBody } from '../../src/middleware/raw-body';
 import { webhookPrecheck, webhookRejection } from '../../src/middleware/webhook-route';
 import { MAX_WEBHOOK_BYTES } from '../../src/webhooks/handler';
 import { webhookScope } from '../fastify/webhook';
@@ -87,7 +87,7 @@ function expressReader(adapter: PlatformAdapter, gate: Gate): void {
     // A parser the app mounted on its own express instance before Nest (express.json({ verify })...)
     // already read the stream: no 'end' will come again, so waiting for one held the sender until it
     // gave up. The route takes it from there (bytesOf: the raw body the app kept, else a mount error).
-    if (req.readableEnded || (req as { _body?: unknown })._body === true) return next();
+    if (bodyConsumed(req)) return next();
     void readRawBody(req, MAX_WEBHOOK_BYTES, gate.webhookBodyTimeoutMs).then((raw) => {
       // aborted: the client left, no one to answer and no error of the app's.
       if (raw.failed) return raw.failed === 'timeout' ? send(res, webhookRejection('timeout')) : undefined;

@@ -56,14 +56,20 @@ export function readRawBody(req: IncomingMessage, limit = MAX_WEBHOOK_BYTES, tim
 }
 
 /**
+ * Whether something read the request's body before us: `parsed` (what the framework holds) is set,
+ * body-parser marked it (`_body`), or the stream is read. No 'end' comes again for such a body.
+ */
+export function bodyConsumed(req: IncomingMessage, parsed?: unknown): boolean {
+  return parsed !== undefined || req.readableEnded || (req as { _body?: unknown })._body === true || (req.complete && !req.readable);
+}
+
+/**
  * A webhook's bytes as sent, for the routers that read the stream themselves (Express, Koa). When a
  * parser got there first (`parsed` is what the framework holds, or the stream is already read), the
  * rule is the one every router keeps (`signedBytes`): its raw Buffer, no bytes for a request that had
  * no body, else a mount error.
  */
 export async function readSignedBody(req: IncomingMessage, parsed: unknown, timeoutMs?: number): Promise<RawBody> {
-  // body-parser marks what it read with `_body`; any reader leaves the stream ended.
-  const consumed = parsed !== undefined || req.readableEnded || (req as { _body?: unknown })._body === true || (req.complete && !req.readable);
-  if (!consumed) return readRawBody(req, MAX_WEBHOOK_BYTES, timeoutMs);
+  if (!bodyConsumed(req, parsed)) return readRawBody(req, MAX_WEBHOOK_BYTES, timeoutMs);
   return { tooLarge: false, body: signedBytes(parsed, !declaresBody(req.headers)) };
 }
