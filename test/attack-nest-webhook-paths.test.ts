@@ -52,5 +52,7 @@ describe.each(PLATFORMS)('Nest on %s: webhook path tricks', (platform) => {
     const { body, headers } = env.emu.buildWebhook({ event: 'subscription-updated', account_ref_id: 'acc' });
     const status = await raw(app.url, target, { ...headers, 'content-type': 'application/json' } as Record<string, string>, body);
     expect([200, 404]).toContain(status);
+    // The route's own path (a query does not change it) is served: a reader that refused it would pass the line above.
+    if (target === '/webhooks/ecom9' || target === '/webhooks/ecom9?x=1') expect(status).toBe(200);
   });
 });

@@ -4,22 +4,16 @@
 // is gone, the hook never fired, and the credits the handler used were never charged (nor the hold
 // settled). Every Node adapter settles such a request as aborted; here it must too.
 import http, { type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Gate } from 'ecom9-gate';
 import { fetchGate } from 'ecom9-gate/fetch';
 import { honoGate } from 'ecom9-gate/hono';
 import { sharedGateEnv } from './support/gate-env';
 import { seedScenario, testFixtures } from './support/apps';
-import { answer } from './support/web-apps';
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+import { answer, deferred } from './support/web-apps';
 
 type Build = (gate: Gate, reached: () => void, release: () => Promise<void>) => (req: Request, ...rest: never[]) => Response | Promise<Response>;
 
@@ -59,6 +53,7 @@ describe.each(APPS)('%s on @hono/node-server: the client leaves while the handle
   let reached = deferred();
   let release = deferred();
   let start = 0;
+  let serverSocketClosed: Promise<unknown> = Promise.resolve();
   beforeAll(async () => {
     server = createAdaptorServer({
       fetch: build(
@@ -67,6 +62,8 @@ describe.each(APPS)('%s on @hono/node-server: the client leaves while the handle
         () => release.promise,
       ) as never,
     }) as Server;
+    // The server's side of each connection: its close is the sign the server saw the client leave.
+    server.on('connection', (socket: Socket) => (serverSocketClosed = new Promise((r) => socket.once('close', r))));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
@@ -87,11 +84,16 @@ describe.each(APPS)('%s on @hono/node-server: the client leaves while the handle
     req.end();
     await reached.promise;
     req.destroy();
-    await new Promise((r) => setTimeout(r, 100)); // the server saw the client leave
+    await serverSocketClosed;
     release.resolve();
-    await new Promise((r) => setTimeout(r, 200));
+    const debited = () =>
+      env.emu
+        .debits('pro-co', 'ai-images', 'credits')
+        .filter((r) => env.emu.ledger.indexOf(r) >= start)
+        .map((r) => r.quantity);
+    // The debit is sent once the handler returns: waited for, then checked once more after a flush (never twice).
+    await vi.waitFor(() => expect(debited()).toEqual([4]), { timeout: 5000 });
     await env.gate.flush();
-    const debits = env.emu.debits('pro-co', 'ai-images', 'credits').filter((r) => env.emu.ledger.indexOf(r) >= start);
-    expect(debits.map((r) => r.quantity)).toEqual([4]);
+    expect(debited()).toEqual([4]);
   });
 });
