@@ -7,12 +7,26 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fetchGate } from 'ecom9-gate/fetch';
 import { honoGate } from 'ecom9-gate/hono';
+import type { Gate } from 'ecom9-gate';
+import type { Emulator } from 'ecom9-gate/emulator';
 import { sharedGateEnv } from './support/gate-env';
 import { seedScenario, testFixtures } from './support/apps';
 import { answer } from './support/web-apps';
+
+/** The account's ai-images debits since `start` come to `quantities`: waited for, then checked again after a flush (never twice). */
+async function expectDebited(env: { emu: Emulator; gate: Gate }, account: string, start: number, quantities: number[]): Promise<void> {
+  const debited = () =>
+    env.emu
+      .debits(account, 'ai-images', 'credits')
+      .filter((r) => env.emu.ledger.indexOf(r) >= start)
+      .map((r) => r.quantity);
+  await vi.waitFor(() => expect(debited()).toEqual(quantities), { timeout: 5000 });
+  await env.gate.flush();
+  expect(debited()).toEqual(quantities);
+}
 
 describe.each(['fetch', 'hono'] as const)('%s on @hono/node-server: a handler that throws after using its hold', (name) => {
   const env = sharedGateEnv({ emulator: { fixtures: testFixtures() } });
@@ -60,10 +74,7 @@ describe.each(['fetch', 'hono'] as const)('%s on @hono/node-server: a handler th
   it.each(['async', 'sync'])('what it used is charged once the 500 is finished (%s)', async (mode) => {
     const res = await fetch(url, { method: 'POST', headers: mode === 'sync' ? { 'x-sync': '1' } : {} });
     expect(res.status).toBe(500);
-    await new Promise((r) => setTimeout(r, 100));
-    await env.gate.flush();
-    const debits = env.emu.debits(mode === 'sync' ? 'free-co' : 'pro-co', 'ai-images', 'credits').filter((r) => env.emu.ledger.indexOf(r) >= start);
-    expect(debits.map((r) => r.quantity)).toEqual([4]);
+    await expectDebited(env, mode === 'sync' ? 'free-co' : 'pro-co', start, [4]);
   });
 });
 
@@ -78,9 +89,6 @@ describe('fetch off Node (a Worker: no Node response): a handler that rejects af
       throw new Error('handler failed');
     });
     await expect(guarded(new Request('http://worker.test/answer', { method: 'POST' }))).rejects.toThrow('handler failed');
-    await new Promise((r) => setTimeout(r, 100));
-    await env.gate.flush();
-    const debits = env.emu.debits('pro-co', 'ai-images', 'credits').filter((r) => env.emu.ledger.indexOf(r) >= start);
-    expect(debits.map((r) => r.quantity)).toEqual([4]);
+    await expectDebited(env, 'pro-co', start, [4]);
   });
 });
