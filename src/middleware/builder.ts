@@ -273,12 +273,14 @@ export function buildMiddlewares<S extends Shape>(
     },
     meterUsage(o) {
       const opts = routeOptions(b.adapter, 'meterUsage', o);
-      const fingerprints = new WeakMap<object, string>();
+      // A keyed request's key and fingerprint, taken as it came in: the response hook reads them here
+      // (one WeakMap miss for an unkeyed request) instead of reading the header again.
+      const keyed = new WeakMap<object, { key: string; fp: string }>();
       const meter = meterGuard<S['req'], S['meterRes']>(gate, resolver, (err) => gate.reportError(err), opts, {
         knownRef: (req) => b.state(req)?.accountRefId,
-        idempotencyKey: (req) => b.header(req, 'idempotency-key'),
+        idempotencyKey: (req) => keyed.get(req as object)?.key,
         route: (req) => b.route(req),
-        fingerprint: (req) => fingerprints.get(req as object),
+        fingerprint: (req) => keyed.get(req as object)?.fp,
       });
       // Made once, not per request: a metered request allocates only what its response hook needs.
       const go = (req: S['req'], res: S['res'], next: S['next']): S['out'] => {
@@ -292,7 +294,7 @@ export function buildMiddlewares<S extends Shape>(
         // request under the same key is metered on its own and an identical retry once.
         return fingerprintOf(b, req, res).then(
           (fp) => {
-            fingerprints.set(req as object, fp);
+            keyed.set(req as object, { key, fp });
             return go(req, res, next);
           },
           (err: unknown) => b.fail(req, res, next, err),

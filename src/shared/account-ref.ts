@@ -20,7 +20,9 @@ export function accountRefProblem(ref: string): string | undefined {
   // A lone surrogate makes encodeURIComponent throw (seen by callers as an outage) and turns into
   // U+FFFD in a query string, i.e. another account's ref.
   if (!(ref as WellFormed).isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';
-  if (/^(\.|%2e){1,2}$/i.test(ref)) return 'must not be a dot segment (".", "..")';
+  // Every metered request checks its ref: the pattern runs only on a ref that can be a dot segment.
+  const c0 = ref.charCodeAt(0);
+  if ((c0 === 46 || c0 === 37) && ref.length <= 6 && /^(\.|%2e){1,2}$/i.test(ref)) return 'must not be a dot segment (".", "..")';
   return undefined;
 }
 
