@@ -2,7 +2,7 @@
 // meterUsage on a warm cache, alternating sides, median ratio of the rounds. Afterwards, every
 // metered request must have become exactly one usage event.
 import { createClient } from '../src/client/index';
-import { child, compare, load, quick, stop } from './lib';
+import { child, compare, compareWithReference, load, quick, stop } from './lib';
 import { ensureBuilt } from '../scripts/package-entries';
 
 export interface HttpResult {
@@ -14,6 +14,10 @@ export interface HttpResult {
   errors: number;
   eventsLost?: number;
   eventsQueued?: number;
+  /** meterUsage only: the no-op route measured in the same rounds, its median ratio and spread, and meter / no-op. */
+  noop?: { ratio: number; min: number; max: number; vsNoop: number };
+  /** meterUsage only: the server's CPU per request (µs, median of the rounds) on the bare, no-op and metered routes. */
+  cpuUs?: { bare: number; noop: number; meter: number };
 }
 
 export async function httpBench(
@@ -43,13 +47,18 @@ export async function httpBench(
       const flush = async () => (await (await fetch(info.control as string)).json()) as { usageQueued: number; usageFailed: number; usageDropped: number };
       const usageBefore = route === 'meter' ? await summary() : 0;
       const queuedBefore = route === 'meter' ? (await flush()).usageQueued : 0;
-      const r = await compare(
-        () => load(`${url}/bare`, seconds, h),
-        () => load(`${url}/${route}`, seconds, h),
-        rounds,
-        route === 'meter' ? flush : undefined,
-      );
+      const bare = () => load(`${url}/bare`, seconds, h, proc.pid);
+      const gated = () => load(`${url}/${route}`, seconds, h, proc.pid);
+      // meterUsage's target is the no-op layer's noise: the no-op route runs in the same rounds, in
+      // every order (six rounds, each order once).
+      const withNoop =
+        route === 'meter' ? await compareWithReference(bare, gated, () => load(`${url}/noop`, seconds, h, proc.pid), quick ? 3 : 6, flush) : undefined;
+      const r = withNoop ?? (await compare(bare, gated, rounds));
       const result: HttpResult = { framework, route, bareRps: r.a, gatedRps: r.b, ratio: r.ratio, errors: r.errors };
+      if (withNoop) {
+        result.noop = { ratio: withNoop.refRatio, min: withNoop.refMin, max: withNoop.refMax, vsNoop: withNoop.vsRef };
+        if (withNoop.cpuUs) result.cpuUs = { bare: withNoop.cpuUs.a, noop: withNoop.cpuUs.r, meter: withNoop.cpuUs.b };
+      }
       if (route === 'meter') {
         const stats = await flush();
         const queued = stats.usageQueued - queuedBefore;
@@ -62,7 +71,7 @@ export async function httpBench(
       }
       results.push(result);
       console.log(
-        `  ${framework.padEnd(8)} ${route.padEnd(6)} bare ${r.a.toFixed(0).padStart(6)} req/s, gated ${r.b.toFixed(0).padStart(6)} req/s, ratio ${r.ratio.toFixed(3)}${result.eventsLost !== undefined ? `, events lost ${result.eventsLost}` : ''}`,
+        `  ${framework.padEnd(8)} ${route.padEnd(6)} bare ${r.a.toFixed(0).padStart(6)} req/s, gated ${r.b.toFixed(0).padStart(6)} req/s, ratio ${r.ratio.toFixed(3)}${result.eventsLost !== undefined ? `, events lost ${result.eventsLost}` : ''}${result.noop ? `; no-op in the same rounds ${result.noop.ratio.toFixed(3)} (${result.noop.min.toFixed(3)}-${result.noop.max.toFixed(3)}), meter / no-op ${result.noop.vsNoop.toFixed(3)}` : ''}${result.cpuUs ? `; server CPU per request bare / no-op / meter ${result.cpuUs.bare.toFixed(1)} / ${result.cpuUs.noop.toFixed(1)} / ${result.cpuUs.meter.toFixed(1)} µs` : ''}`,
       );
     }
     await stop(proc);

@@ -1,5 +1,6 @@
 // Shared pieces of the benchmarks: child processes that print their URL, an autocannon run, medians.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
@@ -39,12 +40,32 @@ export interface Load {
   rps: number;
   ok: number;
   errors: number;
+  /** The server's CPU time per answered request, in µs, when its pid was given. */
+  cpuUs?: number;
 }
 
-/** One autocannon run: 50 connections for `seconds`. */
-export async function load(url: string, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
+/** A process's CPU time so far (user + system), in µs, from /proc (undefined where there is none). */
+export function cpuTimeUs(pid: number): number | undefined {
+  try {
+    // The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+// USER_HZ, 100 on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS = 100;
+
+/** One autocannon run: 50 connections for `seconds`; with `serverPid`, the server's CPU per request too. */
+export async function load(url: string, seconds: number, headers: Record<string, string> = {}, serverPid?: number): Promise<Load> {
+  const cpu0 = serverPid === undefined ? undefined : cpuTimeUs(serverPid);
   const r = await autocannon({ url, connections: 50, duration: seconds, headers });
-  return { rps: r.requests.average, ok: r['2xx'], errors: r.errors + r.timeouts + r.non2xx };
+  const cpu1 = serverPid === undefined ? undefined : cpuTimeUs(serverPid);
+  const out: Load = { rps: r.requests.average, ok: r['2xx'], errors: r.errors + r.timeouts + r.non2xx };
+  if (cpu0 !== undefined && cpu1 !== undefined && r['2xx'] > 0) out.cpuUs = (cpu1 - cpu0) / r['2xx'];
+  return out;
 }
 
 /**
@@ -97,4 +118,66 @@ export async function timeAwaited(n: number, fn: () => Promise<unknown>): Promis
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await fn();
   return Number(process.hrtime.bigint() - t0) / n;
+}
+
+/**
+ * `compare` with a reference side run in the same rounds (a route behind a middleware that does
+ * nothing): the three go in every order in turn, so no side always follows another. Returns the
+ * median ratios to `a`, and the spread of the reference's per-round ratios: the noise a gated ratio
+ * sits in, measured against the same bare rounds.
+ */
+export async function compareWithReference(
+  a: () => Promise<Load>,
+  b: () => Promise<Load>,
+  ref: () => Promise<Load>,
+  rounds: number,
+  afterB?: () => Promise<unknown>,
+) {
+  const orders = ['abr', 'rba', 'bar', 'arb', 'bra', 'rab'];
+  const cpu: Record<'a' | 'b' | 'r', number[]> = { a: [], b: [], r: [] };
+  const ratios: number[] = [];
+  const refRatios: number[] = [];
+  const vsRef: number[] = [];
+  const as: number[] = [];
+  const bs: number[] = [];
+  let okB = 0;
+  let errors = 0;
+  for (let i = 0; i < rounds; i++) {
+    const got: Record<string, Load> = {};
+    for (const side of orders[i % orders.length] as string) {
+      if (side === 'a') got.a = await a();
+      else if (side === 'r') got.r = await ref();
+      else {
+        got.b = await b();
+        await afterB?.();
+      }
+    }
+    const { a: x, b: y, r: z } = got as Record<'a' | 'b' | 'r', Load>;
+    as.push(x.rps);
+    bs.push(y.rps);
+    okB += y.ok;
+    errors += x.errors + y.errors + z.errors;
+    ratios.push(y.rps / x.rps);
+    refRatios.push(z.rps / x.rps);
+    vsRef.push(y.rps / z.rps);
+    if (x.cpuUs !== undefined && y.cpuUs !== undefined && z.cpuUs !== undefined) {
+      cpu.a.push(x.cpuUs);
+      cpu.b.push(y.cpuUs);
+      cpu.r.push(z.cpuUs);
+    }
+  }
+  // CPU per request is what the server itself spent: steadier than throughput on a shared machine.
+  const cpuUs = cpu.a.length === rounds ? { a: median(cpu.a), b: median(cpu.b), r: median(cpu.r) } : undefined;
+  return {
+    ratio: median(ratios),
+    a: median(as),
+    b: median(bs),
+    okB,
+    errors,
+    refRatio: median(refRatios),
+    refMin: Math.min(...refRatios),
+    refMax: Math.max(...refRatios),
+    vsRef: median(vsRef),
+    cpuUs,
+  };
 }
