@@ -21,7 +21,23 @@ await stop(coreProc.proc);
 const core = coreProc.info as unknown as Record<
   'lruNs' | 'checkTierNs' | 'peekNs' | 'awaitFloorNs' | 'checkTierRatio' | 'peekRatio' | 'checkTierBeyondAwaitRatio',
   number
-> & { web: Record<'fetchNs' | 'fetchByHandNs' | 'fetchRatio' | 'honoNs' | 'honoByHandNs' | 'honoRatio', number> };
+> & {
+  web: Record<
+    | 'fetchNs'
+    | 'fetchByHandNs'
+    | 'fetchRatio'
+    | 'honoNs'
+    | 'honoByHandNs'
+    | 'honoRatio'
+    | 'fetchMeterNs'
+    | 'fetchMeterByHandNs'
+    | 'fetchMeterRatio'
+    | 'honoMeterNs'
+    | 'honoMeterByHandNs'
+    | 'honoMeterRatio',
+    number
+  >;
+};
 const nestProc = await child('./nest-guard.ts', { EMU_URL: emuInfo.url, EMU_KEY: emuInfo.apiKey });
 await stop(nestProc.proc);
 const nest = nestProc.info as unknown as Record<'requireTierNs' | 'handGuardNs' | 'ratio', number>;
@@ -50,6 +66,9 @@ console.log(
 const w = core.web;
 console.log(
   `  fetch requireTier ${w.fetchNs.toFixed(0)} ns vs a hand-written LRUCache.get wrapper ${w.fetchByHandNs.toFixed(0)} ns; Hono requireTier ${w.honoNs.toFixed(0)} ns vs a hand-written middleware ${w.honoByHandNs.toFixed(0)} ns`,
+);
+console.log(
+  `  meterUsage on @hono/node-server, per request to its close: fetch ${w.fetchMeterNs.toFixed(0)} ns vs a hand-written close-listener meter ${w.fetchMeterByHandNs.toFixed(0)} ns; Hono ${w.honoMeterNs.toFixed(0)} ns vs ${w.honoMeterByHandNs.toFixed(0)} ns`,
 );
 console.log('cold burst:');
 const burst = await burstBench();
@@ -114,6 +133,18 @@ rows.push(['core: warm check (prepared peek, what the middlewares run) / LRUCach
 rows.push(['core: await gate.checkTier / LRUCache.get', core.checkTierRatio.toFixed(2), '≤ 3', core.checkTierRatio <= 3]);
 rows.push(['fetch: warm requireTier / a hand-written wrapper doing one LRUCache.get', w.fetchRatio.toFixed(2), '≤ 3', w.fetchRatio <= 3]);
 rows.push(['hono: warm requireTier / a hand-written middleware doing one LRUCache.get', w.honoRatio.toFixed(2), '≤ 3', w.honoRatio <= 3]);
+rows.push([
+  `fetch: meterUsage on @hono/node-server / a hand-written close-listener meter (per call: ${w.fetchMeterNs.toFixed(0)} / ${w.fetchMeterByHandNs.toFixed(0)} ns)`,
+  w.fetchMeterRatio.toFixed(2),
+  '-',
+  true,
+]);
+rows.push([
+  `hono: meterUsage on @hono/node-server / a hand-written close-listener meter (per call: ${w.honoMeterNs.toFixed(0)} / ${w.honoMeterByHandNs.toFixed(0)} ns)`,
+  w.honoMeterRatio.toFixed(2),
+  '-',
+  true,
+]);
 rows.push([
   'core: await gate.checkTier less the await of a settled promise / LRUCache.get',
   core.checkTierBeyondAwaitRatio.toFixed(2),

@@ -1,7 +1,7 @@
 // End to end in a real browser (Debian's chromium, driven by playwright-core): the React example page
 // served by the Express example shows the account's plan; a signed webhook cancels the subscription;
 // within 2 s, without a reload, the page shows the upgrade fallback. Saves docs/browser.png.
-// Skipped (saying so) where /usr/bin/chromium is missing (test/support/browser.ts).
+// Skipped (saying so) where no chromium is found, on PATH or at CHROMIUM_PATH; in CI a missing one fails (test/support/browser.ts).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Browser } from 'playwright-core';
