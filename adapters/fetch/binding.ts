@@ -53,6 +53,9 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
   // that cannot take a property (frozen ones).
   const key = Symbol('ecom9-gate state');
   const frozen = new WeakMap<Request, Ecom9State>();
+  // The WeakMap is asked only once a frozen request has been seen: a metered request without state
+  // (meterUsage alone) would otherwise pay a lookup that cannot hit.
+  let anyFrozen = false;
   return {
     adapter: 'fetchGate',
     header: (req, name) => req.headers.get(name) || undefined,
@@ -60,10 +63,13 @@ export function fetchBinding(report: (err: unknown) => void): Binding<FetchShape
     route: (req) => `${req.method} ${new URL(req.url).pathname}`,
     target: (req) => targetOfUrl(req.method, req.url),
     body: (req) => webBody(req),
-    state: (req) => (req as Stateful)[key] ?? frozen.get(req),
+    state: (req) => (req as Stateful)[key] ?? (anyFrozen ? frozen.get(req) : undefined),
     setState: (req, s) => {
       if (Object.isExtensible(req)) (req as Stateful)[key] = s;
-      else frozen.set(req, s);
+      else {
+        frozen.set(req, s);
+        anyFrozen = true;
+      }
     },
     middleware:
       (run, name) =>

@@ -274,13 +274,14 @@ export function buildMiddlewares<S extends Shape>(
     meterUsage(o) {
       const opts = routeOptions(b.adapter, 'meterUsage', o);
       // A keyed request's key and fingerprint, taken as it came in: the response hook reads them here
-      // (one WeakMap miss for an unkeyed request) instead of reading the header again.
+      // instead of reading the header again, and a route no key ever reached not even that.
       const keyed = new WeakMap<object, { key: string; fp: string }>();
+      let anyKeyed = false;
       const meter = meterGuard<S['req'], S['meterRes']>(gate, resolver, (err) => gate.reportError(err), opts, {
         knownRef: (req) => b.state(req)?.accountRefId,
-        idempotencyKey: (req) => keyed.get(req as object)?.key,
+        idempotencyKey: (req) => (anyKeyed ? keyed.get(req as object)?.key : undefined),
         route: (req) => b.route(req),
-        fingerprint: (req) => keyed.get(req as object)?.fp,
+        fingerprint: (req) => (anyKeyed ? keyed.get(req as object)?.fp : undefined),
       });
       // Made once, not per request: a metered request allocates only what its response hook needs.
       const go = (req: S['req'], res: S['res'], next: S['next']): S['out'] => {
@@ -295,6 +296,7 @@ export function buildMiddlewares<S extends Shape>(
         return fingerprintOf(b, req, res).then(
           (fp) => {
             keyed.set(req as object, { key, fp });
+            anyKeyed = true;
             return go(req, res, next);
           },
           (err: unknown) => b.fail(req, res, next, err),
