@@ -1,6 +1,7 @@
 // Per framework: the bare route against the same route behind requireTier, requireEntitlement and
-// meterUsage on a warm cache, alternating sides, median ratio of the rounds. Afterwards, every
-// metered request must have become exactly one usage event.
+// meterUsage on a warm cache, alternating sides, median ratio of the rounds (meterUsage with the no-op
+// route in the same rounds, its noise). Afterwards, every metered request must have become exactly one
+// usage event.
 import { createClient } from '../src/client/index';
 import { child, compare, compareWithReference, load, quick, stop } from './lib';
 import { ensureBuilt } from '../scripts/package-entries';

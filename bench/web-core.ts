@@ -61,6 +61,7 @@ export async function webCoreBench(emu: { url: string; apiKey: string }) {
   const done = Promise.resolve();
   const next = () => done;
 
+  let sink: unknown;
   // meterUsage: ours and by hand, each request's response closed once the route has answered.
   const meter = { product: 'api-access', meter: 'api_calls' };
   const honoMeter = h.meterUsage(meter);
@@ -94,7 +95,6 @@ export async function webCoreBench(emu: { url: string; apiKey: string }) {
     }
   };
 
-  let sink: unknown;
   const fetchNs: number[] = [];
   const fetchHandNs: number[] = [];
   const honoNs: number[] = [];
